@@ -1,0 +1,203 @@
+// Package policy is secgate's vocabulary and judge: findings, severities,
+// CVSS scoring, the .secgate.yml policy file and Decide, which turns
+// findings into a verdict. It does no I/O beyond parsing what it is given.
+package policy
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Severity is the tier a finding falls into. The zero value is "unset".
+type Severity int
+
+// The tiers, in increasing order of gravity.
+const (
+	SeverityUnset Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+// Severities lists the tiers from the most to the least severe.
+var Severities = []Severity{Critical, High, Medium, Low}
+
+func (s Severity) String() string {
+	switch s {
+	case Low:
+		return "low"
+	case Medium:
+		return "medium"
+	case High:
+		return "high"
+	case Critical:
+		return "critical"
+	}
+	return ""
+}
+
+// ParseSeverity reads a tier name (case-insensitive). "none" is low.
+func ParseSeverity(s string) (Severity, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "low", "none":
+		return Low, nil
+	case "medium", "moderate":
+		return Medium, nil
+	case "high":
+		return High, nil
+	case "critical":
+		return Critical, nil
+	}
+	return SeverityUnset, fmt.Errorf("unknown severity %q (want critical, high, medium or low)", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Kind is what sort of problem a finding is.
+type Kind string
+
+// The kinds of finding, one per scanner family.
+const (
+	KindSecret        Kind = "secret"
+	KindVulnerability Kind = "vulnerability"
+	KindImage         Kind = "image"
+)
+
+// Action is what the gate does about a finding.
+type Action string
+
+// The actions, from the most to the least drastic.
+const (
+	ActionFail            Action = "fail"
+	ActionBlockProduction Action = "block-production"
+	ActionFileIssue       Action = "file-issue"
+	ActionReport          Action = "report"
+	ActionIgnored         Action = "ignored"
+)
+
+func parseAction(s string) (Action, error) {
+	switch a := Action(strings.ToLower(strings.TrimSpace(s))); a {
+	case ActionFail, ActionBlockProduction, ActionFileIssue, ActionReport:
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown action %q (want fail, block-production, file-issue or report)", s)
+}
+
+// Score sources, reported with each finding so users see what decided its tier.
+const (
+	SourceCVSSv4        = "CVSS_V4 vector"
+	SourceCVSSv3        = "CVSS_V3 vector"
+	SourceCVSSv2        = "CVSS_V2 vector"
+	SourceAliasPrefix   = "alias " // followed by a vector source, e.g. "alias CVSS_V3 vector"
+	SourceDatabase      = "database severity"
+	SourcePolicyDefault = "policy default"
+	SourceRuleDefault   = "rule default"
+)
+
+// Status says whether a finding is introduced by the change under review.
+type Status string
+
+// Finding statuses on a pull/merge request; empty when no base is known.
+const (
+	StatusNew      Status = "new"
+	StatusExisting Status = "existing"
+)
+
+// Location says where a finding is. Fields that do not apply are empty.
+type Location struct {
+	Path      string `json:"path,omitempty"`
+	Line      int    `json:"line,omitempty"`
+	Commit    string `json:"commit,omitempty"`
+	Package   string `json:"package,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Ecosystem string `json:"ecosystem,omitempty"`
+	Image     string `json:"image,omitempty"`
+	Layer     string `json:"layer,omitempty"`
+}
+
+func (l Location) String() string {
+	var b strings.Builder
+	switch {
+	case l.Image != "":
+		b.WriteString(l.Image)
+		if l.Layer != "" {
+			b.WriteString(" layer " + l.Layer)
+		}
+		if l.Path != "" {
+			b.WriteString(" " + l.Path)
+		}
+	case l.Path != "":
+		b.WriteString(l.Path)
+		if l.Line > 0 {
+			fmt.Fprintf(&b, ":%d", l.Line)
+		}
+	}
+	if l.Package != "" {
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(l.Package)
+		if l.Version != "" {
+			b.WriteString("@" + l.Version)
+		}
+	}
+	if l.Commit != "" {
+		c := l.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		b.WriteString(" (commit " + c + ")")
+	}
+	return b.String()
+}
+
+// Ignored records the exception that suppressed a finding.
+type Ignored struct {
+	Reason  string `json:"reason"`
+	Expires string `json:"expires,omitempty"`
+	Owner   string `json:"owner,omitempty"`
+	Source  string `json:"source,omitempty"`
+}
+
+// Finding is one problem found by a scanner. A finding never carries a
+// secret value: secrets are identified by Fingerprint and shown as Preview.
+type Finding struct {
+	ID          string   `json:"id"`
+	Aliases     []string `json:"aliases,omitempty"`
+	Kind        Kind     `json:"kind"`
+	Rule        string   `json:"rule"`
+	Title       string   `json:"title"`
+	Severity    Severity `json:"severity"`
+	Score       *float64 `json:"score,omitempty"`
+	ScoreSource string   `json:"score_source,omitempty"`
+	Location    Location `json:"location"`
+	Preview     string   `json:"preview,omitempty"`
+	Fix         string   `json:"fix,omitempty"`
+	Fingerprint string   `json:"fingerprint"`
+	Status      Status   `json:"status,omitempty"`
+	Action      Action   `json:"action"`
+	Ignored     *Ignored `json:"ignored,omitempty"`
+}
+
+// Keys returns the identifiers an exception may name to match this finding.
+func (f Finding) Keys() []string {
+	keys := make([]string, 0, 2+len(f.Aliases))
+	keys = append(keys, f.ID)
+	keys = append(keys, f.Aliases...)
+	if f.Fingerprint != "" && f.Fingerprint != f.ID {
+		keys = append(keys, f.Fingerprint)
+	}
+	return keys
+}

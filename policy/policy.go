@@ -1,0 +1,390 @@
+package policy
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+//go:embed default.secgate.yml
+var defaultYAML []byte
+
+// DefaultFile returns the commented default policy, as `secgate policy init` writes it.
+func DefaultFile() []byte { return bytes.Clone(defaultYAML) }
+
+// FileName is the policy file secgate looks for at the root of the scanned tree.
+const FileName = ".secgate.yml"
+
+// Scanner names, as used by --only/--skip and skip_on_error.
+var ScannerNames = []string{"secrets", "deps", "image"}
+
+// Thresholds are the CVSS base score lower bounds of the tiers.
+type Thresholds struct {
+	Critical float64
+	High     float64
+	Medium   float64
+}
+
+// Actions maps each tier to what the gate does.
+type Actions struct {
+	Critical, High, Medium, Low Action
+}
+
+// For returns the action for a tier.
+func (a Actions) For(s Severity) Action {
+	switch s {
+	case Critical:
+		return a.Critical
+	case High:
+		return a.High
+	case Medium:
+		return a.Medium
+	}
+	return a.Low
+}
+
+// Exception suppresses the findings it names until it expires.
+type Exception struct {
+	ID      string
+	Reason  string
+	Expires time.Time // the last day on which it applies (UTC)
+	Owner   string
+	Line    int // where it is declared, for messages
+}
+
+// ExpiresString is the expiry date as written in the policy.
+func (e Exception) ExpiresString() string { return e.Expires.Format(time.DateOnly) }
+
+// Policy is a parsed, validated .secgate.yml.
+type Policy struct {
+	Path            string
+	Tiers           Thresholds
+	Actions         Actions
+	Production      []string
+	Unscored        Severity
+	NewFindingsOnly bool
+	SkipOnError     []string
+	SecretsTier     Severity
+	ImageMaxSize    int64 // bytes
+	ImageRootUser   Severity
+	ImageSize       Severity
+	Exceptions      []Exception
+}
+
+// Default returns the built-in policy (the one `policy init` writes).
+func Default() *Policy {
+	p, err := Parse("(default policy)", defaultYAML)
+	if err != nil {
+		panic("secgate: the embedded default policy does not parse: " + err.Error())
+	}
+	return p
+}
+
+// TierFor maps a CVSS base score to a tier.
+func (p *Policy) TierFor(score float64) Severity {
+	switch {
+	case score >= p.Tiers.Critical:
+		return Critical
+	case score >= p.Tiers.High:
+		return High
+	case score >= p.Tiers.Medium:
+		return Medium
+	}
+	return Low
+}
+
+// MaySkip reports whether the policy tolerates the named scanner failing.
+func (p *Policy) MaySkip(scanner string) bool {
+	return slices.Contains(p.SkipOnError, scanner)
+}
+
+// IsProduction reports whether an environment (name or GitLab tier) is a production one.
+func (p *Policy) IsProduction(name, tier string) bool {
+	if strings.EqualFold(strings.TrimSpace(tier), "production") {
+		return true
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return false
+	}
+	for _, n := range p.Production {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// FileError is a problem in a policy file, located at file:line:column.
+type FileError struct {
+	File   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *FileError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+}
+
+// rawPolicy mirrors the YAML document; pointers tell "absent" from "zero".
+type rawPolicy struct {
+	Version         *int     `yaml:"version"`
+	Tiers           *rawTier `yaml:"tiers"`
+	Actions         *rawActs `yaml:"actions"`
+	Production      []string `yaml:"production"`
+	Unscored        *string  `yaml:"unscored"`
+	NewFindingsOnly *bool    `yaml:"new_findings_only"`
+	SkipOnError     []string `yaml:"skip_on_error"`
+	Secrets         *struct {
+		Tier *string `yaml:"tier"`
+	} `yaml:"secrets"`
+	Image *struct {
+		MaxSize  *string `yaml:"max_size"`
+		RootUser *string `yaml:"root_user"`
+		Size     *string `yaml:"size"`
+	} `yaml:"image"`
+	Exceptions []rawException `yaml:"exceptions"`
+}
+
+type rawTier struct {
+	Critical *float64 `yaml:"critical"`
+	High     *float64 `yaml:"high"`
+	Medium   *float64 `yaml:"medium"`
+}
+
+type rawActs struct {
+	Critical *string `yaml:"critical"`
+	High     *string `yaml:"high"`
+	Medium   *string `yaml:"medium"`
+	Low      *string `yaml:"low"`
+}
+
+type rawException struct {
+	ID      string `yaml:"id"`
+	Reason  string `yaml:"reason"`
+	Expires string `yaml:"expires"`
+	Owner   string `yaml:"owner"`
+}
+
+// Parse reads and validates a policy document. file names it in errors.
+// Keys that are absent keep their defaults; unknown keys, wrong types and
+// bad values are errors located at file:line:column (all of them, joined).
+func Parse(file string, data []byte) (*Policy, error) {
+	ast, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, yamlError(file, err)
+	}
+	var raw rawPolicy
+	if err := yaml.UnmarshalWithOptions(data, &raw, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
+		return nil, yamlError(file, err)
+	}
+	v := validator{file: file, ast: ast}
+	p := builtin()
+	p.Path = file
+	if raw.Version != nil && *raw.Version != 1 {
+		v.errf("$.version", "unsupported policy version %d (this secgate reads version 1)", *raw.Version)
+	}
+	if t := raw.Tiers; t != nil {
+		setScore(&v, "$.tiers.critical", t.Critical, &p.Tiers.Critical)
+		setScore(&v, "$.tiers.high", t.High, &p.Tiers.High)
+		setScore(&v, "$.tiers.medium", t.Medium, &p.Tiers.Medium)
+		if !(p.Tiers.Medium < p.Tiers.High && p.Tiers.High < p.Tiers.Critical) {
+			v.errf("$.tiers", "tiers must increase: medium (%.1f) < high (%.1f) < critical (%.1f)",
+				p.Tiers.Medium, p.Tiers.High, p.Tiers.Critical)
+		}
+	}
+	if a := raw.Actions; a != nil {
+		setAction(&v, "$.actions.critical", a.Critical, &p.Actions.Critical)
+		setAction(&v, "$.actions.high", a.High, &p.Actions.High)
+		setAction(&v, "$.actions.medium", a.Medium, &p.Actions.Medium)
+		setAction(&v, "$.actions.low", a.Low, &p.Actions.Low)
+	}
+	if raw.Production != nil {
+		p.Production = nil
+		for i, n := range raw.Production {
+			if strings.TrimSpace(n) == "" {
+				v.errf(fmt.Sprintf("$.production[%d]", i), "empty environment name")
+				continue
+			}
+			p.Production = append(p.Production, strings.TrimSpace(n))
+		}
+	}
+	setSeverity(&v, "$.unscored", raw.Unscored, &p.Unscored)
+	if raw.NewFindingsOnly != nil {
+		p.NewFindingsOnly = *raw.NewFindingsOnly
+	}
+	for i, s := range raw.SkipOnError {
+		if !slices.Contains(ScannerNames, s) {
+			v.errf(fmt.Sprintf("$.skip_on_error[%d]", i), "unknown scanner %q (want %s)", s, strings.Join(ScannerNames, ", "))
+			continue
+		}
+		p.SkipOnError = append(p.SkipOnError, s)
+	}
+	if s := raw.Secrets; s != nil {
+		setSeverity(&v, "$.secrets.tier", s.Tier, &p.SecretsTier)
+	}
+	if im := raw.Image; im != nil {
+		if im.MaxSize != nil {
+			n, err := ParseSize(*im.MaxSize)
+			if err != nil {
+				v.errf("$.image.max_size", "%v", err)
+			} else {
+				p.ImageMaxSize = n
+			}
+		}
+		setSeverity(&v, "$.image.root_user", im.RootUser, &p.ImageRootUser)
+		setSeverity(&v, "$.image.size", im.Size, &p.ImageSize)
+	}
+	seen := map[string]int{}
+	for i, e := range raw.Exceptions {
+		at := fmt.Sprintf("$.exceptions[%d]", i)
+		ex := Exception{ID: strings.TrimSpace(e.ID), Reason: strings.TrimSpace(e.Reason), Owner: strings.TrimSpace(e.Owner)}
+		ex.Line, _ = v.pos(at)
+		if ex.ID == "" {
+			v.errf(at, "exception has no id")
+		} else if prev, dup := seen[ex.ID]; dup {
+			v.errf(at+".id", "exception %q is declared twice (first at line %d)", ex.ID, prev)
+		}
+		seen[ex.ID] = ex.Line
+		if ex.Reason == "" {
+			v.errf(at, "exception %q has no reason: say why it is safe to ignore", ex.ID)
+		}
+		if strings.TrimSpace(e.Expires) == "" {
+			v.errf(at, "exception %q has no expires date (YYYY-MM-DD): every exception must end", ex.ID)
+		} else if d, err := time.Parse(time.DateOnly, strings.TrimSpace(e.Expires)); err != nil {
+			v.errf(at+".expires", "exception %q: expires %q is not a date (YYYY-MM-DD)", ex.ID, e.Expires)
+		} else {
+			ex.Expires = d
+		}
+		p.Exceptions = append(p.Exceptions, ex)
+	}
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return p, nil
+}
+
+// builtin is the default policy as Go values; Parse overlays the file on it.
+// The embedded default file must agree with it (a test checks).
+func builtin() *Policy {
+	return &Policy{
+		Tiers:         Thresholds{Critical: 9.0, High: 7.0, Medium: 4.0},
+		Actions:       Actions{Critical: ActionFail, High: ActionBlockProduction, Medium: ActionFileIssue, Low: ActionReport},
+		Production:    []string{"production", "prod"},
+		Unscored:      Medium,
+		SecretsTier:   Critical,
+		ImageMaxSize:  200 * 1000 * 1000,
+		ImageRootUser: High,
+		ImageSize:     Medium,
+	}
+}
+
+type validator struct {
+	file string
+	ast  *ast.File
+	errs []error
+}
+
+func (v *validator) pos(path string) (line, col int) {
+	p, err := yaml.PathString(path)
+	if err != nil {
+		return 0, 0
+	}
+	n, err := p.FilterFile(v.ast)
+	if err != nil || n == nil {
+		return 0, 0
+	}
+	if m, ok := n.(*ast.MappingNode); ok && len(m.Values) > 0 {
+		n = m.Values[0].Key // a block mapping: point at its first key
+	}
+	tk := n.GetToken()
+	if tk == nil {
+		return 0, 0
+	}
+	return tk.Position.Line, tk.Position.Column
+}
+
+func (v *validator) errf(path, format string, args ...any) {
+	line, col := v.pos(path)
+	v.errs = append(v.errs, &FileError{File: v.file, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+func setScore(v *validator, path string, in *float64, out *float64) {
+	if in == nil {
+		return
+	}
+	if *in <= 0 || *in > 10 {
+		v.errf(path, "CVSS threshold %v is outside (0, 10]", *in)
+		return
+	}
+	*out = *in
+}
+
+func setAction(v *validator, path string, in *string, out *Action) {
+	if in == nil {
+		return
+	}
+	a, err := parseAction(*in)
+	if err != nil {
+		v.errf(path, "%v", err)
+		return
+	}
+	*out = a
+}
+
+func setSeverity(v *validator, path string, in *string, out *Severity) {
+	if in == nil {
+		return
+	}
+	s, err := ParseSeverity(*in)
+	if err != nil {
+		v.errf(path, "%v", err)
+		return
+	}
+	*out = s
+}
+
+func yamlError(file string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		tk := ye.GetToken()
+		return &FileError{File: file, Line: tk.Position.Line, Column: tk.Position.Column, Msg: ye.GetMessage()}
+	}
+	return &FileError{File: file, Msg: err.Error()}
+}
+
+// ParseSize reads a size such as "200MB", "1.5GiB", "512 KB" or "1000"
+// (bytes). KB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return !unicode.IsDigit(r) && r != '.' })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = strings.TrimSpace(t[:i]), strings.TrimSpace(t[i:])
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("invalid size %q (want e.g. 200MB)", s)
+	}
+	mult := map[string]float64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+	m, ok := mult[strings.ToLower(unit)]
+	if !ok {
+		return 0, fmt.Errorf("invalid size %q: unknown unit %q (want B, KB, MB, GB, KiB, MiB or GiB)", s, unit)
+	}
+	return int64(f * m), nil
+}
+

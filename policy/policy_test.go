@@ -1,0 +1,154 @@
+package policy
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestDefaultFileMatchesBuiltin(t *testing.T) {
+	p, err := Parse("default", DefaultFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := builtin()
+	want.Path = "default"
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("the commented default file and the built-in defaults differ:\nfile:    %+v\nbuiltin: %+v", p, want)
+	}
+}
+
+func TestParseOverridesDefaults(t *testing.T) {
+	src := `version: 1
+tiers: {critical: 9.5, high: 7.5, medium: 5.0}
+actions: {critical: fail, high: fail, medium: report, low: report}
+production: [live]
+unscored: high
+new_findings_only: true
+skip_on_error: [deps]
+secrets: {tier: high}
+image: {max_size: 1.5GiB, root_user: critical, size: low}
+exceptions:
+  - id: GHSA-jfh8-c2jp-5v3q
+    reason: not reachable, see ADR-12
+    expires: 2027-01-31
+    owner: team-payments
+`
+	p, err := Parse(".secgate.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Tiers != (Thresholds{9.5, 7.5, 5.0}) {
+		t.Errorf("tiers = %+v", p.Tiers)
+	}
+	if p.Actions.High != ActionFail || p.Actions.Medium != ActionReport {
+		t.Errorf("actions = %+v", p.Actions)
+	}
+	if !reflect.DeepEqual(p.Production, []string{"live"}) || p.Unscored != High || !p.NewFindingsOnly {
+		t.Errorf("production/unscored/new_findings_only = %v %v %v", p.Production, p.Unscored, p.NewFindingsOnly)
+	}
+	if !p.MaySkip("deps") || p.MaySkip("secrets") {
+		t.Errorf("skip_on_error = %v", p.SkipOnError)
+	}
+	if p.SecretsTier != High || p.ImageRootUser != Critical || p.ImageSize != Low {
+		t.Errorf("tiers per kind: %v %v %v", p.SecretsTier, p.ImageRootUser, p.ImageSize)
+	}
+	if p.ImageMaxSize != 1610612736 {
+		t.Errorf("max_size = %d", p.ImageMaxSize)
+	}
+	if len(p.Exceptions) != 1 {
+		t.Fatalf("exceptions = %+v", p.Exceptions)
+	}
+	ex := p.Exceptions[0]
+	if ex.ID != "GHSA-jfh8-c2jp-5v3q" || ex.Owner != "team-payments" || ex.ExpiresString() != "2027-01-31" || ex.Line != 11 {
+		t.Errorf("exception = %+v", ex)
+	}
+	if p.TierFor(9.4) != High || p.TierFor(9.5) != Critical {
+		t.Error("custom tiers not used by TierFor")
+	}
+}
+
+func TestParseErrorsNameFileLineColumn(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"unknown key", "version: 1\ntiers:\n  critical: 9.0\n  severe: 8\n", ".secgate.yml:4:3: "},
+		{"wrong type", "version: 1\nnew_findings_only: maybe\n", ".secgate.yml:2:"},
+		{"tier value", "tiers:\n  high: eleven\n", ".secgate.yml:2:"},
+		{"syntax", "tiers: {critical: 9.0\n", ".secgate.yml:"},
+		{"bad action", "actions:\n  high: explode\n", `.secgate.yml:2:9: unknown action "explode"`},
+		{"threshold range", "tiers:\n  critical: 11\n", ".secgate.yml:2:13: CVSS threshold 11 is outside"},
+		{"tiers order", "tiers: {critical: 7.0, high: 8.0}\n", "tiers must increase"},
+		{"missing reason", "exceptions:\n  - id: CVE-2021-44228\n    expires: 2027-01-01\n", `.secgate.yml:2:5: exception "CVE-2021-44228" has no reason`},
+		{"missing expiry", "exceptions:\n  - id: CVE-2021-44228\n    reason: ok\n", `.secgate.yml:2:5: exception "CVE-2021-44228" has no expires date`},
+		{"bad date", "exceptions:\n  - id: X\n    reason: ok\n    expires: next year\n", `.secgate.yml:4:14: exception "X": expires "next year" is not a date`},
+		{"missing id", "exceptions:\n  - reason: ok\n    expires: 2027-01-01\n", ".secgate.yml:2:5: exception has no id"},
+		{"duplicate", "exceptions:\n  - {id: X, reason: a, expires: 2027-01-01}\n  - {id: X, reason: b, expires: 2027-01-01}\n", `declared twice (first at line 2)`},
+		{"unknown scanner", "skip_on_error: [sast]\n", `.secgate.yml:1:17: unknown scanner "sast"`},
+		{"bad severity", "unscored: urgent\n", `.secgate.yml:1:11: unknown severity "urgent"`},
+		{"bad size", "image: {max_size: 200 parsecs}\n", `unknown unit "parsecs"`},
+		{"version", "version: 2\n", ".secgate.yml:1:10: unsupported policy version 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(".secgate.yml", []byte(tt.src))
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tt.want)
+			}
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Errorf("error %T is not a *FileError", err)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"200MB": 200e6, "200 MB": 200e6, "1GB": 1e9, "512KiB": 512 << 10, "1000": 1000, "0.5GB": 5e8} {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MB", "-1MB", "12 bananas"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) succeeded", in)
+		}
+	}
+}
+
+func TestIsProduction(t *testing.T) {
+	p := Default()
+	for _, tt := range []struct {
+		name, tier string
+		want       bool
+	}{
+		{"production", "", true},
+		{"Production", "", true},
+		{"prod", "", true},
+		{"staging", "", false},
+		{"", "", false},
+		{"review/feature-x", "production", true},
+		{"eu-live", "staging", false},
+	} {
+		if got := p.IsProduction(tt.name, tt.tier); got != tt.want {
+			t.Errorf("IsProduction(%q, %q) = %v", tt.name, tt.tier, got)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(DefaultFile())
+	f.Add([]byte("exceptions:\n  - {id: X, reason: a, expires: 2027-01-01}\n"))
+	f.Add([]byte("tiers: {critical: 9.0\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse("fuzz.yml", data)
+		if err == nil && !(p.Tiers.Medium < p.Tiers.High && p.Tiers.High < p.Tiers.Critical) {
+			t.Fatalf("accepted inconsistent tiers %+v", p.Tiers)
+		}
+	})
+}
