@@ -87,8 +87,12 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 	var fails, blocks, relieved int
 	for _, f := range findings {
 		p.classify(&f)
-		f.Action, f.Ignored = p.Actions.For(f.Severity), nil
-		if ex, ok := p.exceptionFor(f); ok {
+		f.Action = p.Actions.For(f.Severity)
+		if f.Ignored != nil {
+			// Suppressed by the scanner's own ignore file (.gitleaksignore,
+			// osv-scanner.toml): honoured, and shown as ignored.
+			f.Action = ActionIgnored
+		} else if ex, ok := p.exceptionFor(f); ok {
 			expires := ex.Expires.UTC()
 			switch {
 			case today.After(expires):

@@ -201,3 +201,10 @@ func (f Finding) Keys() []string {
 	}
 	return keys
 }
+
+// ScanResult is what a scanner found, with notes for the report (rules a
+// repository disabled, values recognised as public examples, ...).
+type ScanResult struct {
+	Findings []Finding
+	Notes    []string
+}

@@ -1,0 +1,430 @@
+// Package secrets finds leaked credentials with the gitleaks library: in a
+// working tree, in the whole git history, or in a commit range (the diff of
+// a pull/merge request or push). A secret value never leaves this package:
+// findings carry a fingerprint and a redacted preview.
+package secrets
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/report"
+	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// IgnoreFile is gitleaks' ignore file, honoured at the root of the scan.
+const IgnoreFile = ".gitleaksignore"
+
+const (
+	maxDecodeDepth  = 5 // as the gitleaks CLI (the library default is 0)
+	maxArchiveDepth = 4 // zip in jar in tar...: gitleaks' CLI default is 0, no archives
+)
+
+// Options says what to scan.
+type Options struct {
+	Root    string // directory or repository root
+	History bool   // scan every commit reachable from any ref
+	Base    string // with Head: scan the commits in Base..Head only
+	Head    string // defaults to HEAD when Base is set
+	Logger  *slog.Logger
+}
+
+// Mode describes what Options scan, for the report.
+func (o Options) Mode() string {
+	switch {
+	case o.Base != "":
+		return fmt.Sprintf("commits %s..%s", o.Base, o.head())
+	case o.History:
+		return "full git history"
+	}
+	return "working tree"
+}
+
+func (o Options) head() string {
+	if o.Head == "" {
+		return "HEAD"
+	}
+	return o.Head
+}
+
+// Scanner is the secret scanner.
+type Scanner struct {
+	opts Options
+}
+
+// New returns a secret scanner.
+func New(opts Options) *Scanner {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Scanner{opts: opts}
+}
+
+// Name implements gate.Scanner.
+func (s *Scanner) Name() string { return "secrets" }
+
+// gitleaks logs through a process-global zerolog logger, at debug and trace
+// level with the secret values in the fields. It is switched off once,
+// before the first scan; errors reach us through the source callback.
+var silenceGitleaks sync.Once
+
+// Scan runs the scan.
+func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
+	silenceGitleaks.Do(func() { logging.Logger = zerolog.Nop() })
+	root, err := filepath.Abs(s.opts.Root)
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+	if fi, err := os.Stat(root); err != nil {
+		return policy.ScanResult{}, fmt.Errorf("scan path: %w", err)
+	} else if !fi.IsDir() {
+		return policy.ScanResult{}, fmt.Errorf("scan path %s is not a directory", root)
+	}
+	cfg, notes, err := loadConfig(root)
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+	ignores, err := readIgnoreFile(filepath.Join(root, IgnoreFile))
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+
+	d := detect.NewDetectorContext(ctx, cfg)
+	d.MaxDecodeDepth = maxDecodeDepth
+	d.MaxArchiveDepth = maxArchiveDepth
+
+	var src sources.Source
+	status := policy.Status("")
+	switch {
+	case s.opts.Base != "" || s.opts.History:
+		logOpts := "--full-history --all --diff-filter=tuxdb"
+		if s.opts.Base != "" {
+			for _, rev := range []string{s.opts.Base, s.opts.head()} {
+				if err := verifyRevision(ctx, root, rev); err != nil {
+					return policy.ScanResult{}, err
+				}
+			}
+			logOpts = fmt.Sprintf("--full-history --diff-filter=tuxdb %s..%s", s.opts.Base, s.opts.head())
+			status = policy.StatusNew
+		} else if err := verifyRevision(ctx, root, "HEAD"); err != nil {
+			return policy.ScanResult{}, err
+		}
+		cmd, err := sources.NewGitLogCmdContext(ctx, root, logOpts)
+		if err != nil {
+			return policy.ScanResult{}, fmt.Errorf("git log in %s: %w", root, err)
+		}
+		src = &sources.Git{Cmd: cmd, Config: &cfg, Remote: &sources.RemoteInfo{}, Sema: d.Sema, MaxArchiveDepth: maxArchiveDepth}
+	default:
+		files := &sources.Files{Config: &cfg, Path: root, Sema: d.Sema, MaxArchiveDepth: maxArchiveDepth}
+		src = multiSource{files, &zipAliases{files: files}}
+	}
+
+	// The loop of detect.Detector.DetectSource, with source errors kept
+	// (gitleaks only logs them: a broken git log would pass as clean).
+	var (
+		mu      sync.Mutex
+		srcErrs []error
+		raw     []report.Finding
+	)
+	err = src.Fragments(ctx, func(fragment sources.Fragment, ferr error) error {
+		if ferr != nil {
+			mu.Lock()
+			srcErrs = append(srcErrs, ferr)
+			mu.Unlock()
+			return nil
+		}
+		if len(fragment.Raw) == 0 && len(fragment.FilePath) == 0 {
+			return nil
+		}
+		found := d.DetectContext(ctx, detect.Fragment(fragment))
+		if len(found) > 0 {
+			mu.Lock()
+			raw = append(raw, found...)
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), err)
+	}
+	if len(srcErrs) > 0 {
+		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), errors.Join(srcErrs...))
+	}
+
+	res := convert(root, raw, ignores, status)
+	res.Notes = append(notes, res.Notes...)
+	return res, nil
+}
+
+// multiSource yields the fragments of each source in turn.
+type multiSource []sources.Source
+
+func (m multiSource) Fragments(ctx context.Context, yield sources.FragmentsFunc) error {
+	for _, s := range m {
+		if err := s.Fragments(ctx, yield); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// convert turns gitleaks findings into policy findings: paths relative to
+// the root, secrets replaced by fingerprint and preview, public example
+// values dropped, the same secret found twice (plain and decoded, or on two
+// lines of one file) reported once, .gitleaksignore entries marked ignored.
+func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status) policy.ScanResult {
+	var res policy.ScanResult
+	byFP := map[string]int{}
+	var decodedAt []bool // per finding: found only in decoded (base64, ...) content
+	examples := 0
+	for _, g := range dropGenericOverlaps(raw) {
+		if isPublicExample(g) {
+			examples++
+			continue
+		}
+		path := relPath(root, g.File)
+		fp := fingerprint(path, g.Secret)
+		f := policy.Finding{
+			ID:          fp,
+			Kind:        policy.KindSecret,
+			Rule:        g.RuleID,
+			Title:       title(g),
+			Location:    policy.Location{Path: path, Line: g.StartLine, Commit: g.Commit},
+			Preview:     preview(g),
+			Fix:         "revoke and rotate this credential now (it is exposed), remove it from the code and load it from a secret store",
+			Fingerprint: fp,
+			Status:      status,
+		}
+		if line, ok := matchIgnore(ignores, g, path); ok {
+			f.Ignored = &policy.Ignored{Reason: fmt.Sprintf("listed in %s line %d", IgnoreFile, line), Source: IgnoreFile}
+		}
+		decoded := isDecoded(g)
+		if i, seen := byFP[fp]; seen {
+			if better(f, decoded, res.Findings[i], decodedAt[i]) {
+				res.Findings[i], decodedAt[i] = f, decoded
+			}
+			continue
+		}
+		byFP[fp] = len(res.Findings)
+		res.Findings = append(res.Findings, f)
+		decodedAt = append(decodedAt, decoded)
+	}
+	if examples > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d matches of well-known public example values (documentation keys, sample tokens) not reported", examples))
+	}
+	return res
+}
+
+// better chooses which of two findings of one secret in one file to keep:
+// a provider's own rule over a generic one (generic-api-key, curl-*), the
+// plain occurrence over a decoded one, then the first location.
+func better(f policy.Finding, fDecoded bool, g policy.Finding, gDecoded bool) bool {
+	if fg, gg := isGenericRule(f.Rule), isGenericRule(g.Rule); fg != gg {
+		return gg
+	}
+	if fDecoded != gDecoded {
+		return gDecoded
+	}
+	return less(f.Location, g.Location)
+}
+
+// dropGenericOverlaps drops a generic rule's finding when a provider rule
+// found the same secret on the same line (curl -u bot:TOKEN is one GitHub
+// token, not also a curl credential). gitleaks does this for its
+// generic-api-key rule only, and only when the generic secret is the shorter.
+func dropGenericOverlaps(raw []report.Finding) []report.Finding {
+	type at struct {
+		file, commit string
+		line         int
+	}
+	specific := map[at][]string{}
+	for _, g := range raw {
+		if !isGenericRule(g.RuleID) && g.Secret != "" {
+			k := at{g.File, g.Commit, g.StartLine}
+			specific[k] = append(specific[k], g.Secret)
+		}
+	}
+	out := raw[:0:0]
+	for _, g := range raw {
+		if isGenericRule(g.RuleID) {
+			overlap := false
+			for _, s := range specific[at{g.File, g.Commit, g.StartLine}] {
+				if strings.Contains(g.Secret, s) || strings.Contains(s, g.Secret) {
+					overlap = true
+					break
+				}
+			}
+			if overlap {
+				continue
+			}
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func isGenericRule(id string) bool {
+	return strings.Contains(id, "generic") || strings.HasPrefix(id, "curl-") || id == "connection-url-credentials"
+}
+
+func less(a, b policy.Location) bool {
+	if a.Commit != b.Commit {
+		return a.Commit < b.Commit
+	}
+	if a.Path != b.Path {
+		return a.Path < b.Path
+	}
+	return a.Line < b.Line
+}
+
+func isDecoded(g report.Finding) bool {
+	for _, t := range g.Tags {
+		if strings.HasPrefix(t, "decoded:") {
+			return true
+		}
+	}
+	return false
+}
+
+func title(g report.Finding) string {
+	t := g.Description
+	if t == "" {
+		t = g.RuleID
+	}
+	for _, tag := range g.Tags {
+		if enc, ok := strings.CutPrefix(tag, "decoded:"); ok {
+			t += " (" + enc + "-encoded)"
+			break
+		}
+	}
+	return t
+}
+
+// fingerprint identifies a secret stably across runs, line moves and
+// rule changes without revealing it: a truncated SHA-256 of path and value.
+func fingerprint(path, secret string) string {
+	h := sha256.New()
+	for _, s := range []string{"secgate/secret/v1", path, secret} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "secret-" + hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// preview shows what kind of value was found without its secret part: the
+// PEM header of a key, or a known-prefix sized hint of a token.
+func preview(g report.Finding) string {
+	s := g.Secret
+	if s == "" {
+		return "(file)"
+	}
+	if strings.HasPrefix(s, "-----BEGIN") {
+		if i := strings.Index(s[5:], "-----"); i >= 0 {
+			return s[:i+10] + " …"
+		}
+	}
+	n := len([]rune(s))
+	if n >= 16 {
+		return fmt.Sprintf("%s… (%d chars)", string([]rune(s)[:4]), n)
+	}
+	return fmt.Sprintf("… (%d chars)", n)
+}
+
+func relPath(root, p string) string {
+	outer, inner, archived := strings.Cut(p, sources.InnerPathSeparator)
+	if filepath.IsAbs(outer) {
+		if r, err := filepath.Rel(root, outer); err == nil {
+			outer = r
+		}
+	}
+	outer = filepath.ToSlash(outer)
+	if archived {
+		return outer + sources.InnerPathSeparator + inner
+	}
+	return outer
+}
+
+// readIgnoreFile reads .gitleaksignore: one gitleaks fingerprint per line,
+// `file:rule:line` or `commit:file:rule:line`. It maps each to its line.
+func readIgnoreFile(path string) (map[string]int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	m := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m[strings.ReplaceAll(line, `\`, "/")] = n
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return m, nil
+}
+
+func matchIgnore(ignores map[string]int, g report.Finding, path string) (int, bool) {
+	if len(ignores) == 0 {
+		return 0, false
+	}
+	global := fmt.Sprintf("%s:%s:%d", path, g.RuleID, g.StartLine)
+	if n, ok := ignores[global]; ok {
+		return n, true
+	}
+	if g.Commit != "" {
+		n, ok := ignores[g.Commit+":"+global]
+		return n, ok
+	}
+	return 0, false
+}
+
+// verifyRevision fails when rev does not name a commit: gitleaks itself
+// scans nothing and reports no error for a bad range.
+func verifyRevision(ctx context.Context, root, rev string) error {
+	if strings.HasPrefix(rev, "-") {
+		return fmt.Errorf("invalid git revision %q", rev)
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Stdout = io.Discard
+	if err := cmd.Run(); err != nil {
+		if shallow(ctx, root) {
+			return fmt.Errorf("git revision %q not found in %s: the clone is shallow, fetch the history (e.g. actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 in GitLab)", rev, root)
+		}
+		return fmt.Errorf("git revision %q not found in %s: %v %s", rev, root, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+func shallow(ctx context.Context, root string) bool {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-shallow-repository").Output()
+	return err == nil && strings.TrimSpace(string(out)) == "true"
+}

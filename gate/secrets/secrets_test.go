@@ -1,0 +1,309 @@
+package secrets
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/secgate/secgate/gate/secrets/secretstest"
+	"github.com/secgate/secgate/policy"
+)
+
+func scan(t *testing.T, opts Options) policy.ScanResult {
+	t.Helper()
+	res, err := New(opts).Scan(context.Background())
+	if err != nil {
+		t.Fatalf("Scan(%+v): %v", opts, err)
+	}
+	return res
+}
+
+func key(path string, line int) string { return fmt.Sprintf("%s:%d", path, line) }
+
+func TestScanTreeFindsEveryPlantedSecretOnce(t *testing.T) {
+	tr := secretstest.New(t)
+	res := scan(t, Options{Root: tr.Root})
+
+	got := map[string]policy.Finding{}
+	for _, f := range res.Findings {
+		if _, dup := got[key(f.Location.Path, f.Location.Line)]; dup {
+			t.Errorf("two findings at %s", key(f.Location.Path, f.Location.Line))
+		}
+		got[key(f.Location.Path, f.Location.Line)] = f
+	}
+	for _, p := range tr.Planted {
+		f, ok := got[key(p.Path, p.Line)]
+		if !ok {
+			t.Errorf("planted %s at %s:%d not found", p.Rule, p.Path, p.Line)
+			continue
+		}
+		if f.Rule != p.Rule {
+			t.Errorf("%s:%d: rule %q, want %q", p.Path, p.Line, f.Rule, p.Rule)
+		}
+		if f.Kind != policy.KindSecret || f.Fingerprint == "" || f.ID != f.Fingerprint || f.Fix == "" {
+			t.Errorf("%s:%d: incomplete finding %+v", p.Path, p.Line, f)
+		}
+		if f.Status != "" {
+			t.Errorf("a working-tree finding has no new/existing status, got %q", f.Status)
+		}
+	}
+	if len(res.Findings) != len(tr.Planted) {
+		t.Errorf("%d findings, want %d (one per planted secret)", len(res.Findings), len(tr.Planted))
+	}
+	// Nothing in a finding carries a planted value or a decoy.
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range append(tr.Values(), tr.Decoys...) {
+		if strings.Contains(string(b), v) {
+			t.Errorf("scan result contains the value %.12s…", v)
+		}
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "well-known public example values") {
+		t.Errorf("notes %q do not count the public examples", res.Notes)
+	}
+
+	// Fingerprints are stable from one run to the next.
+	again := scan(t, Options{Root: tr.Root})
+	fps := map[string]bool{}
+	for _, f := range again.Findings {
+		fps[f.Fingerprint] = true
+	}
+	for _, f := range res.Findings {
+		if !fps[f.Fingerprint] {
+			t.Errorf("fingerprint of %s changed between runs", key(f.Location.Path, f.Location.Line))
+		}
+	}
+}
+
+func TestScanFindsBase64EncodedSecret(t *testing.T) {
+	dir := t.TempDir()
+	tok := secretstest.GitHubPAT(t)
+	enc := base64.StdEncoding.EncodeToString([]byte(`{"auth":"` + tok + `"}`))
+	writeFile(t, dir, "values.yaml", "config: "+enc+"\n")
+	res := scan(t, Options{Root: dir})
+	if len(res.Findings) != 1 || res.Findings[0].Rule != "github-pat" || !strings.Contains(res.Findings[0].Title, "base64") {
+		t.Fatalf("findings %+v, want one base64-decoded github-pat", res.Findings)
+	}
+}
+
+func TestConnectionURLRule(t *testing.T) {
+	dir := t.TempDir()
+	pw := secretstest.Random(t, "abcdefghijkmnopqrstuvwxyz23456789", 14)
+	writeFile(t, dir, "app.conf", strings.Join([]string{
+		"primary = mysql://svc_app:" + pw + "@mysql.prod.internal:3306/app",
+		"replica = postgresql://reader:%s@replica/app",
+		"cache = redis://:${REDIS_PASSWORD}@cache:6379/0",
+		"queue = amqp://guest:guest@rabbit:5672/",
+		"docs = https://user:password@example.com/",
+		"mirror = https://{{ .User }}:{{ .Token }}@git.internal/repo.git",
+	}, "\n")+"\n")
+	res := scan(t, Options{Root: dir})
+	if len(res.Findings) != 1 || res.Findings[0].Location.Line != 1 || res.Findings[0].Rule != "connection-url-credentials" {
+		t.Fatalf("findings %+v, want only the real password on line 1", res.Findings)
+	}
+}
+
+func TestRepositoryConfigAndIgnoreFile(t *testing.T) {
+	tr := secretstest.New(t)
+	writeFile(t, tr.Root, RepoConfigFile, `
+[extend]
+useDefault = true
+disabledRules = ["slack-bot-token"]
+
+[[rules]]
+id = "acme-internal-token"
+description = "ACME internal service token"
+regex = '''acme_[a-z0-9]{24}'''
+keywords = ["acme_"]
+
+[[allowlists]]
+description = "documentation"
+paths = ['''(^|/)src/''']
+`)
+	acme := "acme_" + secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 24)
+	writeFile(t, tr.Root, "tools/acme.txt", "token="+acme+"\n")
+	writeFile(t, tr.Root, IgnoreFile, "# reviewed\nconfig/prod.env:aws-access-token:2\n")
+
+	res := scan(t, Options{Root: tr.Root})
+	rules := map[string]policy.Finding{}
+	for _, f := range res.Findings {
+		rules[f.Rule+" "+f.Location.Path] = f
+	}
+	if _, ok := rules["acme-internal-token tools/acme.txt"]; !ok {
+		t.Error("the repository's own rule did not fire")
+	}
+	if _, ok := rules["slack-bot-token deploy/notify.sh"]; ok {
+		t.Error("a rule disabled by the repository still fired")
+	}
+	if _, ok := rules["stripe-access-token src/billing.py"]; ok {
+		t.Error("the repository's path allowlist was not honoured")
+	}
+	aws, ok := rules["aws-access-token config/prod.env"]
+	if !ok || aws.Ignored == nil || !strings.Contains(aws.Ignored.Reason, ".gitleaksignore line 2") {
+		t.Errorf(".gitleaksignore entry must show as an ignored finding, got %+v", aws)
+	}
+	if _, ok := rules["github-pat deploy/notify.sh"]; !ok {
+		t.Error("default rules must stay on with a repository config")
+	}
+	notes := strings.Join(res.Notes, "\n")
+	if !strings.Contains(notes, "disables rules: slack-bot-token") {
+		t.Errorf("notes %q do not say which rules the repository disabled", notes)
+	}
+}
+
+func TestRepositoryConfigErrors(t *testing.T) {
+	for name, cfg := range map[string]string{
+		"bad regex": "[[rules]]\nid = \"x\"\nregex = '''(unclosed'''\n",
+		"bad toml":  "[[rules]\nid=",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, RepoConfigFile, cfg)
+			_, err := New(Options{Root: dir}).Scan(context.Background())
+			if err == nil || !strings.Contains(err.Error(), RepoConfigFile) {
+				t.Errorf("error %v, want one naming %s", err, RepoConfigFile)
+			}
+		})
+	}
+}
+
+// repo makes a git repository: commit 1 adds a token, commit 2 deletes
+// it, commit 3 adds another.
+func repo(t *testing.T) (dir, oldTok, newTok string) {
+	t.Helper()
+	dir = t.TempDir()
+	oldTok, newTok = secretstest.GitHubPAT(t), secretstest.GitHubPAT(t)
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFile(t, dir, "README.md", "hello\n")
+	writeFile(t, dir, "ci.sh", "export GITHUB_TOKEN="+oldTok+"\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "one")
+	writeFile(t, dir, "ci.sh", "export GITHUB_TOKEN=$CI_TOKEN\n")
+	git(t, dir, "commit", "-qam", "two: remove the token")
+	writeFile(t, dir, "deploy.sh", "echo deploying\ncurl -u bot:"+newTok+" https://api.github.com\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "three")
+	return dir, oldTok, newTok
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestScanGitModes(t *testing.T) {
+	dir, _, _ := repo(t)
+	first := git(t, dir, "rev-list", "--max-parents=0", "HEAD")
+	head := git(t, dir, "rev-parse", "HEAD")
+
+	hist := scan(t, Options{Root: dir, History: true})
+	byPath := map[string]policy.Finding{}
+	for _, f := range hist.Findings {
+		byPath[f.Location.Path] = f
+	}
+	if f, ok := byPath["ci.sh"]; !ok || f.Location.Commit != first || f.Location.Line != 1 {
+		t.Errorf("history: the token removed in commit two must be found in commit one, got %+v", f)
+	}
+	if f, ok := byPath["deploy.sh"]; !ok || f.Location.Commit != head || f.Location.Line != 2 {
+		t.Errorf("history: deploy.sh finding %+v", f)
+	}
+	if len(hist.Findings) != 2 {
+		t.Errorf("history: %d findings, want 2", len(hist.Findings))
+	}
+
+	rng := scan(t, Options{Root: dir, Base: "HEAD~1", Head: "HEAD"})
+	if len(rng.Findings) != 1 || rng.Findings[0].Location.Path != "deploy.sh" || rng.Findings[0].Status != policy.StatusNew {
+		t.Errorf("range HEAD~1..HEAD: %+v, want only deploy.sh, status new", rng.Findings)
+	}
+	if rng.Findings[0].Fingerprint != byPath["deploy.sh"].Fingerprint {
+		t.Error("the same secret must have the same fingerprint in history and range scans")
+	}
+
+	tree := scan(t, Options{Root: dir})
+	if len(tree.Findings) != 1 || tree.Findings[0].Location.Path != "deploy.sh" || tree.Findings[0].Location.Commit != "" {
+		t.Errorf("working tree: %+v, want only deploy.sh", tree.Findings)
+	}
+	if tree.Findings[0].Fingerprint != byPath["deploy.sh"].Fingerprint {
+		t.Error("the same secret must have the same fingerprint in tree and history scans")
+	}
+
+	if none := scan(t, Options{Root: dir, Base: "HEAD~1", Head: "HEAD~1"}); len(none.Findings) != 0 {
+		t.Errorf("empty range: %+v", none.Findings)
+	}
+}
+
+func TestScanBadRevisionFails(t *testing.T) {
+	dir, _, _ := repo(t)
+	for _, o := range []Options{
+		{Root: dir, Base: "no-such-rev"},
+		{Root: dir, Base: "HEAD~1", Head: "deadbeef"},
+		{Root: dir, Base: "--all"},
+		{Root: t.TempDir(), History: true}, // not a repository
+	} {
+		_, err := New(o).Scan(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "revision") {
+			t.Errorf("Scan(%+v) error %v, want a revision error", o, err)
+		}
+	}
+}
+
+func TestScanCancelled(t *testing.T) {
+	tr := secretstest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := New(Options{Root: tr.Root}).Scan(ctx); err == nil {
+		t.Error("a cancelled scan must not report a clean result")
+	}
+}
+
+// gitleaks keeps global state: concurrent scans in one process must not
+// race (run with -race) nor lose rules.
+func TestConcurrentScans(t *testing.T) {
+	tr := secretstest.New(t)
+	var wg sync.WaitGroup
+	counts := make([]int, 4)
+	for i := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := New(Options{Root: tr.Root}).Scan(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			counts[i] = len(res.Findings)
+		}()
+	}
+	wg.Wait()
+	for i, n := range counts {
+		if n != len(tr.Planted) {
+			t.Errorf("scan %d: %d findings, want %d", i, n, len(tr.Planted))
+		}
+	}
+}
+
+func writeFile(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

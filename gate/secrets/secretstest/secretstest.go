@@ -1,0 +1,170 @@
+// Package secretstest plants real-format, random (so never valid) secrets in
+// a directory for tests, and remembers every value so that tests can grep
+// all of secgate's outputs for them.
+package secretstest
+
+import (
+	"archive/zip"
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Planted is one secret written into the tree.
+type Planted struct {
+	Rule  string // the gitleaks rule id expected to find it
+	Path  string // slash-separated, relative to the tree root
+	Line  int
+	Value string // the secret itself
+}
+
+// Tree is a directory with planted secrets.
+type Tree struct {
+	Root    string
+	Planted []Planted
+	// Decoys are public example values and placeholders that must not be reported.
+	Decoys []string
+}
+
+const (
+	upper   = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b32     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	alnum   = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	digits  = "0123456789"
+	b64char = alnum + "+/"
+)
+
+// Random returns n random characters from alphabet.
+func Random(t testing.TB, alphabet string, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	for i := range b {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[i] = alphabet[k.Int64()]
+	}
+	return string(b)
+}
+
+// AWSKeyID returns a random AWS access key id.
+func AWSKeyID(t testing.TB) string { return "AKIA" + Random(t, b32, 16) }
+
+// GitHubPAT returns a random classic GitHub personal access token.
+func GitHubPAT(t testing.TB) string { return "ghp_" + Random(t, alnum, 36) }
+
+// New writes a tree with one secret of each common kind, in plain files and
+// inside a zip archive, plus decoys, and returns what it planted.
+func New(t testing.TB) *Tree {
+	t.Helper()
+	root := t.TempDir()
+	tr := &Tree{Root: root}
+
+	keyID, awsSecret := AWSKeyID(t), Random(t, b64char, 40)
+	ghp := GitHubPAT(t)
+	slack := "xoxb-" + Random(t, digits, 12) + "-" + Random(t, digits, 13) + "-" + Random(t, alnum, 24)
+	stripe := "sk_live_" + Random(t, alnum, 24)
+	dbPass := Random(t, alnum, 18)
+	zipped := GitHubPAT(t)
+	encoded := GitHubPAT(t)
+
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}))
+
+	tr.write(t, "config/prod.env",
+		"# production settings\n"+
+			"AWS_ACCESS_KEY_ID="+keyID+"\n"+
+			"AWS_SECRET_ACCESS_KEY="+awsSecret+"\n"+
+			"DATABASE_URL=postgres://app:"+dbPass+"@db.internal:5432/app\n")
+	tr.plant("aws-access-token", "config/prod.env", 2, keyID)
+	tr.plant("generic-api-key", "config/prod.env", 3, awsSecret)
+	tr.plant("connection-url-credentials", "config/prod.env", 4, dbPass)
+
+	tr.write(t, "deploy/notify.sh", "#!/bin/sh\n\ncurl -H 'Authorization: token "+ghp+"' https://api.github.com/user\nSLACK_TOKEN=\""+slack+"\"\n")
+	tr.plant("github-pat", "deploy/notify.sh", 3, ghp)
+	tr.plant("slack-bot-token", "deploy/notify.sh", 4, slack)
+
+	tr.write(t, "src/billing.py", "import stripe\n\nstripe.api_key = \""+stripe+"\"\n")
+	tr.plant("stripe-access-token", "src/billing.py", 3, stripe)
+
+	tr.write(t, "keys/deploy_key.pem", keyPEM)
+	tr.plant("private-key", "keys/deploy_key.pem", 1, keyPEM)
+
+	// The same token in plain text and base64-encoded: one finding.
+	tr.write(t, "ci/settings.yml", "token: "+encoded+"\nencoded: "+base64.StdEncoding.EncodeToString([]byte("token="+encoded))+"\n")
+	tr.plant("github-pat", "ci/settings.yml", 1, encoded)
+
+	// A token inside a zip archive (a jar is a zip too).
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("BOOT-INF/classes/application.properties")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("github.token=" + zipped + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr.writeBytes(t, "dist/app.jar", buf.Bytes())
+	tr.plant("github-pat", "dist/app.jar!BOOT-INF/classes/application.properties", 1, zipped)
+
+	// Decoys: public documentation values and placeholders.
+	jwtSample := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+	tr.write(t, "docs/README.md", "Configure the client:\n\n"+
+		"    aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"+
+		"    aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n\n"+
+		"Send `Authorization: Bearer "+jwtSample+"`.\n\n"+
+		"    DATABASE_URL=postgres://user:${DB_PASSWORD}@localhost/app\n"+
+		"    REDIS_URL=redis://admin:<password>@cache:6379\n"+
+		"    AMQP_URL=amqp://guest:guest@rabbit:5672\n"+
+		"    MONGO_URL=mongodb://root:hunter2secret@db.example.com/admin\n"+
+		"    stripe.api_key = \"sk_test_4eC39HqLyjWDarjtT1zdp7dc\"\n")
+	tr.Decoys = []string{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", jwtSample, "sk_test_4eC39HqLyjWDarjtT1zdp7dc", "hunter2secret"}
+	return tr
+}
+
+func (tr *Tree) plant(rule, path string, line int, value string) {
+	tr.Planted = append(tr.Planted, Planted{Rule: rule, Path: path, Line: line, Value: value})
+}
+
+func (tr *Tree) write(t testing.TB, rel, content string) { tr.writeBytes(t, rel, []byte(content)) }
+
+func (tr *Tree) writeBytes(t testing.TB, rel string, content []byte) {
+	t.Helper()
+	p := filepath.Join(tr.Root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Values returns every planted secret value, and the distinctive parts of
+// multi-line ones (each line of a private key body).
+func (tr *Tree) Values() []string {
+	var vs []string
+	for _, p := range tr.Planted {
+		vs = append(vs, p.Value)
+		if block, _ := pem.Decode([]byte(p.Value)); block != nil {
+			body := base64.StdEncoding.EncodeToString(block.Bytes)
+			for i := 0; i+64 <= len(body); i += 64 {
+				vs = append(vs, body[i:i+64])
+			}
+		}
+	}
+	return vs
+}
