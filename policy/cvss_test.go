@@ -66,10 +66,10 @@ func TestScoreVectorInvalid(t *testing.T) {
 }
 
 func TestScoreVectorsPrefersV4ThenHighest(t *testing.T) {
-	v31crit := "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H" // 10.0
-	v31med := "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:L"  // 5.3
+	v31crit := "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"               // 10.0
+	v31med := "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:L"                // 5.3
 	v4 := "CVSS:4.0/AV:N/AC:H/AT:N/PR:L/UI:A/VC:N/VI:N/VA:H/SC:N/SI:N/SA:H" // RUSTSEC-2026-0009
-	v2 := "AV:N/AC:L/Au:N/C:C/I:C/A:C"                                       // 10.0
+	v2 := "AV:N/AC:L/Au:N/C:C/I:C/A:C"                                      // 10.0
 
 	best, ok, err := ScoreVectors([]string{v31crit, v4})
 	if err != nil || !ok {

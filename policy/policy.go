@@ -387,4 +387,3 @@ func ParseSize(s string) (int64, error) {
 	}
 	return int64(f * m), nil
 }
-
