@@ -81,7 +81,7 @@ const ExpiryWarning = 7 * 24 * time.Hour
 // Decide judges findings against the policy: it assigns each its tier and
 // action, applies exceptions, and returns the verdict.
 func (p *Policy) Decide(findings []Finding, c Context) Decision {
-	d := Decision{Production: p.IsProduction(c.Environment, c.EnvironmentTier)}
+	d := Decision{Production: p.IsProduction(c.Environment, c.EnvironmentTier), Findings: make([]Finding, 0, len(findings))}
 	today := c.Now.UTC().Truncate(24 * time.Hour)
 	warned := map[string]bool{}
 	var fails, blocks, relieved int
@@ -94,17 +94,10 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 			f.Action = ActionIgnored
 		} else if ex, ok := p.exceptionFor(f); ok {
 			expires := ex.Expires.UTC()
-			switch {
-			case today.After(expires):
-				if !warned[ex.ID] {
-					d.Warnings = append(d.Warnings, fmt.Sprintf("exception %s (%s line %d%s) expired on %s and no longer applies: fix the finding or renew the exception",
-						ex.ID, p.Path, ex.Line, ownerNote(ex.Owner), ex.ExpiresString()))
-				}
-			default:
-				if expires.Sub(today) <= ExpiryWarning && !warned[ex.ID] {
-					d.Warnings = append(d.Warnings, fmt.Sprintf("exception %s (%s line %d%s) expires on %s",
-						ex.ID, p.Path, ex.Line, ownerNote(ex.Owner), ex.ExpiresString()))
-				}
+			if msg, ok := expiryWarning(p.Path, ex, today); ok && !warned[ex.ID] {
+				d.Warnings = append(d.Warnings, msg)
+			}
+			if !today.After(expires) {
 				f.Action = ActionIgnored
 				f.Ignored = &Ignored{Reason: ex.Reason, Expires: ex.ExpiresString(), Owner: ex.Owner, Source: p.Path}
 			}
@@ -160,6 +153,31 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 		d.Reasons = append(d.Reasons, "no finding requires action")
 	}
 	return d
+}
+
+// ExpiryWarnings lists the exceptions that have expired or expire within
+// ExpiryWarning of now, whether or not they match a finding.
+func (p *Policy) ExpiryWarnings(now time.Time) []string {
+	var out []string
+	for _, ex := range p.Exceptions {
+		if msg, ok := expiryWarning(p.Path, ex, now.UTC().Truncate(24*time.Hour)); ok {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+func expiryWarning(file string, ex Exception, today time.Time) (string, bool) {
+	where := fmt.Sprintf("%s line %d%s", file, ex.Line, ownerNote(ex.Owner))
+	expires := ex.Expires.UTC()
+	switch {
+	case today.After(expires):
+		return fmt.Sprintf("exception %s (%s) expired on %s and no longer applies: fix the finding or renew the exception",
+			ex.ID, where, ex.ExpiresString()), true
+	case expires.Sub(today) <= ExpiryWarning:
+		return fmt.Sprintf("exception %s (%s) expires on %s", ex.ID, where, ex.ExpiresString()), true
+	}
+	return "", false
 }
 
 // classify sets a finding's tier from the policy where the policy decides it.

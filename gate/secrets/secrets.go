@@ -80,6 +80,9 @@ func New(opts Options) *Scanner {
 // Name implements gate.Scanner.
 func (s *Scanner) Name() string { return "secrets" }
 
+// Target says what the scan covers, for the report.
+func (s *Scanner) Target() string { return s.opts.Mode() + " of " + s.opts.Root }
+
 // gitleaks logs through a process-global zerolog logger, at debug and trace
 // level with the secret values in the fields. It is switched off once,
 // before the first scan; errors reach us through the source callback.
@@ -249,8 +252,8 @@ func better(f policy.Finding, fDecoded bool, g policy.Finding, gDecoded bool) bo
 }
 
 // dropGenericOverlaps drops a generic rule's finding when a provider rule
-// found the same secret on the same line (curl -u bot:TOKEN is one GitHub
-// token, not also a curl credential). gitleaks does this for its
+// found the same secret on the same line (a GitHub token passed to curl's
+// -u option is one GitHub token, not also a curl credential). gitleaks does this for its
 // generic-api-key rule only, and only when the generic secret is the shorter.
 func dropGenericOverlaps(raw []report.Finding) []report.Finding {
 	type at struct {

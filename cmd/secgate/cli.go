@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/secgate/secgate/gate"
+	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/policy"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, documented in the README.
+const (
+	exitPass  = 0 // the gate passed (block-production outside production too)
+	exitFail  = 1 // the policy failed the gate
+	exitError = 2 // the gate could not run: bad flag, bad policy, scanner error
+)
+
+// exitError carries an exit code through cobra.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string { return e.err.Error() }
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// lookupEnv reads the environment (os.LookupEnv in main, a map in tests).
+type lookupEnv func(string) (string, bool)
+
+// run is the whole CLI: it parses args, runs the command and returns the
+// exit code. It never calls os.Exit.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env lookupEnv) int {
+	root := newRootCmd(stdout, stderr, env)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	var ec *exitCodeError
+	switch {
+	case err == nil:
+		return exitPass
+	case errors.As(err, &ec):
+		if ec.err != nil && ec.code == exitError {
+			fmt.Fprintf(stderr, "secgate: %v\n", ec.err)
+		}
+		return ec.code
+	default:
+		// cobra's own errors: unknown command or flag, bad flag value.
+		fmt.Fprintf(stderr, "secgate: %v\n", err)
+		return exitError
+	}
+}
+
+func newRootCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "secgate",
+		Short:         "The security gate of a CI pipeline: secrets, vulnerable dependencies, image checks, one verdict",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(stdout, stderr, env), newPolicyCmd(stdout, env), newVersionCmd(stdout))
+	return root
+}
+
+// runFlags are the flags of `secgate run`; each has a SECGATE_* twin.
+type runFlags struct {
+	images      []string
+	environment string
+	policy      string
+	format      string
+	report      string
+	dryRun      bool
+	base, head  string
+	history     bool
+	only, skip  []string
+	pullRequest bool
+	verbose     bool
+}
+
+func newRunCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [PATH]",
+		Short: "Run the gate on a directory or repository (default: the current directory)",
+		Long: `Run the gate: scan PATH, judge the findings with the policy (.secgate.yml in
+PATH, or --policy), write the report and exit 0 (pass), 1 (the policy failed
+the gate) or 2 (the gate could not run).
+
+Every flag has an environment twin: --only is SECGATE_ONLY, --dry-run is
+SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd.Flags(), env); err != nil {
+				return &exitCodeError{exitError, err}
+			}
+			path := "."
+			if len(args) == 1 {
+				path = args[0]
+			}
+			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, stdout, stderr, env)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.images, "image", nil, "container image to check (repeatable): a registry reference, docker-archive:FILE, oci-layout:DIR or docker-daemon:REF")
+	fl.StringVar(&f.environment, "environment", "", "target environment (default: GitLab's CI_ENVIRONMENT_NAME); high findings fail the job only for a production one")
+	fl.StringVar(&f.policy, "policy", "", "policy file (default: PATH/"+policy.FileName+" if present, else the built-in policy)")
+	fl.StringVar(&f.format, "format", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))
+	fl.StringVar(&f.report, "report", "", "also write the JSON report to this file (in every outcome, errors included)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "scan and decide, but file no issue and sign nothing (the default outside CI)")
+	fl.StringVar(&f.base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
+	fl.StringVar(&f.head, "head", "", "end of the commit range (default HEAD)")
+	fl.BoolVar(&f.history, "history", false, "scan the whole git history for secrets")
+	fl.StringSliceVar(&f.only, "only", nil, "run only these scanners: "+strings.Join(policy.ScannerNames, ", "))
+	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these scanners")
+	fl.BoolVar(&f.pullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
+	return cmd
+}
+
+// applyEnv gives every flag not set on the command line the value of its
+// SECGATE_* environment twin (--dry-run ← SECGATE_DRY_RUN).
+func applyEnv(fs *pflag.FlagSet, env lookupEnv) error {
+	var errs []error
+	fs.VisitAll(func(fl *pflag.Flag) {
+		if fl.Changed {
+			return
+		}
+		name := envName(fl.Name)
+		v, ok := env(name)
+		if !ok || v == "" {
+			return
+		}
+		if err := fs.Set(fl.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func envName(flag string) string {
+	return "SECGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdout, stderr io.Writer, env lookupEnv) error {
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	// Outside CI the run is a dry run unless --dry-run / SECGATE_DRY_RUN says otherwise.
+	dryRun := f.dryRun
+	if _, inCI := env("CI"); !inCI && !dryRunSet {
+		dryRun = true
+		if f.format != "text" { // the text report says so itself
+			fmt.Fprintln(stderr, "secgate: dry run (CI is not set): scanning and deciding, filing and signing nothing")
+		}
+	}
+
+	cfg := gate.Config{
+		Path:        path,
+		PolicyFile:  f.policy,
+		Environment: f.environment,
+		PullRequest: f.pullRequest,
+		Base:        f.base,
+		Head:        f.head,
+		History:     f.history,
+		Only:        f.only,
+		Skip:        f.skip,
+		Images:      f.images,
+		DryRun:      dryRun,
+		Now:         time.Now(),
+		Logger:      logger,
+	}
+	if cfg.Environment == "" {
+		cfg.Environment, _ = env("CI_ENVIRONMENT_NAME")
+	}
+	cfg.EnvironmentTier, _ = env("CI_ENVIRONMENT_TIER")
+
+	w, ferr := report.ForFormat(f.format, useColor(stdout, env))
+	var rep report.Report
+	var runErr error
+	if ferr != nil {
+		rep = report.New()
+		rep.Errors = append(rep.Errors, ferr.Error())
+		runErr = ferr
+	} else {
+		rep, runErr = gate.Run(ctx, cfg)
+	}
+
+	// The report file is written in every outcome, exit 2 included.
+	var errs []error
+	if runErr != nil {
+		errs = append(errs, runErr)
+	}
+	if f.report != "" {
+		if err := writeReportFile(f.report, rep); err != nil {
+			errs = append(errs, err)
+			rep.Verdict = policy.VerdictError
+		}
+	}
+	if w != nil {
+		if err := w.Write(stdout, rep); err != nil {
+			errs = append(errs, fmt.Errorf("writing the report: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return &exitCodeError{exitError, errors.Join(errs...)}
+	}
+	if code := rep.ExitCode(); code != exitPass {
+		return &exitCodeError{code: code}
+	}
+	return nil
+}
+
+func writeReportFile(path string, rep report.Report) error {
+	var buf bytes.Buffer
+	if err := (report.JSON{}).Write(&buf, rep); err != nil {
+		return err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("writing report %s: %w", path, err)
+		}
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	return nil
+}
+
+// useColor: colours only for a terminal, and never with NO_COLOR or TERM=dumb.
+func useColor(w io.Writer, env lookupEnv) bool {
+	if _, ok := env("NO_COLOR"); ok {
+		return false
+	}
+	if t, _ := env("TERM"); t == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func newPolicyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Write or check a " + policy.FileName + " policy file"}
+	var force bool
+	initCmd := &cobra.Command{
+		Use:   "init [FILE]",
+		Short: "Write the default policy, with comments (default: ./" + policy.FileName + ")",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := policy.FileName
+			if len(args) == 1 {
+				path = args[0]
+			}
+			if _, err := os.Stat(path); err == nil && !force {
+				return &exitCodeError{exitError, fmt.Errorf("%s exists: use --force to overwrite it", path)}
+			}
+			if err := os.WriteFile(path, policy.DefaultFile(), 0o644); err != nil {
+				return &exitCodeError{exitError, err}
+			}
+			fmt.Fprintf(stdout, "wrote %s\n", path)
+			return nil
+		},
+	}
+	initCmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	checkCmd := &cobra.Command{
+		Use:   "check [FILE]",
+		Short: "Validate a policy file (default: ./" + policy.FileName + ")",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := policy.FileName
+			if len(args) == 1 {
+				path = args[0]
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return &exitCodeError{exitError, fmt.Errorf("reading policy: %w", err)}
+			}
+			p, err := policy.Parse(path, data)
+			if err != nil {
+				return &exitCodeError{exitError, err}
+			}
+			fmt.Fprintf(stdout, "%s: ok (%d exceptions)\n", path, len(p.Exceptions))
+			for _, w := range p.ExpiryWarnings(time.Now()) {
+				fmt.Fprintf(stdout, "  ! %s\n", w)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(initCmd, checkCmd)
+	return cmd
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of secgate and of its scanners",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, args []string) {
+			fmt.Fprintf(stdout, "secgate %s\n", version)
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				fmt.Fprintf(stdout, "  go %s\n", bi.GoVersion)
+				for _, d := range bi.Deps {
+					switch d.Path {
+					case "github.com/zricethezav/gitleaks/v8":
+						fmt.Fprintf(stdout, "  gitleaks %s\n", d.Version)
+					}
+				}
+			}
+		},
+	}
+}

@@ -1,0 +1,196 @@
+package gate
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/policy"
+)
+
+// fakeScanner is a hand-written fake: its behaviour is a function field.
+type fakeScanner struct {
+	name string
+	scan func(ctx context.Context) (policy.ScanResult, error)
+}
+
+func (f fakeScanner) Name() string { return f.name }
+func (f fakeScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
+	return f.scan(ctx)
+}
+
+func returns(name string, fs ...policy.Finding) fakeScanner {
+	return fakeScanner{name: name, scan: func(context.Context) (policy.ScanResult, error) {
+		return policy.ScanResult{Findings: fs, Notes: []string{name + " note"}}, nil
+	}}
+}
+
+func failing(name string, err error) fakeScanner {
+	return fakeScanner{name: name, scan: func(context.Context) (policy.ScanResult, error) { return policy.ScanResult{}, err }}
+}
+
+func vuln(id string, score float64) policy.Finding {
+	return policy.Finding{ID: id, Kind: policy.KindVulnerability, Rule: id, Score: &score, ScoreSource: policy.SourceCVSSv3, Fingerprint: id}
+}
+
+var now = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+
+func TestRunMergesScannersAndDecides(t *testing.T) {
+	var running, peak atomic.Int32
+	slow := func(name string, f policy.Finding) fakeScanner {
+		return fakeScanner{name: name, scan: func(ctx context.Context) (policy.ScanResult, error) {
+			peak.Store(max(peak.Load(), running.Add(1)))
+			defer running.Add(-1)
+			time.Sleep(50 * time.Millisecond)
+			return policy.ScanResult{Findings: []policy.Finding{f}}, nil
+		}}
+	}
+	rep, err := Run(context.Background(), Config{
+		Path: t.TempDir(), Environment: "staging", Now: now,
+		Scanners: []Scanner{slow("secrets", policy.Finding{ID: "s1", Kind: policy.KindSecret, Rule: "github-pat", Fingerprint: "s1"}), slow("deps", vuln("CVE-1", 7.5))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak.Load() != 2 {
+		t.Errorf("scanners ran one at a time (peak %d), want concurrently", peak.Load())
+	}
+	if rep.Verdict != policy.VerdictFail || rep.DeployAllowed || rep.ExitCode() != 1 {
+		t.Errorf("verdict %v deploy %v exit %d", rep.Verdict, rep.DeployAllowed, rep.ExitCode())
+	}
+	if rep.Counts.Critical != 1 || rep.Counts.High != 1 || len(rep.Findings) != 2 {
+		t.Errorf("counts %+v findings %d", rep.Counts, len(rep.Findings))
+	}
+	for _, s := range rep.Scanners {
+		if s.Status != report.StatusOK || s.Findings != 1 || s.DurationMS < 50 {
+			t.Errorf("scanner %+v", s)
+		}
+	}
+}
+
+func TestRunScannerErrorFailsClosed(t *testing.T) {
+	rep, err := Run(context.Background(), Config{
+		Path: t.TempDir(), Now: now,
+		Scanners: []Scanner{returns("secrets", vuln("CVE-LOW", 2.0)), failing("deps", errors.New("OSV API unreachable"))},
+	})
+	if err == nil || !strings.Contains(err.Error(), "deps: OSV API unreachable") {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.Verdict != policy.VerdictError || rep.DeployAllowed || rep.ExitCode() != 2 {
+		t.Errorf("verdict %v deploy %v exit %d, want error, false, 2", rep.Verdict, rep.DeployAllowed, rep.ExitCode())
+	}
+	if len(rep.Findings) != 1 {
+		t.Errorf("the other scanners' findings must stay in the report: %d", len(rep.Findings))
+	}
+	st := map[string]report.Scanner{}
+	for _, s := range rep.Scanners {
+		st[s.Name] = s
+	}
+	if st["deps"].Status != report.StatusError || st["deps"].Error != "OSV API unreachable" || st["secrets"].Status != report.StatusOK {
+		t.Errorf("scanner statuses %+v", rep.Scanners)
+	}
+	if len(rep.Errors) != 1 {
+		t.Errorf("errors %v", rep.Errors)
+	}
+}
+
+func TestRunSkipOnErrorPolicy(t *testing.T) {
+	dir := t.TempDir()
+	writePolicy(t, dir, "skip_on_error: [deps]\n")
+	rep, err := Run(context.Background(), Config{
+		Path: dir, Now: now,
+		Scanners: []Scanner{returns("secrets"), failing("deps", errors.New("OSV API unreachable"))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != policy.VerdictPass || rep.Scanners[1].Status != report.StatusSkipped {
+		t.Errorf("verdict %v, deps %+v", rep.Verdict, rep.Scanners[1])
+	}
+	if w := strings.Join(rep.Warnings, "\n"); !strings.Contains(w, "scanner deps failed and was skipped") {
+		t.Errorf("warnings %q must say what was skipped", w)
+	}
+}
+
+func TestRunErrorCancelsOtherScanners(t *testing.T) {
+	cancelled := make(chan struct{})
+	blocked := fakeScanner{name: "image", scan: func(ctx context.Context) (policy.ScanResult, error) {
+		select {
+		case <-ctx.Done():
+			close(cancelled)
+			return policy.ScanResult{}, ctx.Err()
+		case <-time.After(10 * time.Second):
+			return policy.ScanResult{}, nil
+		}
+	}}
+	rep, err := Run(context.Background(), Config{
+		Path: t.TempDir(), Now: now,
+		Scanners: []Scanner{blocked, failing("deps", errors.New("boom"))},
+	})
+	select {
+	case <-cancelled:
+	default:
+		t.Fatal("the blocked scanner was not cancelled")
+	}
+	if err == nil || !strings.Contains(err.Error(), "deps: boom") || strings.Contains(err.Error(), "image") {
+		t.Errorf("err = %v, want only the first failure", err)
+	}
+	if rep.Scanners[0].Error != "cancelled: another scanner failed" {
+		t.Errorf("image scanner %+v", rep.Scanners[0])
+	}
+}
+
+func TestRunBadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	writePolicy(t, dir, "version: 1\nexceptions:\n  - id: CVE-2021-44228\n    expires: 2027-01-01\n")
+	rep, err := Run(context.Background(), Config{Path: dir, Now: now, Scanners: []Scanner{returns("secrets")}})
+	want := filepath.Join(dir, ".secgate.yml") + ":3:5: exception \"CVE-2021-44228\" has no reason"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if rep.Verdict != policy.VerdictError || rep.ExitCode() != 2 || len(rep.Errors) != 1 {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestRunConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]Config{
+		"unknown scanner":    {Path: dir, Only: []string{"sast"}},
+		"only and skip":      {Path: dir, Only: []string{"secrets"}, Skip: []string{"deps"}},
+		"head without base":  {Path: dir, Head: "HEAD"},
+		"history and range":  {Path: dir, History: true, Base: "main"},
+		"missing path":       {Path: filepath.Join(dir, "nope")},
+		"unavailable deps":   {Path: dir, Only: []string{"deps"}},
+		"unavailable images": {Path: dir, Images: []string{"alpine:3"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rep, err := Run(context.Background(), c)
+			if err == nil || rep.Verdict != policy.VerdictError || rep.ExitCode() != 2 {
+				t.Errorf("err %v verdict %v", err, rep.Verdict)
+			}
+		})
+	}
+}
+
+func TestRunCancelledContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err := Run(ctx, Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{returns("secrets")}})
+	if err == nil || rep.Verdict != policy.VerdictError {
+		t.Errorf("a cancelled run must not pass: %v %v", err, rep.Verdict)
+	}
+}
+
+func writePolicy(t *testing.T, dir, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, policy.FileName), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,139 @@
+// Package report holds the gate's report, a public contract (see the
+// README's "JSON report" section), and writes it in each output format.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// Version is the version of the JSON report contract.
+const Version = 1
+
+// Report is everything the gate decided and why.
+type Report struct {
+	Version       int              `json:"version"`
+	Verdict       policy.Verdict   `json:"verdict"`
+	DeployAllowed bool             `json:"deploy_allowed"`
+	Environment   string           `json:"environment"`
+	Production    bool             `json:"production"`
+	DryRun        bool             `json:"dry_run"`
+	Counts        policy.Counts    `json:"counts"`
+	Findings      []policy.Finding `json:"findings"`
+	Scanners      []Scanner        `json:"scanners"`
+	Issues        []Issue          `json:"issues"`
+	Signature     *Signature       `json:"signature"`
+	Reasons       []string         `json:"reasons"`
+	Warnings      []string         `json:"warnings"`
+	Errors        []string         `json:"errors"`
+}
+
+// Scanner is one scanner's run.
+type Scanner struct {
+	Name       string   `json:"name"`
+	Status     string   `json:"status"` // ok, skipped, error
+	Target     string   `json:"target,omitempty"`
+	DurationMS int64    `json:"duration_ms"`
+	Findings   int      `json:"findings"`
+	Error      string   `json:"error,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+// Scanner statuses.
+const (
+	StatusOK      = "ok"
+	StatusSkipped = "skipped"
+	StatusError   = "error"
+)
+
+// Issue is an issue filed (or, in a dry run, that would be) for findings.
+type Issue struct {
+	URL         string `json:"url,omitempty"`
+	Title       string `json:"title"`
+	State       string `json:"state"` // opened, updated, closed, would-open
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Signature is the outcome of signing the image.
+type Signature struct {
+	Image  string `json:"image"`
+	Signed bool   `json:"signed"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// New returns an empty report that says "error" until the gate decides:
+// a report written after a crash never reads as a pass.
+func New() Report {
+	return Report{
+		Version:  Version,
+		Verdict:  policy.VerdictError,
+		Findings: []policy.Finding{},
+		Scanners: []Scanner{},
+		Issues:   []Issue{},
+		Reasons:  []string{},
+		Warnings: []string{},
+		Errors:   []string{},
+	}
+}
+
+// ExitCode is the process exit code for the report: 0 pass (block-production
+// outside production too), 1 the policy failed the gate, 2 the gate could
+// not run.
+func (r Report) ExitCode() int {
+	switch r.Verdict {
+	case policy.VerdictPass:
+		return 0
+	case policy.VerdictBlockProduction:
+		if r.Production {
+			return 1
+		}
+		return 0
+	case policy.VerdictFail:
+		return 1
+	}
+	return 2
+}
+
+// Ignored counts the findings suppressed by an exception or ignore file.
+func (r Report) Ignored() int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Action == policy.ActionIgnored {
+			n++
+		}
+	}
+	return n
+}
+
+// Writer writes a report in one format.
+type Writer interface {
+	Write(w io.Writer, r Report) error
+}
+
+// Formats are the names accepted by --format.
+var Formats = []string{"text", "json"}
+
+// ForFormat returns the writer of a format. color applies to text only.
+func ForFormat(name string, color bool) (Writer, error) {
+	switch name {
+	case "text", "":
+		return Text{Color: color}, nil
+	case "json":
+		return JSON{}, nil
+	}
+	return nil, fmt.Errorf("unknown report format %q (want one of %v)", name, Formats)
+}
+
+// JSON writes the report as indented JSON (the versioned contract).
+type JSON struct{}
+
+// Write implements Writer.
+func (JSON) Write(w io.Writer, r Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}

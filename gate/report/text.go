@@ -1,0 +1,238 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// Text writes the report for people: counts per tier, a table of findings,
+// the verdict and why, and what to do next. Color adds ANSI colours (for a
+// terminal only).
+type Text struct {
+	Color bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiBlue   = "\x1b[34m"
+	ansiGreen  = "\x1b[32m"
+	ansiDim    = "\x1b[2m"
+)
+
+func (t Text) paint(code, s string) string {
+	if !t.Color || code == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func severityColor(s policy.Severity) string {
+	switch s {
+	case policy.Critical:
+		return ansiBold + ansiRed
+	case policy.High:
+		return ansiRed
+	case policy.Medium:
+		return ansiYellow
+	}
+	return ansiBlue
+}
+
+// Write implements Writer.
+func (t Text) Write(w io.Writer, r Report) error {
+	var b strings.Builder
+	if r.DryRun {
+		b.WriteString(t.paint(ansiDim, "secgate dry run: nothing is filed or signed; the verdict and exit code are real") + "\n\n")
+	}
+
+	b.WriteString(t.paint(ansiBold, "Scanners") + "\n")
+	rows := [][]string{}
+	for _, s := range r.Scanners {
+		dur := (time.Duration(s.DurationMS) * time.Millisecond).String()
+		detail := s.Target
+		if s.Status == StatusOK {
+			detail += " (" + plural(s.Findings, "finding", "findings") + ")"
+		} else if s.Error != "" {
+			detail += ": " + s.Error
+		}
+		rows = append(rows, []string{s.Name, s.Status, dur, strings.TrimSpace(detail)})
+	}
+	t.table(&b, rows, func(row, col int) string {
+		if col == 1 && rows[row][1] != StatusOK {
+			return ansiRed
+		}
+		return ""
+	})
+	for _, s := range r.Scanners {
+		for _, n := range s.Notes {
+			fmt.Fprintf(&b, "  %s: %s\n", s.Name, n)
+		}
+	}
+
+	fmt.Fprintf(&b, "\n%s  %d critical, %d high, %d medium, %d low", t.paint(ansiBold, "Findings"),
+		r.Counts.Critical, r.Counts.High, r.Counts.Medium, r.Counts.Low)
+	if n := r.Ignored(); n > 0 {
+		fmt.Fprintf(&b, " (%d ignored)", n)
+	}
+	b.WriteString("\n")
+	if len(r.Findings) > 0 {
+		rows = [][]string{{"SEVERITY", "ACTION", "KIND", "RULE", "LOCATION", "DETAIL"}}
+		for _, f := range r.Findings {
+			rows = append(rows, []string{f.Severity.String(), string(f.Action), string(f.Kind), ruleOf(f), f.Location.String(), detailOf(f)})
+		}
+		t.table(&b, rows, func(row, col int) string {
+			if row == 0 {
+				return ansiDim
+			}
+			f := r.Findings[row-1]
+			if f.Action == policy.ActionIgnored {
+				return ansiDim
+			}
+			if col == 0 {
+				return severityColor(f.Severity)
+			}
+			return ""
+		})
+	}
+
+	verdictColor := ansiGreen
+	switch r.Verdict {
+	case policy.VerdictFail, policy.VerdictError:
+		verdictColor = ansiBold + ansiRed
+	case policy.VerdictBlockProduction:
+		verdictColor = ansiBold + ansiYellow
+	}
+	env := ""
+	if r.Environment != "" {
+		env = fmt.Sprintf(", environment %q", r.Environment)
+	}
+	fmt.Fprintf(&b, "\n%s  %s (exit %d, deploy allowed: %s%s)\n", t.paint(ansiBold, "Verdict"),
+		t.paint(verdictColor, strings.ToUpper(string(r.Verdict))), r.ExitCode(), yesNo(r.DeployAllowed), env)
+	for _, s := range r.Errors {
+		fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiRed, "error:"), s)
+	}
+	for _, s := range r.Reasons {
+		fmt.Fprintf(&b, "  - %s\n", s)
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\n" + t.paint(ansiBold, "Warnings") + "\n")
+		for _, s := range r.Warnings {
+			fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiYellow, "!"), s)
+		}
+	}
+	b.WriteString("\n" + t.paint(ansiBold, "Next step") + "\n  " + nextStep(r) + "\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ruleOf(f policy.Finding) string {
+	if f.Kind == policy.KindSecret || f.Rule == f.ID {
+		return f.Rule
+	}
+	return f.ID
+}
+
+func detailOf(f policy.Finding) string {
+	switch {
+	case f.Ignored != nil:
+		d := "ignored: " + f.Ignored.Reason
+		if f.Ignored.Expires != "" {
+			d += " (until " + f.Ignored.Expires + ")"
+		}
+		return d
+	case f.Kind == policy.KindSecret:
+		return f.Preview + "  " + f.Fingerprint
+	case f.Fix != "":
+		return f.Fix
+	}
+	return f.Title
+}
+
+// table writes rows with columns padded to their widest cell (ANSI codes
+// are added after padding so they do not skew the widths).
+func (t Text) table(b *strings.Builder, rows [][]string, color func(row, col int) string) {
+	var width []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], len([]rune(c)))
+		}
+	}
+	for ri, r := range rows {
+		b.WriteString("  ")
+		for i, c := range r {
+			cell := c
+			if i < len(r)-1 {
+				cell += strings.Repeat(" ", width[i]-len([]rune(c))+2)
+			}
+			b.WriteString(t.paint(color(ri, i), cell))
+		}
+		b.WriteString("\n")
+	}
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func nextStep(r Report) string {
+	secrets, vulns, images := 0, 0, 0
+	for _, f := range r.Findings {
+		if f.Action != policy.ActionFail && f.Action != policy.ActionBlockProduction {
+			continue
+		}
+		switch f.Kind {
+		case policy.KindSecret:
+			secrets++
+		case policy.KindVulnerability:
+			vulns++
+		case policy.KindImage:
+			images++
+		}
+	}
+	switch r.Verdict {
+	case policy.VerdictError:
+		return "The gate could not run and fails closed: fix the error above and run it again."
+	case policy.VerdictPass:
+		if r.Counts.Medium > 0 {
+			return "Nothing blocks this change. Plan the fixes for the medium findings (filed as issues outside a dry run)."
+		}
+		return "Nothing to do."
+	}
+	var steps []string
+	if secrets > 0 {
+		steps = append(steps, fmt.Sprintf("revoke and rotate the leaked %s first (exposed wherever this code went), then remove %s from the code",
+			plural(secrets, "credential", "credentials"), pluralize(secrets, "it", "them")))
+	}
+	if vulns > 0 {
+		steps = append(steps, "upgrade the vulnerable packages as each finding's fix says")
+	}
+	if images > 0 {
+		steps = append(steps, "change the image as each finding's fix says")
+	}
+	s := "Fix the findings marked fail or block-production: " + strings.Join(steps, "; ") + "."
+	return s + " A false positive or an accepted risk: add its id or fingerprint to `exceptions` in " + policy.FileName + " with a reason and an expiry date."
+}
+
+func plural(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, pluralize(n, one, many))
+}
+
+func pluralize(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
