@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/gate/secrets/secretstest"
+	"github.com/secgate/secgate/policy"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func secgate(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	code := run(context.Background(), args, &out, &errb, lookup)
+	return result{code, out.String(), errb.String()}
+}
+
+func readReport(t *testing.T, path string) (report.Report, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the report was not written: %v", err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("report %s: %v", path, err)
+	}
+	return r, b
+}
+
+// The acceptance test of the foundation: planted secrets fail the gate, each
+// is listed with its gitleaks rule id, and no value appears anywhere.
+func TestRunPlantedSecretsFailWithoutLeaking(t *testing.T) {
+	tr := secretstest.New(t)
+	reportPath := filepath.Join(t.TempDir(), "out", "secgate.json")
+
+	res := secgate(t, nil, "run", "--format", "json", "--report", reportPath, tr.Root)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\nstderr: %s", res.code, res.stderr)
+	}
+	var stdoutRep report.Report
+	if err := json.Unmarshal([]byte(res.stdout), &stdoutRep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v", err)
+	}
+	fileRep, _ := readReport(t, reportPath)
+	for _, rep := range []report.Report{stdoutRep, fileRep} {
+		if rep.Verdict != policy.VerdictFail || rep.DeployAllowed || !rep.DryRun || rep.Version != 1 {
+			t.Errorf("verdict %v deploy %v dry_run %v", rep.Verdict, rep.DeployAllowed, rep.DryRun)
+		}
+		rules := map[string]string{}
+		for _, f := range rep.Findings {
+			rules[f.Location.Path] += f.Rule + " "
+		}
+		for _, p := range tr.Planted {
+			if !strings.Contains(rules[p.Path], p.Rule) {
+				t.Errorf("%s: rules %q, want %s", p.Path, rules[p.Path], p.Rule)
+			}
+		}
+		if rep.Counts.Critical != len(tr.Planted) {
+			t.Errorf("counts %+v, want %d critical", rep.Counts, len(tr.Planted))
+		}
+	}
+
+	// The same run with the text report, and verbose logs on stderr.
+	text := secgate(t, nil, "run", "--verbose", tr.Root)
+	if text.code != 1 || !strings.Contains(text.stdout, "Verdict  FAIL (exit 1") {
+		t.Errorf("text run: exit %d\n%s", text.code, text.stdout)
+	}
+	if !strings.Contains(text.stderr, "scanner finished") {
+		t.Errorf("--verbose logs nothing: %q", text.stderr)
+	}
+	_, fileBytes := readReport(t, reportPath)
+	outputs := map[string]string{
+		"json stdout": res.stdout, "json stderr": res.stderr, "report file": string(fileBytes),
+		"text stdout": text.stdout, "text stderr": text.stderr,
+	}
+	for _, v := range tr.Values() {
+		for name, out := range outputs {
+			if strings.Contains(out, v) {
+				t.Errorf("%s contains a planted secret (%.8s…)", name, v)
+			}
+		}
+	}
+}
+
+func TestRunCleanDirectoryPasses(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := secgate(t, nil, "run", "--format", "json", dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s%s", res.code, res.stdout, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "dry run (CI is not set)") {
+		t.Errorf("outside CI the run must say it is a dry run: %q", res.stderr)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil || rep.Verdict != policy.VerdictPass || !rep.DeployAllowed || len(rep.Findings) != 0 {
+		t.Errorf("report %+v %v", rep, err)
+	}
+
+	ci := secgate(t, map[string]string{"CI": "true"}, "run", "--format", "json", dir)
+	if ci.code != 0 || strings.Contains(ci.stderr, "dry run") || !strings.Contains(ci.stdout, `"dry_run": false`) {
+		t.Errorf("in CI the run is real: exit %d %q", ci.code, ci.stderr)
+	}
+}
+
+func TestRunMalformedPolicyExits2WithFileLine(t *testing.T) {
+	tr := secretstest.New(t)
+	if err := os.WriteFile(filepath.Join(tr.Root, ".secgate.yml"), []byte("version: 1\ntiers:\n  critical: 9.0\n  severe: 8.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reportPath := filepath.Join(t.TempDir(), "r.json")
+	res := secgate(t, nil, "run", "--report", reportPath, tr.Root)
+	if res.code != 2 {
+		t.Fatalf("exit %d, want 2", res.code)
+	}
+	want := filepath.Join(tr.Root, ".secgate.yml") + ":4:3:"
+	if !strings.Contains(res.stderr, want) {
+		t.Errorf("stderr %q does not name %s", res.stderr, want)
+	}
+	rep, _ := readReport(t, reportPath)
+	if rep.Verdict != policy.VerdictError || len(rep.Errors) == 0 || !strings.Contains(rep.Errors[0], want) {
+		t.Errorf("report %+v", rep)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	tr := secretstest.New(t)
+	lowered := filepath.Join(t.TempDir(), "policy.yml")
+	if err := os.WriteFile(lowered, []byte("secrets: {tier: high}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+	}{
+		{"secrets high outside production", nil, []string{"run", "--policy", lowered, "--environment", "staging", tr.Root}, 0},
+		{"secrets high in production", nil, []string{"run", "--policy", lowered, "--environment", "production", tr.Root}, 1},
+		{"GitLab environment variable", map[string]string{"CI_ENVIRONMENT_NAME": "prod"}, []string{"run", "--policy", lowered, tr.Root}, 1},
+		{"GitLab tier", map[string]string{"CI_ENVIRONMENT_NAME": "eu-live", "CI_ENVIRONMENT_TIER": "production"}, []string{"run", "--policy", lowered, tr.Root}, 1},
+		{"env twin of --environment", map[string]string{"SECGATE_ENVIRONMENT": "production", "SECGATE_POLICY": lowered}, []string{"run", tr.Root}, 1},
+		{"env twin of --skip", map[string]string{"SECGATE_SKIP": "secrets"}, []string{"run", tr.Root}, 2},
+		{"flag wins over env", map[string]string{"SECGATE_ENVIRONMENT": "production"}, []string{"run", "--policy", lowered, "--environment", "dev", tr.Root}, 0},
+		{"bad env value", map[string]string{"SECGATE_DRY_RUN": "perhaps"}, []string{"run", tr.Root}, 2},
+		{"unknown flag", nil, []string{"run", "--frobnicate", tr.Root}, 2},
+		{"unknown format", nil, []string{"run", "--format", "yaml", tr.Root}, 2},
+		{"unknown scanner", nil, []string{"run", "--only", "sast", tr.Root}, 2},
+		{"missing path", nil, []string{"run", filepath.Join(tr.Root, "nope")}, 2},
+		{"scanner not in this build", nil, []string{"run", "--image", "docker-archive:x.tar", tr.Root}, 2},
+		{"bad revision", nil, []string{"run", "--base", "no-such-rev", tr.Root}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := secgate(t, tt.env, tt.args...)
+			if res.code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tt.code, res.stdout, res.stderr)
+			}
+		})
+	}
+}
+
+func TestErrorsStillWriteTheReport(t *testing.T) {
+	dir := t.TempDir()
+	reportPath := filepath.Join(dir, "r.json")
+	res := secgate(t, nil, "run", "--format", "sarif-v9", "--report", reportPath, dir)
+	if res.code != 2 || !strings.Contains(res.stderr, `unknown report format "sarif-v9"`) {
+		t.Fatalf("exit %d stderr %q", res.code, res.stderr)
+	}
+	rep, _ := readReport(t, reportPath)
+	if rep.Verdict != policy.VerdictError {
+		t.Errorf("verdict %v", rep.Verdict)
+	}
+}
+
+func TestPolicyInitAndCheck(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".secgate.yml")
+	if res := secgate(t, nil, "policy", "init", path); res.code != 0 {
+		t.Fatalf("init: %d %s", res.code, res.stderr)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(b, []byte("# ")) {
+		t.Fatalf("init wrote %q, %v: want a commented file", b, err)
+	}
+	if res := secgate(t, nil, "policy", "init", path); res.code != 2 || !strings.Contains(res.stderr, "--force") {
+		t.Errorf("init over an existing file: %d %q", res.code, res.stderr)
+	}
+	if res := secgate(t, nil, "policy", "check", path); res.code != 0 || !strings.Contains(res.stdout, "ok") {
+		t.Errorf("check of the default: %d %q %q", res.code, res.stdout, res.stderr)
+	}
+	if err := os.WriteFile(path, []byte("exceptions:\n  - id: X\n    reason: old\n    expires: 2020-01-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := secgate(t, nil, "policy", "check", path); res.code != 0 || !strings.Contains(res.stdout, "expired on 2020-01-01") {
+		t.Errorf("check must warn about expired exceptions: %d %q", res.code, res.stdout)
+	}
+	if err := os.WriteFile(path, []byte("actions:\n  high: explode\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := secgate(t, nil, "policy", "check", path); res.code != 2 || !strings.Contains(res.stderr, path+":2:9: unknown action") {
+		t.Errorf("check of a bad file: %d %q", res.code, res.stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	res := secgate(t, nil, "version")
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "secgate ") {
+		t.Errorf("%d %q", res.code, res.stdout)
+	}
+}
