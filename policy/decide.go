@@ -134,6 +134,7 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 	if blocks > 0 {
 		r := fmt.Sprintf("%s production deploys (action block-production)", plural(blocks, "finding blocks", "findings block"))
 		switch {
+		case fails > 0:
 		case d.Production:
 			r += fmt.Sprintf("; environment %q is a production one, so the job fails", c.Environment+tierNote(c.EnvironmentTier))
 		case c.Environment != "":

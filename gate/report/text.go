@@ -52,6 +52,18 @@ func (t Text) Write(w io.Writer, r Report) error {
 		b.WriteString(t.paint(ansiDim, "secgate dry run: nothing is filed or signed; the verdict and exit code are real") + "\n\n")
 	}
 
+	if len(r.Scanners) > 0 {
+		t.scanners(&b, r)
+	}
+	if len(r.Findings) > 0 || len(r.Scanners) > 0 {
+		t.findings(&b, r)
+	}
+	t.verdict(&b, r)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (t Text) scanners(b *strings.Builder, r Report) {
 	b.WriteString(t.paint(ansiBold, "Scanners") + "\n")
 	rows := [][]string{}
 	for _, s := range r.Scanners {
@@ -64,7 +76,7 @@ func (t Text) Write(w io.Writer, r Report) error {
 		}
 		rows = append(rows, []string{s.Name, s.Status, dur, strings.TrimSpace(detail)})
 	}
-	t.table(&b, rows, func(row, col int) string {
+	t.table(b, rows, func(row, col int) string {
 		if col == 1 && rows[row][1] != StatusOK {
 			return ansiRed
 		}
@@ -72,22 +84,25 @@ func (t Text) Write(w io.Writer, r Report) error {
 	})
 	for _, s := range r.Scanners {
 		for _, n := range s.Notes {
-			fmt.Fprintf(&b, "  %s: %s\n", s.Name, n)
+			fmt.Fprintf(b, "  %s: %s\n", s.Name, n)
 		}
 	}
+	b.WriteString("\n")
+}
 
-	fmt.Fprintf(&b, "\n%s  %d critical, %d high, %d medium, %d low", t.paint(ansiBold, "Findings"),
+func (t Text) findings(b *strings.Builder, r Report) {
+	fmt.Fprintf(b, "%s  %d critical, %d high, %d medium, %d low", t.paint(ansiBold, "Findings"),
 		r.Counts.Critical, r.Counts.High, r.Counts.Medium, r.Counts.Low)
 	if n := r.Ignored(); n > 0 {
-		fmt.Fprintf(&b, " (%d ignored)", n)
+		fmt.Fprintf(b, " (%d ignored)", n)
 	}
 	b.WriteString("\n")
 	if len(r.Findings) > 0 {
-		rows = [][]string{{"SEVERITY", "ACTION", "KIND", "RULE", "LOCATION", "DETAIL"}}
+		rows := [][]string{{"SEVERITY", "ACTION", "KIND", "RULE", "LOCATION", "DETAIL"}}
 		for _, f := range r.Findings {
 			rows = append(rows, []string{f.Severity.String(), string(f.Action), string(f.Kind), ruleOf(f), f.Location.String(), detailOf(f)})
 		}
-		t.table(&b, rows, func(row, col int) string {
+		t.table(b, rows, func(row, col int) string {
 			if row == 0 {
 				return ansiDim
 			}
@@ -101,7 +116,10 @@ func (t Text) Write(w io.Writer, r Report) error {
 			return ""
 		})
 	}
+	b.WriteString("\n")
+}
 
+func (t Text) verdict(b *strings.Builder, r Report) {
 	verdictColor := ansiGreen
 	switch r.Verdict {
 	case policy.VerdictFail, policy.VerdictError:
@@ -113,23 +131,21 @@ func (t Text) Write(w io.Writer, r Report) error {
 	if r.Environment != "" {
 		env = fmt.Sprintf(", environment %q", r.Environment)
 	}
-	fmt.Fprintf(&b, "\n%s  %s (exit %d, deploy allowed: %s%s)\n", t.paint(ansiBold, "Verdict"),
+	fmt.Fprintf(b, "%s  %s (exit %d, deploy allowed: %s%s)\n", t.paint(ansiBold, "Verdict"),
 		t.paint(verdictColor, strings.ToUpper(string(r.Verdict))), r.ExitCode(), yesNo(r.DeployAllowed), env)
 	for _, s := range r.Errors {
-		fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiRed, "error:"), s)
+		fmt.Fprintf(b, "  %s %s\n", t.paint(ansiRed, "error:"), s)
 	}
 	for _, s := range r.Reasons {
-		fmt.Fprintf(&b, "  - %s\n", s)
+		fmt.Fprintf(b, "  - %s\n", s)
 	}
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n" + t.paint(ansiBold, "Warnings") + "\n")
 		for _, s := range r.Warnings {
-			fmt.Fprintf(&b, "  %s %s\n", t.paint(ansiYellow, "!"), s)
+			fmt.Fprintf(b, "  %s %s\n", t.paint(ansiYellow, "!"), s)
 		}
 	}
 	b.WriteString("\n" + t.paint(ansiBold, "Next step") + "\n  " + nextStep(r) + "\n")
-	_, err := io.WriteString(w, b.String())
-	return err
 }
 
 func ruleOf(f policy.Finding) string {
@@ -213,8 +229,12 @@ func nextStep(r Report) string {
 	}
 	var steps []string
 	if secrets > 0 {
-		steps = append(steps, fmt.Sprintf("revoke and rotate the leaked %s first (exposed wherever this code went), then remove %s from the code",
-			plural(secrets, "credential", "credentials"), pluralize(secrets, "it", "them")))
+		what := "the leaked credential"
+		if secrets > 1 {
+			what = fmt.Sprintf("the %d leaked credentials", secrets)
+		}
+		steps = append(steps, fmt.Sprintf("revoke and rotate %s first (exposed wherever this code went), then remove %s from the code",
+			what, pluralize(secrets, "it", "them")))
 	}
 	if vulns > 0 {
 		steps = append(steps, "upgrade the vulnerable packages as each finding's fix says")
