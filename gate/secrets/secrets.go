@@ -335,7 +335,9 @@ func fingerprint(path, secret string) string {
 }
 
 // preview shows what kind of value was found without its secret part: the
-// PEM header of a key, or a known-prefix sized hint of a token.
+// PEM header of a key; the first four characters of a provider token, which
+// are its public type prefix (AKIA, ghp_, xoxb); only the length of a
+// password or generic secret, whose characters are all secret.
 func preview(g report.Finding) string {
 	s := g.Secret
 	if s == "" {
@@ -347,7 +349,7 @@ func preview(g report.Finding) string {
 		}
 	}
 	n := len([]rune(s))
-	if n >= 16 {
+	if n >= 16 && !isGenericRule(g.RuleID) {
 		return fmt.Sprintf("%s… (%d chars)", string([]rune(s)[:4]), n)
 	}
 	return fmt.Sprintf("… (%d chars)", n)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Benchmark of secgate's secret stage against the gitleaks CLI of the same
+# version, on the same trees (this repository and a generated ~50 MB tree),
+# three runs each; then a commit-range scan of a 100-line diff on top of a
+# 5,000-commit repository. Targets: ratio <= 1.0x, range scan < 1 s.
+#
+# Usage: bench/secrets.sh   (outputs under bench/out/, reused between runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
+out=bench/out
+mkdir -p "$out/bin"
+
+GITLEAKS_VERSION=v8.30.1
+if [ ! -x "$out/bin/gitleaks" ]; then
+  echo "building gitleaks $GITLEAKS_VERSION ..." >&2
+  GOBIN="$PWD/$out/bin" go install "github.com/zricethezav/gitleaks/v8@$GITLEAKS_VERSION"
+fi
+go build -o "$out/bin/secgate" ./cmd/secgate
+go build -o "$out/bin/gentree" ./bench/gentree
+
+tree="$out/tree50mb"
+if [ ! -d "$tree" ]; then
+  echo "generating $tree ..." >&2
+  "$out/bin/gentree" -out "$tree" -mb 50
+fi
+
+# median of three wall-clock runs, in seconds
+median3() {
+  local times=()
+  for _ in 1 2 3; do
+    local s e
+    s=$(date +%s.%N)
+    "$@" >/dev/null 2>&1 || true
+    e=$(date +%s.%N)
+    times+=("$(echo "$e - $s" | bc -l)")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
+}
+
+compare() {
+  local name=$1 dir=$2
+  local g s
+  g=$(median3 "$out/bin/gitleaks" dir --no-banner --log-level error --exit-code 0 --report-format json --report-path /dev/null "$dir")
+  s=$(median3 "$out/bin/secgate" run --only secrets --format json "$dir")
+  printf '%-28s gitleaks %6.3fs   secgate %6.3fs   ratio %.2fx\n' "$name" "$g" "$s" "$(echo "$s / $g" | bc -l)"
+}
+
+# this repository as committed (bench/out itself excluded)
+self="$out/self"
+rm -rf "$self" && mkdir -p "$self" && git archive HEAD | tar -x -C "$self"
+
+echo "secret stage, median of 3 runs (target: ratio <= 1.00x)"
+compare "this repository" "$self"
+compare "generated tree ($(du -sm "$tree" | cut -f1) MB)" "$tree"
+
+repo="$out/repo5000"
+if [ ! -d "$repo/.git" ]; then
+  echo "generating a 5,000-commit repository ..." >&2
+  git init -q -b main "$repo"
+  "$out/bin/gentree" -commits 5000 | git -C "$repo" fast-import --quiet
+  git -C "$repo" checkout -q main
+  # a 100-line change on top
+  for i in $(seq 1 100); do echo "line $i of the change: value$i := compute($i)"; done > "$repo/change.go"
+  git -C "$repo" add change.go
+  git -C "$repo" -c user.name=b -c user.email=b@example.com commit -qm "a 100-line change"
+fi
+r=$(median3 "$out/bin/secgate" run --only secrets --format json --base HEAD~1 --head HEAD "$repo")
+h=$(median3 "$out/bin/secgate" run --only secrets --format json --history "$repo")
+printf '%-28s %6.3fs   (target < 1 s)\n' "range scan, 100-line diff" "$r"
+printf '%-28s %6.3fs   (for scale: all %d commits)\n' "full history scan" "$h" "$(git -C "$repo" rev-list --count HEAD)"

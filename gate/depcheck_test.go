@@ -1,0 +1,45 @@
+package gate_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Each external library belongs to one package (STYLE.md, habit 1), and
+// policy stays pure: no network, no processes.
+func TestDependencyOwnership(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "github.com/secgate/secgate/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	owners := map[string]string{
+		"github.com/zricethezav/gitleaks/v8": "github.com/secgate/secgate/gate/secrets",
+		"github.com/pandatix/go-cvss":        "github.com/secgate/secgate/policy",
+		"github.com/goccy/go-yaml":           "github.com/secgate/secgate/policy",
+		"github.com/spf13/cobra":             "github.com/secgate/secgate/cmd/secgate",
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := fields[0], fields[1:]
+		for _, imp := range imports {
+			for lib, owner := range owners {
+				if strings.HasPrefix(imp, lib) && pkg != owner {
+					t.Errorf("%s imports %s, which only %s may import", pkg, imp, owner)
+				}
+			}
+		}
+	}
+
+	deps, err := exec.Command("go", "list", "-deps", "github.com/secgate/secgate/policy").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, forbidden := range []string{"net/http", "os/exec", "github.com/zricethezav/gitleaks/v8/detect"} {
+		for _, d := range strings.Fields(string(deps)) {
+			if d == forbidden {
+				t.Errorf("policy depends on %s: it must stay pure", forbidden)
+			}
+		}
+	}
+}
