@@ -4,11 +4,11 @@
 # three runs each; then a commit-range scan of a 100-line diff on top of a
 # 5,000-commit repository. Targets: ratio <= 1.0x, range scan < 1 s.
 #
-# Usage: bench/secrets.sh   (outputs under bench/out/, reused between runs)
+# Usage: bench/secrets.sh   (outputs under bench/.out/, reused between runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
-out=bench/out
+out=bench/.out  # hidden: the go tool ignores it (generated .go files)
 mkdir -p "$out/bin"
 
 GITLEAKS_VERSION=v8.30.1
@@ -41,7 +41,7 @@ median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 compare() {
   local name=$1 dir=$2 g=() s=()
   for _ in 1 2 3; do
-    g+=("$(timed "$out/bin/gitleaks" dir --no-banner --log-level error --exit-code 0 --report-format json --report-path /dev/null "$dir")")
+    g+=("$(timed "$out/bin/gitleaks" dir --no-banner --log-level error --exit-code 0 --report-format json --report-path "$out/gitleaks-report.json" "$dir")")
     s+=("$(timed "$out/bin/secgate" run --only secrets --format json "$dir")")
   done
   local gm sm
@@ -51,7 +51,7 @@ compare() {
 
 median3() { local t=(); for _ in 1 2 3; do t+=("$(timed "$@")"); done; median "${t[@]}"; }
 
-# this repository as committed (bench/out itself excluded)
+# this repository as committed (bench/.out itself excluded)
 self="$out/self"
 rm -rf "$self" && mkdir -p "$self" && git archive HEAD | tar -x -C "$self"
 rm -f "$self/.gitleaks.toml" # both tools with the default rules: gitleaks would use only this file's

@@ -15,7 +15,7 @@ func BenchmarkLoadConfig(b *testing.B) {
 	}
 }
 
-// BenchmarkScanTree scans SECGATE_BENCH_TREE (e.g. bench/out/tree50mb made
+// BenchmarkScanTree scans SECGATE_BENCH_TREE (e.g. bench/.out/tree50mb made
 // by bench/secrets.sh); skipped when unset.
 func BenchmarkScanTree(b *testing.B) {
 	dir := os.Getenv("SECGATE_BENCH_TREE")

@@ -58,7 +58,7 @@ func loadConfig(root string) (cfg config.Config, notes []string, err error) {
 		if err != nil {
 			return config.Config{}, nil, err
 		}
-		notes = append(notes, fmt.Sprintf("%s: %d rules and %d allowlists added to the default rules", RepoConfigFile, len(repo.Rules), len(repo.Allowlists)+btoi(repo.AllowList != nil)))
+		notes = append(notes, fmt.Sprintf("%s: %d rules and %d allowlists added to the default rules", RepoConfigFile, len(repo.Rules), len(repo.Allowlists)))
 		if repo.Extend.Path != "" || repo.Extend.URL != "" {
 			notes = append(notes, fmt.Sprintf("%s: [extend] path/url is not followed; the default rules are always used", RepoConfigFile))
 		}
@@ -93,6 +93,7 @@ func readViperConfig(name, data string) (config.ViperConfig, error) {
 	if err := v.Unmarshal(&vc); err != nil {
 		return config.ViperConfig{}, fmt.Errorf("reading %s: %w", name, err)
 	}
+	normalizeAllowlists(&vc)
 	return vc, nil
 }
 
@@ -102,10 +103,6 @@ func readViperConfig(name, data string) (config.ViperConfig, error) {
 // [extend] does).
 func mergeViperConfig(dst *config.ViperConfig, src config.ViperConfig) {
 	for _, r := range src.Rules {
-		if r.AllowList != nil {
-			r.Allowlists = append(r.Allowlists, r.AllowList)
-			r.AllowList = nil
-		}
 		found := -1
 		for j := range dst.Rules {
 			if dst.Rules[j].ID == r.ID {
@@ -120,22 +117,28 @@ func mergeViperConfig(dst *config.ViperConfig, src config.ViperConfig) {
 			dst.Rules[found] = r
 		default:
 			d := &dst.Rules[found]
-			if d.AllowList != nil {
-				d.Allowlists = append(d.Allowlists, d.AllowList)
-				d.AllowList = nil
-			}
 			d.Allowlists = append(d.Allowlists, r.Allowlists...)
 			d.Keywords = append(d.Keywords, r.Keywords...)
 			d.Tags = append(d.Tags, r.Tags...)
 		}
 	}
-	if dst.AllowList != nil {
-		dst.Allowlists = append(dst.Allowlists, dst.AllowList)
-		dst.AllowList = nil
-	}
 	dst.Allowlists = append(dst.Allowlists, src.Allowlists...)
-	if src.AllowList != nil {
-		dst.Allowlists = append(dst.Allowlists, src.AllowList)
+}
+
+// normalizeAllowlists moves the deprecated single [allowlist] tables (which
+// gitleaks' own default config still uses) into the [[allowlists]] lists:
+// Translate refuses a config that has both, as a merged one could.
+func normalizeAllowlists(vc *config.ViperConfig) {
+	//lint:ignore SA1019 reading the deprecated form is the point
+	if al := vc.AllowList; al != nil {
+		vc.Allowlists = append(vc.Allowlists, al)
+		vc.AllowList = nil //lint:ignore SA1019 see above
+	}
+	for i := range vc.Rules {
+		if r := &vc.Rules[i]; r.AllowList != nil {
+			r.Allowlists = append(r.Allowlists, r.AllowList)
+			r.AllowList = nil
+		}
 	}
 }
 
@@ -148,11 +151,4 @@ func translate(vc config.ViperConfig) (cfg config.Config, err error) {
 		}
 	}()
 	return vc.Translate()
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

@@ -156,6 +156,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		if len(fragment.Raw) == 0 && len(fragment.FilePath) == 0 {
 			return nil
 		}
+		//lint:ignore SA1019 DetectContext takes the deprecated alias until gitleaks v9
 		found := d.DetectContext(ctx, detect.Fragment(fragment))
 		if len(found) > 0 {
 			mu.Lock()
@@ -335,9 +336,9 @@ func fingerprint(path, secret string) string {
 }
 
 // preview shows what kind of value was found without its secret part: the
-// PEM header of a key; the first four characters of a provider token, which
-// are its public type prefix (AKIA, ghp_, xoxb); only the length of a
-// password or generic secret, whose characters are all secret.
+// PEM header of a key, or the public type prefix of a provider token (AKIA,
+// ghp_, xoxb-, sk_live_), and the length. Passwords and generic secrets,
+// all of whose characters are secret, show their length only.
 func preview(g report.Finding) string {
 	s := g.Secret
 	if s == "" {
@@ -349,10 +350,29 @@ func preview(g report.Finding) string {
 		}
 	}
 	n := len([]rune(s))
-	if n >= 16 && !isGenericRule(g.RuleID) {
-		return fmt.Sprintf("%s… (%d chars)", string([]rune(s)[:4]), n)
+	if p := tokenPrefix(s); p != "" && !isGenericRule(g.RuleID) {
+		return fmt.Sprintf("%s… (%d chars)", p, n)
 	}
 	return fmt.Sprintf("… (%d chars)", n)
+}
+
+// knownPrefixes are token type prefixes without a separator.
+var knownPrefixes = []string{"AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ya29."}
+
+// tokenPrefix returns the type prefix of a token: a known one, or the text
+// up to the last '_' or '-' in its first ten characters (ghp_, xoxb-,
+// sk_live_, github_pat_); "" when it has none.
+func tokenPrefix(s string) string {
+	for _, p := range knownPrefixes {
+		if strings.HasPrefix(s, p) && len(s) >= 16 {
+			return p
+		}
+	}
+	head := s[:min(len(s), 10)]
+	if i := strings.LastIndexAny(head, "_-"); i > 0 && len(s) >= 16 {
+		return s[:i+1]
+	}
+	return ""
 }
 
 func relPath(root, p string) string {

@@ -67,6 +67,23 @@ func TestScanTreeFindsEveryPlantedSecretOnce(t *testing.T) {
 			t.Errorf("scan result contains the value %.12s…", v)
 		}
 	}
+	previews := map[string]string{}
+	for _, f := range res.Findings {
+		previews[f.Rule] = f.Preview
+	}
+	for rule, want := range map[string]string{
+		"aws-access-token":           "AKIA… (20 chars)",
+		"aws-secret-access-key":      "… (40 chars)",
+		"github-pat":                 "ghp_… (40 chars)",
+		"slack-bot-token":            "xoxb-… (56 chars)",
+		"stripe-access-token":        "sk_live_… (32 chars)",
+		"connection-url-credentials": "… (18 chars)",
+		"private-key":                "-----BEGIN RSA PRIVATE KEY----- …",
+	} {
+		if previews[rule] != want {
+			t.Errorf("%s preview %q, want %q", rule, previews[rule], want)
+		}
+	}
 	if !strings.Contains(strings.Join(res.Notes, "\n"), "well-known public example values") {
 		t.Errorf("notes %q do not count the public examples", res.Notes)
 	}
@@ -198,7 +215,12 @@ func repo(t *testing.T) (dir, oldTok, newTok string) {
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+	empty := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com",
+		"GIT_CONFIG_GLOBAL="+empty, "GIT_CONFIG_NOSYSTEM=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("git %v: %v\n%s", args, err, out)

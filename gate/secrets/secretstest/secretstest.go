@@ -88,7 +88,7 @@ func New(t testing.TB) *Tree {
 			"AWS_SECRET_ACCESS_KEY="+awsSecret+"\n"+
 			"DATABASE_URL=postgres://app:"+dbPass+"@db.internal:5432/app\n")
 	tr.plant("aws-access-token", "config/prod.env", 2, keyID)
-	tr.plant("generic-api-key", "config/prod.env", 3, awsSecret)
+	tr.plant("aws-secret-access-key", "config/prod.env", 3, awsSecret)
 	tr.plant("connection-url-credentials", "config/prod.env", 4, dbPass)
 
 	tr.write(t, "deploy/notify.sh", "#!/bin/sh\n\ncurl -H 'Authorization: token "+ghp+"' https://api.github.com/user\nSLACK_TOKEN=\""+slack+"\"\n")
