@@ -224,3 +224,36 @@ func TestVersion(t *testing.T) {
 		t.Errorf("%d %q", res.code, res.stdout)
 	}
 }
+
+func TestExceptionByFingerprintIgnoresASecret(t *testing.T) {
+	tr := secretstest.New(t)
+	first := secgate(t, nil, "run", "--format", "json", tr.Root)
+	var rep report.Report
+	if err := json.Unmarshal([]byte(first.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var pol strings.Builder
+	pol.WriteString("exceptions:\n")
+	for _, f := range rep.Findings {
+		pol.WriteString("  - id: " + f.Fingerprint + "\n    reason: revoked test key\n    expires: 2999-01-01\n    owner: qa\n")
+	}
+	if err := os.WriteFile(filepath.Join(tr.Root, ".secgate.yml"), []byte(pol.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := secgate(t, nil, "run", "--format", "json", tr.Root)
+	if res.code != 0 {
+		t.Fatalf("with every fingerprint excepted: exit %d\n%s", res.code, res.stderr)
+	}
+	var again report.Report
+	if err := json.Unmarshal([]byte(res.stdout), &again); err != nil {
+		t.Fatal(err)
+	}
+	if again.Counts != (policy.Counts{}) || len(again.Findings) != len(rep.Findings) {
+		t.Errorf("counts %+v, %d findings", again.Counts, len(again.Findings))
+	}
+	for _, f := range again.Findings {
+		if f.Action != policy.ActionIgnored || f.Ignored == nil || f.Ignored.Owner != "qa" {
+			t.Errorf("finding %s not ignored: %+v", f.Fingerprint, f)
+		}
+	}
+}
