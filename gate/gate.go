@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/secgate/secgate/gate/deps"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets"
 	"github.com/secgate/secgate/policy"
@@ -31,7 +32,10 @@ type Targeter interface {
 	Target() string
 }
 
-var _ Scanner = (*secrets.Scanner)(nil)
+var (
+	_ Scanner = (*secrets.Scanner)(nil)
+	_ Scanner = (*deps.Scanner)(nil)
+)
 
 // Config is one run of the gate.
 type Config struct {
@@ -44,6 +48,10 @@ type Config struct {
 	History         bool     // scan the whole git history for secrets
 	Only, Skip      []string // scanner selection
 	Images          []string // images to check
+	Lockfiles       []string // lockfiles to scan besides those found under Path
+	OfflineDB       string   // offline OSV database directory; empty: the OSV API
+	DownloadDB      bool     // download the offline database into OfflineDB first
+	OSVAPIURL       string   // OSV API base URL (default the real one)
 	DryRun          bool     // file nothing, sign nothing
 	Now             time.Time
 	Logger          *slog.Logger
@@ -53,7 +61,7 @@ type Config struct {
 }
 
 // implemented lists the scanners this build has, in report order.
-var implemented = []string{"secrets"}
+var implemented = []string{"secrets", "deps"}
 
 // Validate checks the configuration before anything runs.
 func (c Config) Validate() error {
@@ -68,6 +76,9 @@ func (c Config) Validate() error {
 	}
 	if c.Head != "" && c.Base == "" {
 		errs = append(errs, errors.New("--head needs --base (the commit range is BASE..HEAD)"))
+	}
+	if c.DownloadDB && c.OfflineDB == "" {
+		errs = append(errs, errors.New("--download-db needs --offline-db DIR (where to put the database)"))
 	}
 	if c.History && c.Base != "" {
 		errs = append(errs, errors.New("--history and --base select different secret scans: choose one"))
@@ -146,7 +157,7 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 
 	scanners := cfg.Scanners
 	if scanners == nil {
-		if scanners, err = cfg.build(log); err != nil {
+		if scanners, err = cfg.build(log, pol); err != nil {
 			return fail(err)
 		}
 	}
@@ -163,6 +174,8 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 			if t, ok := s.(Targeter); ok {
 				r.Target = t.Target()
 			}
+			// What a failing scanner did find is kept: nothing is lost.
+			r.Findings, found[i] = len(res.Findings), res.Findings
 			defer func() { results[i] = r }()
 			if err != nil {
 				r.Error = err.Error()
@@ -177,8 +190,6 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 				r.Status = report.StatusError
 				return fmt.Errorf("%s: %w", s.Name(), err)
 			}
-			r.Findings = len(res.Findings)
-			found[i] = res.Findings
 			log.Info("scanner finished", "scanner", s.Name(), "findings", r.Findings, "duration_ms", r.DurationMS)
 			return nil
 		})
@@ -210,12 +221,19 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 
 // build makes the scanners the configuration selects. Asking for a scanner
 // this build does not have is an error, never a silent pass.
-func (c Config) build(log *slog.Logger) ([]Scanner, error) {
+func (c Config) build(log *slog.Logger, pol *policy.Policy) ([]Scanner, error) {
 	var out []Scanner
 	for _, n := range c.selected() {
 		switch n {
 		case "secrets":
 			out = append(out, secrets.New(secrets.Options{Root: c.Path, History: c.History, Base: c.Base, Head: c.Head, Logger: log}))
+		case "deps":
+			out = append(out, deps.New(deps.Options{
+				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude,
+				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL,
+				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
+				Now:            c.Now, Logger: log,
+			}))
 		default:
 			what := "scanner " + n
 			if n == "image" {

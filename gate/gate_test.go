@@ -162,13 +162,13 @@ func TestRunBadPolicy(t *testing.T) {
 func TestRunConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for name, c := range map[string]Config{
-		"unknown scanner":    {Path: dir, Only: []string{"sast"}},
-		"only and skip":      {Path: dir, Only: []string{"secrets"}, Skip: []string{"deps"}},
-		"head without base":  {Path: dir, Head: "HEAD"},
-		"history and range":  {Path: dir, History: true, Base: "main"},
-		"missing path":       {Path: filepath.Join(dir, "nope")},
-		"unavailable deps":   {Path: dir, Only: []string{"deps"}},
-		"unavailable images": {Path: dir, Images: []string{"alpine:3"}},
+		"unknown scanner":     {Path: dir, Only: []string{"sast"}},
+		"only and skip":       {Path: dir, Only: []string{"secrets"}, Skip: []string{"deps"}},
+		"head without base":   {Path: dir, Head: "HEAD"},
+		"history and range":   {Path: dir, History: true, Base: "main"},
+		"missing path":        {Path: filepath.Join(dir, "nope")},
+		"download without db": {Path: dir, DownloadDB: true},
+		"unavailable images":  {Path: dir, Images: []string{"alpine:3"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rep, err := Run(context.Background(), c)

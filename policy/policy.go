@@ -75,7 +75,9 @@ type Policy struct {
 	NewFindingsOnly bool
 	SkipOnError     []string
 	SecretsTier     Severity
-	ImageMaxSize    int64 // bytes
+	DepsExclude     []string // osv-scanner exclude patterns: dir names, g:glob, r:regex
+	DepsUnparsable  Action   // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
+	ImageMaxSize    int64    // bytes
 	ImageRootUser   Severity
 	ImageSize       Severity
 	Exceptions      []Exception
@@ -152,6 +154,10 @@ type rawPolicy struct {
 	Secrets         *struct {
 		Tier *string `yaml:"tier"`
 	} `yaml:"secrets"`
+	Deps *struct {
+		Exclude    []string `yaml:"exclude"`
+		Unparsable *string  `yaml:"unparsable"`
+	} `yaml:"deps"`
 	Image *struct {
 		MaxSize  *string `yaml:"max_size"`
 		RootUser *string `yaml:"root_user"`
@@ -237,6 +243,25 @@ func Parse(file string, data []byte) (*Policy, error) {
 	if s := raw.Secrets; s != nil {
 		setSeverity(&v, "$.secrets.tier", s.Tier, &p.SecretsTier)
 	}
+	if dp := raw.Deps; dp != nil {
+		for i, e := range dp.Exclude {
+			if strings.TrimSpace(e) == "" {
+				v.errf(fmt.Sprintf("$.deps.exclude[%d]", i), "empty exclude pattern")
+				continue
+			}
+			p.DepsExclude = append(p.DepsExclude, e)
+		}
+		if u := dp.Unparsable; u != nil {
+			switch *u {
+			case "error":
+				p.DepsUnparsable = ActionFail
+			case "warn":
+				p.DepsUnparsable = ActionReport
+			default:
+				v.errf("$.deps.unparsable", "unknown value %q (want error or warn)", *u)
+			}
+		}
+	}
 	if im := raw.Image; im != nil {
 		if im.MaxSize != nil {
 			n, err := ParseSize(*im.MaxSize)
@@ -282,14 +307,15 @@ func Parse(file string, data []byte) (*Policy, error) {
 // The embedded default file must agree with it (a test checks).
 func builtin() *Policy {
 	return &Policy{
-		Tiers:         Thresholds{Critical: 9.0, High: 7.0, Medium: 4.0},
-		Actions:       Actions{Critical: ActionFail, High: ActionBlockProduction, Medium: ActionFileIssue, Low: ActionReport},
-		Production:    []string{"production", "prod"},
-		Unscored:      Medium,
-		SecretsTier:   Critical,
-		ImageMaxSize:  200 * 1000 * 1000,
-		ImageRootUser: High,
-		ImageSize:     Medium,
+		Tiers:          Thresholds{Critical: 9.0, High: 7.0, Medium: 4.0},
+		Actions:        Actions{Critical: ActionFail, High: ActionBlockProduction, Medium: ActionFileIssue, Low: ActionReport},
+		Production:     []string{"production", "prod"},
+		Unscored:       Medium,
+		SecretsTier:    Critical,
+		DepsUnparsable: ActionFail,
+		ImageMaxSize:   200 * 1000 * 1000,
+		ImageRootUser:  High,
+		ImageSize:      Medium,
 	}
 }
 

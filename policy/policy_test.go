@@ -28,6 +28,7 @@ unscored: high
 new_findings_only: true
 skip_on_error: [deps]
 secrets: {tier: high}
+deps: {exclude: [testdata, "g:**/fixtures/**"], unparsable: warn}
 image: {max_size: 1.5GiB, root_user: critical, size: low}
 exceptions:
   - id: GHSA-jfh8-c2jp-5v3q
@@ -54,6 +55,9 @@ exceptions:
 	if p.SecretsTier != High || p.ImageRootUser != Critical || p.ImageSize != Low {
 		t.Errorf("tiers per kind: %v %v %v", p.SecretsTier, p.ImageRootUser, p.ImageSize)
 	}
+	if !reflect.DeepEqual(p.DepsExclude, []string{"testdata", "g:**/fixtures/**"}) || p.DepsUnparsable != ActionReport {
+		t.Errorf("deps: %v %v", p.DepsExclude, p.DepsUnparsable)
+	}
 	if p.ImageMaxSize != 1610612736 {
 		t.Errorf("max_size = %d", p.ImageMaxSize)
 	}
@@ -61,7 +65,7 @@ exceptions:
 		t.Fatalf("exceptions = %+v", p.Exceptions)
 	}
 	ex := p.Exceptions[0]
-	if ex.ID != "GHSA-jfh8-c2jp-5v3q" || ex.Owner != "team-payments" || ex.ExpiresString() != "2027-01-31" || ex.Line != 11 {
+	if ex.ID != "GHSA-jfh8-c2jp-5v3q" || ex.Owner != "team-payments" || ex.ExpiresString() != "2027-01-31" || ex.Line != 12 {
 		t.Errorf("exception = %+v", ex)
 	}
 	if p.TierFor(9.4) != High || p.TierFor(9.5) != Critical {
@@ -89,6 +93,7 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"bad severity", "unscored: urgent\n", `.secgate.yml:1:11: unknown severity "urgent"`},
 		{"bad size", "image: {max_size: 200 parsecs}\n", `unknown unit "parsecs"`},
 		{"version", "version: 2\n", ".secgate.yml:1:10: unsupported policy version 2"},
+		{"unparsable", "deps:\n  unparsable: ignore\n", `.secgate.yml:2:15: unknown value "ignore"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

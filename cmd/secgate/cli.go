@@ -91,6 +91,10 @@ type runFlags struct {
 	only, skip  []string
 	pullRequest bool
 	verbose     bool
+	lockfiles   []string
+	offlineDB   string
+	downloadDB  bool
+	osvAPIURL   string
 }
 
 func newRunCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
@@ -128,6 +132,10 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.BoolVar(&f.history, "history", false, "scan the whole git history for secrets")
 	fl.StringSliceVar(&f.only, "only", nil, "run only these scanners: "+strings.Join(policy.ScannerNames, ", "))
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these scanners")
+	fl.StringSliceVar(&f.lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
+	fl.StringVar(&f.offlineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
+	fl.BoolVar(&f.downloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
+	fl.StringVar(&f.osvAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
 	fl.BoolVar(&f.pullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 	return cmd
@@ -184,6 +192,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		Only:        f.only,
 		Skip:        f.skip,
 		Images:      f.images,
+		Lockfiles:   f.lockfiles,
+		OfflineDB:   f.offlineDB,
+		DownloadDB:  f.downloadDB,
+		OSVAPIURL:   f.osvAPIURL,
 		DryRun:      dryRun,
 		Now:         time.Now(),
 		Logger:      logger,

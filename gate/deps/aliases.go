@@ -1,0 +1,168 @@
+package deps
+
+import (
+	"archive/zip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/google/osv-scanner/v2/pkg/models"
+)
+
+// advisory is what scoring needs of an OSV record.
+type advisory struct {
+	id      string
+	vectors []string
+	word    string // database_specific.severity
+}
+
+// osvRecord is the part of an OSV record that advisory needs.
+type osvRecord struct {
+	ID       string   `json:"id"`
+	Aliases  []string `json:"aliases"`
+	Severity []struct {
+		Type  string `json:"type"`
+		Score string `json:"score"`
+	} `json:"severity"`
+	Affected []struct {
+		Severity []struct {
+			Type  string `json:"type"`
+			Score string `json:"score"`
+		} `json:"severity"`
+	} `json:"affected"`
+	DatabaseSpecific struct {
+		Severity any `json:"severity"`
+	} `json:"database_specific"`
+}
+
+func (r osvRecord) advisory() *advisory {
+	a := &advisory{id: r.ID}
+	if w, ok := r.DatabaseSpecific.Severity.(string); ok {
+		a.word = w
+	}
+	for _, s := range r.Severity {
+		if s.Type != "Ubuntu" && s.Score != "" {
+			a.vectors = append(a.vectors, s.Score)
+		}
+	}
+	for _, af := range r.Affected {
+		for _, s := range af.Severity {
+			if s.Type != "Ubuntu" && s.Score != "" {
+				a.vectors = append(a.vectors, s.Score)
+			}
+		}
+	}
+	return a
+}
+
+// advisoryLookup finds an advisory by id or alias; nil when there is none.
+type advisoryLookup func(ctx context.Context, id string) (*advisory, error)
+
+// aliasLookup returns the lookup for the scan's data source: the offline
+// database's zips of the ecosystems found, or the OSV API.
+func (s *Scanner) aliasLookup(res models.VulnerabilityResults) advisoryLookup {
+	if s.opts.OfflineDB != "" {
+		var once sync.Once
+		var idx map[string]*advisory
+		var idxErr error
+		return func(_ context.Context, id string) (*advisory, error) {
+			once.Do(func() { idx, idxErr = offlineIndex(s.opts.OfflineDB, res) })
+			if idxErr != nil {
+				return nil, idxErr
+			}
+			return idx[id], nil
+		}
+	}
+	cache := map[string]*advisory{}
+	return func(ctx context.Context, id string) (*advisory, error) {
+		if a, ok := cache[id]; ok {
+			return a, nil
+		}
+		a, err := s.fetchAdvisory(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		cache[id] = a
+		return a, nil
+	}
+}
+
+// offlineIndex reads the records of every ecosystem present, by id and by alias.
+func offlineIndex(db string, res models.VulnerabilityResults) (map[string]*advisory, error) {
+	idx := map[string]*advisory{}
+	seen := map[string]bool{}
+	for _, src := range res.Results {
+		for _, p := range src.Packages {
+			eco := baseEcosystem(p.Package.Ecosystem)
+			if eco == "" || seen[eco] {
+				continue
+			}
+			seen[eco] = true
+			path := filepath.Join(db, "osv-scalibr", eco, "all.zip")
+			if err := indexZip(path, idx); err != nil && !os.IsNotExist(err) {
+				return nil, fmt.Errorf("reading offline database %s: %w", path, err)
+			}
+		}
+	}
+	return idx, nil
+}
+
+func indexZip(path string, idx map[string]*advisory) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		var rec osvRecord
+		err = json.NewDecoder(rc).Decode(&rec)
+		rc.Close()
+		if err != nil || rec.ID == "" {
+			continue // osv-scanner skips records that do not parse, too
+		}
+		a := rec.advisory()
+		idx[rec.ID] = a
+		for _, al := range rec.Aliases {
+			if _, taken := idx[al]; !taken {
+				idx[al] = a
+			}
+		}
+	}
+	return nil
+}
+
+// fetchAdvisory asks the OSV API for a record: GET /v1/vulns/{id}.
+func (s *Scanner) fetchAdvisory(ctx context.Context, id string) (*advisory, error) {
+	u := s.opts.apiURL() + "/v1/vulns/" + url.PathEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "secgate")
+	resp, err := s.opts.HTTPClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("vulnerability data unavailable, failing closed: GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return nil, nil
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("vulnerability data unavailable, failing closed: GET %s: %s", u, resp.Status)
+	}
+	var rec osvRecord
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&rec); err != nil {
+		return nil, fmt.Errorf("OSV API: GET %s: malformed response: %w", u, err)
+	}
+	return rec.advisory(), nil
+}

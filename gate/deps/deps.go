@@ -1,0 +1,398 @@
+// Package deps finds known-vulnerable dependencies with the osv-scanner
+// library: it reads every lockfile and manifest under a directory, matches
+// the packages against the OSV API or an offline OSV database, and scores
+// each advisory by CVSS. It fails closed wherever the library fails open.
+package deps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/osv-scanner/v2/pkg/models"
+	"github.com/google/osv-scanner/v2/pkg/osvscanner"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// Default endpoints of the real services; tests point them at httptest servers.
+const (
+	DefaultAPIURL = "https://api.osv.dev"
+	DefaultDBURL  = "https://osv-vulnerabilities.storage.googleapis.com"
+)
+
+// Options says what to scan and where vulnerability data comes from.
+type Options struct {
+	Root      string   // directory scanned recursively for lockfiles and manifests
+	Lockfiles []string // further files to scan
+	Exclude   []string // directories to skip: names, g:globs, r:regexes (osv-scanner's syntax)
+
+	// OfflineDB is a directory in osv-scanner's offline layout
+	// (DIR/osv-scalibr/<Ecosystem>/all.zip). Empty: the OSV API.
+	OfflineDB  string
+	DownloadDB bool   // fetch the offline database into OfflineDB first
+	APIURL     string // OSV API base URL (default DefaultAPIURL)
+	DBURL      string // offline database export base URL (default DefaultDBURL)
+
+	// SkipUnparsable turns a lockfile that cannot be read into a note
+	// instead of an error (the policy's deps.unparsable: warn).
+	SkipUnparsable bool
+
+	Now        time.Time // the clock, for osv-scanner.toml ignore expiry
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Source describes where the vulnerability data comes from, for messages.
+func (o Options) Source() string {
+	switch {
+	case o.OfflineDB != "" && o.DownloadDB:
+		return fmt.Sprintf("offline database %s (downloaded from %s)", o.OfflineDB, o.dbURL())
+	case o.OfflineDB != "":
+		return "offline database " + o.OfflineDB
+	}
+	return "OSV API " + o.apiURL()
+}
+
+func (o Options) apiURL() string { return cmpOr(o.APIURL, DefaultAPIURL) }
+func (o Options) dbURL() string  { return cmpOr(o.DBURL, DefaultDBURL) }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Scanner is the dependency scanner.
+type Scanner struct {
+	opts Options
+}
+
+// New returns a dependency scanner.
+func New(opts Options) *Scanner {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+	}
+	return &Scanner{opts: opts}
+}
+
+// Name implements gate.Scanner.
+func (s *Scanner) Name() string { return "deps" }
+
+// Target says what the scan covers, for the report.
+func (s *Scanner) Target() string {
+	return "lockfiles under " + s.opts.Root + " against the " + s.opts.Source()
+}
+
+// osv-scanner keeps its logger in process globals, and reports much of what
+// goes wrong only there: scans are serialised so that each reads its own.
+var libMu sync.Mutex
+
+// Scan runs the scan.
+func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
+	root, err := filepath.Abs(s.opts.Root)
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+	if fi, err := os.Stat(root); err != nil {
+		return policy.ScanResult{}, fmt.Errorf("scan path: %w", err)
+	} else if !fi.IsDir() {
+		return policy.ScanResult{}, fmt.Errorf("scan path %s is not a directory", root)
+	}
+	if s.opts.OfflineDB != "" && !s.opts.DownloadDB {
+		if fi, err := os.Stat(s.opts.OfflineDB); err != nil || !fi.IsDir() {
+			return policy.ScanResult{}, fmt.Errorf("offline database %s: not a readable directory (fetch it with --download-db, or use the OSV API)", s.opts.OfflineDB)
+		}
+	}
+	var lockfiles []string
+	for _, l := range s.opts.Lockfiles {
+		abs, err := filepath.Abs(l)
+		if err != nil {
+			return policy.ScanResult{}, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return policy.ScanResult{}, fmt.Errorf("lockfile: %w", err)
+		}
+		lockfiles = append(lockfiles, abs)
+	}
+
+	// osv-scanner applies osv-scanner.toml ignores by dropping findings
+	// silently. An empty override config turns that off: the ignores are
+	// applied below, where they stay visible in the report.
+	override, err := os.CreateTemp("", "secgate-osv-scanner-*.toml")
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+	override.Close()
+	defer os.Remove(override.Name())
+
+	tr := newTransport(s.opts)
+	actions := osvscanner.ScannerActions{
+		DirectoryPaths:     []string{root},
+		LockfilePaths:      lockfiles,
+		Recursive:          true,
+		ShowAllPackages:    true,
+		ConfigOverridePath: override.Name(),
+		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
+			ExcludePatterns:    excludePatterns(root, s.opts.Exclude),
+			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
+			HTTPClient:         &http.Client{Transport: tr, Timeout: s.opts.HTTPClient.Timeout},
+			RequestUserAgent:   "secgate",
+		},
+	}
+	if s.opts.OfflineDB != "" {
+		db, err := filepath.Abs(s.opts.OfflineDB)
+		if err != nil {
+			return policy.ScanResult{}, err
+		}
+		// Without PluginNetworkDisabled the offline matcher is filtered out
+		// and the scan finds nothing (LIBRARY-NOTES.md).
+		actions.CompareOffline, actions.LocalDBPath = true, db
+		actions.DownloadDatabases, actions.PluginNetworkDisabled = s.opts.DownloadDB, !s.opts.DownloadDB
+	}
+
+	res, logs, err := doScan(ctx, actions, s.opts.Logger)
+	var notes []string
+	switch {
+	case errors.Is(err, osvscanner.ErrNoPackagesFound):
+		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}}, checkLogs(root, logs, s.opts, nil)
+	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
+		return policy.ScanResult{}, fmt.Errorf("osv-scanner (%s): %w", s.opts.Source(), err)
+	}
+	if err := tr.failure(); err != nil {
+		return policy.ScanResult{}, err
+	}
+	if err := checkLogs(root, logs, s.opts, &notes); err != nil {
+		// A lockfile that did not parse: the others are still reported.
+		out, _ := s.convert(ctx, root, res)
+		out.Notes = append(out.Notes, notes...)
+		return out, err
+	}
+	if s.opts.OfflineDB != "" {
+		if err := checkOfflineCoverage(actions.LocalDBPath, root, res); err != nil {
+			return policy.ScanResult{}, err
+		}
+	}
+	out, err := s.convert(ctx, root, res)
+	out.Notes = append(out.Notes, notes...)
+	return out, err
+}
+
+// doScan runs osv-scanner with its logs captured. The library takes no
+// context: a cancelled scan is abandoned, not stopped.
+func doScan(ctx context.Context, actions osvscanner.ScannerActions, log *slog.Logger) (models.VulnerabilityResults, []slog.Record, error) {
+	libMu.Lock()
+	defer libMu.Unlock()
+	capture := &captureHandler{next: log.Handler()}
+	osvscanner.SetLogger(capture)
+	defer osvscanner.SetLogger(slog.DiscardHandler)
+
+	type result struct {
+		res models.VulnerabilityResults
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := osvscanner.DoScan(actions)
+		done <- result{r, err}
+	}()
+	select {
+	case r := <-done:
+		return r.res, capture.records(), r.err
+	case <-ctx.Done():
+		return models.VulnerabilityResults{}, nil, ctx.Err()
+	}
+}
+
+// checkLogs turns the errors osv-scanner only logs into errors: a missing
+// ecosystem database (it then matches nothing, for any ecosystem) and
+// lockfiles that failed to parse (the others are still scanned).
+func checkLogs(root string, logs []slog.Record, opts Options, notes *[]string) error {
+	var dbErrs, fileErrs []error
+	for _, r := range logs {
+		if r.Level < slog.LevelError {
+			continue
+		}
+		msg := r.Message
+		switch {
+		case strings.HasPrefix(msg, "could not load db for "):
+			dbErrs = append(dbErrs, fmt.Errorf("%s: %s", opts.Source(), strings.TrimPrefix(msg, "could not load ")))
+		case strings.Contains(msg, "(extracting as vulnmatch/"):
+			dbErrs = append(dbErrs, fmt.Errorf("%s: %s", opts.Source(), afterParen(msg)))
+		case strings.HasPrefix(msg, "Error during extraction: "):
+			fileErrs = append(fileErrs, lockfileError(root, msg))
+		case strings.Contains(msg, "osv-scanner.toml") || strings.Contains(msg, "config file"):
+			fileErrs = append(fileErrs, errors.New(msg))
+		}
+	}
+	if len(dbErrs) > 0 {
+		return fmt.Errorf("vulnerability data unavailable, failing closed: %w", errors.Join(dbErrs...))
+	}
+	if len(fileErrs) > 0 {
+		if opts.SkipUnparsable && notes != nil {
+			for _, e := range fileErrs {
+				*notes = append(*notes, "skipped (deps.unparsable: warn): "+e.Error())
+			}
+			return nil
+		}
+		return errors.Join(fileErrs...)
+	}
+	return nil
+}
+
+func afterParen(msg string) string {
+	if _, rest, ok := strings.Cut(msg, ") "); ok {
+		return rest
+	}
+	return msg
+}
+
+// lockfileError rewrites "Error during extraction: (extracting as
+// javascript/packagelockjson) tmp/x/package-lock.json: could not extract: …"
+// as "package-lock.json: cannot parse (javascript/packagelockjson): …".
+func lockfileError(root, msg string) error {
+	rest := strings.TrimPrefix(msg, "Error during extraction: ")
+	extractor := ""
+	if strings.HasPrefix(rest, "(extracting as ") {
+		extractor, rest, _ = strings.Cut(strings.TrimPrefix(rest, "(extracting as "), ") ")
+	}
+	var errs []error
+	for _, line := range strings.Split(rest, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		path, why, ok := strings.Cut(line, ": ")
+		if !ok {
+			errs = append(errs, fmt.Errorf("cannot parse a lockfile (%s): %s", extractor, line))
+			continue
+		}
+		// osv-scanner scans from the filesystem root and reports paths relative to it.
+		abs := string(filepath.Separator) + strings.TrimPrefix(path, string(filepath.Separator))
+		if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			path = filepath.ToSlash(rel)
+		} else {
+			path = abs
+		}
+		errs = append(errs, fmt.Errorf("%s: cannot parse as %s: %s", path, extractor, strings.TrimPrefix(why, "could not extract: ")))
+	}
+	return errors.Join(errs...)
+}
+
+// captureHandler records what osv-scanner logs and passes it on at debug level.
+type captureHandler struct {
+	next slog.Handler
+	mu   *sync.Mutex
+	recs *[]slog.Record
+}
+
+func (h *captureHandler) init() {
+	if h.mu == nil {
+		h.mu, h.recs = &sync.Mutex{}, &[]slog.Record{}
+	}
+}
+
+func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *captureHandler) Handle(ctx context.Context, r slog.Record) error {
+	h.init()
+	h.mu.Lock()
+	*h.recs = append(*h.recs, r.Clone())
+	h.mu.Unlock()
+	fwd := slog.NewRecord(r.Time, slog.LevelDebug, "osv-scanner: "+r.Message, r.PC)
+	if h.next.Enabled(ctx, fwd.Level) {
+		return h.next.Handle(ctx, fwd)
+	}
+	return nil
+}
+
+func (h *captureHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *captureHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *captureHandler) records() []slog.Record {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(*h.recs)
+}
+
+// checkOfflineCoverage fails when a package's ecosystem has no database in
+// the offline directory: osv-scanner matches nothing then, silently.
+func checkOfflineCoverage(db, root string, res models.VulnerabilityResults) error {
+	missing := map[string][]string{}
+	for _, src := range res.Results {
+		for _, p := range src.Packages {
+			eco := baseEcosystem(p.Package.Ecosystem)
+			if eco == "" {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(db, "osv-scalibr", eco, "all.zip")); err != nil {
+				missing[eco] = appendUnique(missing[eco], relPath(root, src.Source.Path))
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, eco := range slices.Sorted(maps.Keys(missing)) {
+		errs = append(errs, fmt.Errorf("offline database %s has no %s data (osv-scalibr/%s/all.zip) for the packages of %s: failing closed",
+			db, eco, eco, strings.Join(missing[eco], ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+// excludePatterns translates the policy's deps.exclude into osv-scanner's
+// patterns. osv-scanner v2.5.0 documents a bare name as "skip directories
+// of that name" but passes it to osv-scalibr as a path, where it matches
+// nothing; so a bare name becomes a regex on the path (which osv-scanner
+// matches against the absolute path without its leading slash), and an
+// entry with a slash a path under the scanned root. g: and r: pass through.
+func excludePatterns(root string, entries []string) []string {
+	var out []string
+	for _, e := range entries {
+		switch {
+		case strings.HasPrefix(e, "g:") || strings.HasPrefix(e, "r:"):
+			out = append(out, e)
+		case strings.Contains(strings.Trim(e, "/"), "/"):
+			abs := filepath.ToSlash(filepath.Join(root, e))
+			out = append(out, "r:^"+regexp.QuoteMeta(strings.TrimPrefix(abs, "/"))+"(/|$)")
+		default:
+			out = append(out, "r:(^|/)"+regexp.QuoteMeta(strings.Trim(e, "/"))+"(/|$)")
+		}
+	}
+	return out
+}
+
+func baseEcosystem(eco string) string {
+	b, _, _ := strings.Cut(eco, ":")
+	return b
+}
+
+func appendUnique(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+func relPath(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
+}

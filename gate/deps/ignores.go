@@ -1,0 +1,129 @@
+package deps
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/google/osv-scanner/v2/pkg/models"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// ConfigFile is osv-scanner's own configuration, read from the directory of
+// each lockfile, as osv-scanner does.
+const ConfigFile = "osv-scanner.toml"
+
+// osvConfig is the part of osv-scanner.toml that ignores findings.
+type osvConfig struct {
+	IgnoredVulns []struct {
+		ID          string    `toml:"id"`
+		IgnoreUntil time.Time `toml:"ignoreUntil"`
+		Reason      string    `toml:"reason"`
+	} `toml:"IgnoredVulns"`
+	PackageOverrides []struct {
+		Name          string `toml:"name"`
+		Version       string `toml:"version"`
+		Ecosystem     string `toml:"ecosystem"`
+		Group         string `toml:"group"`
+		NameIsRegex   bool   `toml:"nameIsRegex"`
+		Ignore        bool   `toml:"ignore"`
+		Vulnerability struct {
+			Ignore bool `toml:"ignore"`
+		} `toml:"vulnerability"`
+		License        toml.Primitive `toml:"license"`
+		EffectiveUntil time.Time      `toml:"effectiveUntil"`
+		Reason         string         `toml:"reason"`
+	} `toml:"PackageOverrides"`
+	GoVersionOverride string `toml:"GoVersionOverride"`
+	ScanGoModVersion  bool   `toml:"ScanGoModVersion"`
+}
+
+// ignoreFiles loads osv-scanner.toml files on demand, one per directory.
+type ignoreFiles struct {
+	now   time.Time
+	cache map[string]*osvConfig
+}
+
+func newIgnoreFiles(now time.Time) *ignoreFiles {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return &ignoreFiles{now: now, cache: map[string]*osvConfig{}}
+}
+
+func (ig *ignoreFiles) load(dir string) (*osvConfig, error) {
+	if c, ok := ig.cache[dir]; ok {
+		return c, nil
+	}
+	path := filepath.Join(dir, ConfigFile)
+	var c osvConfig
+	md, err := toml.DecodeFile(path, &c)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		ig.cache[dir] = nil
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		return nil, fmt.Errorf("%s: unknown key %s", path, undecoded[0])
+	}
+	ig.cache[dir] = &c
+	return &c, nil
+}
+
+// match applies the osv-scanner.toml next to lockfile to a finding:
+// IgnoredVulns by id or alias (until ignoreUntil), and PackageOverrides
+// that ignore a package or its vulnerabilities (until effectiveUntil).
+func (ig *ignoreFiles) match(lockfile, root string, f policy.Finding, pkg models.PackageInfo) (*policy.Ignored, error) {
+	c, err := ig.load(filepath.Dir(lockfile))
+	if c == nil || err != nil {
+		return nil, err
+	}
+	source := relPath(root, filepath.Join(filepath.Dir(lockfile), ConfigFile))
+	active := func(until time.Time) bool { return until.IsZero() || ig.now.Before(until) }
+	date := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(time.DateOnly)
+	}
+	keys := f.Keys()
+	for _, iv := range c.IgnoredVulns {
+		if slices.Contains(keys, iv.ID) && active(iv.IgnoreUntil) {
+			return &policy.Ignored{Reason: cmpOr(iv.Reason, "(no reason given)"), Expires: date(iv.IgnoreUntil), Source: source}, nil
+		}
+	}
+	for _, po := range c.PackageOverrides {
+		if !(po.Ignore || po.Vulnerability.Ignore) || !active(po.EffectiveUntil) {
+			continue
+		}
+		if po.Name != "" {
+			if po.NameIsRegex {
+				re, err := regexp.Compile("^" + po.Name + "$")
+				if err != nil {
+					return nil, fmt.Errorf("%s: PackageOverrides name %q: %w", source, po.Name, err)
+				}
+				if !re.MatchString(pkg.Name) {
+					continue
+				}
+			} else if po.Name != pkg.Name {
+				continue
+			}
+		}
+		if po.Version != "" && po.Version != pkg.Version {
+			continue
+		}
+		if po.Ecosystem != "" && po.Ecosystem != pkg.Ecosystem && po.Ecosystem != baseEcosystem(pkg.Ecosystem) {
+			continue
+		}
+		return &policy.Ignored{Reason: cmpOr(po.Reason, "(no reason given)"), Expires: date(po.EffectiveUntil), Source: source}, nil
+	}
+	return nil, nil
+}
