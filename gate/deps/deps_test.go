@@ -1,0 +1,498 @@
+package deps
+
+import (
+	"archive/zip"
+	"context"
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// sharedDB is the offline database of real OSV advisories (testdata/osvdb is
+// a copy of ../shared/osv/db).
+var sharedDB = filepath.Join("..", "..", "testdata", "osvdb")
+
+var now = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+
+func scanDir(t *testing.T, o Options) (policy.ScanResult, error) {
+	t.Helper()
+	if o.Now.IsZero() {
+		o.Now = now
+	}
+	return New(o).Scan(context.Background())
+}
+
+func byKey(fs []policy.Finding) map[string]policy.Finding {
+	m := map[string]policy.Finding{}
+	for _, f := range fs {
+		m[f.Location.Path+" "+f.Location.Package+"@"+f.Location.Version+" "+f.ID] = f
+	}
+	return m
+}
+
+type want struct {
+	key, source, fix string
+	score            float64 // -1: no score
+	alias            string
+	severity         policy.Severity // set when the database word decides
+}
+
+func TestOfflineScanFindsKnownAdvisories(t *testing.T) {
+	res, err := scanDir(t, Options{Root: "testdata", OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byKey(res.Findings)
+	for _, w := range []want{
+		{"maven/pom.xml org.apache.logging.log4j:log4j-core@2.14.1 GHSA-jfh8-c2jp-5v3q", policy.SourceCVSSv3, "upgrade org.apache.logging.log4j:log4j-core to 2.15.0", 10.0, "CVE-2021-44228", 0},
+		{"maven/pom.xml org.apache.logging.log4j:log4j-core@2.14.1 GHSA-7rjr-3q55-vv33", policy.SourceCVSSv3, "upgrade org.apache.logging.log4j:log4j-core to 2.16.0", 9.0, "CVE-2021-45046", 0},
+		{"maven/pom.xml org.apache.logging.log4j:log4j-core@2.14.1 GHSA-p6xc-xr62-6r2g", policy.SourceCVSSv3, "upgrade org.apache.logging.log4j:log4j-core to 2.17.0", 8.6, "CVE-2021-45105", 0},
+		{"npm/package-lock.json minimist@1.2.5 GHSA-xvch-5gv4-984h", policy.SourceCVSSv3, "upgrade minimist to 1.2.6", 9.8, "CVE-2021-44906", 0},
+		{"npm/package-lock.json lodash@4.17.15 GHSA-p6mc-m468-83gw", policy.SourceCVSSv3, "upgrade lodash to 4.17.20", 7.4, "CVE-2020-8203", 0},
+		{"npm/package-lock.json lodash@4.17.15 GHSA-35jh-r3h4-6jhm", policy.SourceCVSSv3, "upgrade lodash to 4.17.21", 7.2, "CVE-2021-23337", 0},
+		{"npm/package-lock.json lodash@4.17.15 GHSA-29mw-wpgm-hmr9", policy.SourceCVSSv3, "upgrade lodash to 4.17.21", 5.3, "CVE-2020-28500", 0},
+		{"npm/package-lock.json cookie@0.4.0 GHSA-pxg6-pf52-xh8x", policy.SourceDatabase, "upgrade cookie to 0.7.0", -1, "CVE-2024-47764", policy.Low},
+		{"python/requirements.txt requests@2.19.0 GHSA-j8r2-6x86-q33q", policy.SourceCVSSv3, "upgrade requests to 2.31.0", 6.1, "PYSEC-2023-74", 0},
+		{"python/requirements.txt requests@2.19.0 PYSEC-2018-28", "", "upgrade requests to 2.20.0", -1, "CVE-2018-18074", 0},
+		{"golang/go.mod golang.org/x/net@0.12.0 GHSA-2wrh-6pvc-2jm9", policy.SourceCVSSv3, "upgrade golang.org/x/net to 0.13.0", 6.1, "GO-2023-1988", 0},
+		{"rust/Cargo.lock smallvec@1.6.0 RUSTSEC-2021-0003", policy.SourceCVSSv3, "upgrade smallvec to 1.6.1", 9.8, "GHSA-43w2-9j62-hq99", 0},
+		{"ruby/Gemfile.lock rack@2.2.3 GHSA-hxqx-xwvh-44m2", "", "upgrade rack to 2.2.3.1", -1, "CVE-2022-30122", 0},
+	} {
+		f, ok := got[w.key]
+		if !ok {
+			t.Errorf("missing %s", w.key)
+			continue
+		}
+		if f.ScoreSource != w.source || f.Fix != w.fix || !slices.Contains(f.Aliases, w.alias) || f.Severity != w.severity {
+			t.Errorf("%s: source %q fix %q aliases %v severity %v; want %q %q %s %v", w.key, f.ScoreSource, f.Fix, f.Aliases, f.Severity, w.source, w.fix, w.alias, w.severity)
+		}
+		if (f.Score == nil) != (w.score < 0) || f.Score != nil && *f.Score != w.score {
+			t.Errorf("%s: score %v, want %v", w.key, f.Score, w.score)
+		}
+		if f.Kind != policy.KindVulnerability || !strings.HasPrefix(f.Fingerprint, "vuln-") || f.Title == "" {
+			t.Errorf("%s: incomplete finding %+v", w.key, f)
+		}
+	}
+
+	perFile := map[string]int{}
+	for _, f := range res.Findings {
+		perFile[f.Location.Path]++
+	}
+	for file, n := range map[string]int{
+		"maven/pom.xml": 3, "npm/package-lock.json": 5, "python/requirements.txt": 26,
+		"golang/go.mod": 16, "rust/Cargo.lock": 1, "ruby/Gemfile.lock": 32,
+	} {
+		if perFile[file] != n {
+			t.Errorf("%s: %d findings, want %d", file, perFile[file], n)
+		}
+	}
+	for file := range perFile {
+		if strings.HasPrefix(file, "fixed/") {
+			t.Errorf("lockfiles with only fixed versions must give no finding: %s", file)
+		}
+	}
+	// One finding per (package, version, advisory): aliases never repeat.
+	seen := map[string]string{}
+	for _, f := range res.Findings {
+		for _, id := range f.Keys()[:1+len(f.Aliases)] {
+			k := f.Location.Path + f.Location.Package + id
+			if prev, dup := seen[k]; dup {
+				t.Errorf("%s appears in two findings: %s and %s", id, prev, f.ID)
+			}
+			seen[k] = f.ID
+		}
+	}
+
+	// The policy turns the scores into the tiers of the design.
+	d := policy.Default().Decide(res.Findings, policy.Context{Now: now})
+	tiers := map[string]policy.Severity{}
+	for _, f := range d.Findings {
+		tiers[f.ID] = f.Severity
+	}
+	for id, sev := range map[string]policy.Severity{
+		"GHSA-jfh8-c2jp-5v3q": policy.Critical, "GHSA-p6xc-xr62-6r2g": policy.High,
+		"GHSA-29mw-wpgm-hmr9": policy.Medium, "GHSA-pxg6-pf52-xh8x": policy.Low, "PYSEC-2018-28": policy.Medium,
+	} {
+		if tiers[id] != sev {
+			t.Errorf("%s: tier %v, want %v", id, tiers[id], sev)
+		}
+	}
+}
+
+func TestOfflineScanFixedVersionsOnly(t *testing.T) {
+	res, err := scanDir(t, Options{Root: "testdata/fixed", OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 {
+		t.Errorf("findings on fixed versions: %+v", res.Findings)
+	}
+	if !strings.Contains(strings.Join(res.Notes, " "), "3 packages in 2 lockfiles") {
+		t.Errorf("notes %v: the packages must have been checked", res.Notes)
+	}
+}
+
+// copyTree copies testdata subdirectories into a temporary root.
+func copyTree(t *testing.T, dirs ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range dirs {
+		err := filepath.Walk(filepath.Join("testdata", d), func(p string, fi os.FileInfo, err error) error {
+			if err != nil || fi.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel("testdata", p)
+			return writeFile(filepath.Join(root, rel), mustRead(t, p))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writeFile(p string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, b, 0o644)
+}
+
+func TestMissingEcosystemDatabaseFailsClosed(t *testing.T) {
+	db := t.TempDir()
+	if err := writeFile(filepath.Join(db, "osv-scalibr", "npm", "all.zip"), mustRead(t, filepath.Join(sharedDB, "osv-scalibr", "npm", "all.zip"))); err != nil {
+		t.Fatal(err)
+	}
+	root := copyTree(t, "npm", "python")
+	_, err := scanDir(t, Options{Root: root, OfflineDB: db})
+	if err == nil || !strings.Contains(err.Error(), "PyPI") || !strings.Contains(err.Error(), "failing closed") {
+		t.Fatalf("err = %v, want a fail-closed error naming PyPI", err)
+	}
+	if _, err := scanDir(t, Options{Root: root, OfflineDB: filepath.Join(db, "nope")}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("a missing database directory: %v", err)
+	}
+}
+
+func TestMalformedLockfile(t *testing.T) {
+	root := copyTree(t, "npm")
+	if err := writeFile(filepath.Join(root, "web", "package-lock.json"), []byte(`{"lockfileVersion": 3, "packages": {`)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+	if err == nil || !strings.Contains(err.Error(), "web/package-lock.json: cannot parse as javascript/packagelockjson") {
+		t.Fatalf("err = %v, want one naming web/package-lock.json", err)
+	}
+	if len(res.Findings) != 5 {
+		t.Errorf("the other lockfiles must still be reported: %d findings", len(res.Findings))
+	}
+
+	res, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB, SkipUnparsable: true})
+	if err != nil || len(res.Findings) != 5 || !strings.Contains(strings.Join(res.Notes, " "), "web/package-lock.json") {
+		t.Errorf("with deps.unparsable: warn: err %v, %d findings, notes %v", err, len(res.Findings), res.Notes)
+	}
+}
+
+func TestOSVScannerTomlIgnores(t *testing.T) {
+	root := copyTree(t, "npm")
+	toml := `[[IgnoredVulns]]
+id = "CVE-2021-44906"
+ignoreUntil = 2027-01-31
+reason = "minimist is only used by the build, not at runtime"
+
+[[IgnoredVulns]]
+id = "GHSA-29mw-wpgm-hmr9"
+ignoreUntil = 2026-01-01
+reason = "expired long ago"
+
+[[PackageOverrides]]
+name = "cookie"
+ecosystem = "npm"
+ignore = true
+reason = "vendored fork, patched"
+`
+	if err := writeFile(filepath.Join(root, "npm", ConfigFile), []byte(toml)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]policy.Finding{}
+	for _, f := range res.Findings {
+		got[f.ID] = f
+	}
+	if len(got) != 5 {
+		t.Errorf("ignored findings must stay in the result: %d", len(got))
+	}
+	if ig := got["GHSA-xvch-5gv4-984h"].Ignored; ig == nil || ig.Expires != "2027-01-31" || ig.Source != "npm/osv-scanner.toml" || !strings.Contains(ig.Reason, "build") {
+		t.Errorf("ignore by alias: %+v", ig)
+	}
+	if ig := got["GHSA-29mw-wpgm-hmr9"].Ignored; ig != nil {
+		t.Errorf("an expired ignore must not apply: %+v", ig)
+	}
+	if ig := got["GHSA-pxg6-pf52-xh8x"].Ignored; ig == nil || ig.Reason != "vendored fork, patched" {
+		t.Errorf("package override: %+v", ig)
+	}
+
+	if err := writeFile(filepath.Join(root, "npm", ConfigFile), []byte("[[IgnoredVulns]]\nidd = \"x\"\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB}); err == nil || !strings.Contains(err.Error(), "osv-scanner.toml") {
+		t.Errorf("a bad osv-scanner.toml: %v", err)
+	}
+}
+
+func TestExclude(t *testing.T) {
+	root := copyTree(t, "npm", "maven")
+	res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB, Exclude: []string{"maven"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Findings {
+		if strings.HasPrefix(f.Location.Path, "maven/") {
+			t.Fatalf("excluded directory scanned: %s", f.Location.Path)
+		}
+	}
+	if len(res.Findings) != 5 {
+		t.Errorf("%d findings, want the 5 of npm/", len(res.Findings))
+	}
+}
+
+func TestNoLockfiles(t *testing.T) {
+	res, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB})
+	if err != nil || len(res.Findings) != 0 || !strings.Contains(strings.Join(res.Notes, ""), "no lockfile") {
+		t.Errorf("err %v findings %d notes %v", err, len(res.Findings), res.Notes)
+	}
+}
+
+// records reads real OSV records from the shared database.
+func records(t *testing.T, eco string) map[string][]byte {
+	t.Helper()
+	zr, err := zip.OpenReader(filepath.Join(sharedDB, "osv-scalibr", eco, "all.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		var r struct{ ID string }
+		if json.Unmarshal(b, &r) == nil {
+			out[r.ID] = b
+		}
+	}
+	return out
+}
+
+// fakeOSV is an OSV API serving real records: querybatch answers from a
+// fixed package → ids table, /v1/vulns/{id} with the record.
+type fakeOSV struct {
+	t       *testing.T
+	matches map[string][]string // "ecosystem/name@version" → ids
+	records map[string][]byte
+	mu      sync.Mutex
+	queries []string
+	gets    []string
+	fail    int // status to answer querybatch with, when set
+	delay   time.Duration
+}
+
+func (f *fakeOSV) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/querybatch":
+		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+			f.t.Errorf("querybatch content type %q", ct)
+		}
+		time.Sleep(f.delay)
+		if f.fail != 0 {
+			http.Error(w, "unavailable", f.fail)
+			return
+		}
+		var body struct {
+			Queries []struct {
+				Package struct{ Name, Ecosystem string }
+				Version string
+			}
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			f.t.Errorf("querybatch body: %v", err)
+		}
+		type vuln struct {
+			ID       string `json:"id"`
+			Modified string `json:"modified"`
+		}
+		var out struct {
+			Results []struct {
+				Vulns []vuln `json:"vulns,omitempty"`
+			} `json:"results"`
+		}
+		for _, q := range body.Queries {
+			k := q.Package.Ecosystem + "/" + q.Package.Name + "@" + q.Version
+			f.mu.Lock()
+			f.queries = append(f.queries, k)
+			f.mu.Unlock()
+			var res struct {
+				Vulns []vuln `json:"vulns,omitempty"`
+			}
+			for _, id := range f.matches[k] {
+				res.Vulns = append(res.Vulns, vuln{ID: id, Modified: "2024-01-01T00:00:00Z"})
+			}
+			out.Results = append(out.Results, res)
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/vulns/"):
+		id := strings.TrimPrefix(r.URL.Path, "/v1/vulns/")
+		f.mu.Lock()
+		f.gets = append(f.gets, id)
+		f.mu.Unlock()
+		b, ok := f.records[id]
+		if !ok {
+			http.Error(w, `{"code":5,"message":"Bug not found."}`, http.StatusNotFound)
+			return
+		}
+		_, _ = w.Write(b)
+	default:
+		f.t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
+		http.NotFound(w, r)
+	}
+}
+
+func TestOSVAPI(t *testing.T) {
+	recs := records(t, "npm")
+	for id, b := range records(t, "PyPI") {
+		recs[id] = b
+	}
+	api := &fakeOSV{t: t, records: recs, matches: map[string][]string{
+		"npm/lodash@4.17.15":   {"GHSA-p6mc-m468-83gw", "GHSA-35jh-r3h4-6jhm", "GHSA-29mw-wpgm-hmr9"},
+		"npm/minimist@1.2.5":   {"GHSA-xvch-5gv4-984h"},
+		"npm/cookie@0.4.0":     {"GHSA-pxg6-pf52-xh8x"},
+		"PyPI/requests@2.19.0": {"PYSEC-2023-74"}, // no vector of its own: its GHSA twin's decides
+	}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	root := copyTree(t, "npm")
+	if err := writeFile(filepath.Join(root, "requirements.txt"), []byte("requests==2.19.0\n")); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := scanDir(t, Options{Root: root, APIURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]policy.Finding{}
+	for _, f := range res.Findings {
+		got[f.ID] = f
+	}
+	if len(got) != 6 {
+		t.Errorf("%d findings, want 6: %v", len(got), slices.Sorted(maps.Keys(got)))
+	}
+	if f := got["GHSA-xvch-5gv4-984h"]; f.Score == nil || *f.Score != 9.8 || f.Fix != "upgrade minimist to 1.2.6" {
+		t.Errorf("minimist: %+v", f)
+	}
+	py := got["PYSEC-2023-74"]
+	if py.Score == nil || *py.Score != 6.1 || py.ScoreSource != policy.SourceAliasPrefix+policy.SourceCVSSv3 {
+		t.Errorf("alias fallback: score %v source %q, want 6.1 from the GHSA twin", py.Score, py.ScoreSource)
+	}
+	if !slices.Contains(api.gets, "GHSA-j8r2-6x86-q33q") {
+		t.Errorf("the twin was not fetched: GETs %v", api.gets)
+	}
+	if !slices.Contains(api.queries, "npm/lodash@4.17.15") || !slices.Contains(api.queries, "PyPI/requests@2.19.0") {
+		t.Errorf("queries %v", api.queries)
+	}
+	if !strings.Contains(New(Options{APIURL: srv.URL}).Target(), "OSV API "+srv.URL) {
+		t.Error("the target must name the API")
+	}
+}
+
+func TestOSVAPIFailuresFailClosed(t *testing.T) {
+	root := copyTree(t, "npm")
+	for name, api := range map[string]*fakeOSV{
+		"server error": {fail: http.StatusServiceUnavailable},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api.t = t
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			_, err := scanDir(t, Options{Root: root, APIURL: srv.URL})
+			if err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), srv.URL) {
+				t.Errorf("err = %v, want a fail-closed error naming %s", err, srv.URL)
+			}
+		})
+	}
+	t.Run("timeout", func(t *testing.T) {
+		api := &fakeOSV{t: t, delay: 500 * time.Millisecond}
+		srv := httptest.NewServer(api)
+		defer srv.Close()
+		_, err := scanDir(t, Options{Root: root, APIURL: srv.URL, HTTPClient: &http.Client{Timeout: 100 * time.Millisecond}})
+		if err == nil || !strings.Contains(err.Error(), "failing closed") {
+			t.Errorf("a timed-out query must fail closed, got %v", err)
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		_, err := scanDir(t, Options{Root: root, APIURL: url})
+		if err == nil || !strings.Contains(err.Error(), url) {
+			t.Errorf("an unreachable API must fail closed naming it, got %v", err)
+		}
+	})
+}
+
+func TestDownloadDB(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path)
+		mu.Unlock()
+		eco := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/all.zip")
+		http.ServeFile(w, r, filepath.Join(sharedDB, "osv-scalibr", eco, "all.zip"))
+	}))
+	defer srv.Close()
+	db := t.TempDir()
+	res, err := scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: db, DownloadDB: true, DBURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 5 {
+		t.Errorf("%d findings after download, want 5", len(res.Findings))
+	}
+	if !slices.Contains(got, "/npm/all.zip") {
+		t.Errorf("requests %v", got)
+	}
+	if _, err := os.Stat(filepath.Join(db, "osv-scalibr", "npm", "all.zip")); err != nil {
+		t.Errorf("database not stored: %v", err)
+	}
+
+	srv.Close()
+	_, err = scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: t.TempDir(), DownloadDB: true, DBURL: srv.URL})
+	if err == nil {
+		t.Error("a failed download must fail closed")
+	}
+}
