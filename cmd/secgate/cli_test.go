@@ -155,7 +155,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"GitLab environment variable", map[string]string{"CI_ENVIRONMENT_NAME": "prod"}, []string{"run", "--policy", lowered, tr.Root}, 1},
 		{"GitLab tier", map[string]string{"CI_ENVIRONMENT_NAME": "eu-live", "CI_ENVIRONMENT_TIER": "production"}, []string{"run", "--policy", lowered, tr.Root}, 1},
 		{"env twin of --environment", map[string]string{"SECGATE_ENVIRONMENT": "production", "SECGATE_POLICY": lowered}, []string{"run", tr.Root}, 1},
-		{"env twin of --skip", map[string]string{"SECGATE_SKIP": "secrets"}, []string{"run", tr.Root}, 2},
+		{"env twin of --skip", map[string]string{"SECGATE_SKIP": "secrets,deps"}, []string{"run", tr.Root}, 2},
 		{"flag wins over env", map[string]string{"SECGATE_ENVIRONMENT": "production"}, []string{"run", "--policy", lowered, "--environment", "dev", tr.Root}, 0},
 		{"bad env value", map[string]string{"SECGATE_DRY_RUN": "perhaps"}, []string{"run", tr.Root}, 2},
 		{"unknown flag", nil, []string{"run", "--frobnicate", tr.Root}, 2},
@@ -255,5 +255,53 @@ func TestExceptionByFingerprintIgnoresASecret(t *testing.T) {
 		if f.Action != policy.ActionIgnored || f.Ignored == nil || f.Ignored.Owner != "qa" {
 			t.Errorf("finding %s not ignored: %+v", f.Fingerprint, f)
 		}
+	}
+}
+
+// The README's first command: the demo project against the offline copy of
+// the real advisories shows every tier of the verdict.
+func TestDemoShowsEveryTier(t *testing.T) {
+	demo, db := filepath.Join("..", "..", "testdata", "demo"), filepath.Join("..", "..", "testdata", "osvdb")
+	res := secgate(t, nil, "run", "--format", "json", "--offline-db", db, demo)
+	if res.code != 1 {
+		t.Fatalf("exit %d\n%s", res.code, res.stderr)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Counts.Critical == 0 || rep.Counts.High == 0 || rep.Counts.Medium == 0 || rep.Counts.Low == 0 {
+		t.Errorf("counts %+v: the demo must show every tier", rep.Counts)
+	}
+	kinds := map[policy.Kind]int{}
+	for _, f := range rep.Findings {
+		kinds[f.Kind]++
+	}
+	if kinds[policy.KindSecret] != 5 || kinds[policy.KindVulnerability] != 7 {
+		t.Errorf("findings per kind %v", kinds)
+	}
+}
+
+func TestDepsFailureExits2WithReport(t *testing.T) {
+	dir := t.TempDir()
+	lock := `{"name":"x","version":"1.0.0","lockfileVersion":3,"packages":{"":{"name":"x","version":"1.0.0"},"node_modules/lodash":{"version":"4.17.15"}}}`
+	if err := os.WriteFile(filepath.Join(dir, "package-lock.json"), []byte(lock), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emptyDB := t.TempDir()
+	reportPath := filepath.Join(t.TempDir(), "r.json")
+	res := secgate(t, nil, "run", "--offline-db", emptyDB, "--report", reportPath, dir)
+	if res.code != 2 || !strings.Contains(res.stderr, "has no npm data") {
+		t.Fatalf("exit %d, stderr %q: want 2 and the missing npm database named", res.code, res.stderr)
+	}
+	rep, _ := readReport(t, reportPath)
+	var deps report.Scanner
+	for _, s := range rep.Scanners {
+		if s.Name == "deps" {
+			deps = s
+		}
+	}
+	if rep.Verdict != policy.VerdictError || deps.Status != report.StatusError || !strings.Contains(deps.Error, emptyDB) {
+		t.Errorf("verdict %v, deps %+v", rep.Verdict, deps)
 	}
 }

@@ -230,9 +230,17 @@ func checkLogs(root string, logs []slog.Record, opts Options, notes *[]string) e
 		msg := r.Message
 		switch {
 		case strings.HasPrefix(msg, "could not load db for "):
-			dbErrs = append(dbErrs, fmt.Errorf("%s: %s", opts.Source(), strings.TrimPrefix(msg, "could not load ")))
+			eco, why, _ := strings.Cut(strings.TrimPrefix(msg, "could not load db for "), " ecosystem: ")
+			if opts.OfflineDB != "" && !opts.DownloadDB {
+				dbErrs = append(dbErrs, fmt.Errorf("offline database %s has no %s data (osv-scalibr/%s/all.zip): %s", opts.OfflineDB, eco, eco, why))
+			} else {
+				dbErrs = append(dbErrs, fmt.Errorf("%s: no %s data: %s", opts.Source(), eco, why))
+			}
 		case strings.Contains(msg, "(extracting as vulnmatch/"):
-			dbErrs = append(dbErrs, fmt.Errorf("%s: %s", opts.Source(), afterParen(msg)))
+			// The matcher's summary of the error above; kept only if alone.
+			if len(dbErrs) == 0 {
+				dbErrs = append(dbErrs, fmt.Errorf("%s: %s", opts.Source(), afterParen(msg)))
+			}
 		case strings.HasPrefix(msg, "Error during extraction: "):
 			fileErrs = append(fileErrs, lockfileError(root, msg))
 		case strings.Contains(msg, "osv-scanner.toml") || strings.Contains(msg, "config file"):
