@@ -230,7 +230,7 @@ func (c Config) build(log *slog.Logger, pol *policy.Policy) ([]Scanner, error) {
 		case "deps":
 			out = append(out, deps.New(deps.Options{
 				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude,
-				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL,
+				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
 				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
 				Now:            c.Now, Logger: log,
 			}))

@@ -66,13 +66,13 @@ type advisoryLookup func(ctx context.Context, id string) (*advisory, error)
 
 // aliasLookup returns the lookup for the scan's data source: the offline
 // database's zips of the ecosystems found, or the OSV API.
-func (s *Scanner) aliasLookup(res models.VulnerabilityResults) advisoryLookup {
-	if s.opts.OfflineDB != "" {
+func (s *Scanner) aliasLookup(opts Options, res models.VulnerabilityResults) advisoryLookup {
+	if opts.OfflineDB != "" {
 		var once sync.Once
 		var idx map[string]*advisory
 		var idxErr error
 		return func(_ context.Context, id string) (*advisory, error) {
-			once.Do(func() { idx, idxErr = offlineIndex(s.opts.OfflineDB, res) })
+			once.Do(func() { idx, idxErr = offlineIndex(opts.OfflineDB, res) })
 			if idxErr != nil {
 				return nil, idxErr
 			}

@@ -18,10 +18,10 @@ import (
 
 // convert turns osv-scanner's results into findings: one per (lockfile,
 // package, version, advisory group), aliases merged, scored, with a fix.
-func (s *Scanner) convert(ctx context.Context, root string, res models.VulnerabilityResults) (policy.ScanResult, error) {
+func (s *Scanner) convert(ctx context.Context, opts Options, root string, res models.VulnerabilityResults) (policy.ScanResult, error) {
 	var out policy.ScanResult
-	lookup := s.aliasLookup(res)
-	ignores := newIgnoreFiles(s.opts.Now)
+	lookup := s.aliasLookup(opts, res)
+	ignores := newIgnoreFiles(opts.Now)
 	packages := 0
 	for _, src := range res.Results {
 		path := relPath(root, src.Source.Path)
@@ -42,7 +42,7 @@ func (s *Scanner) convert(ctx context.Context, root string, res models.Vulnerabi
 			}
 		}
 	}
-	out.Notes = append(out.Notes, fmt.Sprintf("%d packages in %d lockfiles checked against the %s", packages, len(res.Results), s.opts.Source()))
+	out.Notes = append(out.Notes, fmt.Sprintf("%d packages in %d lockfiles checked against the %s", packages, len(res.Results), opts.Source()))
 	return out, nil
 }
 

@@ -48,6 +48,11 @@ type Options struct {
 	// instead of an error (the policy's deps.unparsable: warn).
 	SkipUnparsable bool
 
+	// Base is the base revision of a pull/merge request: its lockfiles are
+	// read with git show (no checkout) and each finding is marked new or
+	// existing.
+	Base string
+
 	Now        time.Time // the clock, for osv-scanner.toml ignore expiry
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -130,17 +135,27 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		lockfiles = append(lockfiles, abs)
 	}
 
+	out, res, err := s.scanTree(ctx, s.opts, root, lockfiles)
+	if err != nil || s.opts.Base == "" {
+		return out, err
+	}
+	return s.markNew(ctx, root, res, out)
+}
+
+// scanTree scans one directory (the change, or its base revision's lockfiles).
+func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, error) {
 	// osv-scanner applies osv-scanner.toml ignores by dropping findings
 	// silently. An empty override config turns that off: the ignores are
 	// applied below, where they stay visible in the report.
 	override, err := os.CreateTemp("", "secgate-osv-scanner-*.toml")
 	if err != nil {
-		return policy.ScanResult{}, err
+		return policy.ScanResult{}, models.VulnerabilityResults{}, err
 	}
 	override.Close()
 	defer os.Remove(override.Name())
 
-	tr := newTransport(s.opts)
+	var none models.VulnerabilityResults
+	tr := newTransport(opts)
 	actions := osvscanner.ScannerActions{
 		DirectoryPaths:     []string{root},
 		LockfilePaths:      lockfiles,
@@ -148,48 +163,48 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		ShowAllPackages:    true,
 		ConfigOverridePath: override.Name(),
 		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
-			ExcludePatterns:    excludePatterns(root, s.opts.Exclude),
+			ExcludePatterns:    excludePatterns(root, opts.Exclude),
 			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
-			HTTPClient:         &http.Client{Transport: tr, Timeout: s.opts.HTTPClient.Timeout},
+			HTTPClient:         &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
 			RequestUserAgent:   "secgate",
 		},
 	}
-	if s.opts.OfflineDB != "" {
-		db, err := filepath.Abs(s.opts.OfflineDB)
+	if opts.OfflineDB != "" {
+		db, err := filepath.Abs(opts.OfflineDB)
 		if err != nil {
-			return policy.ScanResult{}, err
+			return policy.ScanResult{}, none, err
 		}
 		// Without PluginNetworkDisabled the offline matcher is filtered out
 		// and the scan finds nothing (LIBRARY-NOTES.md).
 		actions.CompareOffline, actions.LocalDBPath = true, db
-		actions.DownloadDatabases, actions.PluginNetworkDisabled = s.opts.DownloadDB, !s.opts.DownloadDB
+		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
 	}
 
-	res, logs, err := doScan(ctx, actions, s.opts.Logger)
+	res, logs, err := doScan(ctx, actions, opts.Logger)
 	var notes []string
 	switch {
 	case errors.Is(err, osvscanner.ErrNoPackagesFound):
-		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}}, checkLogs(root, logs, s.opts, nil)
+		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}}, res, checkLogs(root, logs, opts, nil)
 	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
-		return policy.ScanResult{}, fmt.Errorf("osv-scanner (%s): %w", s.opts.Source(), err)
+		return policy.ScanResult{}, none, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
-		return policy.ScanResult{}, err
+		return policy.ScanResult{}, none, err
 	}
-	if err := checkLogs(root, logs, s.opts, &notes); err != nil {
+	if err := checkLogs(root, logs, opts, &notes); err != nil {
 		// A lockfile that did not parse: the others are still reported.
-		out, _ := s.convert(ctx, root, res)
+		out, _ := s.convert(ctx, opts, root, res)
 		out.Notes = append(out.Notes, notes...)
-		return out, err
+		return out, res, err
 	}
-	if s.opts.OfflineDB != "" {
+	if opts.OfflineDB != "" {
 		if err := checkOfflineCoverage(actions.LocalDBPath, root, res); err != nil {
-			return policy.ScanResult{}, err
+			return policy.ScanResult{}, none, err
 		}
 	}
-	out, err := s.convert(ctx, root, res)
+	out, err := s.convert(ctx, opts, root, res)
 	out.Notes = append(out.Notes, notes...)
-	return out, err
+	return out, res, err
 }
 
 // doScan runs osv-scanner with its logs captured. The library takes no

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -169,13 +170,6 @@ func mustRead(t *testing.T, p string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func writeFile(p string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(p, b, 0o644)
 }
 
 func TestMissingEcosystemDatabaseFailsClosed(t *testing.T) {
@@ -494,5 +488,72 @@ func TestDownloadDB(t *testing.T) {
 	_, err = scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: t.TempDir(), DownloadDB: true, DBURL: srv.URL})
 	if err == nil {
 		t.Error("a failed download must fail closed")
+	}
+}
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
+		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL="+cfg, "GIT_CONFIG_NOSYSTEM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+func lockfile(pkgs map[string]string) []byte {
+	var b strings.Builder
+	b.WriteString(`{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0"}`)
+	for _, name := range slices.Sorted(maps.Keys(pkgs)) {
+		b.WriteString(`,"node_modules/` + name + `":{"version":"` + pkgs[name] + `"}`)
+	}
+	b.WriteString("}}")
+	return []byte(b.String())
+}
+
+func TestNewVersusExisting(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	if err := writeFile(filepath.Join(dir, "web", "package-lock.json"), lockfile(map[string]string{"lodash": "4.17.15"})); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	// The change bumps lodash (still vulnerable to its three advisories),
+	// adds minimist, and adds a Python service.
+	if err := writeFile(filepath.Join(dir, "web", "package-lock.json"), lockfile(map[string]string{"lodash": "4.17.19", "minimist": "1.2.5"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(filepath.Join(dir, "api", "requirements.txt"), []byte("requests==2.19.0\n")); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "change")
+
+	res, err := scanDir(t, Options{Root: dir, OfflineDB: sharedDB, Base: "HEAD~1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]policy.Status{}
+	for _, f := range res.Findings {
+		status[f.Location.Package+" "+f.ID] = f.Status
+	}
+	for k, want := range map[string]policy.Status{
+		"lodash GHSA-35jh-r3h4-6jhm":   policy.StatusExisting,
+		"lodash GHSA-29mw-wpgm-hmr9":   policy.StatusExisting,
+		"lodash GHSA-p6mc-m468-83gw":   policy.StatusExisting, // fixed in 4.17.20
+		"minimist GHSA-xvch-5gv4-984h": policy.StatusNew,
+		"requests PYSEC-2018-28":       policy.StatusNew,
+	} {
+		if status[k] != want {
+			t.Errorf("%s: status %q, want %q", k, status[k], want)
+		}
+	}
+	if _, err := scanDir(t, Options{Root: dir, OfflineDB: sharedDB, Base: "no-such-rev"}); err == nil || !strings.Contains(err.Error(), "no-such-rev") {
+		t.Errorf("a bad base revision: %v", err)
 	}
 }

@@ -1,0 +1,115 @@
+package deps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/osv-scanner/v2/pkg/models"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// markNew scans the base revision's versions of the lockfiles found (read
+// with git show, no checkout) and marks each finding new or existing. A
+// finding is existing when the base had the same advisory for the same
+// package in the same lockfile, whatever its version: an upgrade that does
+// not fix it does not make it new.
+func (s *Scanner) markNew(ctx context.Context, root string, res models.VulnerabilityResults, out policy.ScanResult) (policy.ScanResult, error) {
+	base, err := os.MkdirTemp("", "secgate-base-")
+	if err != nil {
+		return out, err
+	}
+	defer os.RemoveAll(base)
+	if err := verifyRevision(ctx, root, s.opts.Base); err != nil {
+		return out, err
+	}
+	found := 0
+	for _, src := range res.Results {
+		rel := relPath(root, src.Source.Path)
+		if filepath.IsAbs(rel) {
+			continue // a --lockfile outside the tree
+		}
+		data, ok, err := gitShow(ctx, root, s.opts.Base, rel)
+		if err != nil {
+			return out, err
+		}
+		if !ok {
+			continue // the change adds this lockfile
+		}
+		if err := writeFile(filepath.Join(base, filepath.FromSlash(rel)), data); err != nil {
+			return out, err
+		}
+		found++
+	}
+	existing := map[string]bool{}
+	if found > 0 {
+		opts := s.opts
+		opts.DownloadDB = false // the scan of the change fetched it
+		baseRes, _, err := s.scanTree(ctx, opts, base, nil)
+		if err != nil {
+			return out, fmt.Errorf("scanning the lockfiles of base revision %s: %w", s.opts.Base, err)
+		}
+		for _, f := range baseRes.Findings {
+			existing[baseKey(f)] = true
+		}
+	}
+	newCount := 0
+	for i := range out.Findings {
+		if existing[baseKey(out.Findings[i])] {
+			out.Findings[i].Status = policy.StatusExisting
+		} else {
+			out.Findings[i].Status = policy.StatusNew
+			newCount++
+		}
+	}
+	out.Notes = append(out.Notes, fmt.Sprintf("%d of %d findings are new since %s", newCount, len(out.Findings), s.opts.Base))
+	return out, nil
+}
+
+func baseKey(f policy.Finding) string {
+	return strings.Join([]string{f.Location.Path, baseEcosystem(f.Location.Ecosystem), f.Location.Package, f.ID}, "\x00")
+}
+
+// gitShow reads a file at a revision; ok is false when it did not exist there.
+func gitShow(ctx context.Context, root, rev, rel string) (data []byte, ok bool, err error) {
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "show", rev+":./"+rel)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := stderr.String()
+		if strings.Contains(msg, "does not exist in") || strings.Contains(msg, "exists on disk, but not in") {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("git show %s:%s in %s: %v %s", rev, rel, root, err, strings.TrimSpace(msg))
+	}
+	return out, true, nil
+}
+
+func verifyRevision(ctx context.Context, root, rev string) error {
+	if strings.HasPrefix(rev, "-") {
+		return fmt.Errorf("invalid git revision %q", rev)
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("base revision %q not found in %s (a shallow clone? fetch the base)", rev, root)
+		}
+		return err
+	}
+	return nil
+}
+
+func writeFile(p string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, b, 0o644)
+}
