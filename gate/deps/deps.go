@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,11 +63,21 @@ type Options struct {
 func (o Options) Source() string {
 	switch {
 	case o.OfflineDB != "" && o.DownloadDB:
-		return fmt.Sprintf("offline database %s (downloaded from %s)", o.OfflineDB, o.dbURL())
+		return fmt.Sprintf("offline database %s (downloaded from %s)", o.OfflineDB, redactURL(o.dbURL()))
 	case o.OfflineDB != "":
 		return "offline database " + o.OfflineDB
 	}
-	return "OSV API " + o.apiURL()
+	return "OSV API " + redactURL(o.apiURL())
+}
+
+// redactURL drops credentials from a URL (a proxy's user:password@) before
+// it appears in a report.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return redact(u)
 }
 
 func (o Options) apiURL() string { return cmpOr(o.APIURL, DefaultAPIURL) }

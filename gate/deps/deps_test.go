@@ -421,6 +421,10 @@ func TestOSVAPI(t *testing.T) {
 	if !strings.Contains(New(Options{APIURL: srv.URL}).Target(), "OSV API "+srv.URL) {
 		t.Error("the target must name the API")
 	}
+	pass := "not" + "-a-real-" + "password"
+	if tg := New(Options{APIURL: "https://bot:" + pass + "@osv-proxy.internal"}).Target(); strings.Contains(tg, pass) {
+		t.Errorf("credentials of the API URL leak into the report: %s", tg)
+	}
 }
 
 func TestOSVAPIFailuresFailClosed(t *testing.T) {
