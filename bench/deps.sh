@@ -7,6 +7,7 @@
 # Usage: bench/deps.sh [DIR]   (default: gate/deps/testdata; outputs under bench/.out/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 out=bench/.out # hidden: the go tool ignores it
 mkdir -p "$out/bin"
@@ -19,15 +20,6 @@ if [ ! -x "$out/bin/osv-scanner" ]; then
   GOBIN="$PWD/$out/bin" go install "github.com/google/osv-scanner/v2/cmd/osv-scanner@$OSV_SCANNER_VERSION"
 fi
 go build -o "$out/bin/secgate" ./cmd/secgate
-
-timed() {
-  local s e
-  s=$(date +%s.%N)
-  "$@" >/dev/null 2>&1 || true
-  e=$(date +%s.%N)
-  echo "$e - $s" | bc -l
-}
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 
 osv=("$out/bin/osv-scanner" scan source --offline --local-db-path "$db" --recursive --format json --output "$out/osv.json" "$dir")
 sg=("$out/bin/secgate" run --only deps --offline-db "$db" --format json --report "$out/secgate.json" "$dir")

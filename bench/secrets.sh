@@ -7,6 +7,7 @@
 # Usage: bench/secrets.sh   (outputs under bench/.out/, reused between runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 export GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 out=bench/.out  # hidden: the go tool ignores it (generated .go files)
 mkdir -p "$out/bin"
@@ -24,17 +25,6 @@ if [ ! -d "$tree" ]; then
   echo "generating $tree ..." >&2
   "$out/bin/gentree" -out "$tree" -mb 50
 fi
-
-# seconds of wall-clock time of one run
-timed() {
-  local s e
-  s=$(date +%s.%N)
-  "$@" >/dev/null 2>&1 || true
-  e=$(date +%s.%N)
-  echo "$e - $s" | bc -l
-}
-
-median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 
 # three runs of each tool, interleaved so that a slow spell of this shared
 # machine hits both alike; medians compared

@@ -1,0 +1,13 @@
+# Shared helpers of the bench/ scripts (sourced, not run).
+
+# timed CMD...: seconds of wall-clock time of one run of CMD (its output dropped)
+timed() {
+  local s e
+  s=$(date +%s.%N)
+  "$@" >/dev/null 2>&1 || true
+  e=$(date +%s.%N)
+  echo "$e - $s" | bc -l
+}
+
+# median N...: the median of its arguments
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
