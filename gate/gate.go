@@ -229,17 +229,17 @@ func (c Config) build(log *slog.Logger, pol *policy.Policy) ([]Scanner, error) {
 			out = append(out, secrets.New(secrets.Options{Root: c.Path, History: c.History, Base: c.Base, Head: c.Head, Logger: log}))
 		case "deps":
 			out = append(out, deps.New(deps.Options{
-				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude,
+				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
 				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
 				Now:            c.Now, Logger: log,
 			}))
 		default:
-			what := "scanner " + n
 			if n == "image" {
-				what = fmt.Sprintf("image checks (--image %s)", strings.Join(c.Images, ", "))
+				return nil, fmt.Errorf("image checks (--image %s): not available in this version of secgate; "+
+					"the dependency scan does read docker-archive images: add --skip image to run without the checks", strings.Join(c.Images, ", "))
 			}
-			return nil, fmt.Errorf("%s: not available in this version of secgate", what)
+			return nil, fmt.Errorf("scanner %s: not available in this version of secgate", n)
 		}
 	}
 	if len(out) == 0 {

@@ -18,7 +18,8 @@ import (
 
 // convert turns osv-scanner's results into findings: one per (lockfile,
 // package, version, advisory group), aliases merged, scored, with a fix.
-func (s *Scanner) convert(ctx context.Context, opts Options, root string, res models.VulnerabilityResults) (policy.ScanResult, error) {
+// img, when set, locates the findings in a container image.
+func (s *Scanner) convert(ctx context.Context, opts Options, root string, res models.VulnerabilityResults, img *imageInfo) (policy.ScanResult, error) {
 	var out policy.ScanResult
 	lookup := s.aliasLookup(opts, res)
 	ignores := newIgnoreFiles(opts.Now)
@@ -33,6 +34,12 @@ func (s *Scanner) convert(ctx context.Context, opts Options, root string, res mo
 					return out, err
 				}
 				out.Notes = append(out.Notes, notes...)
+				if img != nil {
+					// osv-scanner.toml files are the repository's; an image has none.
+					img.locate(&f, pv.Package)
+					out.Findings = append(out.Findings, f)
+					continue
+				}
 				ig, err := ignores.match(src.Source.Path, root, f, pv.Package)
 				if err != nil {
 					return out, err
@@ -266,7 +273,7 @@ func fixLine(pkg models.PackageInfo, vulns []*osvschema.Vulnerability) string {
 // fingerprint identifies a finding across runs: advisory, package, version and file.
 func fingerprint(f policy.Finding) string {
 	h := sha256.New()
-	for _, s := range []string{"secgate/vuln/v1", f.ID, f.Location.Ecosystem, f.Location.Package, f.Location.Version, f.Location.Path} {
+	for _, s := range []string{"secgate/vuln/v1", f.ID, f.Location.Ecosystem, f.Location.Package, f.Location.Version, f.Location.Path, f.Location.Image} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

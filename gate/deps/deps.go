@@ -36,7 +36,11 @@ const (
 type Options struct {
 	Root      string   // directory scanned recursively for lockfiles and manifests
 	Lockfiles []string // further files to scan
-	Exclude   []string // directories to skip: names, g:globs, r:regexes (osv-scanner's syntax)
+	// Images are container images whose OS and language packages are
+	// scanned too. Until the image checks land only docker-archive:FILE
+	// (a `docker save` tarball) is read here.
+	Images  []string
+	Exclude []string // directories to skip: names, g:globs, r:regexes (osv-scanner's syntax)
 
 	// OfflineDB is a directory in osv-scanner's offline layout
 	// (DIR/osv-scalibr/<Ecosystem>/all.zip). Empty: the OSV API.
@@ -147,10 +151,21 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	}
 
 	out, res, err := s.scanTree(ctx, s.opts, root, lockfiles)
-	if err != nil || s.opts.Base == "" {
+	if err == nil && s.opts.Base != "" {
+		out, err = s.markNew(ctx, root, res, out)
+	}
+	if err != nil {
 		return out, err
 	}
-	return s.markNew(ctx, root, res, out)
+	for _, ref := range s.opts.Images {
+		img, err := s.scanImage(ctx, s.opts, ref)
+		out.Findings = append(out.Findings, img.Findings...)
+		out.Notes = append(out.Notes, img.Notes...)
+		if err != nil {
+			return out, fmt.Errorf("image %s: %w", ref, err)
+		}
+	}
+	return out, nil
 }
 
 // scanTree scans one directory (the change, or its base revision's lockfiles).
@@ -176,7 +191,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
 			ExcludePatterns:    excludePatterns(root, opts.Exclude),
 			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
-			HTTPClient:         &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
+			HTTPClient:         newClient(opts, tr),
 			RequestUserAgent:   "secgate",
 		},
 	}
@@ -204,7 +219,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	}
 	if err := checkLogs(root, logs, opts, &notes); err != nil {
 		// A lockfile that did not parse: the others are still reported.
-		out, _ := s.convert(ctx, opts, root, res)
+		out, _ := s.convert(ctx, opts, root, res, nil)
 		out.Notes = append(out.Notes, notes...)
 		return out, res, err
 	}
@@ -213,14 +228,23 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 			return policy.ScanResult{}, none, err
 		}
 	}
-	out, err := s.convert(ctx, opts, root, res)
+	out, err := s.convert(ctx, opts, root, res, nil)
 	out.Notes = append(out.Notes, notes...)
 	return out, res, err
+}
+
+func newClient(opts Options, tr *transport) *http.Client {
+	return &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout}
 }
 
 // doScan runs osv-scanner with its logs captured. The library takes no
 // context: a cancelled scan is abandoned, not stopped.
 func doScan(ctx context.Context, actions osvscanner.ScannerActions, log *slog.Logger) (models.VulnerabilityResults, []slog.Record, error) {
+	return runLibrary(ctx, log, func() (models.VulnerabilityResults, error) { return osvscanner.DoScan(actions) })
+}
+
+// runLibrary runs one osv-scanner call with its logs captured.
+func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.VulnerabilityResults, error)) (models.VulnerabilityResults, []slog.Record, error) {
 	libMu.Lock()
 	defer libMu.Unlock()
 	capture := &captureHandler{next: log.Handler()}
@@ -233,7 +257,7 @@ func doScan(ctx context.Context, actions osvscanner.ScannerActions, log *slog.Lo
 	}
 	done := make(chan result, 1)
 	go func() {
-		r, err := osvscanner.DoScan(actions)
+		r, err := call()
 		done <- result{r, err}
 	}()
 	select {

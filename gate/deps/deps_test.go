@@ -1,7 +1,9 @@
 package deps
 
 import (
+	"archive/tar"
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -16,6 +18,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -559,5 +566,104 @@ func TestNewVersusExisting(t *testing.T) {
 	}
 	if _, err := scanDir(t, Options{Root: dir, OfflineDB: sharedDB, Base: "no-such-rev"}); err == nil || !strings.Contains(err.Error(), "no-such-rev") {
 		t.Errorf("a bad base revision: %v", err)
+	}
+}
+
+// dockerArchive writes a `docker save` tarball of an image built from
+// layers, each a map of path → content.
+func dockerArchive(t *testing.T, layers ...map[string]string) string {
+	t.Helper()
+	img := empty.Image
+	for _, files := range layers {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tw.Write([]byte(files[name])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b := buf.Bytes()
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, layer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference("registry.example/shop:1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(path, ref, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const debianStatus = `Package: zlib1g
+Status: install ok installed
+Priority: optional
+Section: libs
+Installed-Size: 168
+Maintainer: Mark Brown <broonie@debian.org>
+Architecture: amd64
+Source: zlib
+Version: 1:1.2.13.dfsg-1
+Description: compression library - runtime
+
+`
+
+func TestImagePackages(t *testing.T) {
+	// Container scanning reads what is installed (npm's hidden lockfile in
+	// node_modules, wheels, jars, Go binaries, dpkg/apk databases), as
+	// `npm ci` leaves it in an image.
+	archive := dockerArchive(t,
+		map[string]string{"etc/hostname": "shop\n"},
+		map[string]string{"app/node_modules/.package-lock.json": string(lockfile(map[string]string{"lodash": "4.17.15"}))},
+	)
+	res, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 3 {
+		t.Fatalf("%d findings in the image, want lodash's 3: %+v %v", len(res.Findings), res.Findings, res.Notes)
+	}
+	for _, f := range res.Findings {
+		l := f.Location
+		if l.Image != "docker-archive:"+archive || l.Package != "lodash" || l.Path != "/app/node_modules/.package-lock.json" || !strings.HasPrefix(l.Layer, "1 sha256:") {
+			t.Errorf("finding not located by image, layer and package: %+v", l)
+		}
+	}
+
+	// A Debian image: the shared database has no Debian data, so the scan
+	// must fail closed rather than report a clean image.
+	debian := dockerArchive(t, map[string]string{
+		"etc/os-release":      "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+		"var/lib/dpkg/status": debianStatus,
+	})
+	_, err = scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + debian}})
+	if err == nil || !strings.Contains(err.Error(), "no Debian data") {
+		t.Errorf("err = %v, want a fail-closed error naming Debian", err)
+	}
+
+	if _, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"registry.example/shop:1.0"}}); err == nil || !strings.Contains(err.Error(), "docker-archive") {
+		t.Errorf("a registry reference: %v", err)
 	}
 }

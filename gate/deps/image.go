@@ -1,0 +1,107 @@
+package deps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/osv-scanner/v2/pkg/models"
+	"github.com/google/osv-scanner/v2/pkg/osvscanner"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// imageInfo locates findings in a container image.
+type imageInfo struct {
+	ref  string
+	meta *models.ImageMetadata
+}
+
+// locate sets the image and the layer that brought the package in.
+func (i *imageInfo) locate(f *policy.Finding, pkg models.PackageInfo) {
+	f.Location.Image = i.ref
+	f.Location.Path = "/" + strings.TrimPrefix(f.Location.Path, "/") // a path in the image
+	if pkg.ImageOrigin != nil && i.meta != nil {
+		if n := pkg.ImageOrigin.Index; n >= 0 && n < len(i.meta.LayerMetadata) {
+			l := i.meta.LayerMetadata[n]
+			f.Location.Layer = fmt.Sprintf("%d %s", n, l.DiffID)
+			if cmd := strings.TrimSpace(l.Command); cmd != "" {
+				if len(cmd) > 80 {
+					cmd = cmd[:77] + "..."
+				}
+				f.Location.Layer += " (" + cmd + ")"
+			}
+		}
+	}
+	f.Fingerprint = fingerprint(*f)
+}
+
+// scanImage scans the OS packages (dpkg, apk, rpm) and language packages
+// of a container image with osv-scanner's image scanning.
+func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (policy.ScanResult, error) {
+	path, ok := strings.CutPrefix(ref, "docker-archive:")
+	if !ok {
+		return policy.ScanResult{}, errors.New("only docker-archive:FILE images are scanned for vulnerable packages in this version")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return policy.ScanResult{}, err
+	}
+	override, err := os.CreateTemp("", "secgate-osv-scanner-*.toml")
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+	override.Close()
+	defer os.Remove(override.Name())
+
+	tr := newTransport(opts)
+	actions := osvscanner.ScannerActions{
+		Image:              abs,
+		IsImageArchive:     true,
+		ShowAllPackages:    true,
+		ConfigOverridePath: override.Name(),
+		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
+			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
+			HTTPClient:         newClient(opts, tr),
+			RequestUserAgent:   "secgate",
+		},
+	}
+	if opts.OfflineDB != "" {
+		db, err := filepath.Abs(opts.OfflineDB)
+		if err != nil {
+			return policy.ScanResult{}, err
+		}
+		actions.CompareOffline, actions.LocalDBPath = true, db
+		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
+	}
+	res, logs, err := runLibrary(ctx, opts.Logger, func() (models.VulnerabilityResults, error) { return osvscanner.DoContainerScan(actions) })
+	switch {
+	case errors.Is(err, osvscanner.ErrNoPackagesFound):
+		return policy.ScanResult{Notes: []string{ref + ": no packages found in the image"}}, nil
+	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
+		return policy.ScanResult{}, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+	}
+	if err := tr.failure(); err != nil {
+		return policy.ScanResult{}, err
+	}
+	if err := checkLogs("/", logs, opts, nil); err != nil {
+		return policy.ScanResult{}, err
+	}
+	// osv-scanner does not even log a missing ecosystem database for images.
+	if opts.OfflineDB != "" {
+		if err := checkOfflineCoverage(actions.LocalDBPath, "/", res); err != nil {
+			return policy.ScanResult{}, err
+		}
+	}
+	out, err := s.convert(ctx, opts, "/", res, &imageInfo{ref: ref, meta: res.ImageMetadata})
+	for i, n := range out.Notes {
+		out.Notes[i] = ref + ": " + n
+	}
+	return out, err
+}
