@@ -31,7 +31,7 @@ const (
 	exitError = 2 // the gate could not run: bad flag, bad policy, scanner error
 )
 
-// exitError carries an exit code through cobra.
+// exitCodeError carries an exit code through cobra.
 type exitCodeError struct {
 	code int
 	err  error

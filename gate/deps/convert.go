@@ -40,7 +40,7 @@ func (s *Scanner) convert(ctx context.Context, opts Options, root string, res mo
 					out.Findings = append(out.Findings, f)
 					continue
 				}
-				ig, err := ignores.match(src.Source.Path, root, f, pv.Package)
+				ig, err := ignores.match(src.Source.Path, root, f, pv)
 				if err != nil {
 					return out, err
 				}

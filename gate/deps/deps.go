@@ -5,6 +5,7 @@
 package deps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,15 +85,8 @@ func redactURL(s string) string {
 	return redact(u)
 }
 
-func (o Options) apiURL() string { return cmpOr(o.APIURL, DefaultAPIURL) }
-func (o Options) dbURL() string  { return cmpOr(o.DBURL, DefaultDBURL) }
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
+func (o Options) apiURL() string { return cmp.Or(o.APIURL, DefaultAPIURL) }
+func (o Options) dbURL() string  { return cmp.Or(o.DBURL, DefaultDBURL) }
 
 // Scanner is the dependency scanner.
 type Scanner struct {

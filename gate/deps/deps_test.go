@@ -230,6 +230,12 @@ name = "cookie"
 ecosystem = "npm"
 ignore = true
 reason = "vendored fork, patched"
+
+[[PackageOverrides]]
+name = "lodash"
+group = "dev"
+ignore = true
+reason = "only in dev dependencies"
 `
 	if err := writeFile(filepath.Join(root, "npm", ConfigFile), []byte(toml)); err != nil {
 		t.Fatal(err)
@@ -253,6 +259,9 @@ reason = "vendored fork, patched"
 	}
 	if ig := got["GHSA-pxg6-pf52-xh8x"].Ignored; ig == nil || ig.Reason != "vendored fork, patched" {
 		t.Errorf("package override: %+v", ig)
+	}
+	if ig := got["GHSA-35jh-r3h4-6jhm"].Ignored; ig != nil {
+		t.Errorf("an override for the dev group must not ignore a production dependency: %+v", ig)
 	}
 
 	if err := writeFile(filepath.Join(root, "npm", ConfigFile), []byte("[[IgnoredVulns]]\nidd = \"x\"\n")); err != nil {

@@ -1,6 +1,7 @@
 package deps
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -81,7 +82,8 @@ func (ig *ignoreFiles) load(dir string) (*osvConfig, error) {
 // match applies the osv-scanner.toml next to lockfile to a finding:
 // IgnoredVulns by id or alias (until ignoreUntil), and PackageOverrides
 // that ignore a package or its vulnerabilities (until effectiveUntil).
-func (ig *ignoreFiles) match(lockfile, root string, f policy.Finding, pkg models.PackageInfo) (*policy.Ignored, error) {
+func (ig *ignoreFiles) match(lockfile, root string, f policy.Finding, pv models.PackageVulns) (*policy.Ignored, error) {
+	pkg := pv.Package
 	c, err := ig.load(filepath.Dir(lockfile))
 	if c == nil || err != nil {
 		return nil, err
@@ -97,7 +99,7 @@ func (ig *ignoreFiles) match(lockfile, root string, f policy.Finding, pkg models
 	keys := f.Keys()
 	for _, iv := range c.IgnoredVulns {
 		if slices.Contains(keys, iv.ID) && active(iv.IgnoreUntil) {
-			return &policy.Ignored{Reason: cmpOr(iv.Reason, "(no reason given)"), Expires: date(iv.IgnoreUntil), Source: source}, nil
+			return &policy.Ignored{Reason: cmp.Or(iv.Reason, "(no reason given)"), Expires: date(iv.IgnoreUntil), Source: source}, nil
 		}
 	}
 	for _, po := range c.PackageOverrides {
@@ -123,7 +125,10 @@ func (ig *ignoreFiles) match(lockfile, root string, f policy.Finding, pkg models
 		if po.Ecosystem != "" && po.Ecosystem != pkg.Ecosystem && po.Ecosystem != baseEcosystem(pkg.Ecosystem) {
 			continue
 		}
-		return &policy.Ignored{Reason: cmpOr(po.Reason, "(no reason given)"), Expires: date(po.EffectiveUntil), Source: source}, nil
+		if po.Group != "" && !slices.Contains(pv.DepGroups, po.Group) {
+			continue
+		}
+		return &policy.Ignored{Reason: cmp.Or(po.Reason, "(no reason given)"), Expires: date(po.EffectiveUntil), Source: source}, nil
 	}
 	return nil, nil
 }
