@@ -109,7 +109,11 @@ func (s *Scanner) Name() string { return "deps" }
 
 // Target says what the scan covers, for the report.
 func (s *Scanner) Target() string {
-	return "lockfiles under " + s.opts.Root + " against the " + s.opts.Source()
+	what := "lockfiles under " + s.opts.Root
+	if len(s.opts.Images) > 0 {
+		what += " and the packages of " + strings.Join(s.opts.Images, ", ")
+	}
+	return what + " against the " + s.opts.Source()
 }
 
 // osv-scanner keeps its logger in process globals, and reports much of what
