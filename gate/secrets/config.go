@@ -48,7 +48,12 @@ func loadConfig(root string) (cfg config.Config, notes []string, err error) {
 	mergeViperConfig(&merged, extra)
 
 	path := filepath.Join(root, RepoConfigFile)
-	data, err := os.ReadFile(path)
+	var data []byte
+	if root == "" { // no repository: the built-in rules only
+		err = os.ErrNotExist
+	} else {
+		data, err = os.ReadFile(path)
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:

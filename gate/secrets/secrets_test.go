@@ -331,3 +331,23 @@ func writeFile(t *testing.T, root, rel, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestTextScanner(t *testing.T) {
+	ts, err := NewTextScanner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := secretstest.GitHubPAT(t)
+	env := "PATH=/usr/bin\nGITHUB_TOKEN=" + tok + "\nEXAMPLE=AKIAIOSFODNN7EXAMPLE\n"
+	fs := ts.Scan(context.Background(), "ENV", []byte(env))
+	if len(fs) != 1 || fs[0].Rule != "github-pat" || fs[0].Location.Path != "ENV" || fs[0].Location.Line != 2 {
+		t.Fatalf("findings %+v, want the GitHub token on line 2 of ENV", fs)
+	}
+	b, _ := json.Marshal(fs)
+	if strings.Contains(string(b), tok) {
+		t.Error("the token leaks into the finding")
+	}
+	if fs := ts.Scan(context.Background(), "labels", []byte("org.opencontainers.image.source=https://example.com/app\n")); len(fs) != 0 {
+		t.Errorf("clean text: %+v", fs)
+	}
+}

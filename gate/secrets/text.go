@@ -1,0 +1,45 @@
+package secrets
+
+import (
+	"context"
+
+	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/secgate/secgate/policy"
+)
+
+// TextScanner finds secrets in named pieces of text that are not files of
+// a tree: an image's environment, labels and history, files read from its
+// layers. The rules are gitleaks' defaults and secgate's (no repository
+// config applies). Safe for concurrent use.
+type TextScanner struct {
+	cfg config.Config
+}
+
+// NewTextScanner loads the rules once.
+func NewTextScanner() (*TextScanner, error) {
+	silenceGitleaks.Do(func() { logging.Logger = zerolog.Nop() })
+	cfg, _, err := loadConfig("")
+	if err != nil {
+		return nil, err
+	}
+	return &TextScanner{cfg: cfg}, nil
+}
+
+// Scan returns the secrets in content, located at name (a path or a
+// description such as "ENV"), with the same fingerprints, previews and
+// public-example filtering as a tree scan. The value never leaves.
+func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []policy.Finding {
+	d := detect.NewDetectorContext(ctx, t.cfg)
+	d.MaxDecodeDepth = maxDecodeDepth
+	//lint:ignore SA1019 DetectContext takes the deprecated alias until gitleaks v9
+	raw := d.DetectContext(ctx, detect.Fragment(sources.Fragment{Raw: string(content), FilePath: name, StartLine: 1}))
+	if len(raw) == 0 {
+		return nil
+	}
+	return convert("", raw, nil, "").Findings
+}
