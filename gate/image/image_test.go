@@ -1,0 +1,371 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/secgate/secgate/gate/secrets"
+	"github.com/secgate/secgate/gate/secrets/secretstest"
+	"github.com/secgate/secgate/policy"
+)
+
+type entry struct {
+	name     string
+	mode     int64
+	typ      byte
+	content  string
+	linkname string
+}
+
+func file(name, content string) entry { return entry{name: name, mode: 0o644, typ: tar.TypeReg, content: content} }
+
+func layer(t *testing.T, entries ...entry) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Mode: e.mode, Typeflag: e.typ, Linkname: e.linkname}
+		if e.typ == tar.TypeReg {
+			h.Size = int64(len(e.content))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if e.typ == tar.TypeReg {
+			if _, err := tw.Write([]byte(e.content)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// build makes an image of layers with a config.
+func build(t *testing.T, edit func(*v1.Config), layers ...v1.Layer) v1.Image {
+	t.Helper()
+	img, err := mutate.AppendLayers(empty.Image, layers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if edit != nil {
+		edit(&cf.Config)
+	}
+	for range layers {
+		cf.History = append(cf.History, v1.History{CreatedBy: "RUN build step"})
+	}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+const passwd = "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+
+// distroless is a clean image: non-root, no shell, no package manager.
+func distroless(t *testing.T) v1.Image {
+	return build(t, func(c *v1.Config) {
+		c.User = "65532"
+		c.Labels = map[string]string{
+			"org.opencontainers.image.base.name":   "gcr.io/distroless/static:nonroot",
+			"org.opencontainers.image.base.digest": "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		}
+	},
+		layer(t, entry{name: "etc/", mode: 0o755, typ: tar.TypeDir}, file("etc/passwd", passwd), entry{name: "tmp/", mode: 0o1777, typ: tar.TypeDir}),
+		layer(t, file("app/server", "\x7fELF\x00\x00binary"), file("app/config.yaml", "listen: :8080\n")),
+	)
+}
+
+// hardened returns every check's crafted failure in one image, and the
+// planted secrets.
+func vulnerable(t *testing.T) (v1.Image, []string) {
+	envTok, fileTok := secretstest.GitHubPAT(t), secretstest.GitHubPAT(t)
+	img := build(t, func(c *v1.Config) {
+		c.Env = []string{"PATH=/usr/bin", "GITHUB_TOKEN=" + envTok}
+		c.Labels = map[string]string{"org.opencontainers.image.base.name": "debian:latest"}
+	},
+		layer(t, file("etc/passwd", passwd), entry{name: "bin/sh", typ: tar.TypeSymlink, linkname: "dash", mode: 0o777},
+			file("usr/bin/apt-get", "\x7fELF\x00apt"), entry{name: "usr/bin/su", mode: 0o4755, typ: tar.TypeReg, content: "\x7fELF\x00su"}),
+		layer(t, file("var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages", strings.Repeat("Package: x\n", 1000)),
+			file("var/lib/apt/lists/lock", ""),
+			entry{name: "data/", mode: 0o777, typ: tar.TypeDir},
+			file("app/.env", "DEPLOY_TOKEN="+fileTok+"\n")),
+	)
+	return img, []string{envTok, fileTok}
+}
+
+func textScanner(t *testing.T) SecretScanner {
+	ts, err := secrets.NewTextScanner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+func checks(fs []policy.Finding) map[string]policy.Finding {
+	m := map[string]policy.Finding{}
+	for _, f := range fs {
+		m[f.Rule] = f
+	}
+	return m
+}
+
+func archive(t *testing.T, img v1.Image) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "image.tar")
+	ref, _ := name.ParseReference("registry.example/app:1")
+	if err := tarball.WriteToFile(p, ref, img); err != nil {
+		t.Fatal(err)
+	}
+	return "docker-archive:" + p
+}
+
+func TestEachCheckFiresOnItsCraftedImage(t *testing.T) {
+	img, planted := vulnerable(t)
+	s := New(Options{Refs: []string{archive(t, img)}, MaxSize: 100, Secrets: textScanner(t)})
+	res, err := s.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := checks(res.Findings)
+	for check, want := range map[string]string{
+		CheckRoot:           `runs as root (USER "")`,
+		CheckShell:          "/bin/sh",
+		CheckPackageManager: "/usr/bin/apt-get",
+		CheckSetuid:         "/usr/bin/su",
+		CheckCache:          "1 files",
+		CheckWorldWritable:  "/data",
+		CheckUnpinnedBase:   "debian:latest",
+		CheckSize:           "over the 0.0 MB budget",
+	} {
+		f, ok := got[check]
+		if !ok {
+			t.Errorf("%s did not fire", check)
+			continue
+		}
+		if !strings.Contains(f.Title, want) || f.Fix == "" || f.Severity != DefaultTiers[check] || f.Location.Image == "" {
+			t.Errorf("%s: %+v, want a title with %q", check, f, want)
+		}
+	}
+	if !strings.Contains(got[CheckSize].Title, "stored compressed in the docker-archive") {
+		t.Errorf("a docker-archive's size must say which measure it used: %q", got[CheckSize].Title)
+	}
+	var secretsFound []string
+	for _, f := range res.Findings {
+		if f.Kind == policy.KindSecret {
+			secretsFound = append(secretsFound, f.Location.Path)
+		}
+	}
+	if strings.Join(secretsFound, ",") != "config ENV,/app/.env" {
+		t.Errorf("secrets found at %v, want the ENV and /app/.env", secretsFound)
+	}
+	all := fmtFindings(res)
+	for _, v := range planted {
+		if strings.Contains(all, v) {
+			t.Error("a planted secret leaks into the findings")
+		}
+	}
+}
+
+func fmtFindings(res policy.ScanResult) string {
+	var b strings.Builder
+	for _, f := range res.Findings {
+		b.WriteString(f.Title + f.Fix + f.Preview + f.Location.String() + "\n")
+	}
+	return b.String() + strings.Join(res.Notes, "\n")
+}
+
+func TestCleanImageIsQuiet(t *testing.T) {
+	s := New(Options{Refs: []string{archive(t, distroless(t))}, MaxSize: 200e6, Secrets: textScanner(t)})
+	res, err := s.Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 0 {
+		t.Errorf("findings on a clean distroless-like image: %+v", res.Findings)
+	}
+}
+
+func TestNamedUserMappedToRoot(t *testing.T) {
+	img := build(t, func(c *v1.Config) { c.User = "app:app" },
+		layer(t, file("etc/passwd", "root:x:0:0::/root:/bin/false\napp:x:0:0::/app:/bin/false\n")))
+	res, err := New(Options{Refs: []string{archive(t, img)}}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := checks(res.Findings)[CheckRoot]; !ok || !strings.Contains(f.Title, "maps to uid 0") {
+		t.Errorf("a named user with uid 0: %+v", res.Findings)
+	}
+	img = build(t, func(c *v1.Config) { c.User = "app" },
+		layer(t, file("etc/passwd", "root:x:0:0::/root:/bin/false\napp:x:1000:1000::/app:/bin/false\n")))
+	res, _ = New(Options{Refs: []string{archive(t, img)}}).Scan(context.Background())
+	if _, ok := checks(res.Findings)[CheckRoot]; ok {
+		t.Error("a named user with uid 1000 is not root")
+	}
+}
+
+func TestHostileLayers(t *testing.T) {
+	// An absolute name is a path from the image root, as docker reads it:
+	// its setuid bit is seen.
+	abs := build(t, func(c *v1.Config) { c.User = "1000" },
+		layer(t, entry{name: "/usr/bin/sudo", mode: 0o4755, typ: tar.TypeReg, content: "\x7fELF\x00"}, file("app/ok", "ok")))
+	res, err := New(Options{Refs: []string{archive(t, abs)}}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := checks(res.Findings)[CheckSetuid]; !ok || !strings.Contains(f.Title, "/usr/bin/sudo") {
+		t.Errorf("absolute names: %+v", res.Findings)
+	}
+	// A name that climbs out of the root: nothing is written anywhere, and
+	// the image is not reported clean either (go-containerregistry stops
+	// the extraction; a silent stop would check an empty filesystem).
+	climb := build(t, func(c *v1.Config) { c.User = "1000" },
+		layer(t, file("../../etc/cron.d/evil", "* * * * * root sh"), entry{name: "bin/sh", mode: 0o755, typ: tar.TypeReg, content: "sh"}))
+	_, err = New(Options{Refs: []string{archive(t, climb)}}).Scan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "unsafe tar path") {
+		t.Errorf("err = %v, want the unsafe entry named", err)
+	}
+	// A symlink that points out of the root is not followed.
+	link := build(t, func(c *v1.Config) { c.User = "app" },
+		layer(t, entry{name: "etc/passwd", typ: tar.TypeSymlink, linkname: "/host/etc/passwd", mode: 0o777}))
+	res, err = New(Options{Refs: []string{archive(t, link)}}).Scan(context.Background())
+	if err != nil || !strings.Contains(strings.Join(res.Notes, "\n"), "/etc/passwd is a symlink, not followed") {
+		t.Errorf("err %v notes %v", err, res.Notes)
+	}
+	// A decompression bomb: 64 MB of zeros, a few KB compressed.
+	bomb := build(t, func(c *v1.Config) { c.User = "1000" }, layer(t, file("zeros", strings.Repeat("\x00", 64<<20))))
+	_, err = New(Options{Refs: []string{archive(t, bomb)}, MaxExtract: 8 << 20}).Scan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "decompression bomb") {
+		t.Errorf("err = %v, want the extract limit to stop it", err)
+	}
+}
+
+func TestImageSources(t *testing.T) {
+	clean := distroless(t)
+	bad, _ := vulnerable(t)
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := mustHost(t, reg.URL)
+	push := func(repo string, img v1.Image) string {
+		ref, err := name.ParseReference(host + "/" + repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		return ref.String()
+	}
+	badRef := push("shop/bad:1.0", bad)
+
+	// A multi-platform index of both, in the registry and as an OCI layout.
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: clean, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: bad, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+	)
+	idxRef, err := name.ParseReference(host + "/shop/multi:1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(idxRef, idx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := layout.Write(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := bad.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		ref       string
+		platforms []string
+		wantRoot  int    // images flagged as root
+		wantImage string // in the location
+	}{
+		{"registry tag", badRef, nil, 1, host + "/shop/bad@" + d.String()},
+		{"docker-archive", archive(t, bad), nil, 1, "image id sha256:"},
+		{"registry index, all platforms", idxRef.String(), nil, 1, "(linux/arm64)"},
+		{"registry index, one platform", idxRef.String(), []string{"linux/amd64"}, 0, ""},
+		{"oci layout", "oci-layout:" + dir, nil, 1, "(linux/arm64)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := New(Options{Refs: []string{tt.ref}, Platforms: tt.platforms}).Scan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			roots := 0
+			for _, f := range res.Findings {
+				if f.Rule == CheckRoot {
+					roots++
+					if !strings.Contains(f.Location.Image, tt.wantImage) {
+						t.Errorf("location %q, want it to contain %q (the digest, never only the tag)", f.Location.Image, tt.wantImage)
+					}
+				}
+			}
+			if roots != tt.wantRoot {
+				t.Errorf("%d root findings, want %d", roots, tt.wantRoot)
+			}
+		})
+	}
+}
+
+func TestBadSources(t *testing.T) {
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	host := mustHost(t, reg.URL)
+	reg.Close()
+	for _, ref := range []string{
+		host + "/app:1",             // unreachable registry
+		"docker-archive:/nonexistent.tar",
+		"oci-layout:/nonexistent",
+		"docker-daemon:app:1",
+		"UPPER/Case:bad tag",
+	} {
+		_, err := New(Options{Refs: []string{ref}}).Scan(context.Background())
+		if err == nil || !strings.Contains(err.Error(), ref) {
+			t.Errorf("%s: err = %v, want an error naming the image", ref, err)
+		}
+	}
+}
+
+func mustHost(t *testing.T, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Host
+}

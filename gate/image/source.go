@@ -1,0 +1,233 @@
+package image
+
+import (
+	"archive/tar"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// target is one image to check: a single-platform image of a reference.
+type target struct {
+	ref      string // as the user wrote it
+	digest   string // what later steps (signing) use, never the tag
+	platform string // "linux/amd64", or "" for a single-platform image
+	img      v1.Image
+	// layerSizes are the sizes of the layers as stored, and sizeMeasure
+	// says what they are ("compressed", or "stored uncompressed" for a
+	// docker-archive whose layers were saved as plain tar).
+	layerSizes  []int64
+	sizeMeasure string
+	annotations map[string]string
+}
+
+// resolve turns a reference into the images to check: every platform of a
+// multi-platform index, or those named in platforms.
+func (s *Scanner) resolve(ctx context.Context, ref string) ([]target, error) {
+	switch {
+	case strings.HasPrefix(ref, "docker-archive:"):
+		return dockerArchive(strings.TrimPrefix(ref, "docker-archive:"), ref)
+	case strings.HasPrefix(ref, "oci-layout:"):
+		idx, err := layout.ImageIndexFromPath(strings.TrimPrefix(ref, "oci-layout:"))
+		if err != nil {
+			return nil, err
+		}
+		return s.fromIndex(ref, idx)
+	case strings.HasPrefix(ref, "docker-daemon:"):
+		return nil, errors.New("docker-daemon: images are not supported in this version: `docker save` the image and use docker-archive:FILE")
+	}
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid image reference: %w", err)
+	}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(s.keychain())}
+	if s.opts.Transport != nil {
+		opts = append(opts, remote.WithTransport(s.opts.Transport))
+	}
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		return s.fromIndex(ref, idx)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, err
+	}
+	return imageTarget(ref, r.Context().Digest(desc.Digest.String()).String(), "", img, nil)
+}
+
+// fromIndex lists the images of an index, recursing into nested indexes.
+func (s *Scanner) fromIndex(ref string, idx v1.ImageIndex) ([]target, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the index manifest: %w", err)
+	}
+	var out []target
+	for _, d := range im.Manifests {
+		switch {
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			more, err := s.fromIndex(ref, child)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, more...)
+		case d.MediaType.IsImage():
+			plat := ""
+			if d.Platform != nil {
+				if d.Platform.OS == "unknown" { // attestation manifests
+					continue
+				}
+				plat = d.Platform.String()
+			}
+			if len(s.opts.Platforms) > 0 && !slices.Contains(s.opts.Platforms, plat) {
+				continue
+			}
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			t, err := imageTarget(ref, digestRef(ref, d.Digest), plat, img, d.Annotations)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t...)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no image for platform %v in the index", s.opts.Platforms)
+	}
+	return out, nil
+}
+
+func digestRef(ref string, h v1.Hash) string {
+	if r, err := name.ParseReference(ref); err == nil {
+		return r.Context().Digest(h.String()).String()
+	}
+	return h.String()
+}
+
+// imageTarget reads the manifest's layer sizes: compressed, as pushed.
+func imageTarget(ref, digest, plat string, img v1.Image, annotations map[string]string) ([]target, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest: %w", err)
+	}
+	t := target{ref: ref, digest: digest, platform: plat, img: img, sizeMeasure: "compressed", annotations: annotations}
+	for _, l := range m.Layers {
+		t.layerSizes = append(t.layerSizes, l.Size)
+	}
+	if len(m.Annotations) > 0 {
+		t.annotations = m.Annotations
+	}
+	return []target{t}, nil
+}
+
+// dockerArchive opens a `docker save` tarball. Its layers may be stored
+// uncompressed; their sizes are read from the tar headers, because asking
+// go-containerregistry for the compressed size would recompress them.
+func dockerArchive(file, ref string) ([]target, error) {
+	img, err := tarball.ImageFromPath(file, nil)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sizes := map[string]int64{}
+	var manifest []struct {
+		Config string
+		Layers []string
+	}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", file, err)
+		}
+		sizes[path.Clean(h.Name)] = h.Size
+		if path.Clean(h.Name) == "manifest.json" {
+			if err := json.NewDecoder(io.LimitReader(tr, 16<<20)).Decode(&manifest); err != nil {
+				return nil, fmt.Errorf("%s: manifest.json: %w", file, err)
+			}
+		}
+	}
+	if len(manifest) == 0 {
+		return nil, fmt.Errorf("%s: no image in manifest.json", file)
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		return nil, err
+	}
+	t := target{ref: ref, digest: "image id " + cfgName.String(), img: img, sizeMeasure: "stored compressed in the docker-archive"}
+	compressed := true
+	for _, l := range manifest[0].Layers {
+		t.layerSizes = append(t.layerSizes, sizes[path.Clean(l)])
+		if strings.HasSuffix(l, ".tar") || strings.HasSuffix(l, "layer.tar") {
+			compressed = false
+		}
+	}
+	if !compressed {
+		t.sizeMeasure = "stored uncompressed (docker save), above the compressed size a registry would report"
+	}
+	return []target{t}, nil
+}
+
+// keychain: the docker config, plus the CI platforms' own credentials:
+// GITHUB_TOKEN for ghcr.io in GitHub Actions, CI_REGISTRY_USER and
+// CI_REGISTRY_PASSWORD for CI_REGISTRY in GitLab CI.
+func (s *Scanner) keychain() authn.Keychain {
+	chains := []authn.Keychain{authn.DefaultKeychain}
+	env := s.opts.Env
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	if tok := env("GITHUB_TOKEN"); tok != "" {
+		chains = append(chains, staticKeychain{host: "ghcr.io", auth: &authn.Basic{Username: cmp.Or(env("GITHUB_ACTOR"), "token"), Password: tok}})
+	}
+	if host, u, p := env("CI_REGISTRY"), env("CI_REGISTRY_USER"), env("CI_REGISTRY_PASSWORD"); host != "" && u != "" && p != "" {
+		chains = append(chains, staticKeychain{host: host, auth: &authn.Basic{Username: u, Password: p}})
+	}
+	return authn.NewMultiKeychain(chains...)
+}
+
+type staticKeychain struct {
+	host string
+	auth authn.Authenticator
+}
+
+func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if r.RegistryStr() == k.host {
+		return k.auth, nil
+	}
+	return authn.Anonymous, nil
+}
+
