@@ -58,7 +58,7 @@ type Options struct {
 	MaxExtract  int64
 	MaxFileRead int64
 
-	Transport http.RoundTripper  // registry transport (tests)
+	Transport http.RoundTripper   // registry transport (tests)
 	Env       func(string) string // CI credentials: GITHUB_TOKEN, CI_REGISTRY_*
 	Logger    *slog.Logger
 }
@@ -86,7 +86,9 @@ func New(opts Options) *Scanner {
 func (s *Scanner) Name() string { return "image" }
 
 // Target says what is checked, for the report.
-func (s *Scanner) Target() string { return fmt.Sprintf("%d image(s): %v", len(s.opts.Refs), s.opts.Refs) }
+func (s *Scanner) Target() string {
+	return fmt.Sprintf("%d image(s): %v", len(s.opts.Refs), s.opts.Refs)
+}
 
 func (s *Scanner) tier(check string) policy.Severity {
 	if t, ok := s.opts.Tiers[check]; ok && t != policy.SeverityUnset {

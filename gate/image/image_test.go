@@ -34,7 +34,9 @@ type entry struct {
 	linkname string
 }
 
-func file(name, content string) entry { return entry{name: name, mode: 0o644, typ: tar.TypeReg, content: content} }
+func file(name, content string) entry {
+	return entry{name: name, mode: 0o644, typ: tar.TypeReg, content: content}
+}
 
 func layer(t *testing.T, entries ...entry) v1.Layer {
 	t.Helper()
@@ -349,7 +351,7 @@ func TestBadSources(t *testing.T) {
 	host := mustHost(t, reg.URL)
 	reg.Close()
 	for _, ref := range []string{
-		host + "/app:1",             // unreachable registry
+		host + "/app:1", // unreachable registry
 		"docker-archive:/nonexistent.tar",
 		"oci-layout:/nonexistent",
 		"docker-daemon:app:1",

@@ -230,4 +230,3 @@ func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	}
 	return authn.Anonymous, nil
 }
-
