@@ -14,13 +14,14 @@ func TestDependencyOwnership(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	owners := map[string]string{
-		"github.com/zricethezav/gitleaks/v8": "github.com/secgate/secgate/gate/secrets",
-		"github.com/google/osv-scanner/v2":   "github.com/secgate/secgate/gate/deps",
-		"github.com/google/osv-scalibr":      "github.com/secgate/secgate/gate/deps",
-		"github.com/ossf/osv-schema":         "github.com/secgate/secgate/gate/deps",
-		"github.com/pandatix/go-cvss":        "github.com/secgate/secgate/policy",
-		"github.com/goccy/go-yaml":           "github.com/secgate/secgate/policy",
-		"github.com/spf13/cobra":             "github.com/secgate/secgate/cmd/secgate",
+		"github.com/zricethezav/gitleaks/v8":     "github.com/secgate/secgate/gate/secrets",
+		"github.com/google/osv-scanner/v2":       "github.com/secgate/secgate/gate/deps",
+		"github.com/google/osv-scalibr":          "github.com/secgate/secgate/gate/deps",
+		"github.com/ossf/osv-schema":             "github.com/secgate/secgate/gate/deps",
+		"github.com/google/go-containerregistry": "github.com/secgate/secgate/gate/image",
+		"github.com/pandatix/go-cvss":            "github.com/secgate/secgate/policy",
+		"github.com/goccy/go-yaml":               "github.com/secgate/secgate/policy",
+		"github.com/spf13/cobra":                 "github.com/secgate/secgate/cmd/secgate",
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

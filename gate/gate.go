@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/secgate/secgate/gate/deps"
+	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets"
 	"github.com/secgate/secgate/policy"
@@ -35,6 +37,7 @@ type Targeter interface {
 var (
 	_ Scanner = (*secrets.Scanner)(nil)
 	_ Scanner = (*deps.Scanner)(nil)
+	_ Scanner = (*image.Scanner)(nil)
 )
 
 // Config is one run of the gate.
@@ -48,6 +51,7 @@ type Config struct {
 	History         bool     // scan the whole git history for secrets
 	Only, Skip      []string // scanner selection
 	Images          []string // images to check
+	Platforms       []string // platforms of multi-platform images to check (default all)
 	Lockfiles       []string // lockfiles to scan besides those found under Path
 	OfflineDB       string   // offline OSV database directory; empty: the OSV API
 	DownloadDB      bool     // download the offline database into OfflineDB first
@@ -55,13 +59,14 @@ type Config struct {
 	DryRun          bool     // file nothing, sign nothing
 	Now             time.Time
 	Logger          *slog.Logger
+	Env             func(string) string // CI credentials for registries (GITHUB_TOKEN, CI_REGISTRY_*)
 
 	// Scanners replaces the scanners built from the fields above (tests).
 	Scanners []Scanner
 }
 
 // implemented lists the scanners this build has, in report order.
-var implemented = []string{"secrets", "deps"}
+var implemented = []string{"secrets", "deps", "image"}
 
 // Validate checks the configuration before anything runs.
 func (c Config) Validate() error {
@@ -234,11 +239,21 @@ func (c Config) build(log *slog.Logger, pol *policy.Policy) ([]Scanner, error) {
 				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
 				Now:            c.Now, Logger: log,
 			}))
-		default:
-			if n == "image" {
-				return nil, fmt.Errorf("image checks (--image %s): not available in this version of secgate; "+
-					"the dependency scan does read docker-archive images: add --skip image to run without the checks", strings.Join(c.Images, ", "))
+		case "image":
+			if len(c.Images) == 0 {
+				return nil, errors.New("the image checks need an image: --image REF")
 			}
+			text, err := secrets.NewTextScanner()
+			if err != nil {
+				return nil, err
+			}
+			tiers := map[string]policy.Severity{image.CheckRoot: pol.ImageRootUser, image.CheckSize: pol.ImageSize}
+			maps.Copy(tiers, pol.ImageChecks)
+			out = append(out, image.New(image.Options{
+				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, Tiers: tiers,
+				Secrets: text, Env: c.Env, Logger: log,
+			}))
+		default:
 			return nil, fmt.Errorf("scanner %s: not available in this version of secgate", n)
 		}
 	}

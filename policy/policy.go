@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ type Policy struct {
 	ImageMaxSize    int64    // bytes
 	ImageRootUser   Severity
 	ImageSize       Severity
+	ImageChecks     map[string]Severity // tier per image check id (image-has-shell: medium)
 	Exceptions      []Exception
 }
 
@@ -159,9 +161,10 @@ type rawPolicy struct {
 		Unparsable *string  `yaml:"unparsable"`
 	} `yaml:"deps"`
 	Image *struct {
-		MaxSize  *string `yaml:"max_size"`
-		RootUser *string `yaml:"root_user"`
-		Size     *string `yaml:"size"`
+		MaxSize  *string           `yaml:"max_size"`
+		RootUser *string           `yaml:"root_user"`
+		Size     *string           `yaml:"size"`
+		Checks   map[string]string `yaml:"checks"`
 	} `yaml:"image"`
 	Exceptions []rawException `yaml:"exceptions"`
 }
@@ -273,6 +276,17 @@ func Parse(file string, data []byte) (*Policy, error) {
 		}
 		setSeverity(&v, "$.image.root_user", im.RootUser, &p.ImageRootUser)
 		setSeverity(&v, "$.image.size", im.Size, &p.ImageSize)
+		for _, id := range slices.Sorted(maps.Keys(im.Checks)) {
+			sev, err := ParseSeverity(im.Checks[id])
+			if err != nil {
+				v.errf("$.image.checks."+id, "%v", err)
+				continue
+			}
+			if p.ImageChecks == nil {
+				p.ImageChecks = map[string]Severity{}
+			}
+			p.ImageChecks[id] = sev
+		}
 	}
 	seen := map[string]int{}
 	for i, e := range raw.Exceptions {

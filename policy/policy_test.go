@@ -29,7 +29,7 @@ new_findings_only: true
 skip_on_error: [deps]
 secrets: {tier: high}
 deps: {exclude: [testdata, "g:**/fixtures/**"], unparsable: warn}
-image: {max_size: 1.5GiB, root_user: critical, size: low}
+image: {max_size: 1.5GiB, root_user: critical, size: low, checks: {image-has-shell: medium}}
 exceptions:
   - id: GHSA-jfh8-c2jp-5v3q
     reason: not reachable, see ADR-12
@@ -57,6 +57,9 @@ exceptions:
 	}
 	if !reflect.DeepEqual(p.DepsExclude, []string{"testdata", "g:**/fixtures/**"}) || p.DepsUnparsable != ActionReport {
 		t.Errorf("deps: %v %v", p.DepsExclude, p.DepsUnparsable)
+	}
+	if p.ImageChecks["image-has-shell"] != Medium {
+		t.Errorf("image checks: %v", p.ImageChecks)
 	}
 	if p.ImageMaxSize != 1610612736 {
 		t.Errorf("max_size = %d", p.ImageMaxSize)

@@ -95,6 +95,7 @@ type runFlags struct {
 	offlineDB   string
 	downloadDB  bool
 	osvAPIURL   string
+	platforms   []string
 }
 
 func newRunCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
@@ -121,7 +122,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.images, "image", nil, "container image to check (repeatable): a registry reference, docker-archive:FILE, oci-layout:DIR or docker-daemon:REF")
+	fl.StringSliceVar(&f.images, "image", nil, "container image to check (repeatable): a registry reference, docker-archive:FILE or oci-layout:DIR")
 	fl.StringVar(&f.environment, "environment", "", "target environment (default: GitLab's CI_ENVIRONMENT_NAME); high findings fail the job only for a production one")
 	fl.StringVar(&f.policy, "policy", "", "policy file (default: PATH/"+policy.FileName+" if present, else the built-in policy)")
 	fl.StringVar(&f.format, "format", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))
@@ -132,6 +133,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.BoolVar(&f.history, "history", false, "scan the whole git history for secrets")
 	fl.StringSliceVar(&f.only, "only", nil, "run only these scanners: "+strings.Join(policy.ScannerNames, ", "))
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these scanners")
+	fl.StringSliceVar(&f.platforms, "platform", nil, "of a multi-platform image, check only these platforms (e.g. linux/amd64; default all)")
 	fl.StringSliceVar(&f.lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
 	fl.StringVar(&f.offlineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
 	fl.BoolVar(&f.downloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
@@ -192,6 +194,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		Only:        f.only,
 		Skip:        f.skip,
 		Images:      f.images,
+		Platforms:   f.platforms,
 		Lockfiles:   f.lockfiles,
 		OfflineDB:   f.offlineDB,
 		DownloadDB:  f.downloadDB,
@@ -199,6 +202,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		DryRun:      dryRun,
 		Now:         time.Now(),
 		Logger:      logger,
+		Env: func(k string) string {
+			v, _ := env(k)
+			return v
+		},
 	}
 	if cfg.Environment == "" {
 		cfg.Environment, _ = env("CI_ENVIRONMENT_NAME")

@@ -9,6 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 	"github.com/secgate/secgate/policy"
@@ -162,7 +170,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown format", nil, []string{"run", "--format", "yaml", tr.Root}, 2},
 		{"unknown scanner", nil, []string{"run", "--only", "sast", tr.Root}, 2},
 		{"missing path", nil, []string{"run", filepath.Join(tr.Root, "nope")}, 2},
-		{"scanner not in this build", nil, []string{"run", "--image", "docker-archive:x.tar", tr.Root}, 2},
+		{"missing image archive", nil, []string{"run", "--image", "docker-archive:" + filepath.Join(tr.Root, "x.tar"), tr.Root}, 2},
 		{"bad revision", nil, []string{"run", "--base", "no-such-rev", tr.Root}, 2},
 	}
 	for _, tt := range tests {
@@ -303,5 +311,48 @@ func TestDepsFailureExits2WithReport(t *testing.T) {
 	}
 	if rep.Verdict != policy.VerdictError || deps.Status != report.StatusError || !strings.Contains(deps.Error, emptyDB) {
 		t.Errorf("verdict %v, deps %+v", rep.Verdict, deps)
+	}
+}
+
+func TestImageEndToEnd(t *testing.T) {
+	tok := secretstest.GitHubPAT(t)
+	l, err := random.Layer(512, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err = mutate.Config(img, v1.Config{Env: []string{"GITHUB_TOKEN=" + tok}}); err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := img.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "app.tar")
+	ref, _ := name.ParseReference("registry.example/app:1")
+	if err := tarball.WriteToFile(path, ref, img); err != nil {
+		t.Fatal(err)
+	}
+	reportPath := filepath.Join(t.TempDir(), "r.json")
+	res := secgate(t, nil, "run", "--image", "docker-archive:"+path, "--offline-db", filepath.Join("..", "..", "testdata", "osvdb"),
+		"--environment", "production", "--report", reportPath, t.TempDir())
+	if res.code != 1 {
+		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	rep, raw := readReport(t, reportPath)
+	rules := map[string]bool{}
+	for _, f := range rep.Findings {
+		rules[f.Rule] = true
+	}
+	if !rules["image-runs-as-root"] || !rules["github-pat"] {
+		t.Errorf("rules %v: want the root user and the token in ENV", rules)
+	}
+	if strings.Contains(string(raw)+res.stdout+res.stderr, tok) {
+		t.Error("the token in the image's ENV leaks into an output")
 	}
 }

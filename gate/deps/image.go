@@ -44,7 +44,8 @@ func (i *imageInfo) locate(f *policy.Finding, pkg models.PackageInfo) {
 func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (policy.ScanResult, error) {
 	path, ok := strings.CutPrefix(ref, "docker-archive:")
 	if !ok {
-		return policy.ScanResult{}, errors.New("only docker-archive:FILE images are scanned for vulnerable packages in this version")
+		// Said in the report, so that nobody takes the image for scanned.
+		return policy.ScanResult{Notes: []string{ref + ": packages NOT scanned: only docker-archive:FILE images are, in this version (docker save the image)"}}, nil
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
