@@ -168,41 +168,14 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 
 // scanTree scans one directory (the change, or its base revision's lockfiles).
 func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, error) {
-	// osv-scanner applies osv-scanner.toml ignores by dropping findings
-	// silently. An empty override config turns that off: the ignores are
-	// applied below, where they stay visible in the report.
-	override, err := os.CreateTemp("", "secgate-osv-scanner-*.toml")
-	if err != nil {
-		return policy.ScanResult{}, models.VulnerabilityResults{}, err
-	}
-	override.Close()
-	defer os.Remove(override.Name())
-
 	var none models.VulnerabilityResults
-	tr := newTransport(opts)
-	actions := osvscanner.ScannerActions{
-		DirectoryPaths:     []string{root},
-		LockfilePaths:      lockfiles,
-		Recursive:          true,
-		ShowAllPackages:    true,
-		ConfigOverridePath: override.Name(),
-		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
-			ExcludePatterns:    excludePatterns(root, opts.Exclude),
-			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
-			HTTPClient:         newClient(opts, tr),
-			RequestUserAgent:   "secgate",
-		},
+	actions, tr, cleanup, err := newActions(opts)
+	if err != nil {
+		return policy.ScanResult{}, none, err
 	}
-	if opts.OfflineDB != "" {
-		db, err := filepath.Abs(opts.OfflineDB)
-		if err != nil {
-			return policy.ScanResult{}, none, err
-		}
-		// Without PluginNetworkDisabled the offline matcher is filtered out
-		// and the scan finds nothing (LIBRARY-NOTES.md).
-		actions.CompareOffline, actions.LocalDBPath = true, db
-		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
-	}
+	defer cleanup()
+	actions.DirectoryPaths, actions.LockfilePaths, actions.Recursive = []string{root}, lockfiles, true
+	actions.ExcludePatterns = excludePatterns(root, opts.Exclude)
 
 	res, logs, err := doScan(ctx, actions, opts.Logger)
 	var notes []string
@@ -231,8 +204,42 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	return out, res, err
 }
 
-func newClient(opts Options, tr *transport) *http.Client {
-	return &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout}
+// newActions is what every osv-scanner call of a scan shares: the data
+// source, the failure-recording transport, and an empty override config.
+// The caller defers cleanup.
+func newActions(opts Options) (osvscanner.ScannerActions, *transport, func(), error) {
+	// osv-scanner applies osv-scanner.toml ignores by dropping findings
+	// silently. An empty override config turns that off: secgate applies
+	// them itself, where they stay visible in the report.
+	override, err := os.CreateTemp("", "secgate-osv-scanner-*.toml")
+	if err != nil {
+		return osvscanner.ScannerActions{}, nil, nil, err
+	}
+	override.Close()
+	cleanup := func() { os.Remove(override.Name()) }
+
+	tr := newTransport(opts)
+	actions := osvscanner.ScannerActions{
+		ShowAllPackages:    true,
+		ConfigOverridePath: override.Name(),
+		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
+			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
+			HTTPClient:         &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
+			RequestUserAgent:   "secgate",
+		},
+	}
+	if opts.OfflineDB != "" {
+		db, err := filepath.Abs(opts.OfflineDB)
+		if err != nil {
+			cleanup()
+			return osvscanner.ScannerActions{}, nil, nil, err
+		}
+		// Without PluginNetworkDisabled the offline matcher is filtered out
+		// and the scan finds nothing (LIBRARY-NOTES.md).
+		actions.CompareOffline, actions.LocalDBPath = true, db
+		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
+	}
+	return actions, tr, cleanup, nil
 }
 
 // doScan runs osv-scanner with its logs captured. The library takes no

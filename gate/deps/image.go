@@ -54,33 +54,12 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	if _, err := os.Stat(abs); err != nil {
 		return policy.ScanResult{}, err
 	}
-	override, err := os.CreateTemp("", "secgate-osv-scanner-*.toml")
+	actions, tr, cleanup, err := newActions(opts)
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	override.Close()
-	defer os.Remove(override.Name())
-
-	tr := newTransport(opts)
-	actions := osvscanner.ScannerActions{
-		Image:              abs,
-		IsImageArchive:     true,
-		ShowAllPackages:    true,
-		ConfigOverridePath: override.Name(),
-		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
-			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
-			HTTPClient:         newClient(opts, tr),
-			RequestUserAgent:   "secgate",
-		},
-	}
-	if opts.OfflineDB != "" {
-		db, err := filepath.Abs(opts.OfflineDB)
-		if err != nil {
-			return policy.ScanResult{}, err
-		}
-		actions.CompareOffline, actions.LocalDBPath = true, db
-		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
-	}
+	defer cleanup()
+	actions.Image, actions.IsImageArchive = abs, true
 	res, logs, err := runLibrary(ctx, opts.Logger, func() (models.VulnerabilityResults, error) { return osvscanner.DoContainerScan(actions) })
 	switch {
 	case errors.Is(err, osvscanner.ErrNoPackagesFound):
