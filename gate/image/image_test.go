@@ -8,6 +8,7 @@ import (
 	"log"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -370,4 +371,62 @@ func mustHost(t *testing.T, raw string) string {
 		t.Fatal(err)
 	}
 	return u.Host
+}
+
+// A `docker save` tarball stores its layers uncompressed: the budget is
+// checked on the stored size, and the finding says so.
+func TestDockerSaveMeasure(t *testing.T) {
+	var layerTar bytes.Buffer
+	tw := tar.NewWriter(&layerTar)
+	content := strings.Repeat("a", 64<<10)
+	if err := tw.WriteHeader(&tar.Header{Name: "app/data", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write([]byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	diffID, _, err := v1.SHA256(bytes.NewReader(layerTar.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := []byte(`{"architecture":"amd64","os":"linux","config":{"User":"1000"},"rootfs":{"type":"layers","diff_ids":["` + diffID.String() + `"]},"history":[{"created_by":"COPY data /app/data"}]}`)
+	cfgHash, _, err := v1.SHA256(bytes.NewReader(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := []byte(`[{"Config":"` + cfgHash.Hex + `.json","RepoTags":["app:1"],"Layers":["` + diffID.Hex + `/layer.tar"]}]`)
+	var out bytes.Buffer
+	ow := tar.NewWriter(&out)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{cfgHash.Hex + ".json", cfg}, {diffID.Hex + "/layer.tar", layerTar.Bytes()}, {"manifest.json", manifest}} {
+		if err := ow.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ow.Write(f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ow.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "saved.tar")
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := New(Options{Refs: []string{"docker-archive:" + p}, MaxSize: 50 << 10}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := checks(res.Findings)[CheckSize]
+	if !ok || !strings.Contains(f.Title, "stored uncompressed (docker save)") || !strings.Contains(f.Fix, "COPY data /app/data") {
+		t.Errorf("size finding %+v: want the stored uncompressed measure and the layer's instruction", f)
+	}
+	if len(res.Findings) != 1 {
+		t.Errorf("findings %+v: only the size is wrong with this image", res.Findings)
+	}
 }
