@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/rs/zerolog"
-	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -17,7 +16,7 @@ import (
 // layers. The rules are gitleaks' defaults and secgate's (no repository
 // config applies). Safe for concurrent use.
 type TextScanner struct {
-	cfg config.Config
+	d *detect.Detector // DetectContext keeps no state between calls
 }
 
 // NewTextScanner loads the rules once.
@@ -27,17 +26,17 @@ func NewTextScanner() (*TextScanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &TextScanner{cfg: cfg}, nil
+	d := detect.NewDetector(cfg)
+	d.MaxDecodeDepth = maxDecodeDepth
+	return &TextScanner{d: d}, nil
 }
 
 // Scan returns the secrets in content, located at name (a path or a
 // description such as "ENV"), with the same fingerprints, previews and
 // public-example filtering as a tree scan. The value never leaves.
 func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []policy.Finding {
-	d := detect.NewDetectorContext(ctx, t.cfg)
-	d.MaxDecodeDepth = maxDecodeDepth
 	//lint:ignore SA1019 DetectContext takes the deprecated alias until gitleaks v9
-	raw := d.DetectContext(ctx, detect.Fragment(sources.Fragment{Raw: string(content), FilePath: name, StartLine: 1}))
+	raw := t.d.DetectContext(ctx, detect.Fragment(sources.Fragment{Raw: string(content), FilePath: name, StartLine: 1}))
 	if len(raw) == 0 {
 		return nil
 	}
