@@ -30,7 +30,7 @@ for _ in 1 2 3; do
 done
 om=$(median "${o[@]}") sm=$(median "${s[@]}")
 printf 'dependency stage on %s, median of 3 runs\n' "$dir"
-printf '  osv-scanner %6.3fs   secgate %6.3fs   ratio %.2fx (target <= 1.00x)\n' "$om" "$sm" "$(echo "$sm / $om" | bc -l)"
+printf '  osv-scanner %6.3fs   secgate %6.3fs   ratio %.2fx (target <= 1.00x)\n' "$om" "$sm" "$(ratio "$sm" "$om")"
 
 # The advisories found, one line per (lockfile, package, version, advisory
 # group), each group named as secgate names it (its GHSA id if any).

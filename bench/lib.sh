@@ -6,8 +6,11 @@ timed() {
   s=$(date +%s.%N)
   "$@" >/dev/null 2>&1 || true
   e=$(date +%s.%N)
-  echo "$e - $s" | bc -l
+  awk -v s="$s" -v e="$e" 'BEGIN { printf "%.6f\n", e - s }'
 }
+
+# ratio A B: A / B
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", a / b }'; }
 
 # median N...: the median of its arguments
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }

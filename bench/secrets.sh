@@ -36,7 +36,7 @@ compare() {
   done
   local gm sm
   gm=$(median "${g[@]}") sm=$(median "${s[@]}")
-  printf '%-28s gitleaks %6.3fs   secgate %6.3fs   ratio %.2fx\n' "$name" "$gm" "$sm" "$(echo "$sm / $gm" | bc -l)"
+  printf '%-28s gitleaks %6.3fs   secgate %6.3fs   ratio %.2fx\n' "$name" "$gm" "$sm" "$(ratio "$sm" "$gm")"
 }
 
 median3() { local t=(); for _ in 1 2 3; do t+=("$(timed "$@")"); done; median "${t[@]}"; }
