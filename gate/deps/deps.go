@@ -250,19 +250,20 @@ func doScan(ctx context.Context, actions osvscanner.ScannerActions, log *slog.Lo
 
 // runLibrary runs one osv-scanner call with its logs captured.
 func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.VulnerabilityResults, error)) (models.VulnerabilityResults, []slog.Record, error) {
-	libMu.Lock()
-	defer libMu.Unlock()
-	capture := &captureHandler{next: log.Handler()}
-	osvscanner.SetLogger(capture)
-	defer osvscanner.SetLogger(slog.DiscardHandler)
-
 	type result struct {
 		res models.VulnerabilityResults
 		err error
 	}
 	done := make(chan result, 1)
+	libMu.Lock()
+	capture := &captureHandler{next: log.Handler()}
+	osvscanner.SetLogger(capture)
 	go func() {
+		// The library's globals are released when the library is done,
+		// not when a cancelled caller gives up on it.
+		defer libMu.Unlock()
 		r, err := call()
+		osvscanner.SetLogger(slog.DiscardHandler)
 		done <- result{r, err}
 	}()
 	select {
