@@ -94,6 +94,13 @@ func (s *Scanner) check(ctx context.Context, t target) ([]policy.Finding, []stri
 		fs = append(fs, s.configSecrets(ctx, t, cf)...)
 	}
 
+	if s.opts.ConfigOnly {
+		if lookup != "" {
+			notes = append(notes, fmt.Sprintf("%s: USER %q not verified (config-only checks do not read /etc/passwd)", t.name(), user))
+		}
+		return fs, notes, nil
+	}
+
 	// One streamed pass over the flattened filesystem.
 	facts, err := s.walk(ctx, t.img)
 	if err != nil {

@@ -49,8 +49,11 @@ type Options struct {
 	Refs      []string // registry references, docker-archive:FILE, oci-layout:DIR
 	Platforms []string // of a multi-platform index, the ones to check (default all)
 	MaxSize   int64    // the size budget, bytes
-	Tiers     map[string]policy.Severity
-	Secrets   SecretScanner
+	// ConfigOnly runs only the checks that need no layer (size, user, base
+	// pin): the manifest and the config, two registry requests.
+	ConfigOnly bool
+	Tiers      map[string]policy.Severity
+	Secrets    SecretScanner
 
 	// MaxExtract bounds the bytes read from one image's layers
 	// (decompression bombs); MaxFileRead the bytes of one file read for

@@ -6,11 +6,13 @@ import (
 	"context"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -428,5 +430,54 @@ func TestDockerSaveMeasure(t *testing.T) {
 	}
 	if len(res.Findings) != 1 {
 		t.Errorf("findings %+v: only the size is wrong with this image", res.Findings)
+	}
+}
+
+// The size and user checks need the manifest and the config only: two
+// registry requests (plus the /v2/ ping), whatever the image's size.
+func TestConfigOnlyRequests(t *testing.T) {
+	var mu sync.Mutex
+	var reqs []string
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		reqs = append(reqs, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	img, _ := vulnerable(t)
+	ref, err := name.ParseReference(mustHost(t, srv.URL) + "/shop/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	reqs = nil
+	mu.Unlock()
+	res, err := New(Options{Refs: []string{ref.String()}, MaxSize: 100, ConfigOnly: true}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := checks(res.Findings)
+	if _, ok := got[CheckRoot]; !ok {
+		t.Error("the root check needs no layer")
+	}
+	if _, ok := got[CheckSize]; !ok {
+		t.Error("the size check needs no layer")
+	}
+	if _, ok := got[CheckShell]; ok {
+		t.Error("config-only must not read layers")
+	}
+	var fetches []string
+	for _, r := range reqs {
+		if r != "GET /v2/" {
+			fetches = append(fetches, r)
+		}
+	}
+	if len(fetches) != 2 || !strings.Contains(fetches[0], "/manifests/") || !strings.Contains(fetches[1], "/blobs/") {
+		t.Errorf("requests %v: want the manifest and the config blob only", reqs)
 	}
 }
