@@ -122,7 +122,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.images, "image", nil, "container image to check (repeatable): a registry reference, docker-archive:FILE or oci-layout:DIR")
+	fl.StringSliceVar(&f.images, "image", nil, "container image to check (repeatable): a registry reference, docker-archive:FILE, oci-layout:DIR or docker-daemon:REF")
 	fl.StringVar(&f.environment, "environment", "", "target environment (default: GitLab's CI_ENVIRONMENT_NAME); high findings fail the job only for a production one")
 	fl.StringVar(&f.policy, "policy", "", "policy file (default: PATH/"+policy.FileName+" if present, else the built-in policy)")
 	fl.StringVar(&f.format, "format", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))

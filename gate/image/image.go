@@ -46,7 +46,7 @@ type SecretScanner interface {
 
 // Options says what to check and how.
 type Options struct {
-	Refs      []string // registry references, docker-archive:FILE, oci-layout:DIR
+	Refs      []string // registry references, docker-archive:FILE, oci-layout:DIR, docker-daemon:REF
 	Platforms []string // of a multi-platform index, the ones to check (default all)
 	MaxSize   int64    // the size budget, bytes
 	// ConfigOnly runs only the checks that need no layer (size, user, base
@@ -62,13 +62,14 @@ type Options struct {
 	MaxFileRead int64
 
 	Transport http.RoundTripper   // registry transport (tests)
-	Env       func(string) string // CI credentials: GITHUB_TOKEN, CI_REGISTRY_*
+	Env       func(string) string // GITHUB_TOKEN, CI_REGISTRY_*, DOCKER_HOST
 	Logger    *slog.Logger
 }
 
 // Scanner is the image checker.
 type Scanner struct {
-	opts Options
+	opts     Options
+	cleanups []func() // temporary files of the scan (daemon exports)
 }
 
 // New returns an image checker.
@@ -102,6 +103,12 @@ func (s *Scanner) tier(check string) policy.Severity {
 
 // Scan checks every image.
 func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
+	defer func() {
+		for _, c := range s.cleanups {
+			c()
+		}
+		s.cleanups = nil
+	}()
 	var out policy.ScanResult
 	for _, ref := range s.opts.Refs {
 		targets, err := s.resolve(ctx, ref)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -357,7 +358,7 @@ func TestBadSources(t *testing.T) {
 		host + "/app:1", // unreachable registry
 		"docker-archive:/nonexistent.tar",
 		"oci-layout:/nonexistent",
-		"docker-daemon:app:1",
+		"docker-daemon:app:1", // no engine on this machine (DOCKER_HOST unset: the default socket)
 		"UPPER/Case:bad tag",
 	} {
 		_, err := New(Options{Refs: []string{ref}}).Scan(context.Background())
@@ -479,5 +480,74 @@ func TestConfigOnlyRequests(t *testing.T) {
 	}
 	if len(fetches) != 2 || !strings.Contains(fetches[0], "/manifests/") || !strings.Contains(fetches[1], "/blobs/") {
 		t.Errorf("requests %v: want the manifest and the config blob only", reqs)
+	}
+}
+
+// fakeDocker serves the engine API's image export on a unix socket, as the
+// socket GitHub mounts into container actions.
+func fakeDocker(t *testing.T, images map[string]string) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/images/"), "/get")
+		path, found := images[name]
+		if r.Method != http.MethodGet || !ok || !found {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"No such image: `+name+`"}`)
+			return
+		}
+		http.ServeFile(w, r, path)
+	}))
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return "unix://" + sock
+}
+
+func TestDockerDaemon(t *testing.T) {
+	bad, _ := vulnerable(t)
+	saved := strings.TrimPrefix(archive(t, bad), "docker-archive:")
+	host := fakeDocker(t, map[string]string{"registry.example/shop/app:1": saved})
+	env := func(k string) string {
+		if k == "DOCKER_HOST" {
+			return host
+		}
+		return ""
+	}
+	res, err := New(Options{Refs: []string{"docker-daemon:registry.example/shop/app:1"}, Env: env}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := checks(res.Findings)[CheckRoot]; !ok || !strings.HasPrefix(f.Location.Image, "image id sha256:") {
+		t.Errorf("findings %+v: want the root user, located by image id", res.Findings)
+	}
+	_, err = New(Options{Refs: []string{"docker-daemon:nope:1"}, Env: env}).Scan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "No such image: nope:1") {
+		t.Errorf("a missing image: %v", err)
+	}
+}
+
+// Malformed registry answers: the error names the image.
+func TestMalformedManifest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v2/":
+			w.WriteHeader(http.StatusOK)
+		case strings.Contains(r.URL.Path, "/manifests/"):
+			w.Header().Set("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+			_, _ = io.WriteString(w, `{"schemaVersion": 2, "config": {"digest": "not-a-digest"`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	ref := mustHost(t, srv.URL) + "/broken/app:1"
+	_, err := New(Options{Refs: []string{ref}}).Scan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), ref) {
+		t.Errorf("err = %v, want an error naming %s", err, ref)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -48,7 +47,11 @@ func (s *Scanner) resolve(ctx context.Context, ref string) ([]target, error) {
 		}
 		return s.fromIndex(ref, idx)
 	case strings.HasPrefix(ref, "docker-daemon:"):
-		return nil, errors.New("docker-daemon: images are not supported in this version: `docker save` the image and use docker-archive:FILE")
+		targets, cleanup, err := s.fromDaemon(ctx, strings.TrimPrefix(ref, "docker-daemon:"), ref)
+		if cleanup != nil {
+			s.cleanups = append(s.cleanups, cleanup)
+		}
+		return targets, err
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
