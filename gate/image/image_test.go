@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"log"
@@ -549,5 +550,50 @@ func TestMalformedManifest(t *testing.T) {
 	_, err := New(Options{Refs: []string{ref}}).Scan(context.Background())
 	if err == nil || !strings.Contains(err.Error(), ref) {
 		t.Errorf("err = %v, want an error naming %s", err, ref)
+	}
+}
+
+// A 250 MB image breaks the default 200 MB budget, measured from the
+// manifest alone. The layer is stored with gzip level 0 so that the test
+// needs no slow compression to reach 250 MB compressed.
+func TestDefaultBudget250MB(t *testing.T) {
+	if raceEnabled {
+		t.Skip("250 MB through the race detector takes a minute: .ci/run runs this test without -race")
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	const size = 250 << 20
+	if err := tw.WriteHeader(&tar.Header{Name: "opt/model.bin", Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		tarball.WithCompressionLevel(gzip.NoCompression))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := build(t, func(c *v1.Config) { c.User = "65532" }, l)
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	ref, err := name.ParseReference(mustHost(t, reg.URL) + "/big/model:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	res, err := New(Options{Refs: []string{ref.String()}, MaxSize: policy.Default().ImageMaxSize, ConfigOnly: true}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, ok := checks(res.Findings)[CheckSize]
+	if !ok || !strings.Contains(f.Title, "262.") || !strings.Contains(f.Title, "over the 200.0 MB budget") || f.Severity != policy.Medium {
+		t.Errorf("size finding %+v", f)
 	}
 }
