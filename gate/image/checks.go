@@ -225,7 +225,6 @@ func (s *Scanner) walk(ctx context.Context, img v1.Image) (*fsFacts, error) {
 			facts.unsafeNames++
 			continue
 		}
-		mode := h.FileInfo().Mode()
 		switch {
 		case slices.Contains(shells, p):
 			facts.shells = append(facts.shells, p)
@@ -241,7 +240,7 @@ func (s *Scanner) walk(ctx context.Context, img v1.Image) (*fsFacts, error) {
 			}
 			continue
 		}
-		if h.Mode&0o6000 != 0 && mode.IsRegular() {
+		if h.Mode&0o6000 != 0 {
 			facts.setuid = append(facts.setuid, p)
 		}
 		if isCache(p) {
