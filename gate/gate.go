@@ -174,7 +174,7 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 		g.Go(func() error {
 			start := time.Now()
 			log.Info("scanner started", "scanner", s.Name())
-			res, err := s.Scan(gctx)
+			res, err := scanRecovered(gctx, s)
 			r := report.Scanner{Name: s.Name(), Status: report.StatusOK, DurationMS: time.Since(start).Milliseconds(), Notes: res.Notes}
 			if t, ok := s.(Targeter); ok {
 				r.Target = t.Target()
@@ -222,6 +222,18 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 		return fail(err)
 	}
 	return rep, nil
+}
+
+// scanRecovered runs one scanner; a panic in it (or in a library it
+// calls) becomes its error, so that the report is still written and the
+// gate fails closed.
+func scanRecovered(ctx context.Context, s Scanner) (res policy.ScanResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: panic: %v (a bug in secgate or a library it uses)", r)
+		}
+	}()
+	return s.Scan(ctx)
 }
 
 // build makes the scanners the configuration selects. Asking for a scanner

@@ -194,3 +194,21 @@ func writePolicy(t *testing.T, dir, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestRunRecoversAPanickingScanner(t *testing.T) {
+	panics := fakeScanner{name: "deps", scan: func(context.Context) (policy.ScanResult, error) {
+		var m map[string]int
+		m["boom"]++ // a nil map write: a real runtime panic
+		return policy.ScanResult{}, nil
+	}}
+	rep, err := Run(context.Background(), Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{returns("secrets"), panics}})
+	if err == nil || !strings.Contains(err.Error(), "deps: internal error: panic: assignment to entry in nil map") {
+		t.Fatalf("err = %v", err)
+	}
+	if rep.Verdict != policy.VerdictError || rep.DeployAllowed || rep.ExitCode() != 2 || len(rep.Errors) != 1 {
+		t.Errorf("verdict %v deploy %v exit %d errors %q", rep.Verdict, rep.DeployAllowed, rep.ExitCode(), rep.Errors)
+	}
+	if rep.Scanners[1].Status != report.StatusError || rep.Scanners[0].Status != report.StatusOK {
+		t.Errorf("scanners %+v", rep.Scanners)
+	}
+}

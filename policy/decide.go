@@ -19,6 +19,24 @@ const (
 	VerdictError           Verdict = "error"
 )
 
+// FailsJob reports whether a verdict fails the CI job (exit 1 or 2): fail,
+// error, an unknown verdict, and block-production when the target is a
+// production environment. It is the one place that decides it; the exit
+// code and every platform output derive from it.
+func (v Verdict) FailsJob(production bool) bool {
+	switch v {
+	case VerdictPass:
+		return false
+	case VerdictBlockProduction:
+		return production
+	}
+	return true
+}
+
+// Blocking is true when the job must fail: a fail action, or a
+// block-production action with a production target.
+func (d Decision) Blocking() bool { return d.Verdict.FailsJob(d.Production) }
+
 // Context is what Decide needs to know about the run besides findings.
 type Context struct {
 	Environment     string    // target environment name, if any
@@ -66,9 +84,6 @@ type Decision struct {
 	Verdict       Verdict
 	DeployAllowed bool
 	Production    bool // the target environment is a production one
-	// Blocking is true when the job must fail (exit 1): a fail action, or a
-	// block-production action with a production target.
-	Blocking bool
 	Findings []Finding // classified, with actions, in report order
 	Counts   Counts
 	Reasons  []string // why this verdict, one line each
@@ -124,10 +139,10 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 
 	switch {
 	case fails > 0:
-		d.Verdict, d.DeployAllowed, d.Blocking = VerdictFail, false, true
+		d.Verdict, d.DeployAllowed = VerdictFail, false
 		d.Reasons = append(d.Reasons, fmt.Sprintf("%s the gate (action fail)", plural(fails, "finding fails", "findings fail")))
 	case blocks > 0:
-		d.Verdict, d.DeployAllowed, d.Blocking = VerdictBlockProduction, false, d.Production
+		d.Verdict, d.DeployAllowed = VerdictBlockProduction, false
 	default:
 		d.Verdict, d.DeployAllowed = VerdictPass, true
 	}

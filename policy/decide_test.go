@@ -69,8 +69,8 @@ func TestDecideEnvironments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.ctx.Now = now
 			d := p.Decide(tt.findings, tt.ctx)
-			if d.Verdict != tt.verdict || d.DeployAllowed != tt.deploy || d.Blocking != tt.blocking {
-				t.Errorf("verdict %v deploy %v blocking %v; want %v %v %v", d.Verdict, d.DeployAllowed, d.Blocking, tt.verdict, tt.deploy, tt.blocking)
+			if d.Verdict != tt.verdict || d.DeployAllowed != tt.deploy || d.Blocking() != tt.blocking {
+				t.Errorf("verdict %v deploy %v blocking %v; want %v %v %v", d.Verdict, d.DeployAllowed, d.Blocking(), tt.verdict, tt.deploy, tt.blocking)
 			}
 			if r := strings.Join(d.Reasons, "\n"); !strings.Contains(r, tt.reason) {
 				t.Errorf("reasons %q do not say %q", r, tt.reason)
@@ -188,8 +188,8 @@ func TestDecideNewFindingsOnly(t *testing.T) {
 		t.Errorf("existing critical on a PR: %v %v, want pass, file-issue", d.Verdict, d.Findings[0].Action)
 	}
 	d = p.Decide([]Finding{old, fresh}, Context{Now: now, PullRequest: true, Environment: "production"})
-	if d.Verdict != VerdictBlockProduction || !d.Blocking {
-		t.Errorf("new high on a PR to production: %v blocking=%v", d.Verdict, d.Blocking)
+	if d.Verdict != VerdictBlockProduction || !d.Blocking() {
+		t.Errorf("new high on a PR to production: %v blocking=%v", d.Verdict, d.Blocking())
 	}
 	d = p.Decide([]Finding{old}, Context{Now: now, PullRequest: false})
 	if d.Verdict != VerdictFail {

@@ -61,10 +61,71 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env looku
 		}
 		return ec.code
 	default:
-		// cobra's own errors: unknown command or flag, bad flag value.
+		// cobra's own errors: unknown command or flag, bad flag value. For
+		// `run`, the report is still written where it was asked for: the
+		// next CI step reads it, and finds "error", not "file not found".
 		fmt.Fprintf(stderr, "secgate: %v\n", err)
+		if isRunCommand(args) {
+			path, format := earlyReportTargets(args, env)
+			rep := report.New()
+			rep.Errors = append(rep.Errors, err.Error())
+			if werr := emitReport(rep, path, format, stdout); werr != nil {
+				fmt.Fprintf(stderr, "secgate: %v\n", werr)
+			}
+		}
 		return exitError
 	}
+}
+
+// isRunCommand reports whether args invoke `secgate run`.
+func isRunCommand(args []string) bool {
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a == "run"
+		}
+	}
+	return false
+}
+
+// earlyReportTargets finds --report and --format in arguments that did not
+// parse (or their SECGATE_* twins), so that a bad flag still writes the
+// report. Only these two flags are looked for; anything unreadable is
+// left out.
+func earlyReportTargets(args []string, env lookupEnv) (path, format string) {
+	path, _ = env(envName("report"))
+	format, _ = env(envName("format"))
+	for i, a := range args {
+		for _, name := range []string{"report", "format"} {
+			var v string
+			switch {
+			case a == "--"+name && i+1 < len(args):
+				v = args[i+1]
+			case strings.HasPrefix(a, "--"+name+"="):
+				v = strings.TrimPrefix(a, "--"+name+"=")
+			default:
+				continue
+			}
+			if name == "report" {
+				path = v
+			} else {
+				format = v
+			}
+		}
+	}
+	return path, format
+}
+
+// emitReport writes an error report to the report file and, for the JSON
+// format, to stdout (the text format's error goes to stderr already).
+func emitReport(rep report.Report, path, format string, stdout io.Writer) error {
+	var errs []error
+	if path != "" {
+		errs = append(errs, writeReportFile(path, rep))
+	}
+	if format == "json" {
+		errs = append(errs, (report.JSON{}).Write(stdout, rep))
+	}
+	return errors.Join(errs...)
 }
 
 func newRootCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
@@ -111,12 +172,16 @@ Every flag has an environment twin: --only is SECGATE_ONLY, --dry-run is
 SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd.Flags(), env); err != nil {
-				return &exitCodeError{exitError, err}
-			}
 			path := "."
 			if len(args) == 1 {
 				path = args[0]
+			}
+			if err := applyEnv(cmd.Flags(), env); err != nil {
+				// The flags that did parse (--report among them) say where
+				// the report goes.
+				rep := report.New()
+				rep.Errors = append(rep.Errors, err.Error())
+				return finish(rep, err, f, stdout, nil)
 			}
 			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, stdout, stderr, env)
 		},
@@ -220,10 +285,17 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		rep.Errors = append(rep.Errors, ferr.Error())
 		runErr = ferr
 	} else {
-		rep, runErr = gate.Run(ctx, cfg)
+		rep, runErr = runRecovered(ctx, cfg)
 	}
 
-	// The report file is written in every outcome, exit 2 included.
+	return finish(rep, runErr, f, stdout, w)
+}
+
+// finish writes the report file and the report on stdout, in every
+// outcome, and returns the error that carries the exit code. A report file
+// that cannot be written makes the verdict "error" with deploy_allowed
+// false, and stdout says why: no step may read a pass into it.
+func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w report.Writer) error {
 	var errs []error
 	if runErr != nil {
 		errs = append(errs, runErr)
@@ -231,8 +303,12 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	if f.report != "" {
 		if err := writeReportFile(f.report, rep); err != nil {
 			errs = append(errs, err)
-			rep.Verdict = policy.VerdictError
+			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
+			rep.Errors = append(rep.Errors, err.Error())
 		}
+	}
+	if w == nil && f.format == "json" {
+		w = report.JSON{}
 	}
 	if w != nil {
 		if err := w.Write(stdout, rep); err != nil {
@@ -246,6 +322,20 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		return &exitCodeError{code: code}
 	}
 	return nil
+}
+
+// runRecovered runs the gate; a panic outside the scanners (which gate.Run
+// recovers itself) becomes an error report, never a process killed with no
+// report.
+func runRecovered(ctx context.Context, cfg gate.Config) (rep report.Report, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			rep = report.New()
+			err = fmt.Errorf("internal error (a bug in secgate, please report it): %v", r)
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}()
+	return gate.Run(ctx, cfg)
 }
 
 func writeReportFile(path string, rep report.Report) error {

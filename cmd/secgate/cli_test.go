@@ -356,3 +356,73 @@ func TestImageEndToEnd(t *testing.T) {
 		t.Error("the token in the image's ENV leaks into an output")
 	}
 }
+
+// The report is written in every outcome: a bad flag, a bad SECGATE_*
+// value, a report file that cannot be written. Each says error with
+// deploy_allowed false, so that a deploy step reading it cannot deploy.
+func TestReportInEveryOutcome(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{"unknown flag", nil, []string{"run", "--frobnicate", "--report", "REPORT", dir}, "unknown flag: --frobnicate"},
+		{"bad flag value", nil, []string{"run", "--dry-run=perhaps", "--report=REPORT", dir}, `invalid argument "perhaps"`},
+		{"report path from env, bad flag", map[string]string{"SECGATE_REPORT": "REPORT"}, []string{"run", "--frobnicate", dir}, "unknown flag: --frobnicate"},
+		{"bad env value", map[string]string{"SECGATE_DRY_RUN": "perhaps"}, []string{"run", "--report", "REPORT", dir}, `SECGATE_DRY_RUN="perhaps"`},
+		{"bad env value, report from env", map[string]string{"SECGATE_DRY_RUN": "perhaps", "SECGATE_REPORT": "REPORT"}, []string{"run", dir}, `SECGATE_DRY_RUN="perhaps"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.json")
+			env := map[string]string{}
+			for k, v := range tt.env {
+				env[k] = strings.ReplaceAll(v, "REPORT", path)
+			}
+			var args []string
+			for _, a := range tt.args {
+				args = append(args, strings.ReplaceAll(a, "REPORT", path))
+			}
+			res := secgate(t, env, args...)
+			if res.code != 2 {
+				t.Fatalf("exit %d, want 2\nstderr: %s", res.code, res.stderr)
+			}
+			rep, _ := readReport(t, path)
+			if rep.Verdict != policy.VerdictError || rep.DeployAllowed || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], tt.wantErr) {
+				t.Errorf("report: verdict %v deploy_allowed %v errors %q, want error, false, %q", rep.Verdict, rep.DeployAllowed, rep.Errors, tt.wantErr)
+			}
+		})
+	}
+
+	t.Run("bad flag with --format json: the report on stdout too", func(t *testing.T) {
+		res := secgate(t, nil, "run", "--format", "json", "--frobnicate", dir)
+		var rep report.Report
+		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+			t.Fatalf("stdout is not a JSON report: %v\n%s", err, res.stdout)
+		}
+		if res.code != 2 || rep.Verdict != policy.VerdictError || rep.DeployAllowed {
+			t.Errorf("exit %d verdict %v deploy %v", res.code, rep.Verdict, rep.DeployAllowed)
+		}
+	})
+
+	t.Run("report file cannot be written", func(t *testing.T) {
+		clean := t.TempDir()
+		blocker := filepath.Join(t.TempDir(), "file")
+		if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// A clean tree passes; only the report write fails.
+		res := secgate(t, nil, "run", "--only", "secrets", "--format", "json", "--report", filepath.Join(blocker, "r.json"), clean)
+		var rep report.Report
+		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+			t.Fatalf("stdout is not a JSON report: %v\n%s", err, res.stdout)
+		}
+		if res.code != 2 || rep.Verdict != policy.VerdictError || rep.DeployAllowed {
+			t.Errorf("exit %d verdict %v deploy_allowed %v, want 2, error, false", res.code, rep.Verdict, rep.DeployAllowed)
+		}
+		if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0], "writing report "+filepath.Join(blocker, "r.json")) {
+			t.Errorf("errors %q must name the report file", rep.Errors)
+		}
+	})
+}

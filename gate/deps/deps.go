@@ -262,6 +262,14 @@ func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.Vulne
 		// The library's globals are released when the library is done,
 		// not when a cancelled caller gives up on it.
 		defer libMu.Unlock()
+		defer func() {
+			// A panic in the library is this scan's error, never a crash
+			// of the process with no report.
+			if p := recover(); p != nil {
+				osvscanner.SetLogger(slog.DiscardHandler)
+				done <- result{err: fmt.Errorf("osv-scanner panicked: %v", p)}
+			}
+		}()
 		r, err := call()
 		osvscanner.SetLogger(slog.DiscardHandler)
 		done <- result{r, err}

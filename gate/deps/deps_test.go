@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/osv-scanner/v2/pkg/models"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -675,5 +677,22 @@ func TestImagePackages(t *testing.T) {
 	res, err = scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"registry.example/shop:1.0"}})
 	if err != nil || !strings.Contains(strings.Join(res.Notes, "\n"), "registry.example/shop:1.0: packages NOT scanned") {
 		t.Errorf("a registry reference must be said to be unscanned: %v %v", err, res.Notes)
+	}
+}
+
+func TestRunLibraryRecoversAPanic(t *testing.T) {
+	_, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func() (models.VulnerabilityResults, error) {
+		var p *models.VulnerabilityResults
+		_ = p.Results // a nil pointer dereference: a real runtime panic
+		return models.VulnerabilityResults{}, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "osv-scanner panicked: runtime error: invalid memory address") {
+		t.Fatalf("err = %v", err)
+	}
+	// The library's lock was released: the next call runs.
+	if _, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func() (models.VulnerabilityResults, error) {
+		return models.VulnerabilityResults{}, nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

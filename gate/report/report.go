@@ -84,17 +84,13 @@ func New() Report {
 // not run.
 func (r Report) ExitCode() int {
 	switch r.Verdict {
-	case policy.VerdictPass:
-		return 0
-	case policy.VerdictBlockProduction:
-		if r.Production {
+	case policy.VerdictPass, policy.VerdictBlockProduction, policy.VerdictFail:
+		if r.Verdict.FailsJob(r.Production) {
 			return 1
 		}
 		return 0
-	case policy.VerdictFail:
-		return 1
 	}
-	return 2
+	return 2 // error, or a verdict this version does not know
 }
 
 // Ignored counts the findings suppressed by an exception or ignore file.
