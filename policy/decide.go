@@ -83,11 +83,11 @@ func (c Counts) Of(s Severity) int {
 type Decision struct {
 	Verdict       Verdict
 	DeployAllowed bool
-	Production    bool // the target environment is a production one
-	Findings []Finding // classified, with actions, in report order
-	Counts   Counts
-	Reasons  []string // why this verdict, one line each
-	Warnings []string // exceptions expired or about to
+	Production    bool      // the target environment is a production one
+	Findings      []Finding // classified, with actions, in report order
+	Counts        Counts
+	Reasons       []string // why this verdict, one line each
+	Warnings      []string // exceptions expired or about to
 }
 
 // ExpiryWarning is how far ahead an exception's expiry is warned about.
