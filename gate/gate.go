@@ -136,8 +136,17 @@ func (c Config) LoadPolicy() (*policy.Policy, error) {
 
 // Run runs the gate. The report is complete in every outcome; err is
 // non-nil exactly when the gate could not run (verdict "error", exit 2).
-func Run(ctx context.Context, cfg Config) (report.Report, error) {
-	rep := report.New()
+func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
+	// The last pass before anything is published: secret values and URL
+	// credentials leave no string of the report, nor the error.
+	var redactors []policy.Redactor
+	defer func() {
+		report.Redact(&rep, redactors...)
+		if err != nil {
+			err = &redactedError{msg: report.RedactText(err.Error(), redactors...), err: err}
+		}
+	}()
+	rep = report.New()
 	rep.Environment, rep.DryRun = cfg.Environment, cfg.DryRun
 	log := cfg.Logger
 	if log == nil {
@@ -154,7 +163,8 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return fail(err)
 	}
-	pol, err := cfg.LoadPolicy()
+	var pol *policy.Policy
+	pol, err = cfg.LoadPolicy()
 	if err != nil {
 		return fail(err)
 	}
@@ -169,6 +179,7 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 
 	results := make([]report.Scanner, len(scanners))
 	found := make([][]policy.Finding, len(scanners))
+	redactors = make([]policy.Redactor, len(scanners))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range scanners {
 		g.Go(func() error {
@@ -180,7 +191,7 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 				r.Target = t.Target()
 			}
 			// What a failing scanner did find is kept: nothing is lost.
-			r.Findings, found[i] = len(res.Findings), res.Findings
+			r.Findings, found[i], redactors[i] = len(res.Findings), res.Findings, res.Redactor
 			defer func() { results[i] = r }()
 			if err != nil {
 				r.Error = err.Error()
@@ -223,6 +234,15 @@ func Run(ctx context.Context, cfg Config) (report.Report, error) {
 	}
 	return rep, nil
 }
+
+// redactedError is an error whose message went through the redaction pass.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // scanRecovered runs one scanner; a panic in it (or in a library it
 // calls) becomes its error, so that the report is still written and the

@@ -212,3 +212,41 @@ func TestRunRecoversAPanickingScanner(t *testing.T) {
 		t.Errorf("scanners %+v", rep.Scanners)
 	}
 }
+
+// replacer is a fake Redactor.
+type replacer struct{ value string }
+
+func (r replacer) Redact(s string) string { return strings.ReplaceAll(s, r.value, "[REDACTED]") }
+
+// The last pass: a secret value or URL credentials anywhere in what the
+// scanners returned, or in an error, never reach the report or the error.
+func TestRunRedactsEveryPublishedString(t *testing.T) {
+	const value = "Zq8vN2pLw4xR7tKe"
+	leaky := fakeScanner{name: "secrets", scan: func(context.Context) (policy.ScanResult, error) {
+		return policy.ScanResult{
+			Findings: []policy.Finding{{ID: "s1", Kind: policy.KindSecret, Rule: "r", Title: "found " + value, Fix: "rotate " + value,
+				Location: policy.Location{Path: "cfg/" + value + ".env"}, Fingerprint: "s1"}},
+			Notes:    []string{"mirror https://robot:" + value + "@mirror.internal/osv answered"},
+			Redactor: replacer{value},
+		}, nil
+	}}
+	erring := failing("deps", errors.New("GET https://ci:hunter22@osv.internal/v1/query: 500 (token "+value+")"))
+	rep, err := Run(context.Background(), Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{leaky, erring}})
+	if err == nil {
+		t.Fatal("want the deps error")
+	}
+	var b strings.Builder
+	if jerr := (report.JSON{}).Write(&b, rep); jerr != nil {
+		t.Fatal(jerr)
+	}
+	for name, out := range map[string]string{"report": b.String(), "error": err.Error()} {
+		for _, leak := range []string{value, "hunter22", "robot:"} {
+			if strings.Contains(out, leak) {
+				t.Errorf("%s contains %q:\n%s", name, leak, out)
+			}
+		}
+	}
+	if !strings.Contains(err.Error(), "https://[REDACTED]@osv.internal/v1/query") || !strings.Contains(b.String(), "found [REDACTED]") {
+		t.Errorf("redaction did not keep the rest of the text: %s\n%s", err, b.String())
+	}
+}

@@ -207,4 +207,12 @@ func (f Finding) Keys() []string {
 type ScanResult struct {
 	Findings []Finding
 	Notes    []string
+	// Redactor, when set, removes the values the scanner found (secrets)
+	// from any text: the gate passes everything it publishes through it.
+	Redactor Redactor
+}
+
+// Redactor removes sensitive values from text.
+type Redactor interface {
+	Redact(s string) string
 }

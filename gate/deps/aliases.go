@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -143,14 +144,23 @@ func indexZip(path string, idx map[string]*advisory) error {
 
 // fetchAdvisory asks the OSV API for a record: GET /v1/vulns/{id}.
 func (s *Scanner) fetchAdvisory(ctx context.Context, id string) (*advisory, error) {
-	u := s.opts.apiURL() + "/v1/vulns/" + url.PathEscape(id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	base, err := url.Parse(s.opts.apiURL())
+	if err != nil {
+		return nil, fmt.Errorf("OSV API URL %s: %w", redactURL(s.opts.apiURL()), err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base.JoinPath("v1", "vulns", id).String(), nil)
 	if err != nil {
 		return nil, err
 	}
+	setCredentials(req, base)
+	u := redact(req.URL) // what messages show
 	req.Header.Set("User-Agent", "secgate")
 	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // its message repeats the URL
+		}
 		return nil, fmt.Errorf("vulnerability data unavailable, failing closed: GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()

@@ -332,9 +332,19 @@ type fakeOSV struct {
 	gets    []string
 	fail    int // status to answer querybatch with, when set
 	delay   time.Duration
+	// user and password, when set, are required on every request (basic auth).
+	user, password string
+	getFail        int // status to answer GETs of GHSA records with (secgate's alias lookups), when set
 }
 
 func (f *fakeOSV) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.user != "" {
+		if u, p, ok := r.BasicAuth(); !ok || u != f.user || p != f.password {
+			f.t.Errorf("%s %s without the URL's credentials", r.Method, r.URL.Path)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+	}
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/querybatch":
 		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
@@ -382,6 +392,10 @@ func (f *fakeOSV) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.gets = append(f.gets, id)
 		f.mu.Unlock()
+		if f.getFail != 0 && strings.HasPrefix(id, "GHSA-") {
+			http.Error(w, "unavailable", f.getFail)
+			return
+		}
 		b, ok := f.records[id]
 		if !ok {
 			http.Error(w, `{"code":5,"message":"Bug not found."}`, http.StatusNotFound)
@@ -442,6 +456,36 @@ func TestOSVAPI(t *testing.T) {
 	pass := "not" + "-a-real-" + "password"
 	if tg := New(Options{APIURL: "https://bot:" + pass + "@osv-proxy.internal"}).Target(); strings.Contains(tg, pass) {
 		t.Errorf("credentials of the API URL leak into the report: %s", tg)
+	}
+}
+
+// Credentials in the API URL (a mirror behind basic auth) are sent on
+// every request, the querybatch POSTs and the advisory GETs alike, and
+// appear in no message.
+func TestOSVAPIURLCredentials(t *testing.T) {
+	pass := "mirror-" + "pw-" + "Qx7f2K"
+	api := &fakeOSV{t: t, records: records(t, "PyPI"), user: "bot", password: pass, matches: map[string][]string{
+		"PyPI/requests@2.19.0": {"PYSEC-2023-74"}, // no vector: the twin is fetched with a GET
+	}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	root := t.TempDir()
+	if err := writeFile(filepath.Join(root, "requirements.txt"), []byte("requests==2.19.0\n")); err != nil {
+		t.Fatal(err)
+	}
+	withCreds := strings.Replace(srv.URL, "http://", "http://bot:"+pass+"@", 1)
+	res, err := scanDir(t, Options{Root: root, APIURL: withCreds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(api.queries) == 0 || len(api.gets) == 0 || len(res.Findings) != 1 {
+		t.Fatalf("queries %v gets %v findings %d", api.queries, api.gets, len(res.Findings))
+	}
+
+	api.getFail = http.StatusBadGateway // the error names the URL, without the password
+	_, err = scanDir(t, Options{Root: root, APIURL: withCreds})
+	if err == nil || strings.Contains(err.Error(), pass) || !strings.Contains(err.Error(), "failing closed: GET "+srv.URL+"/v1/vulns/GHSA-") {
+		t.Errorf("err = %v", err)
 	}
 }
 

@@ -40,6 +40,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.URL.Scheme, req.URL.Host = to.Scheme, to.Host
 		req.URL.Path = singleJoin(to.Path, req.URL.Path)
 		req.Host = to.Host
+		setCredentials(req, to)
 	}
 	resp, err := t.next.RoundTrip(req)
 	switch {
@@ -50,6 +51,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.record(fmt.Errorf("%s %s: %s", req.Method, redact(req.URL), resp.Status))
 	}
 	return resp, err
+}
+
+// setCredentials sends the user:password of a configured URL (a mirror or
+// proxy behind basic auth) as an Authorization header, on every request to
+// it: the querybatch POSTs as well as the advisory GETs.
+func setCredentials(req *http.Request, configured *url.URL) {
+	if configured.User == nil {
+		return
+	}
+	pw, _ := configured.User.Password()
+	req.SetBasicAuth(configured.User.Username(), pw)
+	req.URL.User = nil
 }
 
 func (t *transport) record(err error) {

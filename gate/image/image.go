@@ -42,6 +42,8 @@ var DefaultTiers = map[string]policy.Severity{
 // TextScanner; passed in so that this package stays free of gitleaks).
 type SecretScanner interface {
 	Scan(ctx context.Context, name string, content []byte) []policy.Finding
+	// Redact removes every value found so far from a text.
+	Redact(s string) string
 }
 
 // Options says what to check and how.
@@ -110,6 +112,9 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		s.cleanups = nil
 	}()
 	var out policy.ScanResult
+	if s.opts.Secrets != nil {
+		out.Redactor = s.opts.Secrets
+	}
 	for _, ref := range s.opts.Refs {
 		targets, err := s.resolve(ctx, ref)
 		if err != nil {

@@ -43,8 +43,10 @@ func isExampleHost(h string) bool {
 // isPublicExample reports whether a finding is a well-known example value
 // rather than a credential.
 func isPublicExample(g report.Finding) bool {
+	// The secret only: a real password next to a documentation key id
+	// (postgres://AKIAIOSFODNN7EXAMPLE:realpw@db) is a real password.
 	for _, e := range publicExamples {
-		if strings.Contains(g.Secret, e) || strings.Contains(g.Match, e) {
+		if strings.Contains(g.Secret, e) {
 			return true
 		}
 	}

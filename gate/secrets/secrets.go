@@ -197,7 +197,8 @@ func (m multiSource) Fragments(ctx context.Context, yield sources.FragmentsFunc)
 // values dropped, the same secret found twice (plain and decoded, or on two
 // lines of one file) reported once, .gitleaksignore entries marked ignored.
 func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status) policy.ScanResult {
-	var res policy.ScanResult
+	red := &Redactor{}
+	res := policy.ScanResult{Redactor: red}
 	byFP := map[string]int{}
 	var decodedAt []bool // per finding: found only in decoded (base64, ...) content
 	examples := 0
@@ -206,6 +207,7 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 			examples++
 			continue
 		}
+		red.add(g.Secret)
 		path := relPath(root, g.File)
 		fp := fingerprint(path, g.Secret)
 		f := policy.Finding{
@@ -333,46 +335,6 @@ func fingerprint(path, secret string) string {
 		h.Write([]byte{0})
 	}
 	return "secret-" + hex.EncodeToString(h.Sum(nil))[:20]
-}
-
-// preview shows what kind of value was found without its secret part: the
-// PEM header of a key, or the public type prefix of a provider token (AKIA,
-// ghp_, xoxb-, sk_live_), and the length. Passwords and generic secrets,
-// all of whose characters are secret, show their length only.
-func preview(g report.Finding) string {
-	s := g.Secret
-	if s == "" {
-		return "(file)"
-	}
-	if strings.HasPrefix(s, "-----BEGIN") {
-		if i := strings.Index(s[5:], "-----"); i >= 0 {
-			return s[:i+10] + " …"
-		}
-	}
-	n := len([]rune(s))
-	if p := tokenPrefix(s); p != "" && !isGenericRule(g.RuleID) {
-		return fmt.Sprintf("%s… (%d chars)", p, n)
-	}
-	return fmt.Sprintf("… (%d chars)", n)
-}
-
-// knownPrefixes are token type prefixes without a separator.
-var knownPrefixes = []string{"AKIA", "ASIA", "ABIA", "ACCA", "AIza", "ya29."}
-
-// tokenPrefix returns the type prefix of a token: a known one, or the text
-// up to the last '_' or '-' in its first ten characters (ghp_, xoxb-,
-// sk_live_, github_pat_); "" when it has none.
-func tokenPrefix(s string) string {
-	for _, p := range knownPrefixes {
-		if strings.HasPrefix(s, p) && len(s) >= 16 {
-			return p
-		}
-	}
-	head := s[:min(len(s), 10)]
-	if i := strings.LastIndexAny(head, "_-"); i > 0 && len(s) >= 16 {
-		return s[:i+1]
-	}
-	return ""
 }
 
 func relPath(root, p string) string {

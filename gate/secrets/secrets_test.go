@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,8 @@ func scan(t *testing.T, opts Options) policy.ScanResult {
 	}
 	return res
 }
+
+var previewShape = regexp.MustCompile(`^… \(\d+ chars\)$`)
 
 func key(path string, line int) string { return fmt.Sprintf("%s:%d", path, line) }
 
@@ -69,19 +72,34 @@ func TestScanTreeFindsEveryPlantedSecretOnce(t *testing.T) {
 	}
 	previews := map[string]string{}
 	for _, f := range res.Findings {
-		previews[f.Rule] = f.Preview
+		previews[f.Location.Path+" "+f.Rule] = f.Preview
 	}
-	for rule, want := range map[string]string{
-		"aws-access-token":           "AKIA… (20 chars)",
-		"aws-secret-access-key":      "… (40 chars)",
-		"github-pat":                 "ghp_… (40 chars)",
-		"slack-bot-token":            "xoxb-… (56 chars)",
-		"stripe-access-token":        "sk_live_… (32 chars)",
-		"connection-url-credentials": "… (18 chars)",
-		"private-key":                "-----BEGIN RSA PRIVATE KEY----- …",
+	for at, want := range map[string]string{
+		"config/prod.env aws-access-token":           "AKIA… (20 chars)",
+		"config/prod.env aws-secret-access-key":      "… (40 chars)",
+		"deploy/notify.sh github-pat":                "ghp_… (40 chars)",
+		"deploy/notify.sh slack-bot-token":           "xoxb-… (56 chars)",
+		"src/billing.py stripe-access-token":         "sk_live_… (32 chars)",
+		"config/prod.env connection-url-credentials": "… (18 chars)",
+		"keys/deploy_key.pem private-key":            "-----BEGIN RSA PRIVATE KEY----- …",
+		"ops/deploy.env heroku-api-key":              "… (36 chars)",
+		"ops/deploy.env gitlab-pat":                  "glpat-… (26 chars)",
+		"ops/deploy.env connection-url-credentials":  "… (16 chars)",
 	} {
-		if previews[rule] != want {
-			t.Errorf("%s preview %q, want %q", rule, previews[rule], want)
+		if previews[at] != want {
+			t.Errorf("%s preview %q, want %q", at, previews[at], want)
+		}
+	}
+	// No preview holds a character of its value beyond a documented prefix.
+	for _, f := range res.Findings {
+		rest := f.Preview
+		for _, p := range publicPrefixes {
+			if strings.HasPrefix(f.Preview, p+"…") {
+				rest = strings.TrimPrefix(f.Preview, p)
+			}
+		}
+		if !previewShape.MatchString(rest) && !pemHeader.MatchString(f.Preview) {
+			t.Errorf("%s: preview %q shows more than a documented prefix", f.Rule, f.Preview)
 		}
 	}
 	if !strings.Contains(strings.Join(res.Notes, "\n"), "well-known public example values") {

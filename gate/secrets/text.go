@@ -16,7 +16,8 @@ import (
 // layers. The rules are gitleaks' defaults and secgate's (no repository
 // config applies). Safe for concurrent use.
 type TextScanner struct {
-	d *detect.Detector // DetectContext keeps no state between calls
+	d        *detect.Detector // DetectContext keeps no state between calls
+	redactor Redactor         // every value found by any call
 }
 
 // NewTextScanner loads the rules once.
@@ -40,5 +41,12 @@ func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []p
 	if len(raw) == 0 {
 		return nil
 	}
-	return convert("", raw, nil, "").Findings
+	res := convert("", raw, nil, "")
+	for _, g := range raw {
+		t.redactor.add(g.Secret)
+	}
+	return res.Findings
 }
+
+// Redact removes from s every secret value the scanner has found so far.
+func (t *TextScanner) Redact(s string) string { return t.redactor.Redact(s) }

@@ -121,6 +121,22 @@ func New(t testing.TB) *Tree {
 	tr.writeBytes(t, "dist/app.jar", buf.Bytes())
 	tr.plant("github-pat", "dist/app.jar!BOOT-INF/classes/application.properties", 1, zipped)
 
+	// Values whose own characters look like a type prefix: a UUID-shaped
+	// key (8 hex digits, then '-') and a GitLab token with '_' early. A
+	// preview must show neither beyond the documented prefix.
+	heroku := Random(t, "0123456789abcdef", 8) + "-" + Random(t, "0123456789abcdef", 4) + "-" + Random(t, "0123456789abcdef", 4) + "-" +
+		Random(t, "0123456789abcdef", 4) + "-" + Random(t, "0123456789abcdef", 12)
+	glpat := "glpat-" + Random(t, alnum, 2) + "_" + Random(t, alnum, 17)
+	// A real password whose user name is AWS's documentation key id.
+	nextToExample := Random(t, alnum, 16)
+	tr.write(t, "ops/deploy.env",
+		"HEROKU_API_KEY="+heroku+"\n"+
+			"GITLAB_TOKEN="+glpat+"\n"+
+			"BACKUP_URL=postgres://AKIAIOSFODNN7EXAMPLE:"+nextToExample+"@backup.internal/app\n")
+	tr.plant("heroku-api-key", "ops/deploy.env", 1, heroku)
+	tr.plant("gitlab-pat", "ops/deploy.env", 2, glpat)
+	tr.plant("connection-url-credentials", "ops/deploy.env", 3, nextToExample)
+
 	// Decoys: public documentation values and placeholders.
 	jwtSample := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
 	tr.write(t, "docs/README.md", "Configure the client:\n\n"+
@@ -151,6 +167,43 @@ func (tr *Tree) writeBytes(t testing.TB, rel string, content []byte) {
 	if err := os.WriteFile(p, content, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// documentedPrefixes are the public type prefixes the planted tokens start
+// with, which previews may show.
+var documentedPrefixes = []string{"AKIA", "ghp_", "xoxb-", "sk_live_", "glpat-"}
+
+// Pieces returns every n-character piece of every planted value (of a
+// private key, of its base64 body), except pieces that lie wholly within a
+// documented public prefix: no output may contain any of them.
+func (tr *Tree) Pieces(n int) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string, skip int) {
+		for i := 0; i+n <= len(v); i++ {
+			if i+n <= skip {
+				continue
+			}
+			if p := v[i : i+n]; !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for _, p := range tr.Planted {
+		if block, _ := pem.Decode([]byte(p.Value)); block != nil {
+			add(base64.StdEncoding.EncodeToString(block.Bytes), 0)
+			continue
+		}
+		skip := 0
+		for _, pre := range documentedPrefixes {
+			if len(p.Value) > len(pre) && p.Value[:len(pre)] == pre {
+				skip = len(pre)
+			}
+		}
+		add(p.Value, skip)
+	}
+	return out
 }
 
 // Values returns every planted secret value, and the distinctive parts of
