@@ -57,9 +57,12 @@ type Config struct {
 	DownloadDB      bool     // download the offline database into OfflineDB first
 	OSVAPIURL       string   // OSV API base URL (default the real one)
 	DryRun          bool     // file nothing, sign nothing
-	Now             time.Time
-	Logger          *slog.Logger
-	Env             func(string) string // CI credentials for registries (GITHUB_TOKEN, CI_REGISTRY_*)
+	// FingerprintKey keys the hash of secret values in their fingerprints
+	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
+	FingerprintKey []byte
+	Now            time.Time
+	Logger         *slog.Logger
+	Env            func(string) string // CI credentials for registries (GITHUB_TOKEN, CI_REGISTRY_*)
 
 	// Scanners replaces the scanners built from the fields above (tests).
 	Scanners []Scanner
@@ -263,7 +266,7 @@ func (c Config) build(log *slog.Logger, pol *policy.Policy) ([]Scanner, error) {
 	for _, n := range c.selected() {
 		switch n {
 		case "secrets":
-			out = append(out, secrets.New(secrets.Options{Root: c.Path, History: c.History, Base: c.Base, Head: c.Head, Logger: log}))
+			out = append(out, secrets.New(secrets.Options{Root: c.Path, History: c.History, Base: c.Base, Head: c.Head, FingerprintKey: c.FingerprintKey, Logger: log}))
 		case "deps":
 			out = append(out, deps.New(deps.Options{
 				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
@@ -275,7 +278,7 @@ func (c Config) build(log *slog.Logger, pol *policy.Policy) ([]Scanner, error) {
 			if len(c.Images) == 0 {
 				return nil, errors.New("the image checks need an image: --image REF")
 			}
-			text, err := secrets.NewTextScanner()
+			text, err := secrets.NewTextScanner(c.FingerprintKey)
 			if err != nil {
 				return nil, err
 			}

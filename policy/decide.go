@@ -225,6 +225,9 @@ func (p *Policy) exceptionFor(f Finding) (Exception, bool) {
 	return Exception{}, false
 }
 
+// sortFindings orders findings by severity, then by every field that
+// tells two findings apart, so that each output is byte-stable whatever
+// order the scanners returned them in.
 func sortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		return cmp.Or(
@@ -236,7 +239,13 @@ func sortFindings(fs []Finding) {
 			cmp.Compare(a.Location.Line, b.Location.Line),
 			cmp.Compare(a.Location.Commit, b.Location.Commit),
 			cmp.Compare(a.Location.Package, b.Location.Package),
+			cmp.Compare(a.Location.Version, b.Location.Version),
+			cmp.Compare(a.Location.Ecosystem, b.Location.Ecosystem),
+			cmp.Compare(a.Location.Layer, b.Location.Layer),
 			cmp.Compare(a.ID, b.ID),
+			cmp.Compare(a.Rule, b.Rule),
+			cmp.Compare(a.Fingerprint, b.Fingerprint),
+			cmp.Compare(a.Title, b.Title),
 		)
 	})
 }

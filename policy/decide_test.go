@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +201,34 @@ func TestDecideNewFindingsOnly(t *testing.T) {
 	p.NewFindingsOnly = false
 	if d := p.Decide([]Finding{old}, Context{Now: now, PullRequest: true}); d.Verdict != VerdictFail {
 		t.Errorf("option off: %v", d.Verdict)
+	}
+}
+
+// The order of findings does not depend on the order scanners return them:
+// findings that differ only in version, ecosystem, layer or rule are
+// ordered too, so every output is byte-stable.
+func TestDecideOrderIsTotal(t *testing.T) {
+	var fs []Finding
+	for _, v := range []string{"1.0.1", "1.0.0"} {
+		for _, eco := range []string{"npm", "PyPI"} {
+			for _, layer := range []string{"1 sha256:b", "0 sha256:a"} {
+				f := vuln("GHSA-x", 7.5)
+				f.Location = Location{Package: "p", Version: v, Ecosystem: eco, Image: "img", Layer: layer}
+				fs = append(fs, f)
+			}
+		}
+	}
+	s1, s2 := Finding{Kind: KindSecret, Rule: "generic-api-key", Location: Location{Path: "a", Line: 1}}, Finding{Kind: KindSecret, Rule: "aws-access-token", Location: Location{Path: "a", Line: 1}}
+	fs = append(fs, s1, s2)
+	first := Default().Decide(fs, Context{Now: now}).Findings
+	for i := range 20 {
+		shuffled := slices.Clone(fs)
+		rand.New(rand.NewPCG(uint64(i), 1)).Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+		got := Default().Decide(shuffled, Context{Now: now}).Findings
+		for j := range got {
+			if !reflect.DeepEqual(got[j], first[j]) {
+				t.Fatalf("shuffle %d: finding %d is %+v, want %+v", i, j, got[j].Location, first[j].Location)
+			}
+		}
 	}
 }

@@ -272,6 +272,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 			return v
 		},
 	}
+	// A key, never a flag (command lines are visible to every process).
+	if k, ok := env("SECGATE_FINGERPRINT_KEY"); ok && k != "" {
+		cfg.FingerprintKey = []byte(k)
+	}
 	if cfg.Environment == "" {
 		cfg.Environment, _ = env("CI_ENVIRONMENT_NAME")
 	}

@@ -3,8 +3,6 @@ package deps
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -79,7 +77,7 @@ func (s *Scanner) finding(ctx context.Context, path string, pv models.PackageVul
 		Location: policy.Location{Path: path, Package: pkg.Name, Version: pkg.Version, Ecosystem: pkg.Ecosystem},
 		Fix:      fixLine(pkg, vulns),
 	}
-	f.Fingerprint = fingerprint(f)
+	f.Fingerprint = fingerprint(f, "")
 
 	var notes []string
 	vectors, bad := vectorsOf(vulns, pkg)
@@ -270,12 +268,9 @@ func fixLine(pkg models.PackageInfo, vulns []*osvschema.Vulnerability) string {
 	return fmt.Sprintf("upgrade %s to %s", pkg.Name, best)
 }
 
-// fingerprint identifies a finding across runs: advisory, package, version and file.
-func fingerprint(f policy.Finding) string {
-	h := sha256.New()
-	for _, s := range []string{"secgate/vuln/v1", f.ID, f.Location.Ecosystem, f.Location.Package, f.Location.Version, f.Location.Path, f.Location.Image} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	return "vuln-" + hex.EncodeToString(h.Sum(nil))[:20]
+// fingerprint is a vulnerability's tracking key: advisory, ecosystem,
+// package and manifest path, or the image and the path in it; never the
+// version (policy.Fingerprint).
+func fingerprint(f policy.Finding, image string) string {
+	return policy.Fingerprint(policy.KindVulnerability, f.ID, baseEcosystem(f.Location.Ecosystem), f.Location.Package, f.Location.Path, image)
 }

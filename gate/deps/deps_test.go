@@ -740,3 +740,54 @@ func TestRunLibraryRecoversAPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A vulnerability's tracking key leaves out the version (an upgrade that
+// does not fix the advisory keeps it), and the path an image archive was
+// read from (a temporary file in CI).
+func TestVulnerabilityFingerprints(t *testing.T) {
+	fps := func(t *testing.T, o Options) map[string]string {
+		t.Helper()
+		res, err := scanDir(t, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, f := range res.Findings {
+			m[f.Location.Package+" "+f.ID] = f.Fingerprint
+		}
+		return m
+	}
+	tree := func(version string) string {
+		dir := t.TempDir()
+		if err := writeFile(filepath.Join(dir, "web", "package-lock.json"), lockfile(map[string]string{"lodash": version})); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	old, bumped := fps(t, Options{Root: tree("4.17.15"), OfflineDB: sharedDB}), fps(t, Options{Root: tree("4.17.19"), OfflineDB: sharedDB})
+	k := "lodash GHSA-35jh-r3h4-6jhm" // fixed in 4.17.21: both versions have it
+	if old[k] == "" || old[k] != bumped[k] {
+		t.Errorf("%s: fingerprint %q before the bump, %q after; want one, unchanged", k, old[k], bumped[k])
+	}
+	if old[k] == old["lodash GHSA-29mw-wpgm-hmr9"] {
+		t.Error("two advisories of one package share a fingerprint")
+	}
+
+	archive := dockerArchive(t, map[string]string{"app/node_modules/.package-lock.json": string(lockfile(map[string]string{"lodash": "4.17.15"}))})
+	moved := filepath.Join(t.TempDir(), "elsewhere.tar")
+	data, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(moved, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := fps(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}})
+	b := fps(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + moved}})
+	if a[k] == "" || a[k] != b[k] {
+		t.Errorf("the same image at two paths: %q and %q", a[k], b[k])
+	}
+	if a[k] == old[k] {
+		t.Error("a finding in an image has the fingerprint of one in a lockfile")
+	}
+}

@@ -1,10 +1,14 @@
 package deps
 
 import (
+	"archive/tar"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -17,6 +21,7 @@ import (
 // imageInfo locates findings in a container image.
 type imageInfo struct {
 	ref  string
+	id   string // the image's identity for tracking keys: repository, else image id
 	meta *models.ImageMetadata
 }
 
@@ -36,7 +41,7 @@ func (i *imageInfo) locate(f *policy.Finding, pkg models.PackageInfo) {
 			}
 		}
 	}
-	f.Fingerprint = fingerprint(*f)
+	f.Fingerprint = fingerprint(*f, i.id)
 }
 
 // scanImage scans the OS packages (dpkg, apk, rpm) and language packages
@@ -79,9 +84,62 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 			return policy.ScanResult{}, err
 		}
 	}
-	out, err := s.convert(ctx, opts, "/", res, &imageInfo{ref: ref, meta: res.ImageMetadata})
+	id, err := archiveIdentity(abs)
+	if err != nil {
+		return policy.ScanResult{}, err
+	}
+	out, err := s.convert(ctx, opts, "/", res, &imageInfo{ref: ref, id: id, meta: res.ImageMetadata})
 	for i, n := range out.Notes {
 		out.Notes[i] = ref + ": " + n
 	}
 	return out, err
+}
+
+// archiveIdentity names a docker-archive's image for tracking keys, so that
+// they do not change with the (often temporary) path of the file: the
+// repository of its first tag, else its image id (the config's digest).
+func archiveIdentity(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return "", fmt.Errorf("%s: no manifest.json: not a docker-archive", file)
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", file, err)
+		}
+		if path.Clean(h.Name) != "manifest.json" {
+			continue
+		}
+		var m []struct {
+			Config   string
+			RepoTags []string
+		}
+		if err := json.NewDecoder(io.LimitReader(tr, 16<<20)).Decode(&m); err != nil || len(m) == 0 {
+			return "", fmt.Errorf("%s: manifest.json: no image (%v)", file, err)
+		}
+		for _, t := range m[0].RepoTags {
+			if repo := repository(t); repo != "" {
+				return repo, nil
+			}
+		}
+		cfg := path.Base(m[0].Config)
+		return "sha256:" + strings.TrimSuffix(cfg, ".json"), nil
+	}
+}
+
+// repository strips the tag or digest from an image reference.
+func repository(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
 }

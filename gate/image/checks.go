@@ -5,8 +5,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
@@ -66,7 +63,7 @@ func (s *Scanner) check(ctx context.Context, t target) ([]policy.Finding, []stri
 			Severity: s.tier(check), ScoreSource: policy.SourceRuleDefault,
 			Location: policy.Location{Image: t.name(), Path: path},
 		}
-		f.Fingerprint = fingerprint(check, t.ref, path)
+		f.Fingerprint = policy.Fingerprint(policy.KindImage, check, t.identity, path)
 		fs = append(fs, f)
 	}
 
@@ -401,15 +398,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// fingerprint identifies a check's finding across rebuilds: check,
-// repository (not tag or digest) and path.
-func fingerprint(check, ref, p string) string {
-	repo := ref
-	if r, err := name.ParseReference(ref); err == nil {
-		repo = r.Context().Name()
-	}
-	h := sha256.Sum256([]byte("secgate/image/v1\x00" + check + "\x00" + repo + "\x00" + p))
-	return "image-" + hex.EncodeToString(h[:])[:20]
 }

@@ -66,7 +66,7 @@ func (s *Scanner) fromDaemon(ctx context.Context, image, ref string) ([]target, 
 		cleanup()
 		return nil, nil, fmt.Errorf("exporting from the docker engine: %w", err)
 	}
-	targets, err := dockerArchive(f.Name(), ref)
+	targets, _, err := dockerArchive(f.Name(), ref)
 	if err != nil {
 		cleanup()
 		return nil, nil, err

@@ -133,7 +133,7 @@ func vulnerable(t *testing.T) (v1.Image, []string) {
 }
 
 func textScanner(t *testing.T) SecretScanner {
-	ts, err := secrets.NewTextScanner()
+	ts, err := secrets.NewTextScanner(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -595,5 +595,49 @@ func TestDefaultBudget250MB(t *testing.T) {
 	f, ok := checks(res.Findings)[CheckSize]
 	if !ok || !strings.Contains(f.Title, "262.") || !strings.Contains(f.Title, "over the 200.0 MB budget") || f.Severity != policy.Medium {
 		t.Errorf("size finding %+v", f)
+	}
+}
+
+// An image check's tracking key: check + repository (or digest) + path;
+// never the tag, never the path of the file the image was read from.
+func TestImageFingerprints(t *testing.T) {
+	bad, _ := vulnerable(t)
+	rootFP := func(t *testing.T, ref string) string {
+		t.Helper()
+		res, err := New(Options{Refs: []string{ref}, ConfigOnly: true}).Scan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range res.Findings {
+			if f.Rule == CheckRoot {
+				return f.Fingerprint
+			}
+		}
+		t.Fatalf("%s: no %s finding", ref, CheckRoot)
+		return ""
+	}
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	host := mustHost(t, reg.URL)
+	var refs []string
+	for _, r := range []string{"shop/bad:1.0", "shop/bad:2.0", "shop/other:1.0"} {
+		ref, err := name.ParseReference(host + "/" + r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, bad); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref.String())
+	}
+	if a, b := rootFP(t, refs[0]), rootFP(t, refs[1]); a != b {
+		t.Errorf("two tags of one repository: %s and %s", a, b)
+	}
+	if a, c := rootFP(t, refs[0]), rootFP(t, refs[2]); a == c {
+		t.Error("two repositories share a fingerprint")
+	}
+	// The same docker-archive at two temporary paths.
+	if a, b := rootFP(t, archive(t, bad)), rootFP(t, archive(t, bad)); a != b {
+		t.Errorf("one archive at two paths: %s and %s", a, b)
 	}
 }

@@ -22,7 +22,11 @@ import (
 
 // target is one image to check: a single-platform image of a reference.
 type target struct {
-	ref      string // as the user wrote it
+	ref string // as the user wrote it
+	// identity names the image in tracking keys: its repository, or with
+	// none (an OCI layout, an untagged archive) its digest; never a tag,
+	// never the path of a file it was read from.
+	identity string
 	digest   string // what later steps (signing) use, never the tag
 	platform string // "linux/amd64", or "" for a single-platform image
 	img      v1.Image
@@ -37,26 +41,41 @@ type target struct {
 // resolve turns a reference into the images to check: every platform of a
 // multi-platform index, or those named in platforms.
 func (s *Scanner) resolve(ctx context.Context, ref string) ([]target, error) {
+	ts, repo, err := s.resolveTargets(ctx, ref)
+	return withIdentity(ts, repo), err
+}
+
+// resolveTargets resolves ref, and names the repository the images belong
+// to ("" when the source has none).
+func (s *Scanner) resolveTargets(ctx context.Context, ref string) ([]target, string, error) {
 	switch {
 	case strings.HasPrefix(ref, "docker-archive:"):
 		return dockerArchive(strings.TrimPrefix(ref, "docker-archive:"), ref)
 	case strings.HasPrefix(ref, "oci-layout:"):
 		idx, err := layout.ImageIndexFromPath(strings.TrimPrefix(ref, "oci-layout:"))
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return s.fromIndex(ref, idx)
+		ts, err := s.fromIndex(ref, idx)
+		return ts, "", err
 	case strings.HasPrefix(ref, "docker-daemon:"):
-		targets, cleanup, err := s.fromDaemon(ctx, strings.TrimPrefix(ref, "docker-daemon:"), ref)
+		image := strings.TrimPrefix(ref, "docker-daemon:")
+		targets, cleanup, err := s.fromDaemon(ctx, image, ref)
 		if cleanup != nil {
 			s.cleanups = append(s.cleanups, cleanup)
 		}
-		return targets, err
+		return targets, repositoryOf(image), err
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return nil, fmt.Errorf("invalid image reference: %w", err)
+		return nil, "", fmt.Errorf("invalid image reference: %w", err)
 	}
+	ts, err := s.fromRegistry(ctx, ref, r)
+	return ts, r.Context().Name(), err
+}
+
+// fromRegistry reads an image or an index from a registry.
+func (s *Scanner) fromRegistry(ctx context.Context, ref string, r name.Reference) ([]target, error) {
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(s.keychain())}
 	if s.opts.Transport != nil {
 		opts = append(opts, remote.WithTransport(s.opts.Transport))
@@ -77,6 +96,27 @@ func (s *Scanner) resolve(ctx context.Context, ref string) ([]target, error) {
 		return nil, err
 	}
 	return imageTarget(ref, r.Context().Digest(desc.Digest.String()).String(), "", img, nil)
+}
+
+// withIdentity sets the tracking identity of targets: the repository when
+// there is one, else each image's own digest.
+func withIdentity(ts []target, repo string) []target {
+	for i := range ts {
+		ts[i].identity = repo
+		if repo == "" {
+			ts[i].identity = ts[i].digest
+		}
+	}
+	return ts
+}
+
+// repositoryOf is the repository of a registry reference, "" if ref is not one.
+func repositoryOf(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ""
+	}
+	return r.Context().Name()
 }
 
 // fromIndex lists the images of an index, recursing into nested indexes.
@@ -152,20 +192,21 @@ func imageTarget(ref, digest, plat string, img v1.Image, annotations map[string]
 // dockerArchive opens a `docker save` tarball. Its layers may be stored
 // uncompressed; their sizes are read from the tar headers, because asking
 // go-containerregistry for the compressed size would recompress them.
-func dockerArchive(file, ref string) ([]target, error) {
+func dockerArchive(file, ref string) ([]target, string, error) {
 	img, err := tarball.ImageFromPath(file, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer f.Close()
 	sizes := map[string]int64{}
 	var manifest []struct {
-		Config string
-		Layers []string
+		Config   string
+		RepoTags []string
+		Layers   []string
 	}
 	tr := tar.NewReader(f)
 	for {
@@ -174,21 +215,21 @@ func dockerArchive(file, ref string) ([]target, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", file, err)
+			return nil, "", fmt.Errorf("reading %s: %w", file, err)
 		}
 		sizes[path.Clean(h.Name)] = h.Size
 		if path.Clean(h.Name) == "manifest.json" {
 			if err := json.NewDecoder(io.LimitReader(tr, 16<<20)).Decode(&manifest); err != nil {
-				return nil, fmt.Errorf("%s: manifest.json: %w", file, err)
+				return nil, "", fmt.Errorf("%s: manifest.json: %w", file, err)
 			}
 		}
 	}
 	if len(manifest) == 0 {
-		return nil, fmt.Errorf("%s: no image in manifest.json", file)
+		return nil, "", fmt.Errorf("%s: no image in manifest.json", file)
 	}
 	cfgName, err := img.ConfigName()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	t := target{ref: ref, digest: "image id " + cfgName.String(), img: img, sizeMeasure: "stored compressed in the docker-archive"}
 	compressed := true
@@ -201,7 +242,14 @@ func dockerArchive(file, ref string) ([]target, error) {
 	if !compressed {
 		t.sizeMeasure = "stored uncompressed (docker save), above the compressed size a registry would report"
 	}
-	return []target{t}, nil
+	repo := ""
+	for _, tag := range manifest[0].RepoTags {
+		if r, err := name.ParseReference(tag); err == nil {
+			repo = r.Context().Name()
+			break
+		}
+	}
+	return []target{t}, repo, nil
 }
 
 // keychain: the docker config, plus the CI platforms' own credentials:

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -43,7 +44,10 @@ type Options struct {
 	History bool   // scan every commit reachable from any ref
 	Base    string // with Head: scan the commits in Base..Head only
 	Head    string // defaults to HEAD when Base is set
-	Logger  *slog.Logger
+	// FingerprintKey keys the hash of each secret value in its fingerprint
+	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
+	FingerprintKey []byte
+	Logger         *slog.Logger
 }
 
 // Mode describes what Options scan, for the report.
@@ -175,7 +179,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), errors.Join(srcErrs...))
 	}
 
-	res := convert(root, raw, ignores, status)
+	res := convert(root, raw, ignores, status, s.opts.FingerprintKey)
 	res.Notes = append(notes, res.Notes...)
 	return res, nil
 }
@@ -195,12 +199,18 @@ func (m multiSource) Fragments(ctx context.Context, yield sources.FragmentsFunc)
 // convert turns gitleaks findings into policy findings: paths relative to
 // the root, secrets replaced by fingerprint and preview, public example
 // values dropped, the same secret found twice (plain and decoded, or on two
-// lines of one file) reported once, .gitleaksignore entries marked ignored.
-func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status) policy.ScanResult {
+// lines of one file, or by two rules) reported once, .gitleaksignore
+// entries marked ignored.
+func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status, key []byte) policy.ScanResult {
 	red := &Redactor{}
 	res := policy.ScanResult{Redactor: red}
-	byFP := map[string]int{}
-	var decodedAt []bool // per finding: found only in decoded (base64, ...) content
+	type kept struct {
+		f       policy.Finding
+		decoded bool
+		mac     string
+	}
+	var found []kept
+	bySecret := map[string]int{} // path + keyed hash of the value → index in found
 	examples := 0
 	for _, g := range dropGenericOverlaps(raw) {
 		if isPublicExample(g) {
@@ -209,34 +219,40 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 		}
 		red.add(g.Secret)
 		path := relPath(root, g.File)
-		fp := fingerprint(path, g.Secret)
+		mac := valueMAC(key, g.Secret)
 		f := policy.Finding{
-			ID:          fp,
-			Kind:        policy.KindSecret,
-			Rule:        g.RuleID,
-			Title:       title(g),
-			Location:    policy.Location{Path: path, Line: g.StartLine, Commit: g.Commit},
-			Preview:     preview(g),
-			Fix:         "revoke and rotate this credential now (it is exposed), remove it from the code and load it from a secret store",
-			Fingerprint: fp,
-			Status:      status,
+			Kind:     policy.KindSecret,
+			Rule:     g.RuleID,
+			Title:    title(g),
+			Location: policy.Location{Path: path, Line: g.StartLine, Commit: g.Commit},
+			Preview:  preview(g),
+			Fix:      "revoke and rotate this credential now (it is exposed), remove it from the code and load it from a secret store",
+			Status:   status,
 		}
 		if line, ok := matchIgnore(ignores, g, path); ok {
 			f.Ignored = &policy.Ignored{Reason: fmt.Sprintf("listed in %s line %d", IgnoreFile, line), Source: IgnoreFile}
 		}
 		decoded := isDecoded(g)
-		if i, seen := byFP[fp]; seen {
-			if better(f, decoded, res.Findings[i], decodedAt[i]) {
-				res.Findings[i], decodedAt[i] = f, decoded
+		at := path + "\x00" + mac
+		if i, seen := bySecret[at]; seen {
+			if better(f, decoded, found[i].f, found[i].decoded) {
+				found[i] = kept{f, decoded, mac}
 			}
 			continue
 		}
-		byFP[fp] = len(res.Findings)
-		res.Findings = append(res.Findings, f)
-		decodedAt = append(decodedAt, decoded)
+		bySecret[at] = len(found)
+		found = append(found, kept{f, decoded, mac})
+	}
+	for _, k := range found {
+		k.f.Fingerprint = policy.Fingerprint(policy.KindSecret, k.f.Rule, k.f.Location.Path, k.mac)
+		k.f.ID = k.f.Fingerprint
+		res.Findings = append(res.Findings, k.f)
 	}
 	if examples > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d matches of well-known public example values (documentation keys, sample tokens) not reported", examples))
+	}
+	if len(found) > 0 && len(key) == 0 {
+		res.Notes = append(res.Notes, "secret fingerprints are hashed with secgate's public default key (SECGATE_FINGERPRINT_KEY is unset): whoever reads a fingerprint and knows its rule and path can test guesses of a weak value offline; set a repository key where reports or issues are public")
 	}
 	return res
 }
@@ -326,15 +342,19 @@ func title(g report.Finding) string {
 	return t
 }
 
-// fingerprint identifies a secret stably across runs, line moves and
-// rule changes without revealing it: a truncated SHA-256 of path and value.
-func fingerprint(path, secret string) string {
-	h := sha256.New()
-	for _, s := range []string{"secgate/secret/v1", path, secret} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+// defaultFingerprintKey keys the value hash when no repository key is
+// configured: public, so it only separates secgate's hashes from others.
+var defaultFingerprintKey = []byte("secgate/secret-fingerprint/default-key")
+
+// valueMAC is the keyed hash of a secret value that its fingerprint is
+// made from (HMAC-SHA256, hex): the value itself never leaves.
+func valueMAC(key []byte, secret string) string {
+	if len(key) == 0 {
+		key = defaultFingerprintKey
 	}
-	return "secret-" + hex.EncodeToString(h.Sum(nil))[:20]
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(secret))
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func relPath(root, p string) string {

@@ -106,16 +106,51 @@ func TestScanTreeFindsEveryPlantedSecretOnce(t *testing.T) {
 		t.Errorf("notes %q do not count the public examples", res.Notes)
 	}
 
-	// Fingerprints are stable from one run to the next.
-	again := scan(t, Options{Root: tr.Root})
-	fps := map[string]bool{}
-	for _, f := range again.Findings {
-		fps[f.Fingerprint] = true
-	}
-	for _, f := range res.Findings {
-		if !fps[f.Fingerprint] {
-			t.Errorf("fingerprint of %s changed between runs", key(f.Location.Path, f.Location.Line))
+}
+
+// A secret's tracking key: rule + path + keyed hash of the value. It
+// survives line moves, changes with the path or the value, and with the key.
+func TestSecretFingerprints(t *testing.T) {
+	ghp := secretstest.GitHubPAT(t)
+	other := secretstest.GitHubPAT(t)
+	write := func(t *testing.T, rel, content string) string {
+		dir := t.TempDir()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
 		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	fp := func(t *testing.T, opts Options) string {
+		t.Helper()
+		res := scan(t, opts)
+		if len(res.Findings) != 1 {
+			t.Fatalf("%d findings, want 1", len(res.Findings))
+		}
+		return res.Findings[0].Fingerprint
+	}
+	base := fp(t, Options{Root: write(t, "ci/deploy.sh", "TOKEN="+ghp+"\n")})
+	if !regexp.MustCompile(`^secret-[0-9a-f]{20}$`).MatchString(base) {
+		t.Errorf("fingerprint %q is not secret- and 20 hex digits", base)
+	}
+	moved := fp(t, Options{Root: write(t, "ci/deploy.sh", "#!/bin/sh\n\n# a comment\nTOKEN="+ghp+"\n")})
+	if moved != base {
+		t.Error("moving the secret down three lines changed its fingerprint")
+	}
+	if renamed := fp(t, Options{Root: write(t, "ci/release.sh", "TOKEN="+ghp+"\n")}); renamed == base {
+		t.Error("the same value in another file has the same fingerprint")
+	}
+	if changed := fp(t, Options{Root: write(t, "ci/deploy.sh", "TOKEN="+other+"\n")}); changed == base {
+		t.Error("another value at the same place has the same fingerprint")
+	}
+	keyA := fp(t, Options{Root: write(t, "ci/deploy.sh", "TOKEN="+ghp+"\n"), FingerprintKey: []byte("repo-key-a")})
+	keyA2 := fp(t, Options{Root: write(t, "ci/deploy.sh", "TOKEN="+ghp+"\n"), FingerprintKey: []byte("repo-key-a")})
+	keyB := fp(t, Options{Root: write(t, "ci/deploy.sh", "TOKEN="+ghp+"\n"), FingerprintKey: []byte("repo-key-b")})
+	if keyA != keyA2 || keyA == keyB || keyA == base {
+		t.Errorf("keyed fingerprints: a=%s a again=%s b=%s default=%s; want a stable per key, different across keys", keyA, keyA2, keyB, base)
 	}
 }
 
@@ -351,7 +386,7 @@ func writeFile(t *testing.T, root, rel, content string) {
 }
 
 func TestTextScanner(t *testing.T) {
-	ts, err := NewTextScanner()
+	ts, err := NewTextScanner(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,13 @@ import (
 // config applies). Safe for concurrent use.
 type TextScanner struct {
 	d        *detect.Detector // DetectContext keeps no state between calls
+	key      []byte           // the fingerprint key
 	redactor Redactor         // every value found by any call
 }
 
-// NewTextScanner loads the rules once.
-func NewTextScanner() (*TextScanner, error) {
+// NewTextScanner loads the rules once. key keys the fingerprints, as
+// Options.FingerprintKey.
+func NewTextScanner(key []byte) (*TextScanner, error) {
 	silenceGitleaks.Do(func() { logging.Logger = zerolog.Nop() })
 	cfg, _, err := loadConfig("")
 	if err != nil {
@@ -29,7 +31,7 @@ func NewTextScanner() (*TextScanner, error) {
 	}
 	d := detect.NewDetector(cfg)
 	d.MaxDecodeDepth = maxDecodeDepth
-	return &TextScanner{d: d}, nil
+	return &TextScanner{d: d, key: key}, nil
 }
 
 // Scan returns the secrets in content, located at name (a path or a
@@ -41,7 +43,7 @@ func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []p
 	if len(raw) == 0 {
 		return nil
 	}
-	res := convert("", raw, nil, "")
+	res := convert("", raw, nil, "", t.key)
 	for _, g := range raw {
 		t.redactor.add(g.Secret)
 	}
