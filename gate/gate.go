@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/secgate/secgate/gate/deps"
 	"github.com/secgate/secgate/gate/image"
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets"
 	"github.com/secgate/secgate/policy"
@@ -38,16 +38,22 @@ var (
 	_ Scanner = (*secrets.Scanner)(nil)
 	_ Scanner = (*deps.Scanner)(nil)
 	_ Scanner = (*image.Scanner)(nil)
+	_ Scanner = (*configScanner)(nil)
 )
 
-// Config is one run of the gate.
+// Config is one run of the gate. The caller (the CLI, a platform layer)
+// resolves everything from the environment; the gate reads none of it.
 type Config struct {
-	Path            string   // the directory or repository to scan
-	PolicyFile      string   // explicit policy; default <Path>/.secgate.yml if present, else built-in
+	Path string // the directory or repository to scan
+	// Policy is an already-loaded policy; when nil, PolicyFile, else the
+	// repository's .secgate.yml (the base revision's on a pull/merge
+	// request), else the built-in policy.
+	Policy          *policy.Policy
+	PolicyFile      string
 	Environment     string   // target environment name
 	EnvironmentTier string   // GitLab environment tier
 	PullRequest     bool     // a pull/merge request is being judged
-	Base, Head      string   // commit range for the secret scan
+	Base, Head      string   // commit range for the secret scan; Base: the trusted revision
 	History         bool     // scan the whole git history for secrets
 	Only, Skip      []string // scanner selection
 	Images          []string // images to check
@@ -56,40 +62,47 @@ type Config struct {
 	OfflineDB       string   // offline OSV database directory; empty: the OSV API
 	DownloadDB      bool     // download the offline database into OfflineDB first
 	OSVAPIURL       string   // OSV API base URL (default the real one)
-	DryRun          bool     // file nothing, sign nothing
 	// FingerprintKey keys the hash of secret values in their fingerprints
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte
-	Now            time.Time
-	Logger         *slog.Logger
-	Env            func(string) string // CI credentials for registries (GITHUB_TOKEN, CI_REGISTRY_*)
+	// RegistryCredentials are registry logins besides the docker config's
+	// (the CI platform's own); DockerHost the engine for docker-daemon:.
+	RegistryCredentials []RegistryCredential
+	DockerHost          string
+	Now                 time.Time
+	Logger              *slog.Logger
 
 	// Scanners replaces the scanners built from the fields above (tests).
 	Scanners []Scanner
 }
 
-// implemented lists the scanners this build has, in report order.
-var implemented = []string{"secrets", "deps", "image"}
+// RegistryCredential is a registry login.
+type RegistryCredential struct {
+	Host, Username, Password string
+}
 
-// Validate checks the configuration before anything runs.
+// Validate checks the configuration before anything runs. Messages name
+// the configuration's fields (each is a flag, an action input, a
+// component input and a SECGATE_* variable).
 func (c Config) Validate() error {
 	var errs []error
+	names := ScannerNames()
 	for _, n := range slices.Concat(c.Only, c.Skip) {
-		if !slices.Contains(policy.ScannerNames, n) {
-			errs = append(errs, fmt.Errorf("unknown scanner %q (want %s)", n, strings.Join(policy.ScannerNames, ", ")))
+		if !slices.Contains(names, n) {
+			errs = append(errs, fmt.Errorf("unknown scanner %q (want %s)", n, strings.Join(names, ", ")))
 		}
 	}
 	if len(c.Only) > 0 && len(c.Skip) > 0 {
-		errs = append(errs, errors.New("--only and --skip cannot be combined"))
+		errs = append(errs, errors.New("only and skip cannot be combined"))
 	}
 	if c.Head != "" && c.Base == "" {
-		errs = append(errs, errors.New("--head needs --base (the commit range is BASE..HEAD)"))
+		errs = append(errs, errors.New("head needs base (the commit range is base..head)"))
 	}
 	if c.DownloadDB && c.OfflineDB == "" {
-		errs = append(errs, errors.New("--download-db needs --offline-db DIR (where to put the database)"))
+		errs = append(errs, errors.New("download_db needs offline_db (the directory to put the database in)"))
 	}
 	if c.History && c.Base != "" {
-		errs = append(errs, errors.New("--history and --base select different secret scans: choose one"))
+		errs = append(errs, errors.New("history and base select different secret scans: choose one"))
 	}
 	if c.Scanners == nil {
 		if fi, err := os.Stat(c.Path); err != nil {
@@ -101,40 +114,62 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// selected returns the names of the scanners to run: those requested
-// (--only, or --image for the image checks), else every one this build
-// has, less --skip.
-func (c Config) selected() []string {
-	var names []string
-	for _, n := range policy.ScannerNames {
-		if len(c.Only) > 0 && !slices.Contains(c.Only, n) || slices.Contains(c.Skip, n) {
+// selected returns the scanners to run: the registered ones that are
+// ready (they have their inputs) and selected by Only/Skip. One asked for
+// by name that is not ready is an error, never a silent pass.
+func (c Config) selected() ([]Registration, error) {
+	var out []Registration
+	for _, r := range registry {
+		named := slices.Contains(c.Only, r.Name)
+		if len(c.Only) > 0 && !named || slices.Contains(c.Skip, r.Name) {
 			continue
 		}
-		requested := slices.Contains(c.Only, n) || n == "image" && len(c.Images) > 0
-		if n == "image" && len(c.Images) == 0 && !requested {
+		if ok, why := r.Ready(c); !ok {
+			if named {
+				return nil, fmt.Errorf("scanner %s cannot run: %s", r.Name, why)
+			}
 			continue
 		}
-		if requested || slices.Contains(implemented, n) {
-			names = append(names, n)
-		}
+		out = append(out, r)
 	}
-	return names
+	if len(out) == 0 {
+		return nil, errors.New("no scanner selected: check only and skip")
+	}
+	return out, nil
 }
 
-// LoadPolicy reads the policy the run uses.
-func (c Config) LoadPolicy() (*policy.Policy, error) {
-	path := c.PolicyFile
-	if path == "" {
-		path = filepath.Join(c.Path, policy.FileName)
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return policy.Default(), nil
-		}
+// LoadPolicy returns the policy the run uses: Policy, else PolicyFile (a
+// path the pipeline gives, trusted), else the repository's .secgate.yml —
+// the base revision's on a pull/merge request (Base set), so that a change
+// cannot add an exception for its own findings — else the built-in one.
+func (c Config) LoadPolicy(ctx context.Context) (*policy.Policy, error) {
+	if c.Policy != nil {
+		return c.Policy, nil
 	}
-	data, err := os.ReadFile(path)
+	if c.PolicyFile != "" {
+		data, err := os.ReadFile(c.PolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading policy: %w", err)
+		}
+		return policy.Parse(c.PolicyFile, data, Catalogue())
+	}
+	data, ok, err := repo.ReadFile(ctx, c.Path, c.Base, policy.FileName)
 	if err != nil {
 		return nil, fmt.Errorf("reading policy: %w", err)
 	}
-	return policy.Parse(path, data)
+	if !ok {
+		return policy.Default(), nil
+	}
+	name := filepath.Join(c.Path, policy.FileName)
+	if c.Base != "" {
+		name = fmt.Sprintf("%s (at base revision %s)", name, c.Base)
+	}
+	return policy.Parse(name, data, Catalogue())
+}
+
+// ParsePolicy parses a policy file against this build's scanners and checks.
+func ParsePolicy(file string, data []byte) (*policy.Policy, error) {
+	return policy.Parse(file, data, Catalogue())
 }
 
 // Run runs the gate. The report is complete in every outcome; err is
@@ -150,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		}
 	}()
 	rep = report.New()
-	rep.Environment, rep.DryRun = cfg.Environment, cfg.DryRun
+	rep.Environment = cfg.Environment
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -167,7 +202,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		return fail(err)
 	}
 	var pol *policy.Policy
-	pol, err = cfg.LoadPolicy()
+	pol, err = cfg.LoadPolicy(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -183,6 +218,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	results := make([]report.Scanner, len(scanners))
 	found := make([][]policy.Finding, len(scanners))
 	redactors = make([]policy.Redactor, len(scanners))
+	checkedImages := make([][]policy.CheckedImage, len(scanners))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range scanners {
 		g.Go(func() error {
@@ -194,7 +230,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 				r.Target = t.Target()
 			}
 			// What a failing scanner did find is kept: nothing is lost.
-			r.Findings, found[i], redactors[i] = len(res.Findings), res.Findings, res.Redactor
+			r.Findings, found[i], redactors[i], checkedImages[i] = len(res.Findings), res.Findings, res.Redactor, res.Images
 			defer func() { results[i] = r }()
 			if err != nil {
 				r.Error = err.Error()
@@ -221,6 +257,9 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		}
 	}
 
+	for _, r := range checkedImages {
+		rep.Images = append(rep.Images, r...)
+	}
 	d := pol.Decide(slices.Concat(found...), policy.Context{
 		Environment: cfg.Environment, EnvironmentTier: cfg.EnvironmentTier,
 		PullRequest: cfg.PullRequest, Now: cfg.Now,
@@ -259,41 +298,19 @@ func scanRecovered(ctx context.Context, s Scanner) (res policy.ScanResult, err e
 	return s.Scan(ctx)
 }
 
-// build makes the scanners the configuration selects. Asking for a scanner
-// this build does not have is an error, never a silent pass.
+// build makes the scanners the configuration selects.
 func (c Config) build(log *slog.Logger, pol *policy.Policy) ([]Scanner, error) {
-	var out []Scanner
-	for _, n := range c.selected() {
-		switch n {
-		case "secrets":
-			out = append(out, secrets.New(secrets.Options{Root: c.Path, History: c.History, Base: c.Base, Head: c.Head, FingerprintKey: c.FingerprintKey, Logger: log}))
-		case "deps":
-			out = append(out, deps.New(deps.Options{
-				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
-				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
-				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
-				Now:            c.Now, Logger: log,
-			}))
-		case "image":
-			if len(c.Images) == 0 {
-				return nil, errors.New("the image checks need an image: --image REF")
-			}
-			text, err := secrets.NewTextScanner(c.FingerprintKey)
-			if err != nil {
-				return nil, err
-			}
-			tiers := map[string]policy.Severity{image.CheckRoot: pol.ImageRootUser, image.CheckSize: pol.ImageSize}
-			maps.Copy(tiers, pol.ImageChecks)
-			out = append(out, image.New(image.Options{
-				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, Tiers: tiers,
-				Secrets: text, Env: c.Env, Logger: log,
-			}))
-		default:
-			return nil, fmt.Errorf("scanner %s: not available in this version of secgate", n)
-		}
+	regs, err := c.selected()
+	if err != nil {
+		return nil, err
 	}
-	if len(out) == 0 {
-		return nil, errors.New("no scanner selected: check --only/--skip")
+	out := make([]Scanner, 0, len(regs))
+	for _, r := range regs {
+		s, err := r.Build(c, pol, log)
+		if err != nil {
+			return nil, fmt.Errorf("scanner %s: %w", r.Name, err)
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }

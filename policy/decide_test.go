@@ -135,7 +135,7 @@ func TestDecideExceptions(t *testing.T) {
     reason: test fixture key, revoked
     expires: 2026-11-25
 `
-	p, err := Parse(".secgate.yml", []byte(src))
+	p, err := Parse(".secgate.yml", []byte(src), testCatalogue)
 	if err != nil {
 		t.Fatal(err)
 	}

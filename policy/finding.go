@@ -73,6 +73,7 @@ const (
 	KindSecret        Kind = "secret"
 	KindVulnerability Kind = "vulnerability"
 	KindImage         Kind = "image"
+	KindConfig        Kind = "config" // a change to the gate's own configuration
 )
 
 // Action is what the gate does about a finding.
@@ -207,9 +208,28 @@ func (f Finding) Keys() []string {
 type ScanResult struct {
 	Findings []Finding
 	Notes    []string
+	// Images are the container images the scanner checked, as data: what
+	// signing and the platform outputs read (never parsed from notes).
+	Images []CheckedImage
 	// Redactor, when set, removes the values the scanner found (secrets)
 	// from any text: the gate passes everything it publishes through it.
 	Redactor Redactor
+}
+
+// CheckedImage is one image reference as checked: the repository, the
+// digest of a multi-platform index, and each single-platform image.
+type CheckedImage struct {
+	Reference   string          `json:"reference"`            // as given
+	Repository  string          `json:"repository,omitempty"` // registry repository, when the source has one
+	IndexDigest string          `json:"index_digest,omitempty"`
+	Images      []PlatformImage `json:"images"`
+}
+
+// PlatformImage is one single-platform image of a reference.
+type PlatformImage struct {
+	Platform string `json:"platform,omitempty"` // "linux/amd64"; empty for a single-platform reference
+	Digest   string `json:"digest"`             // manifest digest, sha256:…
+	ImageID  string `json:"image_id"`           // config digest, sha256:… (docker's image id)
 }
 
 // Redactor removes sensitive values from text.

@@ -26,9 +26,6 @@ func DefaultFile() []byte { return bytes.Clone(defaultYAML) }
 // FileName is the policy file secgate looks for at the root of the scanned tree.
 const FileName = ".secgate.yml"
 
-// Scanner names, as used by --only/--skip and skip_on_error.
-var ScannerNames = []string{"secrets", "deps", "image"}
-
 // Thresholds are the CVSS base score lower bounds of the tiers.
 type Thresholds struct {
 	Critical float64
@@ -79,15 +76,16 @@ type Policy struct {
 	DepsExclude     []string // osv-scanner exclude patterns: dir names, g:glob, r:regex
 	DepsUnparsable  Action   // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
 	ImageMaxSize    int64    // bytes
-	ImageRootUser   Severity
-	ImageSize       Severity
-	ImageChecks     map[string]Severity // tier per image check id (image-has-shell: medium)
-	Exceptions      []Exception
+	// Checks sets the tier of checks by id (image.checks, and the older
+	// image.root_user and image.size keys); a check not set here has its
+	// catalogue default.
+	Checks     map[string]Severity
+	Exceptions []Exception
 }
 
 // Default returns the built-in policy (the one `policy init` writes).
 func Default() *Policy {
-	p, err := Parse("(default policy)", defaultYAML)
+	p, err := Parse("(default policy)", defaultYAML, nil)
 	if err != nil {
 		panic("secgate: the embedded default policy does not parse: " + err.Error())
 	}
@@ -105,6 +103,15 @@ func (p *Policy) TierFor(score float64) Severity {
 		return Medium
 	}
 	return Low
+}
+
+// CheckTier is the tier of a check: the policy's, else def (the
+// catalogue's default).
+func (p *Policy) CheckTier(id string, def Severity) Severity {
+	if t, ok := p.Checks[id]; ok && t != SeverityUnset {
+		return t
+	}
+	return def
 }
 
 // MaySkip reports whether the policy tolerates the named scanner failing.
@@ -192,7 +199,9 @@ type rawException struct {
 // Parse reads and validates a policy document. file names it in errors.
 // Keys that are absent keep their defaults; unknown keys, wrong types and
 // bad values are errors located at file:line:column (all of them, joined).
-func Parse(file string, data []byte) (*Policy, error) {
+// Scanner names and check ids are checked against cat (the gate's
+// registry); a nil cat checks none.
+func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 	ast, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, yamlError(file, err)
@@ -237,8 +246,8 @@ func Parse(file string, data []byte) (*Policy, error) {
 		p.NewFindingsOnly = *raw.NewFindingsOnly
 	}
 	for i, s := range raw.SkipOnError {
-		if !slices.Contains(ScannerNames, s) {
-			v.errf(fmt.Sprintf("$.skip_on_error[%d]", i), "unknown scanner %q (want %s)", s, strings.Join(ScannerNames, ", "))
+		if cat != nil && !cat.Has(s) {
+			v.errf(fmt.Sprintf("$.skip_on_error[%d]", i), "unknown scanner %q (want %s)", s, strings.Join(cat.Names(), ", "))
 			continue
 		}
 		p.SkipOnError = append(p.SkipOnError, s)
@@ -274,18 +283,35 @@ func Parse(file string, data []byte) (*Policy, error) {
 				p.ImageMaxSize = n
 			}
 		}
-		setSeverity(&v, "$.image.root_user", im.RootUser, &p.ImageRootUser)
-		setSeverity(&v, "$.image.size", im.Size, &p.ImageSize)
+		// The older keys are two names of two checks: one setting each.
+		for key, alias := range map[string]struct {
+			id  string
+			val *string
+		}{"root_user": {"image-runs-as-root", im.RootUser}, "size": {"image-size-budget", im.Size}} {
+			if alias.val == nil {
+				continue
+			}
+			if _, twice := im.Checks[alias.id]; twice {
+				v.errf("$.image."+key, "image.%s and image.checks.%s set the same tier: keep one", key, alias.id)
+				continue
+			}
+			var sev Severity
+			setSeverity(&v, "$.image."+key, alias.val, &sev)
+			if sev != SeverityUnset {
+				p.setCheck(alias.id, sev)
+			}
+		}
 		for _, id := range slices.Sorted(maps.Keys(im.Checks)) {
+			if _, ok := cat.Check("image", id); cat != nil && !ok {
+				v.errf("$.image.checks."+id, "unknown image check %q (want one of %s)", id, cat.checkIDs("image"))
+				continue
+			}
 			sev, err := ParseSeverity(im.Checks[id])
 			if err != nil {
 				v.errf("$.image.checks."+id, "%v", err)
 				continue
 			}
-			if p.ImageChecks == nil {
-				p.ImageChecks = map[string]Severity{}
-			}
-			p.ImageChecks[id] = sev
+			p.setCheck(id, sev)
 		}
 	}
 	seen := map[string]int{}
@@ -328,9 +354,14 @@ func builtin() *Policy {
 		SecretsTier:    Critical,
 		DepsUnparsable: ActionFail,
 		ImageMaxSize:   200 * 1000 * 1000,
-		ImageRootUser:  High,
-		ImageSize:      Medium,
 	}
+}
+
+func (p *Policy) setCheck(id string, sev Severity) {
+	if p.Checks == nil {
+		p.Checks = map[string]Severity{}
+	}
+	p.Checks[id] = sev
 }
 
 type validator struct {

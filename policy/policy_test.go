@@ -7,8 +7,15 @@ import (
 	"testing"
 )
 
+// testCatalogue stands for the gate's registry.
+var testCatalogue = Catalogue{
+	{Name: "secrets", Section: "secrets"},
+	{Name: "deps", Section: "deps"},
+	{Name: "image", Section: "image", Checks: []Check{{ID: "image-runs-as-root", Tier: High}, {ID: "image-has-shell", Tier: Low}}},
+}
+
 func TestDefaultFileMatchesBuiltin(t *testing.T) {
-	p, err := Parse("default", DefaultFile())
+	p, err := Parse("default", DefaultFile(), testCatalogue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +43,7 @@ exceptions:
     expires: 2027-01-31
     owner: team-payments
 `
-	p, err := Parse(".secgate.yml", []byte(src))
+	p, err := Parse(".secgate.yml", []byte(src), testCatalogue)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,14 +59,14 @@ exceptions:
 	if !p.MaySkip("deps") || p.MaySkip("secrets") {
 		t.Errorf("skip_on_error = %v", p.SkipOnError)
 	}
-	if p.SecretsTier != High || p.ImageRootUser != Critical || p.ImageSize != Low {
-		t.Errorf("tiers per kind: %v %v %v", p.SecretsTier, p.ImageRootUser, p.ImageSize)
+	if p.SecretsTier != High || p.CheckTier("image-runs-as-root", High) != Critical || p.CheckTier("image-size-budget", Medium) != Low {
+		t.Errorf("tiers per kind: %v %v", p.SecretsTier, p.Checks)
 	}
 	if !reflect.DeepEqual(p.DepsExclude, []string{"testdata", "g:**/fixtures/**"}) || p.DepsUnparsable != ActionReport {
 		t.Errorf("deps: %v %v", p.DepsExclude, p.DepsUnparsable)
 	}
-	if p.ImageChecks["image-has-shell"] != Medium {
-		t.Errorf("image checks: %v", p.ImageChecks)
+	if p.CheckTier("image-has-shell", Low) != Medium || p.CheckTier("image-setuid-binary", Medium) != Medium {
+		t.Errorf("image checks: %v", p.Checks)
 	}
 	if p.ImageMaxSize != 1610612736 {
 		t.Errorf("max_size = %d", p.ImageMaxSize)
@@ -97,10 +104,12 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"bad size", "image: {max_size: 200 parsecs}\n", `unknown unit "parsecs"`},
 		{"version", "version: 2\n", ".secgate.yml:1:10: unsupported policy version 2"},
 		{"unparsable", "deps:\n  unparsable: ignore\n", `.secgate.yml:2:15: unknown value "ignore"`},
+		{"unknown check", "image:\n  checks:\n    image-has-shel: medium\n", `.secgate.yml:3:21: unknown image check "image-has-shel" (want one of image-runs-as-root, image-has-shell)`},
+		{"one tier set twice", "image:\n  root_user: high\n  checks: {image-runs-as-root: low}\n", `.secgate.yml:2:14: image.root_user and image.checks.image-runs-as-root set the same tier`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(".secgate.yml", []byte(tt.src))
+			_, err := Parse(".secgate.yml", []byte(tt.src), testCatalogue)
 			if err == nil {
 				t.Fatal("Parse succeeded, want an error")
 			}
@@ -154,7 +163,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("exceptions:\n  - {id: X, reason: a, expires: 2027-01-01}\n"))
 	f.Add([]byte("tiers: {critical: 9.0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse("fuzz.yml", data)
+		p, err := Parse("fuzz.yml", data, testCatalogue)
 		if err == nil && !(p.Tiers.Medium < p.Tiers.High && p.Tiers.High < p.Tiers.Critical) {
 			t.Fatalf("accepted inconsistent tiers %+v", p.Tiers)
 		}

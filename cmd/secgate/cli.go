@@ -196,7 +196,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.StringVar(&f.base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
 	fl.StringVar(&f.head, "head", "", "end of the commit range (default HEAD)")
 	fl.BoolVar(&f.history, "history", false, "scan the whole git history for secrets")
-	fl.StringSliceVar(&f.only, "only", nil, "run only these scanners: "+strings.Join(policy.ScannerNames, ", "))
+	fl.StringSliceVar(&f.only, "only", nil, "run only these scanners: "+strings.Join(gate.ScannerNames(), ", "))
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these scanners")
 	fl.StringSliceVar(&f.platforms, "platform", nil, "of a multi-platform image, check only these platforms (e.g. linux/amd64; default all)")
 	fl.StringSliceVar(&f.lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
@@ -264,14 +264,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		OfflineDB:   f.offlineDB,
 		DownloadDB:  f.downloadDB,
 		OSVAPIURL:   f.osvAPIURL,
-		DryRun:      dryRun,
 		Now:         time.Now(),
 		Logger:      logger,
-		Env: func(k string) string {
-			v, _ := env(k)
-			return v
-		},
 	}
+	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
 	// A key, never a flag (command lines are visible to every process).
 	if k, ok := env("SECGATE_FINGERPRINT_KEY"); ok && k != "" {
 		cfg.FingerprintKey = []byte(k)
@@ -291,6 +287,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	} else {
 		rep, runErr = runRecovered(ctx, cfg)
 	}
+	rep.DryRun = dryRun
 
 	return finish(rep, runErr, f, stdout, w)
 }
@@ -326,6 +323,25 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 		return &exitCodeError{code: code}
 	}
 	return nil
+}
+
+// registryAccess resolves what the image checks need from the CI
+// platform: its registry credentials (GITHUB_TOKEN for ghcr.io in GitHub
+// Actions, CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for CI_REGISTRY in GitLab
+// CI) and the Docker engine (DOCKER_HOST).
+func registryAccess(env lookupEnv) (creds []gate.RegistryCredential, dockerHost string) {
+	get := func(k string) string { v, _ := env(k); return v }
+	if tok := get("GITHUB_TOKEN"); tok != "" {
+		user := get("GITHUB_ACTOR")
+		if user == "" {
+			user = "token"
+		}
+		creds = append(creds, gate.RegistryCredential{Host: "ghcr.io", Username: user, Password: tok})
+	}
+	if host, u, p := get("CI_REGISTRY"), get("CI_REGISTRY_USER"), get("CI_REGISTRY_PASSWORD"); host != "" && u != "" && p != "" {
+		creds = append(creds, gate.RegistryCredential{Host: host, Username: u, Password: p})
+	}
+	return creds, get("DOCKER_HOST")
 }
 
 // runRecovered runs the gate; a panic outside the scanners (which gate.Run
@@ -410,7 +426,7 @@ func newPolicyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
 			if err != nil {
 				return &exitCodeError{exitError, fmt.Errorf("reading policy: %w", err)}
 			}
-			p, err := policy.Parse(path, data)
+			p, err := gate.ParsePolicy(path, data)
 			if err != nil {
 				return &exitCodeError{exitError, err}
 			}

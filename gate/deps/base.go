@@ -1,17 +1,15 @@
 package deps
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
 	"github.com/google/osv-scanner/v2/pkg/models"
 
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -26,7 +24,7 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 		return out, err
 	}
 	defer os.RemoveAll(base)
-	if err := verifyRevision(ctx, root, s.opts.Base); err != nil {
+	if err := repo.VerifyRevision(ctx, root, s.opts.Base); err != nil {
 		return out, err
 	}
 	found := 0
@@ -35,7 +33,7 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 		if filepath.IsAbs(rel) {
 			continue // a --lockfile outside the tree
 		}
-		data, ok, err := gitShow(ctx, root, s.opts.Base, rel)
+		data, ok, err := repo.ReadFile(ctx, root, s.opts.Base, rel)
 		if err != nil {
 			return out, err
 		}
@@ -51,6 +49,7 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 	if found > 0 {
 		opts := s.opts
 		opts.DownloadDB = false // the scan of the change fetched it
+		opts.Base = ""          // the base's lockfiles, in a temporary tree
 		baseRes, _, err := s.scanTree(ctx, opts, base, nil)
 		if err != nil {
 			return out, fmt.Errorf("scanning the lockfiles of base revision %s: %w", s.opts.Base, err)
@@ -74,37 +73,6 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 
 func baseKey(f policy.Finding) string {
 	return strings.Join([]string{f.Location.Path, baseEcosystem(f.Location.Ecosystem), f.Location.Package, f.ID}, "\x00")
-}
-
-// gitShow reads a file at a revision; ok is false when it did not exist there.
-func gitShow(ctx context.Context, root, rev, rel string) (data []byte, ok bool, err error) {
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "show", rev+":./"+rel)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := stderr.String()
-		if strings.Contains(msg, "does not exist in") || strings.Contains(msg, "exists on disk, but not in") {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("git show %s:%s in %s: %v %s", rev, rel, root, err, strings.TrimSpace(msg))
-	}
-	return out, true, nil
-}
-
-func verifyRevision(ctx context.Context, root, rev string) error {
-	if strings.HasPrefix(rev, "-") {
-		return fmt.Errorf("invalid git revision %q", rev)
-	}
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return fmt.Errorf("base revision %q not found in %s (a shallow clone? fetch the base)", rev, root)
-		}
-		return err
-	}
-	return nil
 }
 
 func writeFile(p string, b []byte) error {

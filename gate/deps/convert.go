@@ -20,7 +20,7 @@ import (
 func (s *Scanner) convert(ctx context.Context, opts Options, root string, res models.VulnerabilityResults, img *imageInfo) (policy.ScanResult, error) {
 	var out policy.ScanResult
 	lookup := s.aliasLookup(opts, res)
-	ignores := newIgnoreFiles(opts.Now)
+	ignores := newIgnoreFiles(ctx, root, opts.Base, opts.Now)
 	packages := 0
 	for _, src := range res.Results {
 		path := relPath(root, src.Source.Path)

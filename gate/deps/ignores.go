@@ -2,17 +2,18 @@ package deps
 
 import (
 	"cmp"
-	"errors"
+	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/google/osv-scanner/v2/pkg/models"
 
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -45,31 +46,48 @@ type osvConfig struct {
 	ScanGoModVersion  bool   `toml:"ScanGoModVersion"`
 }
 
-// ignoreFiles loads osv-scanner.toml files on demand, one per directory.
+// ignoreFiles loads osv-scanner.toml files on demand, one per directory:
+// from the working tree, or from revision rev (a pull/merge request's
+// base: the change cannot add an ignore for its own findings).
 type ignoreFiles struct {
-	now   time.Time
-	cache map[string]*osvConfig
+	ctx       context.Context
+	root, rev string
+	now       time.Time
+	cache     map[string]*osvConfig
 }
 
-func newIgnoreFiles(now time.Time) *ignoreFiles {
+func newIgnoreFiles(ctx context.Context, root, rev string, now time.Time) *ignoreFiles {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	return &ignoreFiles{now: now, cache: map[string]*osvConfig{}}
+	return &ignoreFiles{ctx: ctx, root: root, rev: rev, now: now, cache: map[string]*osvConfig{}}
 }
 
 func (ig *ignoreFiles) load(dir string) (*osvConfig, error) {
 	if c, ok := ig.cache[dir]; ok {
 		return c, nil
 	}
+	root, rev := ig.root, ig.rev
+	rel, err := filepath.Rel(root, filepath.Join(dir, ConfigFile))
+	if err != nil || strings.HasPrefix(rel, "..") {
+		// A lockfile given outside the tree: its own directory's file.
+		root, rev, rel = dir, "", ConfigFile
+	}
 	path := filepath.Join(dir, ConfigFile)
-	var c osvConfig
-	md, err := toml.DecodeFile(path, &c)
+	if rev != "" {
+		path = fmt.Sprintf("%s (at base revision %s)", path, rev)
+	}
+	data, ok, err := repo.ReadFile(ig.ctx, root, rev, filepath.ToSlash(rel))
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", path, err)
+	case !ok:
 		ig.cache[dir] = nil
 		return nil, nil
-	case err != nil:
+	}
+	var c osvConfig
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,15 +18,13 @@ import (
 // checked without a push): GET /images/{name}/get is a `docker save`
 // tarball, kept in a temporary file while the image is checked.
 func (s *Scanner) fromDaemon(ctx context.Context, image, ref string) ([]target, func(), error) {
-	host := "unix:///var/run/docker.sock"
-	if s.opts.Env != nil && s.opts.Env("DOCKER_HOST") != "" {
-		host = s.opts.Env("DOCKER_HOST")
-	}
+	host := cmp.Or(s.opts.DockerHost, "unix:///var/run/docker.sock")
 	u, err := url.Parse(host)
 	if err != nil {
 		return nil, nil, fmt.Errorf("DOCKER_HOST %q: %w", host, err)
 	}
 	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
 	base := "http://docker"
 	switch u.Scheme {
 	case "unix":
@@ -58,9 +57,14 @@ func (s *Scanner) fromDaemon(ctx context.Context, image, ref string) ([]target, 
 		return nil, nil, err
 	}
 	cleanup := func() { os.Remove(f.Name()) }
-	_, err = io.Copy(f, resp.Body)
+	// Bounded like the layers: an engine (or whatever answers on its
+	// socket) cannot fill the disk.
+	n, err := io.Copy(f, io.LimitReader(resp.Body, s.opts.MaxExtract+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil && n > s.opts.MaxExtract {
+		err = fmt.Errorf("the export is over %d bytes: stopped", s.opts.MaxExtract)
 	}
 	if err != nil {
 		cleanup()

@@ -25,17 +25,36 @@ const (
 	CheckUnpinnedBase   = "image-unpinned-base"
 )
 
-// DefaultTiers are the tiers of the checks the policy does not set. Secrets
-// in an image are secret findings, tiered like any other.
-var DefaultTiers = map[string]policy.Severity{
-	CheckSize:           policy.Medium,
-	CheckRoot:           policy.High,
-	CheckShell:          policy.Low,
-	CheckPackageManager: policy.Low,
-	CheckSetuid:         policy.Medium,
-	CheckCache:          policy.Low,
-	CheckWorldWritable:  policy.Medium,
-	CheckUnpinnedBase:   policy.Low,
+// Checks is the catalogue of the image checks: ids, titles, why each
+// matters, and default tiers. Secrets in an image are secret findings,
+// tiered like any other.
+var Checks = []policy.Check{
+	{ID: CheckSize, Tier: policy.Medium, Title: "Image over the size budget",
+		Help: "The compressed size is over image.max_size: slow pulls and deploys, and usually a build toolchain or caches shipped to production."},
+	{ID: CheckRoot, Tier: policy.High, Title: "Image runs as root",
+		Help: "USER is empty, root, 0, or a name /etc/passwd maps to uid 0: a container escape starts as root."},
+	{ID: CheckShell, Tier: policy.Low, Title: "Shell in the final image",
+		Help: "A shell is what an attacker with code execution uses first; distroless images have none."},
+	{ID: CheckPackageManager, Tier: policy.Low, Title: "Package manager in the final image",
+		Help: "apt, apk, yum, dnf, rpm or pip in the final stage lets an intruder install tools."},
+	{ID: CheckSetuid, Tier: policy.Medium, Title: "setuid/setgid files",
+		Help: "setuid and setgid files are privilege escalation paths."},
+	{ID: CheckCache, Tier: policy.Low, Title: "Package manager caches",
+		Help: "apt lists, apk and pip caches are dead weight and stale package metadata."},
+	{ID: CheckWorldWritable, Tier: policy.Medium, Title: "World-writable directory",
+		Help: "A directory anyone can write, outside /tmp, /var/tmp and /dev/shm."},
+	{ID: CheckUnpinnedBase, Tier: policy.Low, Title: "Base image not pinned by digest",
+		Help: "The OCI base image annotation names a tag: the base can change under the same name."},
+}
+
+// defaultTier is a check's tier in the catalogue.
+func defaultTier(id string) policy.Severity {
+	for _, c := range Checks {
+		if c.ID == id {
+			return c.Tier
+		}
+	}
+	return policy.SeverityUnset
 }
 
 // SecretScanner finds secrets in a named piece of text (gate/secrets'
@@ -63,9 +82,20 @@ type Options struct {
 	MaxExtract  int64
 	MaxFileRead int64
 
-	Transport http.RoundTripper   // registry transport (tests)
-	Env       func(string) string // GITHUB_TOKEN, CI_REGISTRY_*, DOCKER_HOST
-	Logger    *slog.Logger
+	Transport http.RoundTripper // registry transport (tests)
+	// Credentials are registry logins besides the docker config's (the CI
+	// platform's own: GITHUB_TOKEN for ghcr.io, CI_REGISTRY_* in GitLab),
+	// resolved by the caller.
+	Credentials []Credential
+	// DockerHost is the engine of docker-daemon: references (default
+	// unix:///var/run/docker.sock).
+	DockerHost string
+	Logger     *slog.Logger
+}
+
+// Credential is a registry login.
+type Credential struct {
+	Host, Username, Password string
 }
 
 // Scanner is the image checker.
@@ -100,7 +130,7 @@ func (s *Scanner) tier(check string) policy.Severity {
 	if t, ok := s.opts.Tiers[check]; ok && t != policy.SeverityUnset {
 		return t
 	}
-	return DefaultTiers[check]
+	return defaultTier(check)
 }
 
 // Scan checks every image.
@@ -116,10 +146,15 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		out.Redactor = s.opts.Secrets
 	}
 	for _, ref := range s.opts.Refs {
-		targets, err := s.resolve(ctx, ref)
+		targets, repo, err := s.resolve(ctx, ref)
 		if err != nil {
 			return out, fmt.Errorf("image %s: %w", ref, err)
 		}
+		ci, err := checked(ref, repo, targets)
+		if err != nil {
+			return out, fmt.Errorf("image %s: %w", ref, err)
+		}
+		out.Images = append(out.Images, ci)
 		for _, t := range targets {
 			fs, notes, err := s.check(ctx, t)
 			out.Findings = append(out.Findings, fs...)

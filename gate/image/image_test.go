@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -181,7 +182,7 @@ func TestEachCheckFiresOnItsCraftedImage(t *testing.T) {
 			t.Errorf("%s did not fire", check)
 			continue
 		}
-		if !strings.Contains(f.Title, want) || f.Fix == "" || f.Severity != DefaultTiers[check] || f.Location.Image == "" {
+		if !strings.Contains(f.Title, want) || f.Fix == "" || f.Severity != defaultTier(check) || f.Location.Image == "" {
 			t.Errorf("%s: %+v, want a title with %q", check, f, want)
 		}
 	}
@@ -513,22 +514,37 @@ func TestDockerDaemon(t *testing.T) {
 	bad, _ := vulnerable(t)
 	saved := strings.TrimPrefix(archive(t, bad), "docker-archive:")
 	host := fakeDocker(t, map[string]string{"registry.example/shop/app:1": saved})
-	env := func(k string) string {
-		if k == "DOCKER_HOST" {
-			return host
-		}
-		return ""
-	}
-	res, err := New(Options{Refs: []string{"docker-daemon:registry.example/shop/app:1"}, Env: env}).Scan(context.Background())
+	res, err := New(Options{Refs: []string{"docker-daemon:registry.example/shop/app:1"}, DockerHost: host}).Scan(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f, ok := checks(res.Findings)[CheckRoot]; !ok || !strings.HasPrefix(f.Location.Image, "image id sha256:") {
 		t.Errorf("findings %+v: want the root user, located by image id", res.Findings)
 	}
-	_, err = New(Options{Refs: []string{"docker-daemon:nope:1"}, Env: env}).Scan(context.Background())
+	_, err = New(Options{Refs: []string{"docker-daemon:nope:1"}, DockerHost: host}).Scan(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "No such image: nope:1") {
 		t.Errorf("a missing image: %v", err)
+	}
+}
+
+// An export larger than the bound stops with an error, and leaves no
+// temporary file behind.
+func TestDockerDaemonExportIsBounded(t *testing.T) {
+	bad, _ := vulnerable(t)
+	saved := strings.TrimPrefix(archive(t, bad), "docker-archive:")
+	fi, err := os.Stat(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := fakeDocker(t, map[string]string{"app:1": saved})
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	_, err = New(Options{Refs: []string{"docker-daemon:app:1"}, DockerHost: host, MaxExtract: fi.Size() / 2}).Scan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the export is over %d bytes", fi.Size()/2)) {
+		t.Errorf("err = %v, want the bound named", err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }
 

@@ -2,7 +2,6 @@ package image
 
 import (
 	"archive/tar"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,11 +17,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/secgate/secgate/policy"
 )
 
 // target is one image to check: a single-platform image of a reference.
 type target struct {
-	ref string // as the user wrote it
+	ref         string // as the user wrote it
+	indexDigest string // of the multi-platform index it came from, if any
 	// identity names the image in tracking keys: its repository, or with
 	// none (an OCI layout, an untagged archive) its digest; never a tag,
 	// never the path of a file it was read from.
@@ -40,9 +42,9 @@ type target struct {
 
 // resolve turns a reference into the images to check: every platform of a
 // multi-platform index, or those named in platforms.
-func (s *Scanner) resolve(ctx context.Context, ref string) ([]target, error) {
+func (s *Scanner) resolve(ctx context.Context, ref string) ([]target, string, error) {
 	ts, repo, err := s.resolveTargets(ctx, ref)
-	return withIdentity(ts, repo), err
+	return withIdentity(ts, repo), repo, err
 }
 
 // resolveTargets resolves ref, and names the repository the images belong
@@ -89,13 +91,35 @@ func (s *Scanner) fromRegistry(ctx context.Context, ref string, r name.Reference
 		if err != nil {
 			return nil, err
 		}
-		return s.fromIndex(ref, idx)
+		ts, err := s.fromIndex(ref, idx)
+		for i := range ts {
+			ts[i].indexDigest = desc.Digest.String()
+		}
+		return ts, err
 	}
 	img, err := desc.Image()
 	if err != nil {
 		return nil, err
 	}
 	return imageTarget(ref, r.Context().Digest(desc.Digest.String()).String(), "", img, nil)
+}
+
+// checked describes the images of one reference as data.
+func checked(ref, repo string, ts []target) (policy.CheckedImage, error) {
+	c := policy.CheckedImage{Reference: ref, Repository: repo, Images: []policy.PlatformImage{}}
+	for _, t := range ts {
+		d, err := t.img.Digest()
+		if err != nil {
+			return c, fmt.Errorf("digest of %s: %w", t.name(), err)
+		}
+		id, err := t.img.ConfigName()
+		if err != nil {
+			return c, fmt.Errorf("config digest of %s: %w", t.name(), err)
+		}
+		c.IndexDigest = t.indexDigest
+		c.Images = append(c.Images, policy.PlatformImage{Platform: t.platform, Digest: d.String(), ImageID: id.String()})
+	}
+	return c, nil
 }
 
 // withIdentity sets the tracking identity of targets: the repository when
@@ -252,20 +276,14 @@ func dockerArchive(file, ref string) ([]target, string, error) {
 	return []target{t}, repo, nil
 }
 
-// keychain: the docker config, plus the CI platforms' own credentials:
-// GITHUB_TOKEN for ghcr.io in GitHub Actions, CI_REGISTRY_USER and
-// CI_REGISTRY_PASSWORD for CI_REGISTRY in GitLab CI.
+// keychain: the docker config, plus the credentials the caller resolved
+// (the CI platform's own).
 func (s *Scanner) keychain() authn.Keychain {
 	chains := []authn.Keychain{authn.DefaultKeychain}
-	env := s.opts.Env
-	if env == nil {
-		env = func(string) string { return "" }
-	}
-	if tok := env("GITHUB_TOKEN"); tok != "" {
-		chains = append(chains, staticKeychain{host: "ghcr.io", auth: &authn.Basic{Username: cmp.Or(env("GITHUB_ACTOR"), "token"), Password: tok}})
-	}
-	if host, u, p := env("CI_REGISTRY"), env("CI_REGISTRY_USER"), env("CI_REGISTRY_PASSWORD"); host != "" && u != "" && p != "" {
-		chains = append(chains, staticKeychain{host: host, auth: &authn.Basic{Username: u, Password: p}})
+	for _, c := range s.opts.Credentials {
+		if c.Host != "" && c.Password != "" {
+			chains = append(chains, staticKeychain{host: c.Host, auth: &authn.Basic{Username: c.Username, Password: c.Password}})
+		}
 	}
 	return authn.NewMultiKeychain(chains...)
 }

@@ -15,20 +15,21 @@ const Version = 1
 
 // Report is everything the gate decided and why.
 type Report struct {
-	Version       int              `json:"version"`
-	Verdict       policy.Verdict   `json:"verdict"`
-	DeployAllowed bool             `json:"deploy_allowed"`
-	Environment   string           `json:"environment"`
-	Production    bool             `json:"production"`
-	DryRun        bool             `json:"dry_run"`
-	Counts        policy.Counts    `json:"counts"`
-	Findings      []policy.Finding `json:"findings"`
-	Scanners      []Scanner        `json:"scanners"`
-	Issues        []Issue          `json:"issues"`
-	Signature     *Signature       `json:"signature"`
-	Reasons       []string         `json:"reasons"`
-	Warnings      []string         `json:"warnings"`
-	Errors        []string         `json:"errors"`
+	Version       int                   `json:"version"`
+	Verdict       policy.Verdict        `json:"verdict"`
+	DeployAllowed bool                  `json:"deploy_allowed"`
+	Environment   string                `json:"environment"`
+	Production    bool                  `json:"production"`
+	DryRun        bool                  `json:"dry_run"`
+	Counts        policy.Counts         `json:"counts"`
+	Findings      []policy.Finding      `json:"findings"`
+	Scanners      []Scanner             `json:"scanners"`
+	Issues        []Issue               `json:"issues"`
+	Images        []policy.CheckedImage `json:"images,omitempty"`
+	Signature     *Signature            `json:"signature"`
+	Reasons       []string              `json:"reasons"`
+	Warnings      []string              `json:"warnings"`
+	Errors        []string              `json:"errors"`
 }
 
 // Scanner is one scanner's run.

@@ -9,7 +9,7 @@ import (
 func BenchmarkLoadConfig(b *testing.B) {
 	dir := b.TempDir()
 	for b.Loop() {
-		if _, _, err := loadConfig(dir); err != nil {
+		if _, _, err := loadConfig(context.Background(), dir, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

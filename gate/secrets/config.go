@@ -1,16 +1,17 @@
 package secrets
 
 import (
+	"context"
 	_ "embed"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
+
+	"github.com/secgate/secgate/gate/repo"
 )
 
 // extraRulesTOML holds secgate's rules on top of gitleaks' defaults, in
@@ -35,7 +36,7 @@ const RepoConfigFile = ".gitleaks.toml"
 // `[extend] useDefault = true` does not replace the default rules: the gate
 // never scans with less than gitleaks' defaults. What the repository
 // changed is returned as notes for the report.
-func loadConfig(root string) (cfg config.Config, notes []string, err error) {
+func loadConfig(ctx context.Context, root, rev string) (cfg config.Config, notes []string, err error) {
 	def, err := readViperConfig("gitleaks default config", config.DefaultConfig)
 	if err != nil {
 		return config.Config{}, nil, err
@@ -48,17 +49,18 @@ func loadConfig(root string) (cfg config.Config, notes []string, err error) {
 	mergeViperConfig(&merged, extra)
 
 	path := filepath.Join(root, RepoConfigFile)
-	var data []byte
-	if root == "" { // no repository: the built-in rules only
-		err = os.ErrNotExist
-	} else {
-		data, err = os.ReadFile(path)
+	if rev != "" {
+		path = fmt.Sprintf("%s (at base revision %s)", path, rev)
 	}
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return config.Config{}, nil, fmt.Errorf("reading %s: %w", path, err)
-	default:
+	var data []byte
+	found := false
+	if root != "" { // no repository: the built-in rules only
+		data, found, err = repo.ReadFile(ctx, root, rev, RepoConfigFile)
+		if err != nil {
+			return config.Config{}, nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+	}
+	if found {
 		repo, err := readViperConfig(path, string(data))
 		if err != nil {
 			return config.Config{}, nil, err

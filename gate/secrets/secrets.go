@@ -13,10 +13,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,6 +25,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -44,6 +43,10 @@ type Options struct {
 	History bool   // scan every commit reachable from any ref
 	Base    string // with Head: scan the commits in Base..Head only
 	Head    string // defaults to HEAD when Base is set
+	// ConfigRevision, when set, is the revision whose .gitleaks.toml and
+	// .gitleaksignore apply (a pull/merge request's base): the change
+	// under review cannot loosen the rules it is judged by.
+	ConfigRevision string
 	// FingerprintKey keys the hash of each secret value in its fingerprint
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte
@@ -104,13 +107,16 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	} else if !fi.IsDir() {
 		return policy.ScanResult{}, fmt.Errorf("scan path %s is not a directory", root)
 	}
-	cfg, notes, err := loadConfig(root)
+	cfg, notes, err := loadConfig(ctx, root, s.opts.ConfigRevision)
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	ignores, err := readIgnoreFile(filepath.Join(root, IgnoreFile))
+	ignores, err := readIgnoreFile(ctx, root, s.opts.ConfigRevision)
 	if err != nil {
 		return policy.ScanResult{}, err
+	}
+	if s.opts.ConfigRevision != "" {
+		notes = append(notes, fmt.Sprintf("%s and %s read from the base revision %s", RepoConfigFile, IgnoreFile, s.opts.ConfigRevision))
 	}
 
 	d := detect.NewDetectorContext(ctx, cfg)
@@ -124,13 +130,13 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		logOpts := "--full-history --all --diff-filter=tuxdb"
 		if s.opts.Base != "" {
 			for _, rev := range []string{s.opts.Base, s.opts.head()} {
-				if err := verifyRevision(ctx, root, rev); err != nil {
+				if err := repo.VerifyRevision(ctx, root, rev); err != nil {
 					return policy.ScanResult{}, err
 				}
 			}
 			logOpts = fmt.Sprintf("--full-history --diff-filter=tuxdb %s..%s", s.opts.Base, s.opts.head())
 			status = policy.StatusNew
-		} else if err := verifyRevision(ctx, root, "HEAD"); err != nil {
+		} else if err := repo.VerifyRevision(ctx, root, "HEAD"); err != nil {
 			return policy.ScanResult{}, err
 		}
 		cmd, err := sources.NewGitLogCmdContext(ctx, root, logOpts)
@@ -371,19 +377,19 @@ func relPath(root, p string) string {
 	return outer
 }
 
-// readIgnoreFile reads .gitleaksignore: one gitleaks fingerprint per line,
-// `file:rule:line` or `commit:file:rule:line`. It maps each to its line.
-func readIgnoreFile(path string) (map[string]int, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+// readIgnoreFile reads .gitleaksignore (of revision rev, when set): one
+// gitleaks fingerprint per line, `file:rule:line` or
+// `commit:file:rule:line`. It maps each to its line.
+func readIgnoreFile(ctx context.Context, root, rev string) (map[string]int, error) {
+	data, ok, err := repo.ReadFile(ctx, root, rev, IgnoreFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", IgnoreFile, err)
+	}
+	if !ok {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	defer f.Close()
 	m := map[string]int{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -392,7 +398,7 @@ func readIgnoreFile(path string) (map[string]int, error) {
 		m[strings.ReplaceAll(line, `\`, "/")] = n
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, fmt.Errorf("reading %s: %w", IgnoreFile, err)
 	}
 	return m, nil
 }
@@ -410,28 +416,4 @@ func matchIgnore(ignores map[string]int, g report.Finding, path string) (int, bo
 		return n, ok
 	}
 	return 0, false
-}
-
-// verifyRevision fails when rev does not name a commit: gitleaks itself
-// scans nothing and reports no error for a bad range.
-func verifyRevision(ctx context.Context, root, rev string) error {
-	if strings.HasPrefix(rev, "-") {
-		return fmt.Errorf("invalid git revision %q", rev)
-	}
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Stdout = io.Discard
-	if err := cmd.Run(); err != nil {
-		if shallow(ctx, root) {
-			return fmt.Errorf("git revision %q not found in %s: the clone is shallow, fetch the history (e.g. actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 in GitLab)", rev, root)
-		}
-		return fmt.Errorf("git revision %q not found in %s: %v %s", rev, root, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
-}
-
-func shallow(ctx context.Context, root string) bool {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-shallow-repository").Output()
-	return err == nil && strings.TrimSpace(string(out)) == "true"
 }

@@ -250,7 +250,7 @@ func TestRepositoryConfigErrors(t *testing.T) {
 
 // repo makes a git repository: commit 1 adds a token, commit 2 deletes
 // it, commit 3 adds another.
-func repo(t *testing.T) (dir, oldTok, newTok string) {
+func gitRepo(t *testing.T) (dir, oldTok, newTok string) {
 	t.Helper()
 	dir = t.TempDir()
 	oldTok, newTok = secretstest.GitHubPAT(t), secretstest.GitHubPAT(t)
@@ -284,7 +284,7 @@ func git(t *testing.T, dir string, args ...string) string {
 }
 
 func TestScanGitModes(t *testing.T) {
-	dir, _, _ := repo(t)
+	dir, _, _ := gitRepo(t)
 	first := git(t, dir, "rev-list", "--max-parents=0", "HEAD")
 	head := git(t, dir, "rev-parse", "HEAD")
 
@@ -325,7 +325,7 @@ func TestScanGitModes(t *testing.T) {
 }
 
 func TestScanBadRevisionFails(t *testing.T) {
-	dir, _, _ := repo(t)
+	dir, _, _ := gitRepo(t)
 	for _, o := range []Options{
 		{Root: dir, Base: "no-such-rev"},
 		{Root: dir, Base: "HEAD~1", Head: "deadbeef"},

@@ -25,7 +25,7 @@ type TextScanner struct {
 // Options.FingerprintKey.
 func NewTextScanner(key []byte) (*TextScanner, error) {
 	silenceGitleaks.Do(func() { logging.Logger = zerolog.Nop() })
-	cfg, _, err := loadConfig("")
+	cfg, _, err := loadConfig(context.Background(), "", "")
 	if err != nil {
 		return nil, err
 	}

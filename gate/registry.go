@@ -1,0 +1,105 @@
+package gate
+
+import (
+	"log/slog"
+
+	"github.com/secgate/secgate/gate/deps"
+	"github.com/secgate/secgate/gate/image"
+	"github.com/secgate/secgate/gate/secrets"
+	"github.com/secgate/secgate/policy"
+)
+
+// Registration is everything the gate knows of one scanner. Adding a
+// scanner is adding one Registration to registry: the CLI's --only/--skip,
+// the policy's skip_on_error and check ids, the report and every platform
+// output read them from here.
+type Registration struct {
+	Name    string         // in --only/--skip, skip_on_error, the report
+	Section string         // its section of .secgate.yml
+	Checks  []policy.Check // its check catalogue
+	// Ready says whether the run has what the scanner reads (images,
+	// a base revision, ...); when not, why. A scanner that is not ready is
+	// left out, or is an error when asked for by name.
+	Ready func(Config) (ok bool, why string)
+	// Build makes the scanner for a run.
+	Build func(Config, *policy.Policy, *slog.Logger) (Scanner, error)
+}
+
+// registry lists the scanners of this build, in report order.
+var registry = []Registration{
+	{
+		Name: "secrets", Section: "secrets",
+		Checks: []policy.Check{{ID: "secret", Title: "Leaked credential",
+			Help: "A credential in the code or its history (a gitleaks rule, or one of secgate's): it is exposed until revoked and rotated. Tier: secrets.tier."}},
+		Ready: always,
+		Build: func(c Config, _ *policy.Policy, log *slog.Logger) (Scanner, error) {
+			return secrets.New(secrets.Options{
+				Root: c.Path, History: c.History, Base: c.Base, Head: c.Head,
+				// On a pull/merge request, .gitleaks.toml and .gitleaksignore
+				// are the base revision's: the change cannot loosen them.
+				ConfigRevision: c.Base,
+				FingerprintKey: c.FingerprintKey, Logger: log,
+			}), nil
+		},
+	},
+	{
+		Name: "deps", Section: "deps",
+		Checks: []policy.Check{{ID: "vulnerability", Title: "Known vulnerability in a dependency",
+			Help: "An OSV advisory affects an installed version. Tier: the CVSS base score of the advisory's vector."}},
+		Ready: always,
+		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
+			return deps.New(deps.Options{
+				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
+				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
+				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
+				Now:            c.Now, Logger: log,
+			}), nil
+		},
+	},
+	{
+		Name: "image", Section: "image", Checks: image.Checks,
+		Ready: func(c Config) (bool, string) { return len(c.Images) > 0, "no image was given (images)" },
+		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
+			text, err := secrets.NewTextScanner(c.FingerprintKey)
+			if err != nil {
+				return nil, err
+			}
+			tiers := map[string]policy.Severity{}
+			for _, ch := range image.Checks {
+				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
+			}
+			creds := make([]image.Credential, 0, len(c.RegistryCredentials))
+			for _, rc := range c.RegistryCredentials {
+				creds = append(creds, image.Credential(rc))
+			}
+			return image.New(image.Options{
+				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, Tiers: tiers,
+				Secrets: text, Credentials: creds, DockerHost: c.DockerHost, Logger: log,
+			}), nil
+		},
+	},
+	{
+		Name: "config", Section: "config", Checks: configChecks,
+		Ready: func(c Config) (bool, string) {
+			return c.Base != "", "it compares with a base revision, and none was given (base)"
+		},
+		Build: func(c Config, pol *policy.Policy, _ *slog.Logger) (Scanner, error) {
+			return &configScanner{root: c.Path, base: c.Base, tier: pol.CheckTier(CheckConfigChanged, configChecks[0].Tier)}, nil
+		},
+	},
+}
+
+func always(Config) (bool, string) { return true, "" }
+
+// Catalogue is the registry as the policy sees it: scanner names,
+// sections and checks.
+func Catalogue() policy.Catalogue {
+	cat := make(policy.Catalogue, 0, len(registry))
+	for _, r := range registry {
+		cat = append(cat, policy.ScannerInfo{Name: r.Name, Section: r.Section, Checks: r.Checks})
+	}
+	return cat
+}
+
+// ScannerNames are the names of the registered scanners, in report order.
+func ScannerNames() []string { return Catalogue().Names() }

@@ -1,0 +1,149 @@
+// Package repo reads the scanned repository's own files — the policy and
+// the scanners' configuration and ignore files, the base revision's
+// lockfiles — from the working tree or from a git revision, and says which
+// of them a change modifies. On a pull/merge request these files are read
+// from the base revision: the change under review must not be able to
+// loosen the rules it is judged by.
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// ErrOutsideTree is returned for a file that is a symlink leaving the tree.
+var ErrOutsideTree = errors.New("is a symlink that leaves the scanned tree: refused")
+
+// ReadFile reads rel (slash-separated, relative to root): from the working
+// tree when rev is empty, else from revision rev (git show, no checkout).
+// ok is false when the file does not exist there. In the working tree a
+// symlink that resolves outside root is refused: a configuration file
+// cannot be borrowed from elsewhere on the runner.
+func ReadFile(ctx context.Context, root, rev, rel string) (data []byte, ok bool, err error) {
+	if rev != "" {
+		return show(ctx, root, rev, rel)
+	}
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if err := inside(root, p); err != nil {
+			return nil, false, err
+		}
+	}
+	data, err = os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil // a dangling symlink
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return data, true, nil
+}
+
+// inside fails unless p, symlinks resolved, is within root.
+func inside(root, p string) error {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	rel, err := filepath.Rel(realRoot, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s %w (it points to %s)", p, ErrOutsideTree, target)
+	}
+	return nil
+}
+
+// show reads a file at a revision; ok is false when it did not exist there.
+func show(ctx context.Context, root, rev, rel string) ([]byte, bool, error) {
+	if err := VerifyRevision(ctx, root, rev); err != nil {
+		return nil, false, err
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "show", "--end-of-options", rev+":./"+rel)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := stderr.String()
+		if strings.Contains(msg, "does not exist in") || strings.Contains(msg, "exists on disk, but not in") {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("git show %s:%s in %s: %v %s", rev, rel, root, err, strings.TrimSpace(msg))
+	}
+	return out, true, nil
+}
+
+// VerifyRevision fails when rev does not name a commit of the repository
+// at root, naming a shallow clone as the likely cause.
+func VerifyRevision(ctx context.Context, root, rev string) error {
+	if rev == "" || strings.HasPrefix(rev, "-") {
+		return fmt.Errorf("invalid git revision %q", rev)
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if shallow(ctx, root) {
+			return fmt.Errorf("git revision %q not found in %s: the clone is shallow, fetch the history (e.g. actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 in GitLab)", rev, root)
+		}
+		return fmt.Errorf("git revision %q not found in %s: %v %s", rev, root, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+func shallow(ctx context.Context, root string) bool {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-shallow-repository").Output()
+	return err == nil && strings.TrimSpace(string(out)) == "true"
+}
+
+// Changed lists the files matching the pathspecs that differ between
+// revision base and the working tree (committed or not, untracked files
+// included), slash-separated and relative to root, sorted.
+func Changed(ctx context.Context, root, base string, pathspecs ...string) ([]string, error) {
+	if err := VerifyRevision(ctx, root, base); err != nil {
+		return nil, err
+	}
+	// Paths relative to root, also when root is a subdirectory of the repository.
+	diff := append([]string{"-C", root, "diff", "--name-only", "--no-renames", "--relative", base, "--"}, pathspecs...)
+	untracked := append([]string{"-C", root, "ls-files", "--others", "--exclude-standard", "--"}, pathspecs...)
+	var out []string
+	for _, args := range [][]string{diff, untracked} {
+		cmd := exec.CommandContext(ctx, "git", args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("git %s in %s: %v %s", args[2], root, err, strings.TrimSpace(stderr.String()))
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !slices.Contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
