@@ -3,8 +3,12 @@ package gate
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,19 +165,31 @@ func TestRunBadPolicy(t *testing.T) {
 
 func TestRunConfigErrors(t *testing.T) {
 	dir := t.TempDir()
-	for name, c := range map[string]Config{
-		"unknown scanner":     {Path: dir, Only: []string{"sast"}},
-		"only and skip":       {Path: dir, Only: []string{"secrets"}, Skip: []string{"deps"}},
-		"head without base":   {Path: dir, Head: "HEAD"},
-		"history and range":   {Path: dir, History: true, Base: "main"},
-		"missing path":        {Path: filepath.Join(dir, "nope")},
-		"download without db": {Path: dir, DownloadDB: true},
-		"unavailable images":  {Path: dir, Images: []string{"alpine:3"}},
+	// A registry that refuses connections: loopback, a closed port.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	refused := strings.TrimPrefix(closed.URL, "http://") + "/app:1"
+	closed.Close()
+	for name, tt := range map[string]struct {
+		c    Config
+		want string
+	}{
+		"unknown scanner":         {Config{Path: dir, Only: []string{"sast"}}, `unknown scanner "sast" (want secrets, deps, image, config)`},
+		"only and skip":           {Config{Path: dir, Only: []string{"secrets"}, Skip: []string{"deps"}}, "only and skip cannot be combined"},
+		"head without base":       {Config{Path: dir, Head: "HEAD"}, "head needs base"},
+		"history and range":       {Config{Path: dir, History: true, Base: "main"}, "history and base select different secret scans"},
+		"missing path":            {Config{Path: filepath.Join(dir, "nope")}, "scan path: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		"download without db":     {Config{Path: dir, DownloadDB: true}, "download_db needs offline_db"},
+		"image scanner, no image": {Config{Path: dir, Only: []string{"image"}}, "scanner image cannot run: no image was given"},
+		"config scanner, no base": {Config{Path: dir, Only: []string{"config"}}, "scanner config cannot run: it compares with a base revision"},
+		"unreachable registry":    {Config{Path: dir, Only: []string{"image"}, Images: []string{refused}}, "image: image " + refused + ": "},
 	} {
 		t.Run(name, func(t *testing.T) {
-			rep, err := Run(context.Background(), c)
-			if err == nil || rep.Verdict != policy.VerdictError || rep.ExitCode() != 2 {
-				t.Errorf("err %v verdict %v", err, rep.Verdict)
+			rep, err := Run(context.Background(), tt.c)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if rep.Verdict != policy.VerdictError || rep.ExitCode() != 2 || rep.DeployAllowed {
+				t.Errorf("verdict %v exit %d deploy %v", rep.Verdict, rep.ExitCode(), rep.DeployAllowed)
 			}
 		})
 	}
@@ -248,5 +264,44 @@ func TestRunRedactsEveryPublishedString(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "https://[REDACTED]@osv.internal/v1/query") || !strings.Contains(b.String(), "found [REDACTED]") {
 		t.Errorf("redaction did not keep the rest of the text: %s\n%s", err, b.String())
+	}
+}
+
+// A new scanner is one Registration: with nothing else changed, it is
+// selectable, its name is valid in the policy's skip_on_error, its check's
+// tier is set in the policy, and it appears in the report.
+func TestNewScannerRegistersInOnePlace(t *testing.T) {
+	saved := registry
+	t.Cleanup(func() { registry = saved })
+	registry = append(slices.Clone(saved), Registration{
+		Name: "dockerfile", Section: "dockerfile",
+		Checks: []policy.Check{{ID: "dockerfile-latest-tag", Title: "FROM uses latest", Tier: policy.Low}},
+		Ready:  always,
+		Build: func(c Config, pol *policy.Policy, _ *slog.Logger) (Scanner, error) {
+			tier := pol.CheckTier("dockerfile-latest-tag", policy.Low)
+			return returns("dockerfile", policy.Finding{ID: "dockerfile-latest-tag", Kind: policy.KindImage, Rule: "dockerfile-latest-tag",
+				Severity: tier, ScoreSource: policy.SourceRuleDefault, Fingerprint: "df-1", Location: policy.Location{Path: "Dockerfile", Line: 1}}), nil
+		},
+	})
+	dir := t.TempDir()
+	writePolicy(t, dir, "skip_on_error: [dockerfile]\nchecks: {dockerfile-latest-tag: high}\n")
+	rep, err := Run(context.Background(), Config{Path: dir, Now: now, Only: []string{"dockerfile"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Scanners) != 1 || rep.Scanners[0].Name != "dockerfile" || rep.Scanners[0].Status != report.StatusOK {
+		t.Fatalf("scanners %+v", rep.Scanners)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Severity != policy.High || rep.Verdict != policy.VerdictBlockProduction {
+		t.Errorf("findings %+v verdict %v: want the policy's tier (high)", rep.Findings, rep.Verdict)
+	}
+	if !slices.Contains(ScannerNames(), "dockerfile") {
+		t.Error("ScannerNames does not list the new scanner")
+	}
+	// Without the registration, the same policy is an error naming it.
+	registry = saved
+	_, err = Run(context.Background(), Config{Path: dir, Now: now})
+	if err == nil || !strings.Contains(err.Error(), `unknown scanner "dockerfile"`) || !strings.Contains(err.Error(), `unknown check "dockerfile-latest-tag"`) {
+		t.Errorf("err = %v", err)
 	}
 }

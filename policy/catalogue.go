@@ -58,7 +58,7 @@ func (c Catalogue) Check(section, id string) (Check, bool) {
 func (c Catalogue) checkIDs(section string) string {
 	var ids []string
 	for _, s := range c {
-		if s.Section == section {
+		if section == "" || s.Section == section {
 			for _, ch := range s.Checks {
 				ids = append(ids, ch.ID)
 			}

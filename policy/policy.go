@@ -173,7 +173,8 @@ type rawPolicy struct {
 		Size     *string           `yaml:"size"`
 		Checks   map[string]string `yaml:"checks"`
 	} `yaml:"image"`
-	Exceptions []rawException `yaml:"exceptions"`
+	Checks     map[string]string `yaml:"checks"`
+	Exceptions []rawException    `yaml:"exceptions"`
 }
 
 type rawTier struct {
@@ -298,7 +299,7 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 			var sev Severity
 			setSeverity(&v, "$.image."+key, alias.val, &sev)
 			if sev != SeverityUnset {
-				p.setCheck(alias.id, sev)
+				p.setCheck(&v, "$.image."+key, alias.id, sev)
 			}
 		}
 		for _, id := range slices.Sorted(maps.Keys(im.Checks)) {
@@ -306,13 +307,21 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 				v.errf("$.image.checks."+id, "unknown image check %q (want one of %s)", id, cat.checkIDs("image"))
 				continue
 			}
-			sev, err := ParseSeverity(im.Checks[id])
-			if err != nil {
-				v.errf("$.image.checks."+id, "%v", err)
-				continue
-			}
-			p.setCheck(id, sev)
+			p.setCheckString(&v, "$.image.checks."+id, id, im.Checks[id])
 		}
+	}
+	// checks: the tier of any registered scanner's check, by id.
+	for _, id := range slices.Sorted(maps.Keys(raw.Checks)) {
+		ch, ok := cat.Check("", id)
+		if cat != nil && !ok {
+			v.errf("$.checks."+id, "unknown check %q (want one of %s)", id, cat.checkIDs(""))
+			continue
+		}
+		if ok && ch.Tier == SeverityUnset {
+			v.errf("$.checks."+id, "check %s has no tier of its own: each finding's comes from its section (secrets.tier, CVSS scores)", id)
+			continue
+		}
+		p.setCheckString(&v, "$.checks."+id, id, raw.Checks[id])
 	}
 	seen := map[string]int{}
 	for i, e := range raw.Exceptions {
@@ -357,11 +366,27 @@ func builtin() *Policy {
 	}
 }
 
-func (p *Policy) setCheck(id string, sev Severity) {
+// setCheck sets a check's tier, once: a second key for the same check
+// (image.root_user and checks.image-runs-as-root) is an error, never a
+// silent choice between two settings.
+func (p *Policy) setCheck(v *validator, at, id string, sev Severity) {
+	if _, twice := p.Checks[id]; twice {
+		v.errf(at, "the tier of check %s is set twice: keep one setting", id)
+		return
+	}
 	if p.Checks == nil {
 		p.Checks = map[string]Severity{}
 	}
 	p.Checks[id] = sev
+}
+
+func (p *Policy) setCheckString(v *validator, at, id, tier string) {
+	sev, err := ParseSeverity(tier)
+	if err != nil {
+		v.errf(at, "%v", err)
+		return
+	}
+	p.setCheck(v, at, id, sev)
 }
 
 type validator struct {

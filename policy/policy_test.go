@@ -9,9 +9,10 @@ import (
 
 // testCatalogue stands for the gate's registry.
 var testCatalogue = Catalogue{
-	{Name: "secrets", Section: "secrets"},
+	{Name: "secrets", Section: "secrets", Checks: []Check{{ID: "secret"}}},
 	{Name: "deps", Section: "deps"},
 	{Name: "image", Section: "image", Checks: []Check{{ID: "image-runs-as-root", Tier: High}, {ID: "image-has-shell", Tier: Low}}},
+	{Name: "config", Section: "config", Checks: []Check{{ID: "config-file-changed", Tier: High}}},
 }
 
 func TestDefaultFileMatchesBuiltin(t *testing.T) {
@@ -105,6 +106,9 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"version", "version: 2\n", ".secgate.yml:1:10: unsupported policy version 2"},
 		{"unparsable", "deps:\n  unparsable: ignore\n", `.secgate.yml:2:15: unknown value "ignore"`},
 		{"unknown check", "image:\n  checks:\n    image-has-shel: medium\n", `.secgate.yml:3:21: unknown image check "image-has-shel" (want one of image-runs-as-root, image-has-shell)`},
+		{"unknown check at the top", "checks:\n  config-file-changd: low\n", `.secgate.yml:2:23: unknown check "config-file-changd" (want one of secret, image-runs-as-root, image-has-shell, config-file-changed)`},
+		{"per-finding tier", "checks: {secret: low}\n", `check secret has no tier of its own`},
+		{"one tier, two keys", "image: {root_user: high}\nchecks: {image-runs-as-root: low}\n", `.secgate.yml:2:30: the tier of check image-runs-as-root is set twice`},
 		{"one tier set twice", "image:\n  root_user: high\n  checks: {image-runs-as-root: low}\n", `.secgate.yml:2:14: image.root_user and image.checks.image-runs-as-root set the same tier`},
 	}
 	for _, tt := range tests {

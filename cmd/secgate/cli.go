@@ -431,6 +431,15 @@ func newPolicyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
 				return &exitCodeError{exitError, err}
 			}
 			fmt.Fprintf(stdout, "%s: ok (%d exceptions)\n", path, len(p.Exceptions))
+			for _, sc := range gate.Catalogue() {
+				for _, ch := range sc.Checks {
+					tier := "per finding"
+					if ch.Tier != policy.SeverityUnset {
+						tier = p.CheckTier(ch.ID, ch.Tier).String()
+					}
+					fmt.Fprintf(stdout, "  %-8s %-28s %-12s %s\n", sc.Name, ch.ID, tier, ch.Title)
+				}
+			}
 			for _, w := range p.ExpiryWarnings(time.Now()) {
 				fmt.Fprintf(stdout, "  ! %s\n", w)
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -367,6 +368,13 @@ func TestImageEndToEnd(t *testing.T) {
 	if strings.Contains(string(raw)+res.stdout+res.stderr, tok) {
 		t.Error("the token in the image's ENV leaks into an output")
 	}
+	// The checked image, as data: what signing will read.
+	digest, _ := img.Digest()
+	id, _ := img.ConfigName()
+	if len(rep.Images) != 1 || rep.Images[0].Repository != "registry.example/app" || len(rep.Images[0].Images) != 1 ||
+		rep.Images[0].Images[0].Digest != digest.String() || rep.Images[0].Images[0].ImageID != id.String() {
+		t.Errorf("images %+v, want registry.example/app with digest %s and image id %s", rep.Images, digest, id)
+	}
 }
 
 // The report is written in every outcome: a bad flag, a bad SECGATE_*
@@ -437,4 +445,127 @@ func TestReportInEveryOutcome(t *testing.T) {
 			t.Errorf("errors %q must name the report file", rep.Errors)
 		}
 	})
+}
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
+		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL="+cfg, "GIT_CONFIG_NOSYSTEM=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A pull request cannot pass by excusing itself: the exception it adds to
+// .secgate.yml for its own leaked token, and the entry it adds to
+// .gitleaksignore, are not applied (the base revision's files are), and
+// each edit is a finding for review.
+func TestPullRequestCannotExcuseItsOwnSecret(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFiles(t, dir, map[string]string{"README.md": "# app\n"})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	base := git(t, dir, "rev-parse", "HEAD")
+
+	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "add a deploy script")
+	reportPath := filepath.Join(t.TempDir(), "r.json")
+	if res := secgate(t, nil, "run", "--only", "secrets", "--report", reportPath, dir); res.code != 1 {
+		t.Fatalf("the leaked token must fail the gate: exit %d", res.code)
+	}
+	leaked, _ := readReport(t, reportPath)
+	fp := leaked.Findings[0].Fingerprint
+
+	// The same pull request now excuses itself, twice over.
+	writeFiles(t, dir, map[string]string{
+		".secgate.yml":    "exceptions:\n  - id: " + fp + "\n    reason: test token\n    expires: 2099-01-01\n",
+		".gitleaksignore": "deploy.sh:github-pat:1\n",
+	})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "silence the gate")
+
+	// Judged as a plain tree, the repository's own files apply...
+	if res := secgate(t, nil, "run", "--only", "secrets", dir); res.code != 0 {
+		t.Fatalf("outside a pull request the repository's exception applies: exit %d\n%s", res.code, res.stdout)
+	}
+	// ...judged as the pull request it is, they do not.
+	res := secgate(t, nil, "run", "--skip", "deps", "--base", base, "--pull-request", "--report", reportPath, dir)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1 (the token fails the gate)\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	rep, _ := readReport(t, reportPath)
+	var secret int
+	changed := map[string]policy.Finding{}
+	for _, f := range rep.Findings {
+		switch f.Kind {
+		case policy.KindSecret:
+			secret++
+			if f.Action != policy.ActionFail || f.Ignored != nil {
+				t.Errorf("the token: action %s ignored %+v, want fail", f.Action, f.Ignored)
+			}
+		case policy.KindConfig:
+			changed[f.Location.Path] = f
+		}
+	}
+	if secret != 1 {
+		t.Errorf("%d secret findings, want 1", secret)
+	}
+	for _, p := range []string{".secgate.yml", ".gitleaksignore"} {
+		f, ok := changed[p]
+		if !ok || f.Severity != policy.High || f.Action != policy.ActionBlockProduction || f.Rule != "config-file-changed" {
+			t.Errorf("%s: finding %+v, want a high config-file-changed finding", p, f)
+		}
+	}
+	if len(changed) != 2 {
+		t.Errorf("config findings %v, want the two edited files only", changed)
+	}
+}
+
+// A configuration file that is a symlink out of the tree is refused.
+func TestConfigSymlinkOutOfTreeRefused(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "lenient.yml")
+	writeFiles(t, filepath.Dir(outside), map[string]string{"lenient.yml": "secrets: {tier: low}\n"})
+	for _, name := range []string{".secgate.yml", ".gitleaks.toml"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Symlink(outside, filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+			res := secgate(t, nil, "run", "--only", "secrets", dir)
+			if res.code != 2 || !strings.Contains(res.stderr, "is a symlink that leaves the scanned tree: refused") {
+				t.Errorf("exit %d stderr %q", res.code, res.stderr)
+			}
+		})
+	}
+	// A symlink within the tree is fine.
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ci/secgate.yml": "secrets: {tier: critical}\n"})
+	if err := os.Symlink(filepath.Join("ci", "secgate.yml"), filepath.Join(dir, ".secgate.yml")); err != nil {
+		t.Fatal(err)
+	}
+	if res := secgate(t, nil, "run", "--only", "secrets", dir); res.code != 0 {
+		t.Errorf("in-tree symlink: exit %d %s", res.code, res.stderr)
+	}
 }

@@ -791,3 +791,44 @@ func TestVulnerabilityFingerprints(t *testing.T) {
 		t.Error("a finding in an image has the fingerprint of one in a lockfile")
 	}
 }
+
+// On a pull/merge request, osv-scanner.toml is the base revision's: an
+// ignore the change adds for its own advisory does not apply.
+func TestIgnoreFileFromBaseRevision(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	if err := writeFile(filepath.Join(dir, "web", "package-lock.json"), lockfile(map[string]string{"lodash": "4.17.15"})); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	toml := "[[IgnoredVulns]]\nid = \"GHSA-35jh-r3h4-6jhm\"\nreason = \"not reachable\"\n"
+	if err := writeFile(filepath.Join(dir, "web", ConfigFile), []byte(toml)); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "ignore it")
+	ignored := func(o Options) bool {
+		t.Helper()
+		res, err := scanDir(t, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range res.Findings {
+			if f.ID == "GHSA-35jh-r3h4-6jhm" {
+				return f.Ignored != nil
+			}
+		}
+		t.Fatal("GHSA-35jh-r3h4-6jhm not found")
+		return false
+	}
+	if !ignored(Options{Root: dir, OfflineDB: sharedDB}) {
+		t.Error("the working tree's osv-scanner.toml must apply outside a pull request")
+	}
+	if ignored(Options{Root: dir, OfflineDB: sharedDB, Base: "HEAD~1"}) {
+		t.Error("the ignore added by the change applied to the change")
+	}
+	if !ignored(Options{Root: dir, OfflineDB: sharedDB, Base: "HEAD"}) {
+		t.Error("an ignore already on the base revision must apply")
+	}
+}

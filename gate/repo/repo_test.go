@@ -1,0 +1,103 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func git(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "gitconfig")
+	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t",
+		"GIT_COMMITTER_EMAIL=t@example.com", "GIT_CONFIG_GLOBAL="+cfg, "GIT_CONFIG_NOSYSTEM=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+func write(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadFileFromTreeAndRevision(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	write(t, dir, ".secgate.yml", "base\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	write(t, dir, ".secgate.yml", "changed\n")
+	write(t, dir, "web/osv-scanner.toml", "new\n")
+
+	for _, tt := range []struct {
+		rev, rel, want string
+		ok             bool
+	}{
+		{"", ".secgate.yml", "changed\n", true},
+		{"HEAD", ".secgate.yml", "base\n", true},
+		{"HEAD", "web/osv-scanner.toml", "", false},
+		{"", "missing.yml", "", false},
+	} {
+		data, ok, err := ReadFile(ctx, dir, tt.rev, tt.rel)
+		if err != nil || ok != tt.ok || string(data) != tt.want {
+			t.Errorf("ReadFile(%q, %q) = %q, %v, %v; want %q, %v", tt.rev, tt.rel, data, ok, err, tt.want, tt.ok)
+		}
+	}
+	if _, _, err := ReadFile(ctx, dir, "no-such-rev", ".secgate.yml"); err == nil || !strings.Contains(err.Error(), `git revision "no-such-rev" not found`) {
+		t.Errorf("bad revision: %v", err)
+	}
+
+	changed, err := Changed(ctx, dir, "HEAD", ".secgate.yml", ":(glob)**/osv-scanner.toml", ".gitleaksignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{".secgate.yml", "web/osv-scanner.toml"}; !reflect.DeepEqual(changed, want) {
+		t.Errorf("Changed = %v, want %v (modified and untracked)", changed, want)
+	}
+}
+
+func TestReadFileRefusesSymlinksOutOfTheTree(t *testing.T) {
+	ctx := context.Background()
+	outside := t.TempDir()
+	write(t, outside, "policy.yml", "lenient\n")
+	dir := t.TempDir()
+	write(t, dir, "ci/policy.yml", "in tree\n")
+	for name, target := range map[string]string{
+		"out.yml":      filepath.Join(outside, "policy.yml"),
+		"climb.yml":    filepath.Join("..", filepath.Base(outside), "policy.yml"),
+		"in.yml":       filepath.Join("ci", "policy.yml"),
+		"dangling.yml": filepath.Join("ci", "nope.yml"),
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rel := range []string{"out.yml", "climb.yml"} {
+		if _, _, err := ReadFile(ctx, dir, "", rel); !errors.Is(err, ErrOutsideTree) {
+			t.Errorf("%s: err = %v, want ErrOutsideTree", rel, err)
+		}
+	}
+	if data, ok, err := ReadFile(ctx, dir, "", "in.yml"); err != nil || !ok || string(data) != "in tree\n" {
+		t.Errorf("in-tree symlink: %q %v %v", data, ok, err)
+	}
+	if _, ok, err := ReadFile(ctx, dir, "", "dangling.yml"); err != nil || ok {
+		t.Errorf("dangling symlink: %v %v, want absent", ok, err)
+	}
+}
