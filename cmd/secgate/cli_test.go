@@ -10,14 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
+	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 	"github.com/secgate/secgate/policy"
@@ -329,28 +322,11 @@ func TestDepsFailureExits2WithReport(t *testing.T) {
 
 func TestImageEndToEnd(t *testing.T) {
 	tok := secretstest.GitHubPAT(t)
-	l, err := random.Layer(512, types.DockerLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(empty.Image, l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if img, err = mutate.Config(img, v1.Config{Env: []string{"GITHUB_TOKEN=" + tok}}); err != nil {
-		t.Fatal(err)
-	}
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "app.tar")
-	ref, _ := name.ParseReference("registry.example/app:1")
-	if err := tarball.WriteToFile(path, ref, img); err != nil {
-		t.Fatal(err)
-	}
+	img := imagetest.Build(t, imagetest.Spec{
+		Layers: []map[string]string{{"app/server.js": "require('http').createServer().listen(8080)\n"}},
+		Env:    []string{"GITHUB_TOKEN=" + tok},
+	})
+	path := imagetest.Archive(t, "registry.example/app:1", img)
 	reportPath := filepath.Join(t.TempDir(), "r.json")
 	res := secgate(t, nil, "run", "--image", "docker-archive:"+path, "--offline-db", filepath.Join("..", "..", "testdata", "osvdb"),
 		"--environment", "production", "--report", reportPath, t.TempDir())

@@ -66,18 +66,24 @@ func (r osvRecord) advisory() *advisory {
 type advisoryLookup func(ctx context.Context, id string) (*advisory, error)
 
 // aliasLookup returns the lookup for the scan's data source: the offline
-// database's zips of the ecosystems found, or the OSV API.
-func (s *Scanner) aliasLookup(opts Options, res models.VulnerabilityResults) advisoryLookup {
+// database's zips of the ecosystems found, or the OSV API. The caller
+// calls done when the lookups are over.
+func (s *Scanner) aliasLookup(opts Options, res models.VulnerabilityResults) (lookup advisoryLookup, done func()) {
 	if opts.OfflineDB != "" {
 		var once sync.Once
-		var idx map[string]*advisory
-		var idxErr error
-		return func(_ context.Context, id string) (*advisory, error) {
-			once.Do(func() { idx, idxErr = offlineIndex(opts.OfflineDB, res) })
-			if idxErr != nil {
-				return nil, idxErr
+		var db *offlineRecords
+		var dbErr error
+		lookup = func(_ context.Context, id string) (*advisory, error) {
+			once.Do(func() { db, dbErr = openOffline(opts.OfflineDB, res) })
+			if dbErr != nil {
+				return nil, dbErr
 			}
-			return idx[id], nil
+			return db.advisory(id)
+		}
+		return lookup, func() {
+			if db != nil {
+				db.close()
+			}
 		}
 	}
 	cache := map[string]*advisory{}
@@ -91,12 +97,20 @@ func (s *Scanner) aliasLookup(opts Options, res models.VulnerabilityResults) adv
 		}
 		cache[id] = a
 		return a, nil
-	}
+	}, func() {}
 }
 
-// offlineIndex reads the records of every ecosystem present, by id and by alias.
-func offlineIndex(db string, res models.VulnerabilityResults) (map[string]*advisory, error) {
-	idx := map[string]*advisory{}
+// offlineRecords finds records by id in the offline database's zips of the
+// ecosystems a scan found: each record is the entry <ID>.json, opened
+// directly (the zip's directory is read once; no other record is decoded).
+type offlineRecords struct {
+	zips  []*zip.ReadCloser
+	files map[string]*zip.File // "<ID>.json" → entry
+	paths map[*zip.File]string // entry → its zip, for messages
+}
+
+func openOffline(db string, res models.VulnerabilityResults) (*offlineRecords, error) {
+	o := &offlineRecords{files: map[string]*zip.File{}, paths: map[*zip.File]string{}}
 	seen := map[string]bool{}
 	for _, src := range res.Results {
 		for _, p := range src.Packages {
@@ -106,40 +120,48 @@ func offlineIndex(db string, res models.VulnerabilityResults) (map[string]*advis
 			}
 			seen[eco] = true
 			path := filepath.Join(db, "osv-scalibr", eco, "all.zip")
-			if err := indexZip(path, idx); err != nil && !os.IsNotExist(err) {
+			zr, err := zip.OpenReader(path)
+			if os.IsNotExist(err) {
+				continue
+			}
+			if err != nil {
+				o.close()
 				return nil, fmt.Errorf("reading offline database %s: %w", path, err)
 			}
-		}
-	}
-	return idx, nil
-}
-
-func indexZip(path string, idx map[string]*advisory) error {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return err
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			return err
-		}
-		var rec osvRecord
-		err = json.NewDecoder(rc).Decode(&rec)
-		rc.Close()
-		if err != nil || rec.ID == "" {
-			continue // osv-scanner skips records that do not parse, too
-		}
-		a := rec.advisory()
-		idx[rec.ID] = a
-		for _, al := range rec.Aliases {
-			if _, taken := idx[al]; !taken {
-				idx[al] = a
+			o.zips = append(o.zips, zr)
+			for _, f := range zr.File {
+				if _, taken := o.files[f.Name]; !taken {
+					o.files[f.Name], o.paths[f] = f, path
+				}
 			}
 		}
 	}
-	return nil
+	return o, nil
+}
+
+// advisory returns the record id, or nil when no zip has it.
+func (o *offlineRecords) advisory(id string) (*advisory, error) {
+	f, ok := o.files[id+".json"]
+	if !ok {
+		return nil, nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("reading offline database %s: %s: %w", o.paths[f], f.Name, err)
+	}
+	defer rc.Close()
+	var rec osvRecord
+	if err := json.NewDecoder(rc).Decode(&rec); err != nil || rec.ID != id {
+		// osv-scanner skips records that do not parse, too.
+		return nil, nil
+	}
+	return rec.advisory(), nil
+}
+
+func (o *offlineRecords) close() {
+	for _, z := range o.zips {
+		z.Close()
+	}
 }
 
 // fetchAdvisory asks the OSV API for a record: GET /v1/vulns/{id}.

@@ -19,7 +19,8 @@ import (
 // img, when set, locates the findings in a container image.
 func (s *Scanner) convert(ctx context.Context, opts Options, root string, res models.VulnerabilityResults, img *imageInfo) (policy.ScanResult, error) {
 	var out policy.ScanResult
-	lookup := s.aliasLookup(opts, res)
+	lookup, done := s.aliasLookup(opts, res)
+	defer done()
 	ignores := newIgnoreFiles(ctx, root, opts.Base, opts.Now)
 	packages := 0
 	for _, src := range res.Results {

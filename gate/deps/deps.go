@@ -234,8 +234,9 @@ func newActions(opts Options) (osvscanner.ScannerActions, *transport, func(), er
 			cleanup()
 			return osvscanner.ScannerActions{}, nil, nil, err
 		}
-		// Without PluginNetworkDisabled the offline matcher is filtered out
-		// and the scan finds nothing (LIBRARY-NOTES.md).
+		// Without PluginNetworkDisabled osv-scanner v2.5.0 filters the
+		// offline matcher out as a network plugin, and the scan finds
+		// nothing (TestOfflineScanFindsKnownAdvisories would find nothing).
 		actions.CompareOffline, actions.LocalDBPath = true, db
 		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
 	}

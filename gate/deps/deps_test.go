@@ -1,9 +1,7 @@
 package deps
 
 import (
-	"archive/tar"
 	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -20,12 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/osv-scanner/v2/pkg/models"
 
+	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -628,48 +623,7 @@ func TestNewVersusExisting(t *testing.T) {
 // layers, each a map of path → content.
 func dockerArchive(t *testing.T, layers ...map[string]string) string {
 	t.Helper()
-	img := empty.Image
-	for _, files := range layers {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		for _, name := range slices.Sorted(maps.Keys(files)) {
-			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), Typeflag: tar.TypeReg}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tw.Write([]byte(files[name])); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := tw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		b := buf.Bytes()
-		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if img, err = mutate.AppendLayers(img, layer); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", "amd64"
-	if img, err = mutate.ConfigFile(img, cfg); err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference("registry.example/shop:1.0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "image.tar")
-	if err := tarball.WriteToFile(path, ref, img); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return imagetest.Archive(t, "registry.example/shop:1.0", imagetest.Build(t, imagetest.Spec{Layers: layers}))
 }
 
 const debianStatus = `Package: zlib1g

@@ -10,7 +10,8 @@ import (
 
 // transport sends osv-scanner's requests to the configured endpoints and
 // remembers every failure: osv-scanner turns a failed or timed-out API
-// query into "no vulnerabilities" (LIBRARY-NOTES.md), the gate must not.
+// query into "no vulnerabilities" (v2.5.0 logs the error and returns an
+// empty result; TestOSVAPIFailuresFailClosed reproduces it), the gate must not.
 type transport struct {
 	next   http.RoundTripper
 	routes map[string]*url.URL // real host → configured base URL

@@ -38,7 +38,7 @@ func sample() Report {
 	}
 	r.Images = []policy.CheckedImage{{Reference: "registry.example/app:1", Repository: "registry.example/app",
 		IndexDigest: "sha256:" + strings.Repeat("ab", 32),
-		Images: []policy.PlatformImage{{Platform: "linux/amd64", Digest: "sha256:" + strings.Repeat("01", 32), ImageID: "sha256:" + strings.Repeat("cd", 32)}}}}
+		Images:      []policy.PlatformImage{{Platform: "linux/amd64", Digest: "sha256:" + strings.Repeat("01", 32), ImageID: "sha256:" + strings.Repeat("cd", 32)}}}}
 	r.Warnings = []string{"exception CVE-X (.secgate.yml line 9) expires on 2026-11-30"}
 	return r
 }

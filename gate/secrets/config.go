@@ -27,8 +27,8 @@ const RepoConfigFile = ".gitleaks.toml"
 // extra rules, and the repository's .gitleaks.toml merged on top by hand.
 //
 // gitleaks' own loader goes through the process-global viper and an
-// "extend" counter that is never reset (LIBRARY-NOTES.md): it races and
-// loses rules on the third load. Each config here is read with a private
+// "extend" counter that is never reset (gitleaks v8.30.1, config/config.go:
+// a package-level extendDepth): it races and loses rules on the third load. Each config here is read with a private
 // viper, and [extend] is never passed to Translate.
 //
 // A repository config adds rules and allowlists and may disable rules by

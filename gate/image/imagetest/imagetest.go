@@ -1,0 +1,83 @@
+// Package imagetest builds container images for tests — layers of given
+// files, a config — and writes them as `docker save` tarballs, so that
+// tests outside gate/image need not import go-containerregistry.
+package imagetest
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"maps"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// Spec describes an image: its layers (path → content, one map a layer),
+// and its config's environment and user. The image is linux/amd64.
+type Spec struct {
+	Layers []map[string]string
+	Env    []string
+	User   string
+}
+
+// Build makes the image.
+func Build(t testing.TB, s Spec) v1.Image {
+	t.Helper()
+	img := empty.Image
+	for _, files := range s.Layers {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), Typeflag: tar.TypeReg}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tw.Write([]byte(files[name])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		b := buf.Bytes()
+		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.AppendLayers(img, layer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	cfg.Config.Env, cfg.Config.User = s.Env, s.User
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// Archive writes img as a `docker save` tarball tagged ref, in a new
+// temporary directory, and returns its path.
+func Archive(t testing.TB, ref string, img v1.Image) string {
+	t.Helper()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "image.tar")
+	if err := tarball.WriteToFile(path, r, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
