@@ -213,12 +213,11 @@ func writePolicy(t *testing.T, dir, content string) {
 
 func TestRunRecoversAPanickingScanner(t *testing.T) {
 	panics := fakeScanner{name: "deps", scan: func(context.Context) (policy.ScanResult, error) {
-		var m map[string]int
-		m["boom"]++ // a nil map write: a real runtime panic
-		return policy.ScanResult{}, nil
+		var fs []policy.Finding
+		return policy.ScanResult{Findings: fs[:len(fs)+1]}, nil // a runtime panic: slice bounds out of range
 	}}
 	rep, err := Run(context.Background(), Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{returns("secrets"), panics}})
-	if err == nil || !strings.Contains(err.Error(), "deps: internal error: panic: assignment to entry in nil map") {
+	if err == nil || !strings.Contains(err.Error(), "deps: internal error: panic: runtime error: slice bounds out of range") {
 		t.Fatalf("err = %v", err)
 	}
 	if rep.Verdict != policy.VerdictError || rep.DeployAllowed || rep.ExitCode() != 2 || len(rep.Errors) != 1 {
