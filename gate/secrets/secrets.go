@@ -124,6 +124,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	d.MaxArchiveDepth = maxArchiveDepth
 
 	var src sources.Source
+	var tree *treeFiles
 	status := policy.Status("")
 	switch {
 	case s.opts.Base != "" || s.opts.History:
@@ -145,8 +146,8 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		}
 		src = &sources.Git{Cmd: cmd, Config: &cfg, Remote: &sources.RemoteInfo{}, Sema: d.Sema, MaxArchiveDepth: maxArchiveDepth}
 	default:
-		files := &sources.Files{Config: &cfg, Path: root, Sema: d.Sema, MaxArchiveDepth: maxArchiveDepth}
-		src = multiSource{files, &zipAliases{files: files}}
+		tree = &treeFiles{root: root, cfg: &cfg, sema: d.Sema}
+		src = tree
 	}
 
 	// The loop of detect.Detector.DetectSource, with source errors kept
@@ -186,20 +187,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	}
 
 	res := convert(root, raw, ignores, status, s.opts.FingerprintKey)
+	if tree != nil {
+		notes = append(notes, tree.notes...)
+	}
 	res.Notes = append(notes, res.Notes...)
 	return res, nil
-}
-
-// multiSource yields the fragments of each source in turn.
-type multiSource []sources.Source
-
-func (m multiSource) Fragments(ctx context.Context, yield sources.FragmentsFunc) error {
-	for _, s := range m {
-		if err := s.Fragments(ctx, yield); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // convert turns gitleaks findings into policy findings: paths relative to

@@ -1,14 +1,18 @@
 package secrets
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -402,5 +406,64 @@ func TestTextScanner(t *testing.T) {
 	}
 	if fs := ts.Scan(context.Background(), "labels", []byte("org.opencontainers.image.source=https://example.com/app\n")); len(fs) != 0 {
 		t.Errorf("clean text: %+v", fs)
+	}
+}
+
+// Archives are told by their content, never by a substring of the name: a
+// .browserslistrc is not brotli, Directory.Build.targets is not a tar, a
+// zip is a zip under any name, and a file that looks like an archive but
+// does not open as one is scanned as text with a note, never an error.
+func TestArchivesByContent(t *testing.T) {
+	dir := t.TempDir()
+	tokens := map[string]string{}
+	write := func(rel string, content []byte) {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, rel := range []string{".browserslistrc", "api/login.bru", "Directory.Build.targets", "web/x.zipcode.js", "notes.tar.txt", "fake.zip", "data.gz"} {
+		tok := secretstest.GitHubPAT(t)
+		tokens[rel] = tok
+		body := "# settings\ntoken = \"" + tok + "\"\n"
+		if rel == "data.gz" {
+			// gzip's magic bytes, then text: not a gzip stream.
+			write(rel, append([]byte{0x1f, 0x8b, 0x08, 0x00}, []byte("\n"+body)...))
+			continue
+		}
+		write(rel, []byte(body))
+	}
+	// A real zip under a name that says nothing.
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.Create("conf/app.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped := secretstest.GitHubPAT(t)
+	if _, err := w.Write([]byte("GITHUB_TOKEN=" + zipped + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	write("release/bundle.dat", buf.Bytes())
+	tokens["release/bundle.dat!conf/app.env"] = zipped
+
+	res := scan(t, Options{Root: dir})
+	found := map[string]bool{}
+	for _, f := range res.Findings {
+		found[f.Location.Path] = true
+	}
+	for rel := range tokens {
+		if !found[rel] {
+			t.Errorf("%s: its token was not found (findings at %v)", rel, slices.Sorted(maps.Keys(found)))
+		}
+	}
+	if n := strings.Join(res.Notes, "\n"); !strings.Contains(n, "data.gz: its content looks like an archive but it does not open as one") {
+		t.Errorf("notes %q: want the broken gzip named", n)
 	}
 }

@@ -1,0 +1,227 @@
+package secrets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/mholt/archives"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/sources"
+)
+
+// treeFiles yields the fragments of every file of a working tree, as
+// gitleaks' sources.Files does (same walk: empty files, symlinks and the
+// global allowlist's paths skipped), except how archives are told apart.
+//
+// gitleaks picks an archive format by the file's name alone, by substring:
+// `.browserslistrc` is opened as brotli (".br") and its failure stops the
+// scan; `Directory.Build.targets` (".tar") and `x.zipcode.js` (".zip") are
+// skipped as broken archives; a jar, a wheel or a zip under any other name
+// is skipped as a binary. Here the content decides (mholt/archives'
+// Identify with no name: magic bytes, or a trial decode for brotli): an
+// archive is handed to gitleaks under a name with its format's extension,
+// anything else under a name with no extension at all, so that gitleaks
+// reads it as text; and a file that looks like an archive but does not
+// open as one is scanned as text, with a note, never an error.
+type treeFiles struct {
+	root string
+	cfg  *config.Config
+	sema interface{ Go(func() error) } // the detector's semaphore, as gitleaks uses it
+
+	mu    sync.Mutex
+	notes []string
+}
+
+// Placeholder names under which files are handed to gitleaks; fragment
+// paths are rewritten back to the real path.
+const (
+	asText    = "secgate-text"    // no dot: matches no archive extension
+	asArchive = "secgate-archive" // followed by the format's extension
+)
+
+func (t *treeFiles) note(format string, args ...any) {
+	t.mu.Lock()
+	t.notes = append(t.notes, fmt.Sprintf(format, args...))
+	t.mu.Unlock()
+}
+
+func (t *treeFiles) Fragments(ctx context.Context, yield sources.FragmentsFunc) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	walkErr := filepath.WalkDir(t.root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == t.root {
+				return err
+			}
+			t.note("%s: not readable, not scanned: %v", relPath(t.root, path), err)
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if skipPath(t.cfg, path) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || skipPath(t.cfg, path) {
+			return nil
+		}
+		if info, err := d.Info(); err != nil || info.Size() == 0 {
+			return nil
+		}
+		wg.Add(1)
+		t.sema.Go(func() error {
+			defer wg.Done()
+			if err := t.scanFile(ctx, path, yield); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+			return nil
+		})
+		return nil
+	})
+	wg.Wait()
+	return errors.Join(append([]error{walkErr}, errs...)...)
+}
+
+// scanFile yields the fragments of one file, its archive entries if its
+// content is an archive.
+func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.FragmentsFunc) error {
+	f, err := os.Open(path)
+	if err != nil {
+		t.note("%s: not readable, not scanned: %v", relPath(t.root, path), err)
+		return nil
+	}
+	defer f.Close()
+	format, _, idErr := archives.Identify(ctx, "", f) // the content only
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if errors.Is(idErr, archives.NoMatch) || idErr == nil && format == nil {
+		return t.fragments(ctx, f, path, asText, yield, nil)
+	}
+	// gitleaks logs an archive it cannot open and goes on with nothing:
+	// try it first.
+	var archiveErrs []error
+	what := "an archive"
+	if idErr != nil {
+		archiveErrs = append(archiveErrs, idErr)
+	} else {
+		what = strings.TrimPrefix(format.Extension(), ".")
+		if err := opens(ctx, format, f); err != nil {
+			archiveErrs = append(archiveErrs, err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+	}
+	if len(archiveErrs) == 0 {
+		err := t.fragments(ctx, f, path, asArchive+format.Extension(), yield, &archiveErrs)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		if err != nil {
+			archiveErrs = append(archiveErrs, err)
+		}
+		if len(archiveErrs) == 0 {
+			return nil
+		}
+	}
+	t.note("%s: its content looks like %s but it does not open as one (%v): scanned as text",
+		relPath(t.root, path), what, errors.Join(archiveErrs...))
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	// As text, whatever its first bytes say: gitleaks would skip it as a
+	// binary by its magic number.
+	data, err := io.ReadAll(io.LimitReader(f, maxTextFallback))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	return yield(sources.Fragment{Raw: string(data), Bytes: data, FilePath: path, StartLine: 1}, nil)
+}
+
+// maxTextFallback bounds what is read as text of a file that is not the
+// archive its content suggests.
+const maxTextFallback = 16 << 20
+
+// fragments hands content to gitleaks under the placeholder name and
+// rewrites the paths of its fragments to the real one. With archiveErrs
+// set, errors are collected there instead of yielded.
+func (t *treeFiles) fragments(ctx context.Context, content io.Reader, path, name string, yield sources.FragmentsFunc, archiveErrs *[]error) error {
+	file := &sources.File{Content: content, Path: name, Config: t.cfg, MaxArchiveDepth: maxArchiveDepth}
+	return file.Fragments(ctx, func(fr sources.Fragment, ferr error) error {
+		if rest, ok := strings.CutPrefix(fr.FilePath, name); ok {
+			fr.FilePath = path + rest
+		}
+		if ferr != nil && archiveErrs != nil {
+			*archiveErrs = append(*archiveErrs, ferr)
+			return nil
+		}
+		return yield(fr, ferr)
+	})
+}
+
+// errFirstEntry stops a trial extraction after its first entry.
+var errFirstEntry = errors.New("first entry read")
+
+// opens tries an archive: its first entry (an extractor) or its first
+// bytes (a decompressor) must read without error.
+func opens(ctx context.Context, format archives.Format, f *os.File) error {
+	switch a := format.(type) {
+	case archives.Extractor:
+		err := a.Extract(ctx, f, func(_ context.Context, fi archives.FileInfo) error {
+			if fi.IsDir() {
+				return nil
+			}
+			rc, err := fi.Open()
+			if err != nil {
+				return err
+			}
+			defer rc.Close()
+			if _, err := io.CopyN(io.Discard, rc, 512); err != nil && err != io.EOF {
+				return err
+			}
+			return errFirstEntry
+		})
+		if errors.Is(err, errFirstEntry) {
+			return nil
+		}
+		return err
+	case archives.Decompressor:
+		rc, err := a.OpenReader(f)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		if _, err := io.CopyN(io.Discard, rc, 512); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
+}
+
+func skipPath(cfg *config.Config, path string) bool {
+	for _, a := range cfg.Allowlists {
+		if a.PathAllowed(path) {
+			return true
+		}
+	}
+	return false
+}
