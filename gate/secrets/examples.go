@@ -44,7 +44,7 @@ func isExampleHost(h string) bool {
 // rather than a credential.
 func isPublicExample(g report.Finding) bool {
 	// The secret only: a real password next to a documentation key id
-	// (postgres://AKIAIOSFODNN7EXAMPLE:realpw@db) is a real password.
+	// (postgres://AKIAIOSFODNN7EXAMPLE:<a real one>@db) is a real password.
 	for _, e := range publicExamples {
 		if strings.Contains(g.Secret, e) {
 			return true
