@@ -199,7 +199,7 @@ func TestRunCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rep, err := Run(ctx, Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{returns("secrets")}})
-	if err == nil || rep.Verdict != policy.VerdictError {
+	if !errors.Is(err, context.Canceled) || rep.Verdict != policy.VerdictError {
 		t.Errorf("a cancelled run must not pass: %v %v", err, rep.Verdict)
 	}
 }

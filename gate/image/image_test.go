@@ -356,16 +356,16 @@ func TestBadSources(t *testing.T) {
 	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	host := mustHost(t, reg.URL)
 	reg.Close()
-	for _, ref := range []string{
-		host + "/app:1", // unreachable registry
-		"docker-archive:/nonexistent.tar",
-		"oci-layout:/nonexistent",
-		"docker-daemon:app:1", // no engine on this machine (DOCKER_HOST unset: the default socket)
-		"UPPER/Case:bad tag",
+	for ref, why := range map[string]string{
+		host + "/app:1":                   "connection refused", // unreachable registry
+		"docker-archive:/nonexistent.tar": "no such file or directory",
+		"oci-layout:/nonexistent":         "no such file or directory",
+		"docker-daemon:app:1":             "docker engine at unix:///var/run/docker.sock", // no engine on this machine
+		"UPPER/Case:bad tag":              "invalid image reference",
 	} {
 		_, err := New(Options{Refs: []string{ref}}).Scan(context.Background())
-		if err == nil || !strings.Contains(err.Error(), ref) {
-			t.Errorf("%s: err = %v, want an error naming the image", ref, err)
+		if err == nil || !strings.Contains(err.Error(), ref) || !strings.Contains(err.Error(), why) {
+			t.Errorf("%s: err = %v, want an error naming the image and %q", ref, err, why)
 		}
 	}
 }
