@@ -24,6 +24,7 @@ import (
 	"github.com/google/osv-scanner/v2/pkg/models"
 	"github.com/google/osv-scanner/v2/pkg/osvscanner"
 
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -176,6 +177,19 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	defer cleanup()
 	actions.DirectoryPaths, actions.LockfilePaths, actions.Recursive = []string{root}, lockfiles, true
 	actions.ExcludePatterns = excludePatterns(root, opts.Exclude)
+	// osv-scanner scans from the filesystem root and applies the
+	// .gitignore files of every directory above the tree too: a repository
+	// under an ignored build/ or tmp/ (gitlab-ci-local's builds) would have
+	// no lockfile. The tree's own rules are applied here instead.
+	actions.NoIgnore = true
+	ignored, err := repo.IgnoredDirs(ctx, root)
+	if err != nil {
+		return policy.ScanResult{}, none, err
+	}
+	base := regexp.QuoteMeta(strings.TrimPrefix(filepath.ToSlash(root), "/"))
+	for _, d := range ignored {
+		actions.ExcludePatterns = append(actions.ExcludePatterns, "r:^"+base+"/"+regexp.QuoteMeta(d)+"(/|$)")
+	}
 
 	res, logs, err := doScan(ctx, actions, opts.Logger)
 	var notes []string
@@ -430,25 +444,51 @@ func checkOfflineCoverage(db, root string, res models.VulnerabilityResults) erro
 }
 
 // excludePatterns translates the policy's deps.exclude into osv-scanner's
-// patterns. osv-scanner v2.5.0 documents a bare name as "skip directories
-// of that name" but passes it to osv-scalibr as a path, where it matches
-// nothing; so a bare name becomes a regex on the path (which osv-scanner
-// matches against the absolute path without its leading slash), and an
-// entry with a slash a path under the scanned root. g: and r: pass through.
+// patterns, every one anchored at the scanned root: osv-scanner matches
+// them against the absolute path (without its leading slash), so a bare
+// name would also match a directory above the root (a runner's
+// /home/runner/work, a checkout under tmp/) and exclude the whole tree.
+// A bare name is a directory of that name anywhere under the root; an
+// entry with a slash a path under the root; g: globs are relative to the
+// root; r: regexes are matched against the path relative to the root.
 func excludePatterns(root string, entries []string) []string {
+	base := regexp.QuoteMeta(strings.TrimPrefix(filepath.ToSlash(root), "/"))
 	var out []string
 	for _, e := range entries {
 		switch {
-		case strings.HasPrefix(e, "g:") || strings.HasPrefix(e, "r:"):
-			out = append(out, e)
+		case strings.HasPrefix(e, "g:"):
+			// Directories are what is skipped: fixtures/** is fixtures.
+			glob := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(e, "g:"), "**/"), "/**")
+			out = append(out, "r:^"+base+"/(.*/)?"+globRegex(glob)+"(/|$)")
+		case strings.HasPrefix(e, "r:"):
+			re := strings.TrimPrefix(strings.TrimPrefix(e, "r:"), "^")
+			out = append(out, "r:^"+base+"/"+re)
 		case strings.Contains(strings.Trim(e, "/"), "/"):
-			abs := filepath.ToSlash(filepath.Join(root, e))
-			out = append(out, "r:^"+regexp.QuoteMeta(strings.TrimPrefix(abs, "/"))+"(/|$)")
+			out = append(out, "r:^"+base+"/"+regexp.QuoteMeta(strings.Trim(filepath.ToSlash(e), "/"))+"(/|$)")
 		default:
-			out = append(out, "r:(^|/)"+regexp.QuoteMeta(strings.Trim(e, "/"))+"(/|$)")
+			out = append(out, "r:^"+base+"/(.*/)?"+regexp.QuoteMeta(strings.Trim(e, "/"))+"(/|$)")
 		}
 	}
 	return out
+}
+
+// globRegex turns a glob (*, **, ?) into a regular expression.
+func globRegex(glob string) string {
+	var b strings.Builder
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; {
+		case c == '*' && i+1 < len(glob) && glob[i+1] == '*':
+			b.WriteString(".*")
+			i++
+		case c == '*':
+			b.WriteString("[^/]*")
+		case c == '?':
+			b.WriteString("[^/]")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	return strings.TrimSuffix(b.String(), "/")
 }
 
 func baseEcosystem(eco string) string {

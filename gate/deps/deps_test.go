@@ -786,3 +786,83 @@ func TestIgnoreFileFromBaseRevision(t *testing.T) {
 		t.Error("an ignore already on the base revision must apply")
 	}
 }
+
+// Every exclusion is anchored at the scanned root: a directory above it
+// with an excluded name (a runner's /home/runner/work, a checkout under
+// tmp/) does not exclude the whole tree.
+func TestExcludeIsAnchoredAtTheRoot(t *testing.T) {
+	for _, tt := range []struct {
+		exclude  string
+		above    string // directory name above the root
+		excluded bool   // whether web/ (the only lockfile) is excluded
+	}{
+		{"work", "work", false},
+		{"g:**/work/**", "work", false},
+		{"r:.*work.*", "work", false},
+		{"web", "src", true},
+		{"g:**/web/**", "src", true},
+		{"g:we?", "src", true},
+		{"r:^web", "src", true},
+		{"app/web", "app", false}, // a path is relative to the root, not to what is above it
+	} {
+		t.Run(tt.exclude, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), tt.above, "repo")
+			if err := writeFile(filepath.Join(root, "web", "package-lock.json"), lockfile(map[string]string{"lodash": "4.17.15"})); err != nil {
+				t.Fatal(err)
+			}
+			res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB, Exclude: []string{tt.exclude}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(res.Findings) == 0; got != tt.excluded {
+				t.Errorf("exclude %q under %s/: %d findings, want excluded=%v", tt.exclude, tt.above, len(res.Findings), tt.excluded)
+			}
+		})
+	}
+}
+
+// A repository inside a directory that ignores it (gitlab-ci-local's
+// .gitlab-ci-local/builds/<job> under a .gitignore of *, a checkout under
+// an ignored tmp/) has its lockfiles scanned; its own .gitignore still
+// applies inside it.
+func TestNestedRepositoryUnderIgnoredDirectory(t *testing.T) {
+	outer := t.TempDir()
+	git(t, outer, "init", "-q", "-b", "main")
+	if err := writeFile(filepath.Join(outer, ".gitignore"), []byte("*\n")); err != nil {
+		t.Fatal(err)
+	}
+	for name, root := range map[string]string{
+		"a plain copy":      filepath.Join(outer, ".gitlab-ci-local", "builds", "job"),
+		"a nested checkout": filepath.Join(outer, "tmp", "checkout"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := writeFile(filepath.Join(root, "web", "package-lock.json"), lockfile(map[string]string{"lodash": "4.17.15"})); err != nil {
+				t.Fatal(err)
+			}
+			// Its own ignore rules: a vendored copy it ignores.
+			if err := writeFile(filepath.Join(root, ".gitignore"), []byte("vendored/\n")); err != nil {
+				t.Fatal(err)
+			}
+			if err := writeFile(filepath.Join(root, "vendored", "package-lock.json"), lockfile(map[string]string{"minimist": "1.2.5"})); err != nil {
+				t.Fatal(err)
+			}
+			if name == "a nested checkout" {
+				git(t, root, "init", "-q", "-b", "main")
+			}
+			res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkgs := map[string]bool{}
+			for _, f := range res.Findings {
+				pkgs[f.Location.Path+" "+f.Location.Package] = true
+			}
+			if !pkgs["web/package-lock.json lodash"] {
+				t.Errorf("the tree's lockfile was not scanned: findings %v, notes %v", pkgs, res.Notes)
+			}
+			if pkgs["vendored/package-lock.json minimist"] {
+				t.Error("the tree's own .gitignore was not applied")
+			}
+		})
+	}
+}

@@ -147,3 +147,51 @@ func Changed(ctx context.Context, root, base string, pathspecs ...string) ([]str
 	slices.Sort(out)
 	return out, nil
 }
+
+// IgnoredDirs lists the directories under root (slash-separated, relative
+// to root, sorted) that the tree's own ignore rules exclude: its
+// .gitignore files and those above it up to its repository's root (and
+// the repository's info/exclude), never the rules of a directory that
+// encloses the repository, nor the user's global excludes file. A tree
+// that is not a repository, or that an enclosing repository ignores as a
+// whole (a checkout under an ignored build/ or tmp/, gitlab-ci-local's
+// builds), is judged by the .gitignore files inside it alone.
+func IgnoredDirs(ctx context.Context, root string) ([]string, error) {
+	args := []string{"-C", root, "-c", "core.excludesFile=" + os.DevNull}
+	if !inWorkTree(ctx, root) || ignoredItself(ctx, root) {
+		gitDir, err := os.MkdirTemp("", "secgate-ignores-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(gitDir)
+		if out, err := exec.CommandContext(ctx, "git", "init", "-q", "--bare", gitDir).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("git init: %v %s", err, strings.TrimSpace(string(out)))
+		}
+		args = append(args, "--git-dir="+gitDir, "--work-tree="+root)
+	}
+	cmd := exec.CommandContext(ctx, "git", append(args, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", "--", ".")...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the ignored directories of %s: git ls-files: %v %s", root, err, strings.TrimSpace(stderr.String()))
+	}
+	var dirs []string
+	for _, p := range strings.Split(string(b), "\x00") {
+		if d, ok := strings.CutSuffix(p, "/"); ok && d != "" && d != "." {
+			dirs = append(dirs, d)
+		}
+	}
+	slices.Sort(dirs)
+	return dirs, nil
+}
+
+func inWorkTree(ctx context.Context, root string) bool {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-inside-work-tree").Output()
+	return err == nil && strings.TrimSpace(string(out)) == "true"
+}
+
+// ignoredItself reports whether the repository enclosing root ignores root.
+func ignoredItself(ctx context.Context, root string) bool {
+	return exec.CommandContext(ctx, "git", "-C", root, "-c", "core.excludesFile="+os.DevNull, "check-ignore", "-q", ".").Run() == nil
+}
