@@ -194,7 +194,10 @@ func (s *Scanner) fetchAdvisory(ctx context.Context, id string) (*advisory, erro
 	}
 	var rec osvRecord
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&rec); err != nil {
-		return nil, fmt.Errorf("OSV API: GET %s: malformed response: %w", u, err)
+		return nil, fmt.Errorf("vulnerability data unavailable, failing closed: GET %s: malformed answer: %w", u, err)
+	}
+	if rec.ID != id {
+		return nil, fmt.Errorf("vulnerability data unavailable, failing closed: GET %s: asked for %s, the answer is the record %q", u, id, rec.ID)
 	}
 	return rec.advisory(), nil
 }

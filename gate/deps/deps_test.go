@@ -866,3 +866,52 @@ func TestNestedRepositoryUnderIgnoredDirectory(t *testing.T) {
 		})
 	}
 }
+
+// A fault matrix of the OSV API's answers that are HTTP 200 but not
+// answers: each fails closed, naming the URL, quickly (no retries).
+func TestOSVAPIMalformedAnswersFailClosed(t *testing.T) {
+	root := t.TempDir()
+	if err := writeFile(filepath.Join(root, "package-lock.json"), lockfile(map[string]string{"minimist": "1.2.5", "lodash": "4.17.15"})); err != nil {
+		t.Fatal(err)
+	}
+	minimist := records(t, "npm")["GHSA-xvch-5gv4-984h"]
+	lodash := records(t, "npm")["GHSA-35jh-r3h4-6jhm"]
+	ok := `{"results":[{"vulns":[{"id":"GHSA-xvch-5gv4-984h","modified":"2024-01-01T00:00:00Z"}]},{}]}`
+	for name, tt := range map[string]struct {
+		batch  string // querybatch answer
+		record []byte // GET /v1/vulns/GHSA-xvch-5gv4-984h answer
+		want   string
+	}{
+		"empty object":         {`{}`, minimist, "no results for 2 queries"},
+		"fewer results":        {`{"results":[{}]}`, minimist, "1 results for 2 queries"},
+		"more results":         {`{"results":[{},{},{}]}`, minimist, "3 results for 2 queries"},
+		"html from a proxy":    {`<html><body>Service Unavailable</body></html>`, minimist, "malformed answer"},
+		"truncated":            {`{"results":[{"vulns":[{"id":"GHSA-xv`, minimist, "malformed answer"},
+		"results not an array": {`{"results":{"vulns":[]}}`, minimist, "malformed answer"},
+		"vulnerability, no id": {`{"results":[{"vulns":[{"modified":"2024-01-01T00:00:00Z"}]},{}]}`, minimist, "a vulnerability without an id"},
+		"another record":       {ok, lodash, `asked for GHSA-xvch-5gv4-984h, the answer is the record "GHSA-35jh-r3h4-6jhm"`},
+		"empty record":         {ok, []byte(`{}`), `the answer is the record ""`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch {
+				case r.Method == http.MethodPost && r.URL.Path == "/v1/querybatch":
+					_, _ = io.WriteString(w, tt.batch)
+				case r.URL.Path == "/v1/vulns/GHSA-xvch-5gv4-984h":
+					_, _ = w.Write(tt.record)
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			start := time.Now()
+			_, err := scanDir(t, Options{Root: root, APIURL: srv.URL})
+			if err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), srv.URL) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v\nwant a fail-closed error naming %s and %q", err, srv.URL, tt.want)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Logf("took %v (library retries)", d)
+			}
+		})
+	}
+}

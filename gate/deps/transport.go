@@ -1,10 +1,15 @@
 package deps
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"path"
+	"strings"
 	"sync"
 )
 
@@ -43,6 +48,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Host = to.Host
 		setCredentials(req, to)
 	}
+	queries := -1
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/v1/querybatch") && req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		var q struct {
+			Queries []json.RawMessage `json:"queries"`
+		}
+		if json.Unmarshal(body, &q) == nil {
+			queries = len(q.Queries)
+		}
+	}
 	resp, err := t.next.RoundTrip(req)
 	switch {
 	case err != nil:
@@ -50,8 +70,78 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case resp.StatusCode >= 400 && !(resp.StatusCode == http.StatusNotFound && req.Method == http.MethodGet):
 		// A 404 on GET is "no such advisory", an answer; anything else is not.
 		t.record(fmt.Errorf("%s %s: %s", req.Method, redact(req.URL), resp.Status))
+	case resp.StatusCode == http.StatusOK && (queries >= 0 || req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/v1/vulns/")):
+		// The answers the verdict depends on are checked, not trusted: an
+		// empty 200 or a short answer would read as "no vulnerabilities".
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		var cerr error
+		switch {
+		case rerr != nil:
+			cerr = fmt.Errorf("reading the answer: %w", rerr)
+		case len(body) > maxAnswer:
+			cerr = fmt.Errorf("the answer is over %d bytes", maxAnswer)
+		case queries >= 0:
+			cerr = checkBatch(body, queries)
+		default:
+			cerr = checkRecord(body, path.Base(req.URL.Path))
+		}
+		if cerr != nil {
+			t.record(fmt.Errorf("%s %s: %w", req.Method, redact(req.URL), cerr))
+		}
 	}
 	return resp, err
+}
+
+// maxAnswer bounds an API answer read for checking.
+const maxAnswer = 256 << 20
+
+// checkBatch checks a querybatch answer: exactly one result per query,
+// each an object whose vulns (if any) have ids.
+func checkBatch(body []byte, queries int) error {
+	var a struct {
+		Results *[]json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal(body, &a); err != nil {
+		return fmt.Errorf("malformed answer: %w", err)
+	}
+	if a.Results == nil {
+		return fmt.Errorf("malformed answer: no results for %d queries", queries)
+	}
+	if len(*a.Results) != queries {
+		return fmt.Errorf("malformed answer: %d results for %d queries", len(*a.Results), queries)
+	}
+	for i, r := range *a.Results {
+		var res struct {
+			Vulns []struct {
+				ID string `json:"id"`
+			} `json:"vulns"`
+		}
+		if err := json.Unmarshal(r, &res); err != nil {
+			return fmt.Errorf("malformed answer: result %d: %w", i, err)
+		}
+		for _, v := range res.Vulns {
+			if v.ID == "" {
+				return fmt.Errorf("malformed answer: result %d: a vulnerability without an id", i)
+			}
+		}
+	}
+	return nil
+}
+
+// checkRecord checks that an advisory answer is the record asked for.
+func checkRecord(body []byte, id string) error {
+	var r struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("malformed answer: %w", err)
+	}
+	if want, err := url.PathUnescape(id); err == nil && r.ID != want {
+		return fmt.Errorf("asked for %s, the answer is the record %q", want, r.ID)
+	}
+	return nil
 }
 
 // setCredentials sends the user:password of a configured URL (a mirror or
