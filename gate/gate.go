@@ -219,6 +219,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	found := make([][]policy.Finding, len(scanners))
 	redactors = make([]policy.Redactor, len(scanners))
 	checkedImages := make([][]policy.CheckedImage, len(scanners))
+	scanWarnings := make([][]string, len(scanners))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range scanners {
 		g.Go(func() error {
@@ -231,6 +232,9 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 			}
 			// What a failing scanner did find is kept: nothing is lost.
 			r.Findings, found[i], redactors[i], checkedImages[i] = len(res.Findings), res.Findings, res.Redactor, res.Images
+			for _, w := range res.Warnings {
+				scanWarnings[i] = append(scanWarnings[i], s.Name()+": "+w)
+			}
 			defer func() { results[i] = r }()
 			if err != nil {
 				r.Error = err.Error()
@@ -257,8 +261,9 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		}
 	}
 
-	for _, r := range checkedImages {
-		rep.Images = append(rep.Images, r...)
+	for i := range scanners {
+		rep.Images = append(rep.Images, checkedImages[i]...)
+		rep.Warnings = append(rep.Warnings, scanWarnings[i]...)
 	}
 	d := pol.Decide(slices.Concat(found...), policy.Context{
 		Environment: cfg.Environment, EnvironmentTier: cfg.EnvironmentTier,

@@ -52,6 +52,7 @@ var registry = []Registration{
 				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
 				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
+				MaxDBAge:       pol.DepsMaxDBAge,
 				Now:            c.Now, Logger: log,
 			}), nil
 		},

@@ -208,6 +208,9 @@ func (f Finding) Keys() []string {
 type ScanResult struct {
 	Findings []Finding
 	Notes    []string
+	// Warnings are what the user should act on although the scan ran
+	// (stale offline data, ...): the report's warnings.
+	Warnings []string
 	// Images are the container images the scanner checked, as data: what
 	// signing and the platform outputs read (never parsed from notes).
 	Images []CheckedImage

@@ -73,9 +73,10 @@ type Policy struct {
 	NewFindingsOnly bool
 	SkipOnError     []string
 	SecretsTier     Severity
-	DepsExclude     []string // osv-scanner exclude patterns: dir names, g:glob, r:regex
-	DepsUnparsable  Action   // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
-	ImageMaxSize    int64    // bytes
+	DepsExclude     []string      // osv-scanner exclude patterns: dir names, g:glob, r:regex
+	DepsUnparsable  Action        // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
+	DepsMaxDBAge    time.Duration // how old offline vulnerability data may be; 0: unchecked
+	ImageMaxSize    int64         // bytes
 	// Checks sets the tier of checks by id (image.checks, and the older
 	// image.root_user and image.size keys); a check not set here has its
 	// catalogue default.
@@ -166,6 +167,7 @@ type rawPolicy struct {
 	Deps *struct {
 		Exclude    []string `yaml:"exclude"`
 		Unparsable *string  `yaml:"unparsable"`
+		MaxDBAge   *string  `yaml:"max_db_age"`
 	} `yaml:"deps"`
 	Image *struct {
 		MaxSize  *string           `yaml:"max_size"`
@@ -263,6 +265,14 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 				continue
 			}
 			p.DepsExclude = append(p.DepsExclude, e)
+		}
+		if a := dp.MaxDBAge; a != nil {
+			d, err := ParseAge(*a)
+			if err != nil {
+				v.errf("$.deps.max_db_age", "%v", err)
+			} else {
+				p.DepsMaxDBAge = d
+			}
 		}
 		if u := dp.Unparsable; u != nil {
 			switch *u {
@@ -362,6 +372,7 @@ func builtin() *Policy {
 		Unscored:       Medium,
 		SecretsTier:    Critical,
 		DepsUnparsable: ActionFail,
+		DepsMaxDBAge:   7 * 24 * time.Hour,
 		ImageMaxSize:   200 * 1000 * 1000,
 	}
 }
@@ -461,6 +472,23 @@ func yamlError(file string, err error) error {
 		return &FileError{File: file, Line: tk.Position.Line, Column: tk.Position.Column, Msg: ye.GetMessage()}
 	}
 	return &FileError{File: file, Msg: err.Error()}
+}
+
+// ParseAge reads an age: "7d", "36h", "90m", or "0" (no limit).
+func ParseAge(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if t == "0" {
+		return 0, nil
+	}
+	if n, ok := strings.CutSuffix(t, "d"); ok {
+		days, err := strconv.ParseFloat(n, 64)
+		if err == nil && days >= 0 {
+			return time.Duration(days * 24 * float64(time.Hour)), nil
+		}
+	} else if d, err := time.ParseDuration(t); err == nil && d >= 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("invalid age %q (want e.g. 7d, 36h, or 0 for no limit)", s)
 }
 
 // ParseSize reads a size such as "200MB", "1.5GiB", "512 KB" or "1000"

@@ -328,8 +328,11 @@ func TestImageEndToEnd(t *testing.T) {
 	})
 	path := imagetest.Archive(t, "registry.example/app:1", img)
 	reportPath := filepath.Join(t.TempDir(), "r.json")
+	// testdata/osvdb is a frozen copy: its age is not checked.
+	frozen := filepath.Join(t.TempDir(), "policy.yml")
+	writeFiles(t, filepath.Dir(frozen), map[string]string{"policy.yml": "deps: {max_db_age: 0}\n"})
 	res := secgate(t, nil, "run", "--image", "docker-archive:"+path, "--offline-db", filepath.Join("..", "..", "testdata", "osvdb"),
-		"--environment", "production", "--report", reportPath, t.TempDir())
+		"--policy", frozen, "--environment", "production", "--report", reportPath, t.TempDir())
 	if res.code != 1 {
 		t.Fatalf("exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 	}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -50,6 +49,10 @@ type Options struct {
 	DownloadDB bool   // fetch the offline database into OfflineDB first
 	APIURL     string // OSV API base URL (default DefaultAPIURL)
 	DBURL      string // offline database export base URL (default DefaultDBURL)
+
+	// MaxDBAge is how old offline data may be (deps.max_db_age): older is
+	// an error; over 3 days a warning. 0: not checked.
+	MaxDBAge time.Duration
 
 	// SkipUnparsable turns a lockfile that cannot be read into a note
 	// instead of an error (the policy's deps.unparsable: warn).
@@ -202,6 +205,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	if err := tr.failure(); err != nil {
 		return policy.ScanResult{}, none, err
 	}
+	var dbNotes, dbWarnings []string
 	if err := checkLogs(root, logs, opts, &notes); err != nil {
 		// A lockfile that did not parse: the others are still reported.
 		out, _ := s.convert(ctx, opts, root, res, nil)
@@ -209,12 +213,16 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		return out, res, err
 	}
 	if opts.OfflineDB != "" {
-		if err := checkOfflineCoverage(actions.LocalDBPath, root, res); err != nil {
+		facts, err := checkOfflineCoverage(actions.LocalDBPath, root, res, opts)
+		if err != nil {
 			return policy.ScanResult{}, none, err
 		}
+		dbNotes, dbWarnings = facts.notes, facts.warnings
 	}
 	out, err := s.convert(ctx, opts, root, res, nil)
 	out.Notes = append(out.Notes, notes...)
+	out.Notes = append(out.Notes, dbNotes...)
+	out.Warnings = append(out.Warnings, dbWarnings...)
 	return out, res, err
 }
 
@@ -415,32 +423,6 @@ func (h *captureHandler) records() []slog.Record {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(*h.recs)
-}
-
-// checkOfflineCoverage fails when a package's ecosystem has no database in
-// the offline directory: osv-scanner matches nothing then, silently.
-func checkOfflineCoverage(db, root string, res models.VulnerabilityResults) error {
-	missing := map[string][]string{}
-	for _, src := range res.Results {
-		for _, p := range src.Packages {
-			eco := baseEcosystem(p.Package.Ecosystem)
-			if eco == "" {
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(db, "osv-scalibr", eco, "all.zip")); err != nil {
-				missing[eco] = appendUnique(missing[eco], relPath(root, src.Source.Path))
-			}
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	var errs []error
-	for _, eco := range slices.Sorted(maps.Keys(missing)) {
-		errs = append(errs, fmt.Errorf("offline database %s has no %s data (osv-scalibr/%s/all.zip) for the packages of %s: failing closed",
-			db, eco, eco, strings.Join(missing[eco], ", ")))
-	}
-	return errors.Join(errs...)
 }
 
 // excludePatterns translates the policy's deps.exclude into osv-scanner's

@@ -2,6 +2,7 @@ package deps
 
 import (
 	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -914,4 +915,77 @@ func TestOSVAPIMalformedAnswersFailClosed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Offline data is checked, not trusted: a zip with no advisory is as
+// missing, and the data's age is reported, warned about and enforced.
+func TestOfflineDatabaseChecked(t *testing.T) {
+	root := t.TempDir()
+	if err := writeFile(filepath.Join(root, "package-lock.json"), lockfile(map[string]string{"lodash": "4.17.15"})); err != nil {
+		t.Fatal(err)
+	}
+	asOf := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	db := func(t *testing.T, recs map[string][]byte) string {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "osv-scalibr", "npm", "all.zip")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, id := range slices.Sorted(maps.Keys(recs)) {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: id + ".json", Method: zip.Deflate, Modified: asOf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write(recs[id]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	full := db(t, records(t, "npm"))
+
+	t.Run("an empty ecosystem zip fails closed", func(t *testing.T) {
+		empty := db(t, nil)
+		_, err := scanDir(t, Options{Root: root, OfflineDB: empty})
+		if err == nil || !strings.Contains(err.Error(), "holds no npm advisory") || !strings.Contains(err.Error(), "failing closed") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("the age is reported", func(t *testing.T) {
+		res, err := scanDir(t, Options{Root: root, OfflineDB: full, Now: asOf.Add(24 * time.Hour), MaxDBAge: 7 * 24 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Join(res.Notes, "\n"); !strings.Contains(n, "offline npm data: 14 advisories, as of 2026-11-01 (1 days old)") {
+			t.Errorf("notes %q", n)
+		}
+		if len(res.Warnings) != 0 || len(res.Findings) == 0 {
+			t.Errorf("warnings %v findings %d", res.Warnings, len(res.Findings))
+		}
+	})
+	t.Run("stale data is warned about", func(t *testing.T) {
+		res, err := scanDir(t, Options{Root: root, OfflineDB: full, Now: asOf.Add(5 * 24 * time.Hour), MaxDBAge: 7 * 24 * time.Hour})
+		if err != nil || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "offline npm data is 5 days old") {
+			t.Errorf("err %v warnings %v", err, res.Warnings)
+		}
+	})
+	t.Run("data over the limit fails", func(t *testing.T) {
+		_, err := scanDir(t, Options{Root: root, OfflineDB: full, Now: asOf.Add(30 * 24 * time.Hour), MaxDBAge: 7 * 24 * time.Hour})
+		if err == nil || !strings.Contains(err.Error(), "the npm data is 30 days old (as of 2026-11-01), over deps.max_db_age (7d)") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("no limit", func(t *testing.T) {
+		if _, err := scanDir(t, Options{Root: root, OfflineDB: full, Now: asOf.Add(365 * 24 * time.Hour)}); err != nil {
+			t.Error(err)
+		}
+	})
 }

@@ -80,7 +80,7 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	}
 	// osv-scanner does not even log a missing ecosystem database for images.
 	if opts.OfflineDB != "" {
-		if err := checkOfflineCoverage(actions.LocalDBPath, "/", res); err != nil {
+		if _, err := checkOfflineCoverage(actions.LocalDBPath, "/", res, opts); err != nil {
 			return policy.ScanResult{}, err
 		}
 	}
