@@ -38,7 +38,7 @@ func (s *configScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	var res policy.ScanResult
+	res := policy.ScanResult{Coverage: policy.Coverage{Range: s.base + "..working tree"}}
 	for _, p := range changed {
 		res.Findings = append(res.Findings, policy.Finding{
 			ID: CheckConfigChanged, Kind: policy.KindConfig, Rule: CheckConfigChanged,

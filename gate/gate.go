@@ -227,6 +227,9 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 			log.Info("scanner started", "scanner", s.Name())
 			res, err := scanRecovered(gctx, s)
 			r := report.Scanner{Name: s.Name(), Status: report.StatusOK, DurationMS: time.Since(start).Milliseconds(), Notes: res.Notes}
+			if cov := res.Coverage; err == nil || !cov.Empty() || len(cov.Skipped) > 0 {
+				r.Coverage = &cov
+			}
 			if t, ok := s.(Targeter); ok {
 				r.Target = t.Target()
 			}
@@ -265,6 +268,9 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		rep.Images = append(rep.Images, checkedImages[i]...)
 		rep.Warnings = append(rep.Warnings, scanWarnings[i]...)
 	}
+	if reason, ok := coveredNothing(results); ok {
+		rep.Reasons = append(rep.Reasons, reason)
+	}
 	d := pol.Decide(slices.Concat(found...), policy.Context{
 		Environment: cfg.Environment, EnvironmentTier: cfg.EnvironmentTier,
 		PullRequest: cfg.PullRequest, Now: cfg.Now,
@@ -280,6 +286,22 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		return fail(err)
 	}
 	return rep, nil
+}
+
+// coveredNothing says so when no scanner read anything: a pass over
+// nothing is not a clean change, and the verdict's reasons must say it.
+func coveredNothing(results []report.Scanner) (string, bool) {
+	var empty []string
+	for _, r := range results {
+		if r.Coverage == nil || !r.Coverage.Empty() || r.Coverage.Range != "" {
+			return "", false
+		}
+		empty = append(empty, r.Name)
+	}
+	if len(empty) == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("nothing was scanned: %s read no file, lockfile, commit or image (see each scanner's coverage)", strings.Join(empty, ", ")), true
 }
 
 // redactedError is an error whose message went through the redaction pass.

@@ -304,3 +304,28 @@ func TestNewScannerRegistersInOnePlace(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A run that covered nothing says so in the verdict's reasons: a pass over
+// nothing is not a clean change.
+func TestRunSaysWhenNothingWasScanned(t *testing.T) {
+	rep, err := Run(context.Background(), Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{returns("secrets"), returns("deps")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := strings.Join(rep.Reasons, "\n"); !strings.Contains(r, "nothing was scanned: secrets, deps read no file") {
+		t.Errorf("reasons %q", r)
+	}
+	covered := fakeScanner{name: "deps", scan: func(context.Context) (policy.ScanResult, error) {
+		return policy.ScanResult{Coverage: policy.Coverage{Lockfiles: 1, Packages: 3}}, nil
+	}}
+	rep, err = Run(context.Background(), Config{Path: t.TempDir(), Now: now, Scanners: []Scanner{returns("secrets"), covered}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := strings.Join(rep.Reasons, "\n"); strings.Contains(r, "nothing was scanned") {
+		t.Errorf("reasons %q: a lockfile was read", r)
+	}
+	if c := rep.Scanners[1].Coverage; c == nil || c.Lockfiles != 1 || c.Packages != 3 {
+		t.Errorf("coverage %+v", c)
+	}
+}

@@ -32,12 +32,13 @@ var registry = []Registration{
 		Checks: []policy.Check{{ID: "secret", Title: "Leaked credential",
 			Help: "A credential in the code or its history (a gitleaks rule, or one of secgate's): it is exposed until revoked and rotated. Tier: secrets.tier."}},
 		Ready: always,
-		Build: func(c Config, _ *policy.Policy, log *slog.Logger) (Scanner, error) {
+		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
 			return secrets.New(secrets.Options{
 				Root: c.Path, History: c.History, Base: c.Base, Head: c.Head,
 				// On a pull/merge request, .gitleaks.toml and .gitleaksignore
 				// are the base revision's: the change cannot loosen them.
 				ConfigRevision: c.Base,
+				RequireFiles:   pol.SecretsRequireFiles,
 				FingerprintKey: c.FingerprintKey, Logger: log,
 			}), nil
 		},
@@ -51,9 +52,10 @@ var registry = []Registration{
 			return deps.New(deps.Options{
 				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
-				SkipUnparsable: pol.DepsUnparsable == policy.ActionReport,
-				MaxDBAge:       pol.DepsMaxDBAge,
-				Now:            c.Now, Logger: log,
+				SkipUnparsable:   pol.DepsUnparsable == policy.ActionReport,
+				MaxDBAge:         pol.DepsMaxDBAge,
+				RequireLockfiles: pol.DepsRequireLockfiles,
+				Now:              c.Now, Logger: log,
 			}), nil
 		},
 	},

@@ -211,6 +211,8 @@ type ScanResult struct {
 	// Warnings are what the user should act on although the scan ran
 	// (stale offline data, ...): the report's warnings.
 	Warnings []string
+	// Coverage is what the scan read and what it left out, and why.
+	Coverage Coverage
 	// Images are the container images the scanner checked, as data: what
 	// signing and the platform outputs read (never parsed from notes).
 	Images []CheckedImage
@@ -238,4 +240,47 @@ type PlatformImage struct {
 // Redactor removes sensitive values from text.
 type Redactor interface {
 	Redact(s string) string
+}
+
+// Coverage says what a scanner covered, so that a scan of nothing never
+// reads as clean. Counts that do not apply to a scanner stay zero.
+type Coverage struct {
+	Files     int    `json:"files,omitempty"`     // files read (archive entries included)
+	Bytes     int64  `json:"bytes,omitempty"`     // bytes of those files
+	Commits   int    `json:"commits,omitempty"`   // commits whose changes were read
+	Range     string `json:"range,omitempty"`     // the commit range, when one
+	Lockfiles int    `json:"lockfiles,omitempty"` // lockfiles and manifests read
+	Packages  int    `json:"packages,omitempty"`  // packages checked against the advisories
+	Images    int    `json:"images,omitempty"`    // single-platform images checked
+	Layers    int    `json:"layers,omitempty"`    // their layers
+	Skipped   []Skip `json:"skipped,omitempty"`   // what was left out, and why
+}
+
+// Skip is a part of the input left out of a scan.
+type Skip struct {
+	What  string   `json:"what"`            // "directory", "file", "archive", ...
+	Why   string   `json:"why"`             // "ignored by .gitignore", "deps.exclude", ...
+	Count int      `json:"count"`           // how many
+	Paths []string `json:"paths,omitempty"` // the first few
+}
+
+// Empty reports whether the scan read nothing at all.
+func (c Coverage) Empty() bool {
+	return c.Files == 0 && c.Commits == 0 && c.Lockfiles == 0 && c.Images == 0
+}
+
+// AddSkip records left-out paths under one reason, keeping the first 5.
+func (c *Coverage) AddSkip(what, why string, paths ...string) {
+	for i := range c.Skipped {
+		if s := &c.Skipped[i]; s.What == what && s.Why == why {
+			s.Count += max(len(paths), 1)
+			for _, p := range paths {
+				if len(s.Paths) < 5 {
+					s.Paths = append(s.Paths, p)
+				}
+			}
+			return
+		}
+	}
+	c.Skipped = append(c.Skipped, Skip{What: what, Why: why, Count: max(len(paths), 1), Paths: paths[:min(len(paths), 5)]})
 }

@@ -73,10 +73,14 @@ type Policy struct {
 	NewFindingsOnly bool
 	SkipOnError     []string
 	SecretsTier     Severity
-	DepsExclude     []string      // osv-scanner exclude patterns: dir names, g:glob, r:regex
-	DepsUnparsable  Action        // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
-	DepsMaxDBAge    time.Duration // how old offline vulnerability data may be; 0: unchecked
-	ImageMaxSize    int64         // bytes
+	// SecretsRequireFiles and DepsRequireLockfiles make a scan that read
+	// nothing an error (secrets.require_files, deps.require_lockfiles).
+	SecretsRequireFiles  bool
+	DepsRequireLockfiles bool
+	DepsExclude          []string      // osv-scanner exclude patterns: dir names, g:glob, r:regex
+	DepsUnparsable       Action        // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
+	DepsMaxDBAge         time.Duration // how old offline vulnerability data may be; 0: unchecked
+	ImageMaxSize         int64         // bytes
 	// Checks sets the tier of checks by id (image.checks, and the older
 	// image.root_user and image.size keys); a check not set here has its
 	// catalogue default.
@@ -162,12 +166,14 @@ type rawPolicy struct {
 	NewFindingsOnly *bool    `yaml:"new_findings_only"`
 	SkipOnError     []string `yaml:"skip_on_error"`
 	Secrets         *struct {
-		Tier *string `yaml:"tier"`
+		Tier         *string `yaml:"tier"`
+		RequireFiles *bool   `yaml:"require_files"`
 	} `yaml:"secrets"`
 	Deps *struct {
 		Exclude    []string `yaml:"exclude"`
 		Unparsable *string  `yaml:"unparsable"`
 		MaxDBAge   *string  `yaml:"max_db_age"`
+		Require    *bool    `yaml:"require_lockfiles"`
 	} `yaml:"deps"`
 	Image *struct {
 		MaxSize  *string           `yaml:"max_size"`
@@ -257,6 +263,9 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 	}
 	if s := raw.Secrets; s != nil {
 		setSeverity(&v, "$.secrets.tier", s.Tier, &p.SecretsTier)
+		if s.RequireFiles != nil {
+			p.SecretsRequireFiles = *s.RequireFiles
+		}
 	}
 	if dp := raw.Deps; dp != nil {
 		for i, e := range dp.Exclude {
@@ -265,6 +274,9 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 				continue
 			}
 			p.DepsExclude = append(p.DepsExclude, e)
+		}
+		if dp.Require != nil {
+			p.DepsRequireLockfiles = *dp.Require
 		}
 		if a := dp.MaxDBAge; a != nil {
 			d, err := ParseAge(*a)

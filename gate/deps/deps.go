@@ -54,6 +54,10 @@ type Options struct {
 	// an error; over 3 days a warning. 0: not checked.
 	MaxDBAge time.Duration
 
+	// RequireLockfiles makes a tree with no lockfile an error
+	// (deps.require_lockfiles).
+	RequireLockfiles bool
+
 	// SkipUnparsable turns a lockfile that cannot be read into a note
 	// instead of an error (the policy's deps.unparsable: warn).
 	SkipUnparsable bool
@@ -163,6 +167,9 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		img, err := s.scanImage(ctx, s.opts, ref)
 		out.Findings = append(out.Findings, img.Findings...)
 		out.Notes = append(out.Notes, img.Notes...)
+		out.Coverage.Images += img.Coverage.Images
+		out.Coverage.Packages += img.Coverage.Packages
+		out.Coverage.Skipped = append(out.Coverage.Skipped, img.Coverage.Skipped...)
 		if err != nil {
 			return out, fmt.Errorf("image %s: %w", ref, err)
 		}
@@ -196,9 +203,19 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 
 	res, logs, err := doScan(ctx, actions, opts.Logger)
 	var notes []string
+	var skipped policy.Coverage
+	if len(ignored) > 0 {
+		skipped.AddSkip("directory", "ignored by the tree's own .gitignore", ignored...)
+	}
 	switch {
 	case errors.Is(err, osvscanner.ErrNoPackagesFound):
-		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}}, res, checkLogs(root, logs, opts, nil)
+		if err := checkLogs(root, logs, opts, nil); err != nil {
+			return policy.ScanResult{}, res, err
+		}
+		if opts.RequireLockfiles {
+			return policy.ScanResult{Coverage: skipped}, res, fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
+		}
+		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, nil
 	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
 		return policy.ScanResult{}, none, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	}
@@ -220,6 +237,12 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		dbNotes, dbWarnings = facts.notes, facts.warnings
 	}
 	out, err := s.convert(ctx, opts, root, res, nil)
+	out.Coverage.Skipped = skipped.Skipped
+	for _, n := range notes {
+		if p, ok := strings.CutPrefix(n, "skipped (deps.unparsable: warn): "); ok {
+			out.Coverage.AddSkip("lockfile", "does not parse (deps.unparsable: warn)", p)
+		}
+	}
 	out.Notes = append(out.Notes, notes...)
 	out.Notes = append(out.Notes, dbNotes...)
 	out.Warnings = append(out.Warnings, dbWarnings...)

@@ -288,8 +288,16 @@ func TestExclude(t *testing.T) {
 
 func TestNoLockfiles(t *testing.T) {
 	res, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB})
-	if err != nil || len(res.Findings) != 0 || !strings.Contains(strings.Join(res.Notes, ""), "no lockfile") {
-		t.Errorf("err %v findings %d notes %v", err, len(res.Findings), res.Notes)
+	if err != nil || len(res.Findings) != 0 || !strings.Contains(strings.Join(res.Notes, ""), "no lockfile") || !res.Coverage.Empty() {
+		t.Errorf("err %v findings %d notes %v coverage %+v", err, len(res.Findings), res.Notes, res.Coverage)
+	}
+	_, err = scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, RequireLockfiles: true})
+	if err == nil || !strings.Contains(err.Error(), "no lockfile or manifest found") || !strings.Contains(err.Error(), "deps.require_lockfiles is true") {
+		t.Errorf("require_lockfiles: err = %v", err)
+	}
+	res, err = scanDir(t, Options{Root: copyTree(t, "npm", "python"), OfflineDB: sharedDB})
+	if err != nil || res.Coverage.Lockfiles != 2 || res.Coverage.Packages == 0 {
+		t.Errorf("err %v coverage %+v, want 2 lockfiles", err, res.Coverage)
 	}
 }
 

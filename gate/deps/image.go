@@ -50,7 +50,9 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	path, ok := strings.CutPrefix(ref, "docker-archive:")
 	if !ok {
 		// Said in the report, so that nobody takes the image for scanned.
-		return policy.ScanResult{Notes: []string{ref + ": packages NOT scanned: only docker-archive:FILE images are, in this version (docker save the image)"}}, nil
+		res := policy.ScanResult{Notes: []string{ref + ": packages NOT scanned: only docker-archive:FILE images are, in this version (docker save the image)"}}
+		res.Coverage.AddSkip("image", "packages not scanned: only docker-archive images are, in this version", ref)
+		return res, nil
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -89,6 +91,7 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 		return policy.ScanResult{}, err
 	}
 	out, err := s.convert(ctx, opts, "/", res, &imageInfo{ref: ref, id: id, meta: res.ImageMetadata})
+	out.Coverage.Images, out.Coverage.Lockfiles = 1, 0
 	for i, n := range out.Notes {
 		out.Notes[i] = ref + ": " + n
 	}

@@ -50,7 +50,9 @@ type fsFacts struct {
 	bytesRead                                      int64
 }
 
-func (s *Scanner) check(ctx context.Context, t target) ([]policy.Finding, []string, error) {
+func (s *Scanner) check(ctx context.Context, t target, cov *policy.Coverage) ([]policy.Finding, []string, error) {
+	cov.Images++
+	cov.Layers += len(t.layerSizes)
 	cf, err := t.img.ConfigFile()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the config: %w", err)
@@ -92,6 +94,7 @@ func (s *Scanner) check(ctx context.Context, t target) ([]policy.Finding, []stri
 	}
 
 	if s.opts.ConfigOnly {
+		cov.AddSkip("image", "layers not read (config-only checks)", t.name())
 		if lookup != "" {
 			notes = append(notes, fmt.Sprintf("%s: USER %q not verified (config-only checks do not read /etc/passwd)", t.name(), user))
 		}
@@ -103,6 +106,7 @@ func (s *Scanner) check(ctx context.Context, t target) ([]policy.Finding, []stri
 	if err != nil {
 		return fs, notes, err
 	}
+	cov.Bytes += facts.bytesRead
 	if lookup != "" {
 		uid, found := facts.passwd[lookup]
 		switch {

@@ -156,7 +156,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		}
 		out.Images = append(out.Images, ci)
 		for _, t := range targets {
-			fs, notes, err := s.check(ctx, t)
+			fs, notes, err := s.check(ctx, t, &out.Coverage)
 			out.Findings = append(out.Findings, fs...)
 			out.Notes = append(out.Notes, notes...)
 			if err != nil {

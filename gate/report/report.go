@@ -41,6 +41,9 @@ type Scanner struct {
 	Findings   int      `json:"findings"`
 	Error      string   `json:"error,omitempty"`
 	Notes      []string `json:"notes,omitempty"`
+	// Coverage is what the scanner read and left out (absent when it
+	// failed before reading anything).
+	Coverage *policy.Coverage `json:"coverage,omitempty"`
 }
 
 // Scanner statuses.

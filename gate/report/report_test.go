@@ -32,9 +32,10 @@ func sample() Report {
 	r.Verdict, r.DeployAllowed, r.Environment, r.DryRun = d.Verdict, d.DeployAllowed, "staging", true
 	r.Counts, r.Findings, r.Reasons = d.Counts, d.Findings, d.Reasons
 	r.Scanners = []Scanner{
-		{Name: "secrets", Status: StatusOK, Target: "working tree of .", DurationMS: 412, Findings: 1, Notes: []string{"2 matches of well-known public example values not reported"}},
-		{Name: "deps", Status: StatusOK, Target: "3 lockfiles", DurationMS: 35, Findings: 3},
-		{Name: "image", Status: StatusOK, DurationMS: 80, Findings: 1},
+		{Name: "secrets", Status: StatusOK, Target: "working tree of .", DurationMS: 412, Findings: 1, Notes: []string{"2 matches of well-known public example values not reported"},
+			Coverage: &policy.Coverage{Files: 120, Bytes: 2_400_000, Skipped: []policy.Skip{{What: "file", Why: "binary (image/png), not read", Count: 2, Paths: []string{"logo.png", "icon.png"}}}}},
+		{Name: "deps", Status: StatusOK, Target: "3 lockfiles", DurationMS: 35, Findings: 3, Coverage: &policy.Coverage{Lockfiles: 3, Packages: 214}},
+		{Name: "image", Status: StatusOK, DurationMS: 80, Findings: 1, Coverage: &policy.Coverage{Images: 1, Layers: 4, Bytes: 31_000_000}},
 	}
 	r.Images = []policy.CheckedImage{{Reference: "registry.example/app:1", Repository: "registry.example/app",
 		IndexDigest: "sha256:" + strings.Repeat("ab", 32),

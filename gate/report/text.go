@@ -83,11 +83,57 @@ func (t Text) scanners(b *strings.Builder, r Report) {
 		return ""
 	})
 	for _, s := range r.Scanners {
+		if s.Coverage != nil {
+			fmt.Fprintf(b, "  %s: %s\n", s.Name, coverageLine(*s.Coverage))
+		}
 		for _, n := range s.Notes {
 			fmt.Fprintf(b, "  %s: %s\n", s.Name, n)
 		}
 	}
 	b.WriteString("\n")
+}
+
+// coverageLine says what a scanner read and left out, in one line.
+func coverageLine(c policy.Coverage) string {
+	var read []string
+	if c.Range != "" {
+		read = append(read, fmt.Sprintf("%s (%s)", c.Range, plural(c.Commits, "commit", "commits")))
+	}
+	if c.Files > 0 {
+		read = append(read, fmt.Sprintf("%s (%.1f MB)", plural(c.Files, "file", "files"), float64(c.Bytes)/1e6))
+	}
+	if c.Lockfiles > 0 {
+		read = append(read, plural(c.Lockfiles, "lockfile", "lockfiles"))
+	}
+	if c.Packages > 0 {
+		read = append(read, plural(c.Packages, "package", "packages"))
+	}
+	if c.Images > 0 {
+		layers := ""
+		if c.Layers > 0 {
+			layers = fmt.Sprintf(", %s", plural(c.Layers, "layer", "layers"))
+			if c.Bytes > 0 && c.Files == 0 {
+				layers += fmt.Sprintf(", %.1f MB read", float64(c.Bytes)/1e6)
+			}
+		}
+		read = append(read, plural(c.Images, "image", "images")+layers)
+	}
+	line := "covered nothing"
+	if len(read) > 0 {
+		line = "covered " + strings.Join(read, ", ")
+	}
+	var left []string
+	for _, sk := range c.Skipped {
+		many := sk.What + "s"
+		if w, ok := strings.CutSuffix(sk.What, "y"); ok {
+			many = w + "ies"
+		}
+		left = append(left, fmt.Sprintf("%s (%s)", plural(sk.Count, sk.What, many), sk.Why))
+	}
+	if len(left) > 0 {
+		line += "; left out " + strings.Join(left, ", ")
+	}
+	return line
 }
 
 func (t Text) findings(b *strings.Builder, r Report) {

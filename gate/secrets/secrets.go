@@ -47,6 +47,9 @@ type Options struct {
 	// .gitleaksignore apply (a pull/merge request's base): the change
 	// under review cannot loosen the rules it is judged by.
 	ConfigRevision string
+	// RequireFiles makes a scan that read no file an error
+	// (secrets.require_files): for teams that want emptiness to fail.
+	RequireFiles bool
 	// FingerprintKey keys the hash of each secret value in its fingerprint
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte
@@ -156,6 +159,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		mu      sync.Mutex
 		srcErrs []error
 		raw     []report.Finding
+		commits = map[string]bool{}
 	)
 	err = src.Fragments(ctx, func(fragment sources.Fragment, ferr error) error {
 		if ferr != nil {
@@ -163,6 +167,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 			srcErrs = append(srcErrs, ferr)
 			mu.Unlock()
 			return nil
+		}
+		if fragment.CommitSHA != "" {
+			mu.Lock()
+			commits[fragment.CommitSHA] = true
+			mu.Unlock()
 		}
 		if len(fragment.Raw) == 0 && len(fragment.FilePath) == 0 {
 			return nil
@@ -189,8 +198,14 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	res := convert(root, raw, ignores, status, s.opts.FingerprintKey)
 	if tree != nil {
 		notes = append(notes, tree.notes...)
+		res.Coverage = tree.coverage
+	} else {
+		res.Coverage.Commits, res.Coverage.Range = len(commits), s.opts.Mode()
 	}
 	res.Notes = append(notes, res.Notes...)
+	if s.opts.RequireFiles && res.Coverage.Empty() {
+		return res, fmt.Errorf("scanning %s (%s): nothing was read, and secrets.require_files is true", root, s.opts.Mode())
+	}
 	return res, nil
 }
 

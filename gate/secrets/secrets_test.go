@@ -467,3 +467,42 @@ func TestArchivesByContent(t *testing.T) {
 		t.Errorf("notes %q: want the broken gzip named", n)
 	}
 }
+
+// The scan says what it covered and what it left out.
+func TestCoverage(t *testing.T) {
+	dir := t.TempDir()
+	for rel, content := range map[string][]byte{
+		"src/app.go":  []byte("package app\n"),
+		"src/util.go": []byte("package app\n\nfunc f() {}\n"),
+		"logo.png":    append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...),   // allowlisted by its name
+		"tool.blob":   append([]byte("\x7fELF\x02\x01\x01"), make([]byte, 64)...), // binary by its content
+		"empty.txt":   nil,
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("src/app.go", filepath.Join(dir, "link.go")); err != nil {
+		t.Fatal(err)
+	}
+	res := scan(t, Options{Root: dir})
+	c := res.Coverage
+	if c.Files != 2 || c.Bytes != int64(len("package app\n")+len("package app\n\nfunc f() {}\n")) {
+		t.Errorf("coverage %+v, want the 2 Go files read", c)
+	}
+	skipped := map[string]int{}
+	for _, s := range c.Skipped {
+		skipped[s.What+": "+s.Why] = s.Count
+	}
+	if skipped["file: binary (application/x-executable), not read"] != 1 || skipped["file: a symlink, not followed"] != 1 || skipped["file: a path the secret rules allowlist"] != 1 {
+		t.Errorf("skipped %v", skipped)
+	}
+
+	if _, err := New(Options{Root: t.TempDir(), RequireFiles: true}).Scan(context.Background()); err == nil || !strings.Contains(err.Error(), "nothing was read, and secrets.require_files is true") {
+		t.Errorf("an empty tree with require_files: %v", err)
+	}
+}

@@ -11,9 +11,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/h2non/filetype"
 	"github.com/mholt/archives"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/secgate/secgate/policy"
 )
 
 // treeFiles yields the fragments of every file of a working tree, as
@@ -35,8 +38,22 @@ type treeFiles struct {
 	cfg  *config.Config
 	sema interface{ Go(func() error) } // the detector's semaphore, as gitleaks uses it
 
-	mu    sync.Mutex
-	notes []string
+	mu       sync.Mutex
+	notes    []string
+	coverage policy.Coverage
+}
+
+func (t *treeFiles) skip(what, why, path string) {
+	t.mu.Lock()
+	t.coverage.AddSkip(what, why, relPath(t.root, path))
+	t.mu.Unlock()
+}
+
+func (t *treeFiles) read(n int64) {
+	t.mu.Lock()
+	t.coverage.Files++
+	t.coverage.Bytes += n
+	t.mu.Unlock()
 }
 
 // Placeholder names under which files are handed to gitleaks; fragment
@@ -74,14 +91,23 @@ func (t *treeFiles) Fragments(ctx context.Context, yield sources.FragmentsFunc) 
 		}
 		if d.IsDir() {
 			if skipPath(t.cfg, path) {
+				t.skip("directory", "a path the secret rules allowlist", path)
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || skipPath(t.cfg, path) {
+		if !d.Type().IsRegular() {
+			if d.Type()&fs.ModeSymlink != 0 {
+				t.skip("file", "a symlink, not followed", path)
+			}
 			return nil
 		}
-		if info, err := d.Info(); err != nil || info.Size() == 0 {
+		if skipPath(t.cfg, path) {
+			t.skip("file", "a path the secret rules allowlist", path)
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || info.Size() == 0 {
 			return nil
 		}
 		wg.Add(1)
@@ -114,6 +140,20 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
 	if errors.Is(idErr, archives.NoMatch) || idErr == nil && format == nil {
+		// gitleaks skips a file whose first bytes say it is a binary
+		// (an image, an executable): counted here by the same test.
+		head := make([]byte, 512)
+		n, _ := io.ReadFull(f, head)
+		if kind, err := filetype.Match(head[:n]); err == nil && kind.MIME.Type == "application" {
+			t.skip("file", "binary ("+kind.MIME.Value+"), not read", path)
+			return nil
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		if fi, err := f.Stat(); err == nil {
+			t.read(fi.Size())
+		}
 		return t.fragments(ctx, f, path, asText, yield, nil)
 	}
 	// gitleaks logs an archive it cannot open and goes on with nothing:
@@ -132,6 +172,9 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 		}
 	}
 	if len(archiveErrs) == 0 {
+		if fi, err := f.Stat(); err == nil {
+			t.read(fi.Size())
+		}
 		err := t.fragments(ctx, f, path, asArchive+format.Extension(), yield, &archiveErrs)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -154,6 +197,7 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
+	t.read(int64(len(data)))
 	return yield(sources.Fragment{Raw: string(data), Bytes: data, FilePath: path, StartLine: 1}, nil)
 }
 
