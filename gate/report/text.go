@@ -93,6 +93,13 @@ func (t Text) scanners(b *strings.Builder, r Report) {
 	b.WriteString("\n")
 }
 
+func size(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
 // coverageLine says what a scanner read and left out, in one line.
 func coverageLine(c policy.Coverage) string {
 	var read []string
@@ -100,7 +107,7 @@ func coverageLine(c policy.Coverage) string {
 		read = append(read, fmt.Sprintf("%s (%s)", c.Range, plural(c.Commits, "commit", "commits")))
 	}
 	if c.Files > 0 {
-		read = append(read, fmt.Sprintf("%s (%.1f MB)", plural(c.Files, "file", "files"), float64(c.Bytes)/1e6))
+		read = append(read, fmt.Sprintf("%s (%s)", plural(c.Files, "file", "files"), size(c.Bytes)))
 	}
 	if c.Lockfiles > 0 {
 		read = append(read, plural(c.Lockfiles, "lockfile", "lockfiles"))
@@ -113,7 +120,7 @@ func coverageLine(c policy.Coverage) string {
 		if c.Layers > 0 {
 			layers = fmt.Sprintf(", %s", plural(c.Layers, "layer", "layers"))
 			if c.Bytes > 0 && c.Files == 0 {
-				layers += fmt.Sprintf(", %.1f MB read", float64(c.Bytes)/1e6)
+				layers += ", " + size(c.Bytes) + " read"
 			}
 		}
 		read = append(read, plural(c.Images, "image", "images")+layers)

@@ -265,7 +265,7 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 		res.Notes = append(res.Notes, fmt.Sprintf("%d matches of well-known public example values (documentation keys, sample tokens) not reported", examples))
 	}
 	if len(found) > 0 && len(key) == 0 {
-		res.Notes = append(res.Notes, "secret fingerprints are hashed with secgate's public default key (SECGATE_FINGERPRINT_KEY is unset): whoever reads a fingerprint and knows its rule and path can test guesses of a weak value offline; set a repository key where reports or issues are public")
+		res.Notes = append(res.Notes, "fingerprints use the public default key (SECGATE_FINGERPRINT_KEY is unset): set one before reports or issues go public (README, \"Finding identity\")")
 	}
 	return res
 }
