@@ -14,8 +14,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -655,5 +657,65 @@ func TestImageFingerprints(t *testing.T) {
 	// The same docker-archive at two temporary paths.
 	if a, b := rootFP(t, archive(t, bad)), rootFP(t, archive(t, bad)); a != b {
 		t.Errorf("one archive at two paths: %s and %s", a, b)
+	}
+}
+
+// A fault matrix of the registry: each fault is an error naming the image
+// and the cause, never a pass with fewer checks.
+func TestRegistryFaults(t *testing.T) {
+	bad, _ := vulnerable(t)
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var fault atomic.Value
+	fault.Store("")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f := fault.Load().(string)
+		blob := strings.Contains(r.URL.Path, "/blobs/")
+		switch {
+		case f == "401":
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+		case f == "404" && strings.Contains(r.URL.Path, "/manifests/"):
+			http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`, http.StatusNotFound)
+		case f == "500" && blob:
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		case (f == "truncated" || f == "mismatch") && blob && r.Method == http.MethodGet:
+			rec := httptest.NewRecorder()
+			inner.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			if f == "mismatch" {
+				body = bytes.Clone(body)
+				body[len(body)/2] ^= 0xff // the same length, another digest
+				_, _ = w.Write(body)
+				return
+			}
+			_, _ = w.Write(body[:len(body)/2]) // then the connection ends
+		default:
+			inner.ServeHTTP(w, r)
+		}
+	}))
+	defer srv.Close()
+	ref := mustHost(t, srv.URL) + "/shop/app:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, bad); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]string{
+		"401":       "UNAUTHORIZED",
+		"404":       "MANIFEST_UNKNOWN",
+		"500":       "500 Internal Server Error",
+		"truncated": "unexpected EOF",
+		"mismatch":  "error verifying",
+	} {
+		t.Run(f, func(t *testing.T) {
+			fault.Store(f)
+			defer fault.Store("")
+			_, err := New(Options{Refs: []string{ref}}).Scan(context.Background())
+			if err == nil || !strings.Contains(err.Error(), ref) || !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want an error naming %s and %q", err, ref, want)
+			}
+		})
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/zricethezav/gitleaks/v8/sources"
+
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 	"github.com/secgate/secgate/policy"
 )
@@ -504,5 +506,70 @@ func TestCoverage(t *testing.T) {
 
 	if _, err := New(Options{Root: t.TempDir(), RequireFiles: true}).Scan(context.Background()); err == nil || !strings.Contains(err.Error(), "nothing was read, and secrets.require_files is true") {
 		t.Errorf("an empty tree with require_files: %v", err)
+	}
+}
+
+// The same content scanned as a working tree, as the history of a
+// one-commit repository and as the range of that commit gives the same
+// secret findings. The one difference, documented in the README, is the
+// archives: gitleaks drops binary files from git diffs by name before any
+// content is seen, so a jar's (or any archive's) secrets are found in the
+// working tree only. This test pins that difference, so that a change to it
+// is seen.
+func TestModesAgree(t *testing.T) {
+	tr := secretstest.New(t)
+	git(t, tr.Root, "init", "-q", "-b", "main")
+	git(t, tr.Root, "commit", "-q", "--allow-empty", "-m", "empty base")
+	git(t, tr.Root, "add", ".")
+	git(t, tr.Root, "commit", "-qm", "the content")
+
+	set := func(res policy.ScanResult) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range res.Findings {
+			m[f.Rule+" "+f.Location.Path+" "+f.Fingerprint] = true
+		}
+		return m
+	}
+	tree := set(scan(t, Options{Root: tr.Root}))
+	for name, other := range map[string]map[string]bool{
+		"history": set(scan(t, Options{Root: tr.Root, History: true})),
+		"range":   set(scan(t, Options{Root: tr.Root, Base: "HEAD~1", Head: "HEAD"})),
+	} {
+		for k := range tree {
+			archived := strings.Contains(k, sources.InnerPathSeparator)
+			switch {
+			case !other[k] && !archived:
+				t.Errorf("%s: %s found in the working tree only", name, k)
+			case other[k] && archived:
+				t.Errorf("%s: %s is now found in git mode too: update the README and this test", name, k)
+			}
+		}
+		for k := range other {
+			if !tree[k] {
+				t.Errorf("%s: %s found in git mode only", name, k)
+			}
+		}
+	}
+}
+
+// Git faults fail the scan, naming the cause: a shallow clone that lacks
+// the base revision, a repository with a missing object.
+func TestGitFaults(t *testing.T) {
+	dir, _, _ := gitRepo(t)
+	shallow := filepath.Join(t.TempDir(), "shallow")
+	git(t, t.TempDir(), "clone", "-q", "--depth", "1", "file://"+dir, shallow)
+	_, err := New(Options{Root: shallow, Base: "HEAD~1"}).Scan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "the clone is shallow") {
+		t.Errorf("shallow clone: err = %v", err)
+	}
+
+	// Remove the object of a file of the first commit.
+	blob := git(t, dir, "rev-parse", "HEAD~2:ci.sh")
+	if err := os.Remove(filepath.Join(dir, ".git", "objects", blob[:2], blob[2:])); err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Options{Root: dir, History: true}).Scan(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "full git history") || !strings.Contains(err.Error(), blob) {
+		t.Errorf("missing object: err = %v, want the history scan to fail", err)
 	}
 }
