@@ -991,6 +991,32 @@ func TestOfflineDatabaseChecked(t *testing.T) {
 			t.Errorf("err = %v", err)
 		}
 	})
+	t.Run("a truncated zip fails closed", func(t *testing.T) {
+		dir := db(t, records(t, "npm"))
+		path := filepath.Join(dir, "osv-scalibr", "npm", "all.zip")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data[:len(data)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = scanDir(t, Options{Root: root, OfflineDB: dir})
+		if err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), "npm") {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("a record that does not parse is skipped, the others match", func(t *testing.T) {
+		recs := records(t, "npm")
+		recs["GHSA-zzzz-zzzz-zzzz"] = []byte(`{"id": "GHSA-zzzz-zzzz-zzzz", "affected": [`)
+		res, err := scanDir(t, Options{Root: root, OfflineDB: db(t, recs)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Findings) == 0 {
+			t.Error("one bad record hid the others")
+		}
+	})
 	t.Run("no limit", func(t *testing.T) {
 		if _, err := scanDir(t, Options{Root: root, OfflineDB: full, Now: asOf.Add(365 * 24 * time.Hour)}); err != nil {
 			t.Error(err)
