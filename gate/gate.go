@@ -167,6 +167,13 @@ func (c Config) LoadPolicy(ctx context.Context) (*policy.Policy, error) {
 	return policy.Parse(name, data, Catalogue())
 }
 
+// PathInRepository is where path is in its git repository ("" at its
+// root, or outside any repository): report locations relative to the
+// repository (SARIF) are prefixed with it.
+func PathInRepository(ctx context.Context, path string) string {
+	return repo.Prefix(ctx, path)
+}
+
 // ParsePolicy parses a policy file against this build's scanners and checks.
 func ParsePolicy(file string, data []byte) (*policy.Policy, error) {
 	return policy.Parse(file, data, Catalogue())
@@ -234,6 +241,9 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 				r.Target = t.Target()
 			}
 			// What a failing scanner did find is kept: nothing is lost.
+			for j := range res.Findings {
+				res.Findings[j].Scanner = s.Name()
+			}
 			r.Findings, found[i], redactors[i], checkedImages[i] = len(res.Findings), res.Findings, res.Redactor, res.Images
 			for _, w := range res.Warnings {
 				scanWarnings[i] = append(scanWarnings[i], s.Name()+": "+w)

@@ -178,6 +178,7 @@ type Finding struct {
 	ID          string   `json:"id"`
 	Aliases     []string `json:"aliases,omitempty"`
 	Kind        Kind     `json:"kind"`
+	Scanner     string   `json:"scanner,omitempty"` // the scanner that found it (set by the gate)
 	Rule        string   `json:"rule"`
 	Title       string   `json:"title"`
 	Severity    Severity `json:"severity"`

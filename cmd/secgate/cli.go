@@ -146,6 +146,7 @@ type runFlags struct {
 	policy      string
 	format      string
 	report      string
+	sarifFile   string
 	dryRun      bool
 	base, head  string
 	history     bool
@@ -192,6 +193,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.StringVar(&f.policy, "policy", "", "policy file (default: PATH/"+policy.FileName+" if present, else the built-in policy)")
 	fl.StringVar(&f.format, "format", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))
 	fl.StringVar(&f.report, "report", "", "also write the JSON report to this file (in every outcome, errors included)")
+	fl.StringVar(&f.sarifFile, "sarif-file", "", "also write the report as SARIF 2.1.0 to this file (for code scanning uploads)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "scan and decide, but file no issue and sign nothing (the default outside CI)")
 	fl.StringVar(&f.base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
 	fl.StringVar(&f.head, "head", "", "end of the commit range (default HEAD)")
@@ -277,7 +279,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	}
 	cfg.EnvironmentTier, _ = env("CI_ENVIRONMENT_TIER")
 
-	w, ferr := report.ForFormat(f.format, useColor(stdout, env))
+	w, ferr := report.ForFormat(f.format, report.Options{Color: useColor(stdout, env), PathPrefix: gate.PathInRepository(ctx, path), Version: version})
 	var rep report.Report
 	var runErr error
 	if ferr != nil {
@@ -289,6 +291,13 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	}
 	rep.DryRun = dryRun
 
+	if f.sarifFile != "" {
+		if err := writeFile(f.sarifFile, rep, report.SARIF{PathPrefix: gate.PathInRepository(ctx, path), Version: version}); err != nil {
+			runErr = errors.Join(runErr, err)
+			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
+			rep.Errors = append(rep.Errors, err.Error())
+		}
+	}
 	return finish(rep, runErr, f, stdout, w)
 }
 
@@ -359,9 +368,14 @@ func runRecovered(ctx context.Context, cfg gate.Config) (rep report.Report, err 
 }
 
 func writeReportFile(path string, rep report.Report) error {
+	return writeFile(path, rep, report.JSON{})
+}
+
+// writeFile writes the report in a format to a file, its directory made.
+func writeFile(path string, rep report.Report, w report.Writer) error {
 	var buf bytes.Buffer
-	if err := (report.JSON{}).Write(&buf, rep); err != nil {
-		return err
+	if err := w.Write(&buf, rep); err != nil {
+		return fmt.Errorf("writing report %s: %w", path, err)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -523,3 +523,28 @@ func TestConfigSymlinkOutOfTreeRefused(t *testing.T) {
 		t.Errorf("in-tree symlink: exit %d %s", res.code, res.stderr)
 	}
 }
+
+// --format sarif and --sarif-file write SARIF 2.1.0, secrets redacted.
+func TestSARIFOutputs(t *testing.T) {
+	tr := secretstest.New(t)
+	sarifPath := filepath.Join(t.TempDir(), "out", "secgate.sarif")
+	res := secgate(t, nil, "run", "--only", "secrets", "--format", "sarif", "--sarif-file", sarifPath, tr.Root)
+	if res.code != 1 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	file, err := os.ReadFile(sarifPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(file) != res.stdout {
+		t.Error("--sarif-file and --format sarif differ")
+	}
+	var doc struct {
+		Version string
+		Runs    []struct{ Results []json.RawMessage }
+	}
+	if err := json.Unmarshal(file, &doc); err != nil || doc.Version != "2.1.0" || len(doc.Runs) != 1 || len(doc.Runs[0].Results) != len(tr.Planted) {
+		t.Fatalf("SARIF %v: version %q, %d runs", err, doc.Version, len(doc.Runs))
+	}
+	assertNoPiece(t, tr, map[string]string{"sarif": string(file)})
+}

@@ -195,3 +195,13 @@ func inWorkTree(ctx context.Context, root string) bool {
 func ignoredItself(ctx context.Context, root string) bool {
 	return exec.CommandContext(ctx, "git", "-C", root, "-c", "core.excludesFile="+os.DevNull, "check-ignore", "-q", ".").Run() == nil
 }
+
+// Prefix is root's path within its repository, slash-separated, without a
+// trailing slash: "" at the repository's root or outside any repository.
+func Prefix(ctx context.Context, root string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--show-prefix").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimSpace(string(out)), "/")
+}

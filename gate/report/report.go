@@ -114,15 +114,24 @@ type Writer interface {
 }
 
 // Formats are the names accepted by --format.
-var Formats = []string{"text", "json"}
+var Formats = []string{"text", "json", "sarif"}
 
-// ForFormat returns the writer of a format. color applies to text only.
-func ForFormat(name string, color bool) (Writer, error) {
+// Options are what some formats need besides the report.
+type Options struct {
+	Color      bool   // text: ANSI colours
+	PathPrefix string // sarif: the scanned directory's path in the repository
+	Version    string // sarif: secgate's version
+}
+
+// ForFormat returns the writer of a format.
+func ForFormat(name string, o Options) (Writer, error) {
 	switch name {
 	case "text", "":
-		return Text{Color: color}, nil
+		return Text{Color: o.Color}, nil
 	case "json":
 		return JSON{}, nil
+	case "sarif":
+		return SARIF{PathPrefix: o.PathPrefix, Version: o.Version}, nil
 	}
 	return nil, fmt.Errorf("unknown report format %q (want one of %v)", name, Formats)
 }

@@ -27,6 +27,9 @@ func sample() Report {
 		{ID: "GHSA-29mw-wpgm-hmr9", Kind: policy.KindVulnerability, Rule: "GHSA-29mw-wpgm-hmr9", Title: "ReDoS in lodash", Score: score(5.3), ScoreSource: policy.SourceCVSSv3, Location: policy.Location{Path: "package-lock.json", Package: "lodash", Version: "4.17.15", Ecosystem: "npm"}, Fix: "upgrade lodash to 4.17.21", Fingerprint: "GHSA-29mw-wpgm-hmr9/lodash@4.17.15"},
 		{ID: "GHSA-pxg6-pf52-xh8x", Kind: policy.KindVulnerability, Rule: "GHSA-pxg6-pf52-xh8x", Title: "cookie accepts out of bounds characters", Severity: policy.Low, ScoreSource: policy.SourceDatabase, Location: policy.Location{Path: "package-lock.json", Package: "cookie", Version: "0.6.0", Ecosystem: "npm"}, Fingerprint: "GHSA-pxg6-pf52-xh8x/cookie@0.6.0"},
 	}
+	for i := range fs {
+		fs[i].Scanner = map[policy.Kind]string{policy.KindSecret: "secrets", policy.KindVulnerability: "deps", policy.KindImage: "image"}[fs[i].Kind]
+	}
 	d := p.Decide(fs, policy.Context{Environment: "staging"})
 	r := New()
 	r.Verdict, r.DeployAllowed, r.Environment, r.DryRun = d.Verdict, d.DeployAllowed, "staging", true
@@ -75,6 +78,7 @@ func TestGolden(t *testing.T) {
 	golden(t, "report.json", render(t, JSON{}, r))
 	golden(t, "report.txt", render(t, Text{}, r))
 	golden(t, "report.color.txt", render(t, Text{Color: true}, r))
+	golden(t, "report.sarif", render(t, SARIF{Version: "test"}, r))
 
 	e := New()
 	e.Errors = []string{".secgate.yml:4:3: unknown field \"severe\""}
@@ -150,5 +154,101 @@ func TestTextNextSteps(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The SARIF output is valid SARIF 2.1.0 (the OASIS schema), with one run
+// per scanner, each its own category, and what code scanning needs.
+func TestSARIF(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile(filepath.Join("..", "..", "testdata", "schemas", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sample()
+	out := render(t, SARIF{PathPrefix: "services/api", Version: "1.2.3"}, r)
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Fatalf("not valid SARIF 2.1.0: %v", err)
+	}
+	var doc struct {
+		Runs []struct {
+			AutomationDetails struct{ ID string } `json:"automationDetails"`
+			Tool              struct {
+				Driver struct {
+					Name    string
+					Version string
+					Rules   []struct {
+						ID         string
+						Properties map[string]any
+					}
+				}
+			}
+			Results []struct {
+				RuleID              string
+				Level               string
+				PartialFingerprints map[string]string
+				Locations           []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Runs) != 3 {
+		t.Fatalf("%d runs, want one per scanner", len(doc.Runs))
+	}
+	ids := map[string]bool{}
+	results := map[string]int{}
+	for _, run := range doc.Runs {
+		ids[run.AutomationDetails.ID] = true
+		if run.Tool.Driver.Name != "secgate" || run.Tool.Driver.Version != "1.2.3" {
+			t.Errorf("driver %+v", run.Tool.Driver)
+		}
+		for _, rule := range run.Tool.Driver.Rules {
+			if _, ok := rule.Properties["security-severity"]; !ok {
+				t.Errorf("rule %s has no security-severity", rule.ID)
+			}
+		}
+		for _, res := range run.Results {
+			results[res.RuleID]++
+			want := ""
+			for _, f := range r.Findings {
+				if f.Rule == res.RuleID {
+					want = f.Fingerprint
+				}
+			}
+			if res.PartialFingerprints[FingerprintKey] != want {
+				t.Errorf("%s: partialFingerprints %v, want %s", res.RuleID, res.PartialFingerprints, want)
+			}
+		}
+	}
+	if len(ids) != 3 || !ids["secgate/secrets/"] || !ids["secgate/deps/"] || !ids["secgate/image/"] {
+		t.Errorf("automationDetails ids %v, want one per scanner", ids)
+	}
+	if len(results) != len(r.Findings) {
+		t.Errorf("results %v, want every finding", results)
+	}
+	secretRun := doc.Runs[0]
+	if loc := secretRun.Results[0].Locations[0].PhysicalLocation; loc.ArtifactLocation.URI != "services/api/config/prod.env" || loc.Region.StartLine != 2 {
+		t.Errorf("location %+v, want relative to the repository", loc)
+	}
+
+	// Over the per-run limit, the lowest tiers are left out, and it is said.
+	cut := render(t, SARIF{MaxResults: 1}, r)
+	if err := json.Unmarshal(cut, &doc); err != nil {
+		t.Fatal(err)
+	}
+	deps := doc.Runs[1]
+	if len(deps.Results) != 1 || deps.Results[0].Level != "error" || !bytes.Contains(cut, []byte("results of the lowest tiers left out")) {
+		t.Errorf("deps run: %d results (%+v)", len(deps.Results), deps.Results)
 	}
 }
