@@ -114,7 +114,7 @@ type Writer interface {
 }
 
 // Formats are the names accepted by --format.
-var Formats = []string{"text", "json", "sarif"}
+var Formats = []string{"text", "json", "sarif", "markdown"}
 
 // Options are what some formats need besides the report.
 type Options struct {
@@ -132,6 +132,8 @@ func ForFormat(name string, o Options) (Writer, error) {
 		return JSON{}, nil
 	case "sarif":
 		return SARIF{PathPrefix: o.PathPrefix, Version: o.Version}, nil
+	case "markdown":
+		return Markdown{}, nil
 	}
 	return nil, fmt.Errorf("unknown report format %q (want one of %v)", name, Formats)
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -79,6 +81,7 @@ func TestGolden(t *testing.T) {
 	golden(t, "report.txt", render(t, Text{}, r))
 	golden(t, "report.color.txt", render(t, Text{Color: true}, r))
 	golden(t, "report.sarif", render(t, SARIF{Version: "test"}, r))
+	golden(t, "summary.md", render(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, r))
 
 	e := New()
 	e.Errors = []string{".secgate.yml:4:3: unknown field \"severe\""}
@@ -252,3 +255,40 @@ func TestSARIF(t *testing.T) {
 		t.Errorf("deps run: %d results (%+v)", len(deps.Results), deps.Results)
 	}
 }
+
+// The summary stays under its size bound, cutting the lowest tiers first
+// and saying how many; untrusted text cannot break it.
+func TestMarkdownBoundsAndInjection(t *testing.T) {
+	r := sample()
+	big := r.Findings
+	for i := range 2000 {
+		f := r.Findings[len(r.Findings)-1]
+		f.Location.Package = fmt.Sprintf("pkg-%04d", i)
+		f.Scanner = "deps"
+		big = append(big, f)
+	}
+	r.Findings = big
+	out := render(t, Markdown{MaxBytes: 20000}, r)
+	if len(out) > 20000 {
+		t.Errorf("%d bytes, over the 20000 bound", len(out))
+	}
+	if !bytes.Contains(out, []byte("of the lowest tiers are left out here")) || !bytes.Contains(out, []byte("aws-access-token")) {
+		t.Errorf("the cut must keep the most severe and say so:\n%s", out[len(out)-300:])
+	}
+
+	e := sample()
+	e.Findings[0].Location.Path = "x|y</td><img src=x onerror=alert(1)>\n# title"
+	e.Findings[0].Title = "@org/team [link](https://evil.example)"
+	e.Errors = []string{"<script>alert(1)</script>"}
+	out = render(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, e)
+	// Inside code spans text is literal; outside them nothing may be live.
+	outside := codeSpan.ReplaceAll(out, []byte("CODE"))
+	for _, bad := range []string{"<script>", "<img", "\n# title", "(https://evil.example)", "@org"} {
+		if bytes.Contains(outside, []byte(bad)) {
+			t.Errorf("summary contains %q outside code spans", bad)
+		}
+	}
+}
+
+// codeSpan matches inline code spans of one to three backticks.
+var codeSpan = regexp.MustCompile("(```[^`]*(?:`{1,2}[^`]+)*```|``[^`]*(?:`[^`]+)*``|`[^`\n]*`)")
