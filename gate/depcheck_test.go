@@ -25,6 +25,9 @@ func TestDependencyOwnership(t *testing.T) {
 		"github.com/pandatix/go-cvss":            "github.com/secgate/secgate/policy",
 		"github.com/goccy/go-yaml":               "github.com/secgate/secgate/policy",
 		"github.com/spf13/cobra":                 "github.com/secgate/secgate/cmd/secgate",
+		"github.com/google/go-github":            "github.com/secgate/secgate/gate/github",
+		"github.com/sethvargo/go-githubactions":  "github.com/secgate/secgate/gate/github",
+		"github.com/owenrumney/go-sarif":         "github.com/secgate/secgate/gate/report",
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
