@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/secgate/secgate/gate"
+	"github.com/secgate/secgate/gate/github"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
 )
@@ -153,11 +154,18 @@ type runFlags struct {
 	only, skip  []string
 	pullRequest bool
 	verbose     bool
-	lockfiles   []string
-	offlineDB   string
-	downloadDB  bool
-	osvAPIURL   string
-	platforms   []string
+	// acting on the decision (the platform layer)
+	fileIssues    bool
+	issueLabels   []string
+	closeResolved bool
+	comment       bool
+	sign          bool
+	failOnError   bool
+	lockfiles     []string
+	offlineDB     string
+	downloadDB    bool
+	osvAPIURL     string
+	platforms     []string
 }
 
 func newRunCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
@@ -177,14 +185,27 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 			if len(args) == 1 {
 				path = args[0]
 			}
-			if err := applyEnv(cmd.Flags(), env); err != nil {
+			// In GitHub Actions the action's inputs set the flags first
+			// (INPUT_*): the same flags, so the CLI and the action agree.
+			act, err := githubAction(env, stdout)
+			if err == nil && act != nil {
+				if p, ierr := applyInputs(cmd.Flags(), act); ierr != nil {
+					err = ierr
+				} else if p != "" && len(args) == 0 {
+					path = p
+				}
+			}
+			if err == nil {
+				err = applyEnv(cmd.Flags(), env)
+			}
+			if err != nil {
 				// The flags that did parse (--report among them) say where
 				// the report goes.
 				rep := report.New()
 				rep.Errors = append(rep.Errors, err.Error())
 				return finish(rep, err, f, stdout, nil)
 			}
-			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, stdout, stderr, env)
+			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, stdout, stderr, env, act)
 		},
 	}
 	fl := cmd.Flags()
@@ -206,6 +227,12 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.BoolVar(&f.downloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
 	fl.StringVar(&f.osvAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
 	fl.BoolVar(&f.pullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
+	fl.BoolVar(&f.fileIssues, "file-issues", false, "in CI, file an issue per finding group (GitHub: issues: write); a dry run lists them")
+	fl.StringSliceVar(&f.issueLabels, "issue-labels", nil, "more labels for filed issues (besides secgate, security and the tier)")
+	fl.BoolVar(&f.closeResolved, "close-resolved", false, "close the issues of findings a full scan no longer finds")
+	fl.BoolVar(&f.comment, "comment", false, "in CI, keep one pull request comment with the verdict (edited in place)")
+	fl.BoolVar(&f.sign, "sign", false, "sign the images that pass (not built yet: the report says so)")
+	fl.BoolVar(&f.failOnError, "fail-on-error", false, "a failure to file issues or comment fails the gate (exit 2); by default it is a warning")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 	return cmd
 }
@@ -234,7 +261,7 @@ func envName(flag string) string {
 	return "SECGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdout, stderr io.Writer, env lookupEnv) error {
+func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdout, stderr io.Writer, env lookupEnv, act *github.Action) error {
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelInfo
@@ -270,6 +297,16 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		Logger:      logger,
 	}
 	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
+	var ghCtx github.Context
+	if act != nil && f.base == "" && !f.history {
+		// The range from the event: a pull request's, a push's, a merge group's.
+		ghCtx = act.Context(ctx, path)
+		cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
+		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
+		if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
+			logger.Warn(err.Error())
+		}
+	}
 	// A key, never a flag (command lines are visible to every process).
 	if k, ok := env("SECGATE_FINGERPRINT_KEY"); ok && k != "" {
 		cfg.FingerprintKey = []byte(k)
@@ -290,6 +327,24 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		rep, runErr = runRecovered(ctx, cfg)
 	}
 	rep.DryRun = dryRun
+	if ghCtx.Note != "" {
+		rep.Reasons = append(rep.Reasons, "GitHub: "+ghCtx.Note)
+	}
+	if f.sign {
+		rep.Signature = &report.Signature{Reason: "signing is not built in this version of secgate"}
+	}
+	if act != nil {
+		err := act.Act(ctx, &rep, github.ActOptions{
+			DryRun: dryRun, FileIssues: f.fileIssues, CloseResolved: f.closeResolved, FailOnError: f.failOnError,
+			Labels: f.issueLabels, Comment: f.comment, FullScan: cfg.Base == "", Context: ghCtx,
+			ReportFile: f.report, SARIFFile: f.sarifFile,
+		})
+		if err != nil {
+			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
+			rep.Errors = append(rep.Errors, err.Error())
+			runErr = errors.Join(runErr, err)
+		}
+	}
 
 	if f.sarifFile != "" {
 		if err := writeFile(f.sarifFile, rep, report.SARIF{PathPrefix: gate.PathInRepository(ctx, path), Version: version}); err != nil {
@@ -332,6 +387,31 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 		return &exitCodeError{code: code}
 	}
 	return nil
+}
+
+// githubAction returns the GitHub Actions run, or nil outside GitHub Actions.
+func githubAction(env lookupEnv, stdout io.Writer) (*github.Action, error) {
+	getenv := func(k string) string { v, _ := env(k); return v }
+	if !github.Detect(getenv) {
+		return nil, nil
+	}
+	return github.New(getenv, stdout)
+}
+
+// applyInputs gives every flag not set on the command line the value of
+// its action input, and returns the path input.
+func applyInputs(fs *pflag.FlagSet, act *github.Action) (string, error) {
+	var errs []error
+	for input, flag := range github.Inputs {
+		v := act.Input(input)
+		if flag == "" || v == "" || fs.Changed(flag) {
+			continue
+		}
+		if err := fs.Set(flag, v); err != nil {
+			errs = append(errs, fmt.Errorf("input %s=%q: %w", input, v, err))
+		}
+	}
+	return act.Input("path"), errors.Join(errs...)
 }
 
 // registryAccess resolves what the image checks need from the CI

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/secgate/secgate/gate/github/githubtest"
 	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/gate/repo/repotest"
 	"github.com/secgate/secgate/gate/report"
@@ -547,4 +549,116 @@ func TestSARIFOutputs(t *testing.T) {
 		t.Fatalf("SARIF %v: version %q, %d runs", err, doc.Version, len(doc.Runs))
 	}
 	assertNoPiece(t, tr, map[string]string{"sarif": string(file)})
+}
+
+// The action end to end: inputs from INPUT_*, the context from GITHUB_*
+// and a pull_request event, against a fake of the REST API. Ten runs leave
+// one issue per finding group and one pull request comment; outputs,
+// summary, annotations and SARIF are written; no secret leaves.
+func TestGitHubAction(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFiles(t, dir, map[string]string{"README.md": "# shop\n"})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	base := git(t, dir, "rev-parse", "HEAD")
+	tok := secretstest.GitHubPAT(t)
+	writeFiles(t, dir, map[string]string{
+		"deploy.sh":         "curl -H 'Authorization: token " + tok + "' https://api.github.com/user\n",
+		"package-lock.json": `{"name":"shop","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"shop","version":"1.0.0"},"node_modules/minimist":{"version":"1.2.5"},"node_modules/lodash":{"version":"4.17.15"}}}`,
+	})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "deploy script")
+	head := git(t, dir, "rev-parse", "HEAD")
+
+	work := t.TempDir()
+	event := filepath.Join(work, "event.json")
+	writeFiles(t, work, map[string]string{
+		"event.json": `{"action":"synchronize","number":7,"pull_request":{"number":7,"base":{"ref":"main","sha":"` + base + `"},"head":{"ref":"feature","sha":"` + head + `","repo":{"full_name":"acme/shop"}}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"policy.yml": "deps: {max_db_age: 0}\n", // testdata/osvdb is a frozen copy
+	})
+	api := githubtest.New(t)
+	db, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "osvdb"))
+	env := func(run int) map[string]string {
+		return map[string]string{
+			"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": event,
+			"GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": api.Srv.URL, "GITHUB_SERVER_URL": "https://github.com",
+			"GITHUB_SHA": head, "GITHUB_RUN_ID": strconv.Itoa(run),
+			"GITHUB_OUTPUT": filepath.Join(work, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(work, "summary.md"),
+			"INPUT_TOKEN": api.Token, "INPUT_PATH": dir, "INPUT_OFFLINE-DB": db, "INPUT_POLICY": filepath.Join(work, "policy.yml"),
+			"INPUT_FILE-ISSUES": "true", "INPUT_COMMENT": "true", "INPUT_ENVIRONMENT": "staging", "INPUT_DRY-RUN": "false",
+			"INPUT_SARIF-FILE": filepath.Join(work, "secgate.sarif"), "INPUT_REPORT-FILE": filepath.Join(work, "report.json"),
+			"INPUT_SCANNERS": "", "INPUT_FAIL-ON-ERROR": "false",
+		}
+	}
+	var res result
+	for run := 1; run <= 10; run++ {
+		for _, f := range []string{"output", "summary.md"} {
+			_ = os.Remove(filepath.Join(work, f))
+		}
+		res = secgate(t, env(run), "run")
+		if res.code != 1 {
+			t.Fatalf("run %d: exit %d, want 1 (a leaked token fails)\n%s\n%s", run, res.code, res.stdout, res.stderr)
+		}
+	}
+	rep, raw := readReport(t, filepath.Join(work, "report.json"))
+	// The range came from the event.
+	if !strings.Contains(strings.Join(rep.Reasons, "\n"), "pull request #7") {
+		t.Errorf("reasons %q do not name the pull request", rep.Reasons)
+	}
+	groups := 0
+	for _, is := range rep.Issues {
+		if is.State != "unchanged" || !strings.HasPrefix(is.URL, "https://github.com/acme/shop/issues/") {
+			t.Errorf("tenth run: issue %+v, want unchanged", is)
+		}
+		groups++
+	}
+	if groups == 0 || len(api.Issues) != groups {
+		t.Errorf("%d issues in the tracker, %d groups in the report: want one issue per group", len(api.Issues), groups)
+	}
+	prComments := 0
+	for _, c := range api.Comments {
+		if c["issue_number"] == 7 {
+			prComments++
+			if !strings.Contains(c["body"].(string), "<!-- secgate:pr-comment -->") {
+				t.Error("the comment has no marker")
+			}
+		}
+	}
+	if prComments != 1 {
+		t.Errorf("%d comments on the pull request after ten runs, want 1", prComments)
+	}
+	out, _ := os.ReadFile(filepath.Join(work, "output"))
+	for _, want := range []string{"verdict<<", "\nfail\n", "deploy-allowed<<", "\nfalse\n", "critical<<", "issues<<", "report-file<<"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("outputs lack %q:\n%s", want, out)
+		}
+	}
+	summary, _ := os.ReadFile(filepath.Join(work, "summary.md"))
+	if !strings.Contains(string(summary), "❌ **FAIL**") || !strings.Contains(string(summary), "https://github.com/acme/shop/blob/"+head+"/deploy.sh#L1") {
+		t.Errorf("summary:\n%s", summary)
+	}
+	if !strings.Contains(res.stdout, "::error file=deploy.sh,line=1,title=secgate%3A critical github-pat::") {
+		t.Errorf("no annotation on deploy.sh:1 in stdout:\n%s", res.stdout)
+	}
+	sarif, err := os.ReadFile(filepath.Join(work, "secgate.sarif"))
+	if err != nil || !strings.Contains(string(sarif), `"version": "2.1.0"`) {
+		t.Errorf("SARIF: %v", err)
+	}
+	var bodies strings.Builder
+	for _, is := range api.Issues {
+		bodies.WriteString(is["body"].(string))
+	}
+	for _, c := range api.Comments {
+		bodies.WriteString(c["body"].(string))
+	}
+	for name, text := range map[string]string{"stdout": res.stdout, "stderr": res.stderr, "outputs": string(out), "summary": string(summary),
+		"sarif": string(sarif), "report": string(raw), "issues and comments": bodies.String()} {
+		for i := 0; i+6 <= len(tok)-4; i++ {
+			if p := tok[4+i : 4+i+6]; strings.Contains(text, p) {
+				t.Errorf("%s contains a piece of the token", name)
+				break
+			}
+		}
+	}
 }

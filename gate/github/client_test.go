@@ -7,14 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secgate/secgate/gate/github/githubtest"
 	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
 )
 
-func client(t *testing.T, f *fakeAPI) *Client {
+func client(t *testing.T, f *githubtest.FakeAPI) *Client {
 	t.Helper()
-	c, err := NewClient(f.srv.URL, "acme/shop", f.token, Retry{Sleep: func(context.Context, time.Duration) error { return nil }})
+	c, err := NewClient(f.Srv.URL, "acme/shop", f.Token, Retry{Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,9 +36,9 @@ func sampleReport() report.Report {
 // Ten reruns leave exactly one issue per finding group, across pages of
 // the list, with pull requests (listed as issues by the API) left alone.
 func TestFilingIsIdempotentAgainstTheAPI(t *testing.T) {
-	f := newFakeAPI(t)
-	f.issues = append(f.issues, map[string]any{"number": 1, "html_url": "https://github.com/acme/shop/pull/1", "state": "open",
-		"title": "a pull request", "body": "", "labels": labelObjects([]any{"secgate"}), "pull_request": map[string]any{"url": "x"}})
+	f := githubtest.New(t)
+	f.Issues = append(f.Issues, map[string]any{"number": 1, "html_url": "https://github.com/acme/shop/pull/1", "state": "open",
+		"title": "a pull request", "body": "", "labels": githubtest.LabelObjects([]any{"secgate"}), "pull_request": map[string]any{"url": "x"}})
 	c := client(t, f)
 	ctx := context.Background()
 	r := sampleReport()
@@ -56,8 +57,8 @@ func TestFilingIsIdempotentAgainstTheAPI(t *testing.T) {
 			}
 		}
 	}
-	if len(f.issues) != 6 { // the pull request and five issues
-		t.Fatalf("%d issues, want 5 and the pull request", len(f.issues)-1)
+	if len(f.Issues) != 6 { // the pull request and five issues
+		t.Fatalf("%d issues, want 5 and the pull request", len(f.Issues)-1)
 	}
 	// Fixed: a full scan closes them, with a comment each.
 	r.Findings = r.Findings[:1]
@@ -71,10 +72,10 @@ func TestFilingIsIdempotentAgainstTheAPI(t *testing.T) {
 			closed++
 		}
 	}
-	if closed != 4 || len(f.comments) != 4 {
-		t.Errorf("closed %d, comments %d; want 4 and 4", closed, len(f.comments))
+	if closed != 4 || len(f.Comments) != 4 {
+		t.Errorf("closed %d, comments %d; want 4 and 4", closed, len(f.Comments))
 	}
-	for _, is := range f.issues[1:] {
+	for _, is := range f.Issues[1:] {
 		lodash := strings.Contains(is["title"].(string), "lodash")
 		if lodash && is["state"] != "open" || !lodash && (is["state"] != "closed" || is["state_reason"] != "completed") {
 			t.Errorf("issue %v %q: %v %v", is["number"], is["title"], is["state"], is["state_reason"])
@@ -98,8 +99,8 @@ func TestAPIFaults(t *testing.T) {
 		"a real 403 is refused": {map[string][]int{"POST /repos/acme/shop/issues": {http.StatusUnauthorized}}, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFakeAPI(t)
-			f.faults = tt.faults
+			f := githubtest.New(t)
+			f.Faults = tt.faults
 			got, err := issues.File(ctx, client(t, f), sampleReport(), issues.Options{})
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
@@ -110,8 +111,8 @@ func TestAPIFaults(t *testing.T) {
 					errs++
 				}
 			}
-			if tt.ok && (errs != 0 || len(f.issues) != 5) || !tt.ok && errs == 0 {
-				t.Errorf("%d errors, %d issues filed: %+v", errs, len(f.issues), got)
+			if tt.ok && (errs != 0 || len(f.Issues) != 5) || !tt.ok && errs == 0 {
+				t.Errorf("%d errors, %d issues filed: %+v", errs, len(f.Issues), got)
 			}
 		})
 	}
@@ -119,17 +120,17 @@ func TestAPIFaults(t *testing.T) {
 
 // The pull request has one secgate comment, edited in place on reruns.
 func TestOneUpdatingComment(t *testing.T) {
-	f := newFakeAPI(t)
+	f := githubtest.New(t)
 	c := client(t, f)
 	ctx := context.Background()
-	f.comments = append(f.comments, map[string]any{"id": 1000, "issue_number": 7, "body": "LGTM", "html_url": "x"})
+	f.Comments = append(f.Comments, map[string]any{"id": 1000, "issue_number": 7, "body": "LGTM", "html_url": "x"})
 	for i := range 10 {
 		body := "verdict " + strings.Repeat("!", i) + "\n<!-- secgate:pr-comment -->"
 		if _, err := c.UpsertComment(ctx, 7, "<!-- secgate:pr-comment -->", body); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(f.comments) != 2 || f.comments[1]["body"] != "verdict !!!!!!!!!\n<!-- secgate:pr-comment -->" || f.comments[0]["body"] != "LGTM" {
-		t.Errorf("comments %v", f.comments)
+	if len(f.Comments) != 2 || f.Comments[1]["body"] != "verdict !!!!!!!!!\n<!-- secgate:pr-comment -->" || f.Comments[0]["body"] != "LGTM" {
+		t.Errorf("comments %v", f.Comments)
 	}
 }

@@ -194,11 +194,9 @@ func (o Options) Body(g Group) string {
 	if f.Fix != "" {
 		fmt.Fprintf(&b, "\n### Fix\n\n%s\n", report.MarkdownText(f.Fix))
 	}
-	b.WriteString("\n---\nFiled by secgate")
-	if o.RunURL != "" {
-		fmt.Fprintf(&b, " from [this run](%s)", o.RunURL)
-	}
-	b.WriteString(". It is updated on every run, and closed when a full scan no longer finds it. To accept the risk, add an exception to `.secgate.yml` (with a reason and an expiry) rather than closing this issue.\n\n")
+	// No run link here: the body changes only when the finding does, so
+	// that reruns leave the issue untouched (comments link the runs).
+	b.WriteString("\n---\nFiled by secgate. It is updated on every run, and closed when a full scan no longer finds it. To accept the risk, add an exception to `.secgate.yml` (with a reason and an expiry) rather than closing this issue.\n\n")
 	b.WriteString(marker(g) + "\n")
 	return b.String()
 }

@@ -1,4 +1,6 @@
-package github
+// Package githubtest is an httptest fake of the GitHub REST API's issue
+// endpoints, for the tests of the action and of the CLI in GitHub Actions.
+package githubtest
 
 import (
 	"encoding/json"
@@ -12,28 +14,29 @@ import (
 	"testing"
 )
 
-// fakeAPI is an httptest fake of the REST API's issues endpoints. It
+// FakeAPI is an httptest fake of the REST API's issues endpoints. It
 // asserts the method, path and auth header of each request, answers with
 // the payload shapes of the REST documentation (issues with html_url,
 // number, state, state_reason, labels; pull requests listed as issues with
 // a pull_request key; Link pagination), and can fail on demand.
-type fakeAPI struct {
+type FakeAPI struct {
 	t        *testing.T
-	token    string
-	perPage  int // page size it answers with (small, to test pagination)
+	Token    string
+	PerPage  int // page size it answers with (small, to test pagination)
 	mu       sync.Mutex
-	issues   []map[string]any
-	comments []map[string]any // each with issue_number
-	requests []string
+	Issues   []map[string]any
+	Comments []map[string]any // each with issue_number
+	Requests []string
 	// faults: the next answers of a method+path prefix, as status codes
-	faults map[string][]int
-	srv    *httptest.Server
+	Faults map[string][]int
+	Srv    *httptest.Server
 }
 
-func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{t: t, token: "ghs_faketoken0123456789", perPage: 2, faults: map[string][]int{}}
-	f.srv = httptest.NewServer(f)
-	t.Cleanup(f.srv.Close)
+// New starts a fake for the repository acme/shop, answering to Token.
+func New(t *testing.T) *FakeAPI {
+	f := &FakeAPI{t: t, Token: "ghs_faketoken0123456789", PerPage: 2, Faults: map[string][]int{}}
+	f.Srv = httptest.NewServer(f)
+	t.Cleanup(f.Srv.Close)
 	return f
 }
 
@@ -44,18 +47,18 @@ var (
 	commentPath  = regexp.MustCompile(`^/repos/acme/shop/issues/comments/(\d+)$`)
 )
 
-func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *FakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.requests = append(f.requests, r.Method+" "+r.URL.Path)
-	if got := r.Header.Get("Authorization"); got != "Bearer "+f.token {
+	f.Requests = append(f.Requests, r.Method+" "+r.URL.Path)
+	if got := r.Header.Get("Authorization"); got != "Bearer "+f.Token {
 		f.t.Errorf("%s %s: Authorization %q", r.Method, r.URL.Path, got)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	for prefix, codes := range f.faults {
+	for prefix, codes := range f.Faults {
 		if len(codes) > 0 && strings.HasPrefix(r.Method+" "+r.URL.Path, prefix) {
-			f.faults[prefix] = codes[1:]
+			f.Faults[prefix] = codes[1:]
 			switch codes[0] {
 			case http.StatusForbidden:
 				w.Header().Set("Retry-After", "1")
@@ -88,30 +91,30 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if q.Get("state") != "all" || q.Get("labels") != "secgate" {
 			f.t.Errorf("list query %v, want state=all labels=secgate", q)
 		}
-		f.page(w, r, f.issues)
+		f.page(w, r, f.Issues)
 	case r.Method == http.MethodPost && issuesPath.MatchString(r.URL.Path):
-		n := len(f.issues) + 1
+		n := len(f.Issues) + 1
 		is := map[string]any{"number": n, "html_url": fmt.Sprintf("https://github.com/acme/shop/issues/%d", n), "state": "open",
-			"title": in["title"], "body": in["body"], "labels": labelObjects(in["labels"])}
-		f.issues = append(f.issues, is)
+			"title": in["title"], "body": in["body"], "labels": LabelObjects(in["labels"])}
+		f.Issues = append(f.Issues, is)
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(is)
 	case r.Method == http.MethodPatch && issuePath.MatchString(r.URL.Path):
 		n, _ := strconv.Atoi(issuePath.FindStringSubmatch(r.URL.Path)[1])
-		is := f.issues[n-1]
+		is := f.Issues[n-1]
 		for _, k := range []string{"title", "body", "state", "state_reason"} {
 			if v, ok := in[k]; ok {
 				is[k] = v
 			}
 		}
 		if ls, ok := in["labels"]; ok {
-			is["labels"] = labelObjects(ls)
+			is["labels"] = LabelObjects(ls)
 		}
 		_ = json.NewEncoder(w).Encode(is)
 	case r.Method == http.MethodGet && commentsPath.MatchString(r.URL.Path):
 		n, _ := strconv.Atoi(commentsPath.FindStringSubmatch(r.URL.Path)[1])
 		var cs []map[string]any
-		for _, c := range f.comments {
+		for _, c := range f.Comments {
 			if c["issue_number"] == n {
 				cs = append(cs, c)
 			}
@@ -119,14 +122,14 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.page(w, r, cs)
 	case r.Method == http.MethodPost && commentsPath.MatchString(r.URL.Path):
 		n, _ := strconv.Atoi(commentsPath.FindStringSubmatch(r.URL.Path)[1])
-		id := len(f.comments) + 1000
+		id := len(f.Comments) + 1000
 		c := map[string]any{"id": id, "issue_number": n, "body": in["body"], "html_url": fmt.Sprintf("https://github.com/acme/shop/issues/%d#issuecomment-%d", n, id)}
-		f.comments = append(f.comments, c)
+		f.Comments = append(f.Comments, c)
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(c)
 	case r.Method == http.MethodPatch && commentPath.MatchString(r.URL.Path):
 		id, _ := strconv.Atoi(commentPath.FindStringSubmatch(r.URL.Path)[1])
-		c := f.comments[id-1000]
+		c := f.Comments[id-1000]
 		c["body"] = in["body"]
 		_ = json.NewEncoder(w).Encode(c)
 	default:
@@ -136,16 +139,16 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // page answers a list with RFC 5988 Link pagination, as the API does.
-func (f *fakeAPI) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
+func (f *FakeAPI) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
 	p, _ := strconv.Atoi(r.URL.Query().Get("page"))
 	p = max(p, 1)
-	from, to := min((p-1)*f.perPage, len(all)), min(p*f.perPage, len(all))
+	from, to := min((p-1)*f.PerPage, len(all)), min(p*f.PerPage, len(all))
 	if to < len(all) {
 		u := *r.URL
 		q := u.Query()
 		q.Set("page", strconv.Itoa(p+1))
 		u.RawQuery = q.Encode()
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, f.srv.URL, u.RequestURI()))
+		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, f.Srv.URL, u.RequestURI()))
 	}
 	page := all[from:to]
 	if page == nil {
@@ -154,7 +157,8 @@ func (f *fakeAPI) page(w http.ResponseWriter, r *http.Request, all []map[string]
 	_ = json.NewEncoder(w).Encode(page)
 }
 
-func labelObjects(v any) []map[string]any {
+// LabelObjects are labels as the API shows them.
+func LabelObjects(v any) []map[string]any {
 	var out []map[string]any
 	ls, _ := v.([]any)
 	for _, l := range ls {

@@ -1,0 +1,435 @@
+package github
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/policy"
+)
+
+// Inputs maps each input of action.yml to the flag of `secgate run` it
+// sets (the SECGATE_* twin of the same flag is the CLI's other way in), so
+// that the CLI and the action cannot drift; "" marks the inputs the action
+// reads itself. A test checks that action.yml and this table agree.
+var Inputs = map[string]string{
+	"path":           "", // the PATH argument
+	"image":          "image",
+	"platform":       "platform",
+	"environment":    "environment",
+	"policy":         "policy",
+	"scanners":       "only",
+	"skip":           "skip",
+	"base":           "base",
+	"head":           "head",
+	"history":        "history",
+	"offline-db":     "offline-db",
+	"download-db":    "download-db",
+	"file-issues":    "file-issues",
+	"issue-labels":   "issue-labels",
+	"close-resolved": "close-resolved",
+	"comment":        "comment",
+	"sarif-file":     "sarif-file",
+	"report-file":    "report",
+	"sign":           "sign",
+	"dry-run":        "dry-run",
+	"fail-on-error":  "fail-on-error",
+	"token":          "", // the API token, read from INPUT_TOKEN
+}
+
+// Outputs are the outputs of action.yml, all written by Publish.
+var Outputs = []string{"verdict", "deploy-allowed", "critical", "high", "medium", "low", "report-file", "sarif-file", "issues", "image-digest", "signature"}
+
+// Detect reports whether the process runs in GitHub Actions.
+func Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" }
+
+// Action is one run of the secgate action: its environment and event.
+type Action struct {
+	a      *githubactions.Action
+	getenv func(string) string
+	event  event
+	name   string // GITHUB_EVENT_NAME
+}
+
+// event is what secgate reads of a workflow's event payload.
+type event struct {
+	Before      string `json:"before"`
+	After       string `json:"after"`
+	PullRequest *struct {
+		Number int `json:"number"`
+		Base   struct {
+			SHA string `json:"sha"`
+			Ref string `json:"ref"`
+		} `json:"base"`
+		Head struct {
+			SHA  string `json:"sha"`
+			Repo struct {
+				FullName string `json:"full_name"`
+			} `json:"repo"`
+		} `json:"head"`
+	} `json:"pull_request"`
+	MergeGroup *struct {
+		BaseSHA string `json:"base_sha"`
+		HeadSHA string `json:"head_sha"`
+	} `json:"merge_group"`
+	Repository struct {
+		FullName      string `json:"full_name"`
+		DefaultBranch string `json:"default_branch"`
+	} `json:"repository"`
+}
+
+// New reads the run's environment and its event payload
+// (GITHUB_EVENT_PATH); w receives workflow commands (stdout).
+func New(getenv func(string) string, w io.Writer) (*Action, error) {
+	a := &Action{
+		a:      githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(w)),
+		getenv: getenv, name: getenv("GITHUB_EVENT_NAME"),
+	}
+	if p := getenv("GITHUB_EVENT_PATH"); p != "" {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading the event payload GITHUB_EVENT_PATH=%s: %w", p, err)
+		}
+		if err := json.Unmarshal(data, &a.event); err != nil {
+			return nil, fmt.Errorf("the event payload %s (%s) is not valid JSON: %w", p, a.name, err)
+		}
+	}
+	return a, nil
+}
+
+// Input returns an input's value ("" when not given).
+func (a *Action) Input(name string) string { return a.a.GetInput(name) }
+
+// Context is what the event says about the run.
+type Context struct {
+	Base, Head  string // the commit range to judge ("" for the whole tree)
+	PullRequest int    // the pull request's number, 0 if none
+	Fork        bool   // a pull request from a fork (a read-only token)
+	Note        string // how the range was chosen, for the report
+}
+
+// Context decides the range from the event: a pull request's base..head, a
+// push's before..after (a new branch: the merge base with the default
+// branch; a forced push whose before is gone: the same, else the whole
+// tree), a merge group's base..head; schedules and manual runs judge the
+// whole tree. root is the checkout.
+func (a *Action) Context(ctx context.Context, root string) Context {
+	e := a.event
+	switch a.name {
+	case "pull_request", "pull_request_target":
+		if pr := e.PullRequest; pr != nil {
+			return Context{Base: pr.Base.SHA, Head: pr.Head.SHA, PullRequest: pr.Number,
+				Fork: pr.Head.Repo.FullName != "" && pr.Head.Repo.FullName != e.Repository.FullName,
+				Note: fmt.Sprintf("pull request #%d: %s..%s", pr.Number, short(pr.Base.SHA), short(pr.Head.SHA))}
+		}
+	case "merge_group":
+		if mg := e.MergeGroup; mg != nil {
+			return Context{Base: mg.BaseSHA, Head: mg.HeadSHA, Note: "merge group " + short(mg.BaseSHA) + ".." + short(mg.HeadSHA)}
+		}
+	case "push":
+		after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))
+		if e.Before != "" && strings.Trim(e.Before, "0") != "" && hasCommit(ctx, root, e.Before) {
+			return Context{Base: e.Before, Head: after, Note: "push " + short(e.Before) + ".." + short(after)}
+		}
+		why := "a new branch"
+		if strings.Trim(e.Before, "0") != "" {
+			why = "a forced push whose previous head is gone"
+		}
+		if def := e.Repository.DefaultBranch; def != "" {
+			if mb := mergeBase(ctx, root, "origin/"+def, cmp.Or(after, "HEAD")); mb != "" && mb != after {
+				return Context{Base: mb, Head: after, Note: fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, def, short(mb))}
+			}
+		}
+		return Context{Note: fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why)}
+	}
+	return Context{Note: cmp.Or(a.name, "a run") + ": the whole tree is judged"}
+}
+
+func short(sha string) string { return sha[:min(len(sha), 12)] }
+
+func hasCommit(ctx context.Context, root, rev string) bool {
+	return exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", rev+"^{commit}").Run() == nil
+}
+
+func mergeBase(ctx context.Context, root, a, b string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "merge-base", a, b).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// FetchBase makes a shallow checkout hold the base revision: actions/checkout
+// fetches one commit by default, and a range scan needs the base. It
+// deepens the clone with the credentials the checkout left, and otherwise
+// says exactly how to fix the workflow.
+func FetchBase(ctx context.Context, root, base string) error {
+	if base == "" || hasCommit(ctx, root, base) {
+		return nil
+	}
+	var stderr bytes.Buffer
+	for _, args := range [][]string{
+		{"fetch", "--no-tags", "--quiet", "origin", base},
+		{"fetch", "--no-tags", "--quiet", "--deepen=1000"},
+	} {
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", root}, args...)...)
+		cmd.Stderr = &stderr
+		if cmd.Run() == nil && hasCommit(ctx, root, base) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the base revision %s is not in the checkout, and fetching it failed (%s): set `fetch-depth: 0` on actions/checkout",
+		short(base), strings.TrimSpace(stderr.String()))
+}
+
+// PublishOptions says what Publish writes besides outputs and the summary.
+type PublishOptions struct {
+	ReportFile, SARIFFile string
+	Comment               bool // the pull request comment
+	PullRequest           int
+	Client                *Client // nil: no comment
+}
+
+// CommentMarker finds the pull request's secgate comment again.
+const CommentMarker = "secgate:pr-comment"
+
+// Publish writes what a person sees: outputs, the step summary,
+// annotations on files and lines, and the pull request comment. Whatever
+// fails here is added to the report's warnings; nothing stops the rest.
+func (a *Action) Publish(ctx context.Context, rep *report.Report, o PublishOptions) {
+	var failures []string
+	try := func(what string, f func() error) {
+		defer func() {
+			if r := recover(); r != nil { // go-githubactions panics on a failed write
+				failures = append(failures, fmt.Sprintf("%s: %v", what, r))
+			}
+		}()
+		if err := f(); err != nil {
+			failures = append(failures, fmt.Sprintf("%s: %v", what, err))
+		}
+	}
+	if o.Comment && o.PullRequest > 0 && o.Client != nil {
+		try("the pull request comment", func() error {
+			var b strings.Builder
+			_ = report.Markdown{Title: "secgate", NewOnly: true, MaxBytes: 60000, Marker: CommentMarker, FileURL: a.fileURL()}.Write(&b, *rep)
+			_, err := o.Client.UpsertComment(ctx, o.PullRequest, "<!-- "+CommentMarker+" -->", b.String())
+			return err
+		})
+	}
+	try("annotations", func() error { a.annotate(*rep); return nil })
+	for _, f := range failures {
+		rep.Warnings = append(rep.Warnings, "GitHub: "+f)
+	}
+	failures = nil
+	try("outputs", func() error { a.outputs(*rep, o); return nil })
+	try("the step summary", func() error {
+		if a.getenv("GITHUB_STEP_SUMMARY") == "" {
+			return nil
+		}
+		var b strings.Builder
+		if err := (report.Markdown{Title: "secgate", MaxBytes: 1000 * 1000, FileURL: a.fileURL()}).Write(&b, *rep); err != nil {
+			return err
+		}
+		a.a.AddStepSummary(b.String())
+		return nil
+	})
+	for _, f := range failures {
+		rep.Warnings = append(rep.Warnings, "GitHub: "+f)
+		a.a.Warningf("secgate could not write %s", f)
+	}
+}
+
+// fileURL links a file at the scanned commit.
+func (a *Action) fileURL() string {
+	server, repo, sha := cmp.Or(a.getenv("GITHUB_SERVER_URL"), "https://github.com"), a.getenv("GITHUB_REPOSITORY"), a.getenv("GITHUB_SHA")
+	if repo == "" || sha == "" {
+		return ""
+	}
+	if pr := a.event.PullRequest; pr != nil && pr.Head.SHA != "" {
+		sha = pr.Head.SHA
+	}
+	return fmt.Sprintf("%s/%s/blob/%s/", server, repo, sha)
+}
+
+func (a *Action) outputs(rep report.Report, o PublishOptions) {
+	set := a.a.SetOutput
+	set("verdict", string(rep.Verdict))
+	set("deploy-allowed", strconv.FormatBool(rep.DeployAllowed))
+	set("critical", strconv.Itoa(rep.Counts.Critical))
+	set("high", strconv.Itoa(rep.Counts.High))
+	set("medium", strconv.Itoa(rep.Counts.Medium))
+	set("low", strconv.Itoa(rep.Counts.Low))
+	set("report-file", o.ReportFile)
+	set("sarif-file", o.SARIFFile)
+	urls := []string{}
+	for _, is := range rep.Issues {
+		if is.URL != "" {
+			urls = append(urls, is.URL)
+		}
+	}
+	js, _ := json.Marshal(urls)
+	set("issues", string(js))
+	digest := ""
+	if len(rep.Images) > 0 && len(rep.Images[0].Images) > 0 {
+		im := rep.Images[0]
+		digest = cmp.Or(im.IndexDigest, im.Images[0].Digest)
+		if im.Repository != "" {
+			digest = im.Repository + "@" + digest
+		}
+	}
+	set("image-digest", digest)
+	sig := ""
+	if rep.Signature != nil && rep.Signature.Signed {
+		sig = rep.Signature.Image
+	}
+	set("signature", sig)
+}
+
+// maxAnnotations is what GitHub shows per step and level.
+const maxAnnotations = 10
+
+// annotate marks files and lines: errors for fail and block-production
+// findings, warnings for file-issue ones, the most severe first, one per
+// file, line and rule, at most ten of each.
+func (a *Action) annotate(rep report.Report) {
+	seen := map[string]bool{}
+	errs, warns := 0, 0
+	for _, f := range rep.Findings { // sorted most severe first
+		if f.Location.Path == "" || f.Location.Image != "" || f.Action == policy.ActionIgnored || f.Action == policy.ActionReport {
+			continue
+		}
+		key := fmt.Sprintf("%s:%d:%s", f.Location.Path, f.Location.Line, f.Rule)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		path, _, _ := strings.Cut(f.Location.Path, "!")
+		fields := map[string]string{"file": path, "title": fmt.Sprintf("secgate: %s %s", f.Severity, f.Rule)}
+		if f.Location.Line > 0 {
+			fields["line"] = strconv.Itoa(f.Location.Line)
+		}
+		msg := oneLine(f.Title)
+		if f.Fix != "" {
+			msg += " — " + oneLine(f.Fix)
+		}
+		switch {
+		case (f.Action == policy.ActionFail || f.Action == policy.ActionBlockProduction) && errs < maxAnnotations:
+			errs++
+			a.a.WithFieldsMap(fields).Errorf("%s", msg)
+		case f.Action == policy.ActionFileIssue && warns < maxAnnotations:
+			warns++
+			a.a.WithFieldsMap(fields).Warningf("%s", msg)
+		}
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Group starts a folded log group (a scanner's lines).
+func (a *Action) Group(title string) { a.a.Group(title) }
+
+// EndGroup ends it.
+func (a *Action) EndGroup() { a.a.EndGroup() }
+
+// LogScanners writes a folded log group per scanner with its duration.
+func (a *Action) LogScanners(rep report.Report) {
+	for _, s := range rep.Scanners {
+		a.a.Group(fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS))
+		if s.Coverage != nil {
+			a.a.Infof("%s", oneLine(fmt.Sprintf("%+v", *s.Coverage)))
+		}
+		for _, n := range s.Notes {
+			a.a.Infof("%s", oneLine(n))
+		}
+		if s.Error != "" {
+			a.a.Infof("error: %s", oneLine(s.Error))
+		}
+		a.a.EndGroup()
+	}
+}
+
+// FileIssues files the report's findings in the repository's issues
+// (issues: write): the dry run and a fork's read-only token only say what
+// would be filed.
+func FileIssues(ctx context.Context, c *Client, rep report.Report, o issues.Options) ([]report.Issue, error) {
+	var t issues.Tracker
+	if c != nil {
+		t = c
+	}
+	return issues.File(ctx, t, rep, o)
+}
+
+// ActOptions says what the action does after the gate has decided.
+type ActOptions struct {
+	DryRun        bool
+	FileIssues    bool
+	CloseResolved bool
+	FailOnError   bool // a tracker failure fails the gate (exit 2)
+	Labels        []string
+	Comment       bool
+	FullScan      bool // no commit range: close-resolved may close
+	Context       Context
+	ReportFile    string
+	SARIFFile     string
+}
+
+// Act files issues and publishes the report: the platform layer's step
+// after the decision. The report records what was filed, and what failed
+// (issues[].state "error", a warning; an error only with FailOnError).
+func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) error {
+	var client *Client
+	token := cmp.Or(a.Input("token"), a.getenv("GITHUB_TOKEN"))
+	if token != "" && !o.DryRun {
+		c, err := NewClient(a.getenv("GITHUB_API_URL"), a.getenv("GITHUB_REPOSITORY"), token, Retry{})
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, "GitHub: "+err.Error())
+		} else {
+			client = c
+		}
+	}
+	var failed error
+	if o.FileIssues && rep.Verdict != "error" {
+		tracker := client
+		if o.Context.Fork {
+			tracker = nil // a fork's token is read-only: say what would be filed
+			rep.Warnings = append(rep.Warnings, "GitHub: a pull request from a fork has a read-only token: issues are listed as would-open, not filed")
+		}
+		filed, err := FileIssues(ctx, tracker, *rep, issues.Options{
+			Labels: o.Labels, CloseResolved: o.CloseResolved, FullScan: o.FullScan, DryRun: o.DryRun || tracker == nil, RunURL: a.runURL(),
+		})
+		rep.Issues = append(rep.Issues, filed...)
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, "GitHub issues: "+err.Error())
+			if o.FailOnError {
+				failed = fmt.Errorf("filing issues: %w", err)
+			}
+		}
+	}
+	if o.Context.Fork {
+		client = nil
+	}
+	a.LogScanners(*rep)
+	a.Publish(ctx, rep, PublishOptions{ReportFile: o.ReportFile, SARIFFile: o.SARIFFile, Comment: o.Comment && !o.DryRun,
+		PullRequest: o.Context.PullRequest, Client: client})
+	return failed
+}
+
+// runURL links the workflow run.
+func (a *Action) runURL() string {
+	server, repo, id := cmp.Or(a.getenv("GITHUB_SERVER_URL"), "https://github.com"), a.getenv("GITHUB_REPOSITORY"), a.getenv("GITHUB_RUN_ID")
+	if repo == "" || id == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s/%s/actions/runs/%s", server, repo, id)
+}
