@@ -29,6 +29,10 @@ func TestDependencyOwnership(t *testing.T) {
 		"github.com/sethvargo/go-githubactions":  "github.com/secgate/secgate/gate/github",
 		"github.com/owenrumney/go-sarif":         "github.com/secgate/secgate/gate/report",
 	}
+	// Tests that read a file format another package owns.
+	testOnly := map[string]bool{
+		"github.com/goccy/go-yaml github.com/secgate/secgate/gate/github": true, // action.yml
+	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
 		pkg, imports := fields[0], fields[1:]
@@ -38,7 +42,7 @@ func TestDependencyOwnership(t *testing.T) {
 		for _, imp := range imports {
 			for lib, owner := range owners {
 				// An owner's own test helpers (gate/image/imagetest) share its library.
-				if strings.HasPrefix(imp, lib) && pkg != owner && !strings.HasPrefix(pkg, owner+"/") {
+				if strings.HasPrefix(imp, lib) && pkg != owner && !strings.HasPrefix(pkg, owner+"/") && !testOnly[lib+" "+pkg] {
 					t.Errorf("%s imports %s, which only %s may import", pkg, imp, owner)
 				}
 			}
