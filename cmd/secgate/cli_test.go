@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -660,5 +661,43 @@ func TestGitHubAction(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// A tracker that refuses (a 401: retries are gate/github's tests) does not lose the report: the verdict
+// stands, the report and summary say what failed, and only fail-on-error
+// turns it into exit 2.
+func TestGitHubActionTrackerFailure(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	work := t.TempDir()
+	writeFiles(t, work, map[string]string{"event.json": `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`})
+	api := githubtest.New(t)
+	api.Faults["POST /repos/acme/shop/issues"] = []int{http.StatusUnauthorized}
+	for _, failOnError := range []string{"false", "true"} {
+		env := map[string]string{
+			"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": filepath.Join(work, "event.json"),
+			"GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": api.Srv.URL, "GITHUB_OUTPUT": filepath.Join(work, "output"),
+			"GITHUB_STEP_SUMMARY": filepath.Join(work, "summary.md"), "INPUT_TOKEN": api.Token, "INPUT_PATH": dir,
+			"INPUT_SCANNERS": "secrets", "INPUT_FILE-ISSUES": "true", "INPUT_FAIL-ON-ERROR": failOnError,
+			"INPUT_REPORT-FILE": filepath.Join(work, "report.json"),
+		}
+		res := secgate(t, env, "run")
+		want := 1
+		if failOnError == "true" {
+			want = 2
+		}
+		if res.code != want {
+			t.Errorf("fail-on-error=%s: exit %d, want %d\n%s", failOnError, res.code, want, res.stderr)
+		}
+		rep, _ := readReport(t, filepath.Join(work, "report.json"))
+		if len(rep.Issues) != 1 || rep.Issues[0].State != "error" || !strings.Contains(strings.Join(rep.Warnings, "\n"), "401") {
+			t.Errorf("report issues %+v warnings %q", rep.Issues, rep.Warnings)
+		}
+		summary, _ := os.ReadFile(filepath.Join(work, "summary.md"))
+		if !strings.Contains(string(summary), "error") {
+			t.Errorf("the summary does not say the filing failed:\n%s", summary)
+		}
+		api.Faults["POST /repos/acme/shop/issues"] = []int{http.StatusUnauthorized}
 	}
 }

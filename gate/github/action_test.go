@@ -11,6 +11,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/secgate/secgate/gate/repo/repotest"
 	"github.com/secgate/secgate/gate/report"
 )
 
@@ -62,5 +63,65 @@ func TestActionYAMLMatchesTheCode(t *testing.T) {
 		if !strings.Contains(string(written), name+"<<") {
 			t.Errorf("output %s is never written", name)
 		}
+	}
+}
+
+func gitRun(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	return repotest.Git(t, dir, args...)
+}
+
+// The range comes from the event: pull_request, pull_request_target,
+// merge_group, push (a new branch, a forced push), schedule.
+func TestContextFromEvents(t *testing.T) {
+	dir := t.TempDir()
+	gitRun(t, dir, "init", "-q", "-b", "main")
+	repotest.Write(t, dir, map[string]string{"a": "1\n"})
+	gitRun(t, dir, "add", ".")
+	gitRun(t, dir, "commit", "-qm", "one")
+	one := gitRun(t, dir, "rev-parse", "HEAD")
+	gitRun(t, dir, "update-ref", "refs/remotes/origin/main", one)
+	gitRun(t, dir, "checkout", "-q", "-b", "feature")
+	repotest.Write(t, dir, map[string]string{"b": "2\n"})
+	gitRun(t, dir, "add", ".")
+	gitRun(t, dir, "commit", "-qm", "two")
+	two := gitRun(t, dir, "rev-parse", "HEAD")
+	zero := strings.Repeat("0", 40)
+	gone := strings.Repeat("ab", 20)
+	for _, tt := range []struct {
+		name, event, payload string
+		base, head           string
+		pr                   int
+		fork                 bool
+		note                 string
+	}{
+		{"pull request", "pull_request", `{"pull_request":{"number":7,"base":{"sha":"` + one + `"},"head":{"sha":"` + two + `","repo":{"full_name":"acme/shop"}}},"repository":{"full_name":"acme/shop"}}`, one, two, 7, false, "pull request #7"},
+		{"pull request from a fork", "pull_request_target", `{"pull_request":{"number":8,"base":{"sha":"` + one + `"},"head":{"sha":"` + two + `","repo":{"full_name":"mallory/shop"}}},"repository":{"full_name":"acme/shop"}}`, one, two, 8, true, "pull request #8"},
+		{"merge group", "merge_group", `{"merge_group":{"base_sha":"` + one + `","head_sha":"` + two + `"}}`, one, two, 0, false, "merge group"},
+		{"push", "push", `{"before":"` + one + `","after":"` + two + `","repository":{"default_branch":"main"}}`, one, two, 0, false, "push"},
+		{"push of a new branch", "push", `{"before":"` + zero + `","after":"` + two + `","repository":{"default_branch":"main"}}`, one, two, 0, false, "a new branch"},
+		{"forced push, previous head gone", "push", `{"before":"` + gone + `","after":"` + two + `","repository":{"default_branch":"main"}}`, one, two, 0, false, "forced push"},
+		{"schedule", "schedule", `{}`, "", "", 0, false, "the whole tree"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := filepath.Join(t.TempDir(), "event.json")
+			if err := os.WriteFile(ev, []byte(tt.payload), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"GITHUB_EVENT_NAME": tt.event, "GITHUB_EVENT_PATH": ev, "GITHUB_SHA": two}
+			act, err := New(func(k string) string { return env[k] }, &strings.Builder{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := act.Context(context.Background(), dir)
+			if c.Base != tt.base || c.Head != tt.head || c.PullRequest != tt.pr || c.Fork != tt.fork || !strings.Contains(c.Note, tt.note) {
+				t.Errorf("context %+v, want base %s head %s pr %d fork %v note ~%q", c, tt.base, tt.head, tt.pr, tt.fork, tt.note)
+			}
+		})
+	}
+	if _, err := New(func(k string) string {
+		return map[string]string{"GITHUB_EVENT_PATH": filepath.Join(dir, "a"), "GITHUB_EVENT_NAME": "push"}[k]
+	}, &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "is not valid JSON") {
+		t.Errorf("a malformed event payload: %v", err)
 	}
 }
