@@ -13,6 +13,7 @@ import (
 
 	"github.com/secgate/secgate/gate/repo/repotest"
 	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/policy"
 )
 
 // action.yml and the code agree: every input is read (mapped onto a flag,
@@ -123,5 +124,26 @@ func TestContextFromEvents(t *testing.T) {
 		return map[string]string{"GITHUB_EVENT_PATH": filepath.Join(dir, "a"), "GITHUB_EVENT_NAME": "push"}[k]
 	}, &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "is not valid JSON") {
 		t.Errorf("a malformed event payload: %v", err)
+	}
+}
+
+// Untrusted names cannot forge workflow commands in the log: an
+// annotation's message and properties are escaped.
+func TestAnnotationInjection(t *testing.T) {
+	var out strings.Builder
+	act, err := New(func(string) string { return "" }, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := report.New()
+	rep.Findings = []policy.Finding{{
+		ID: "x", Rule: "generic-api-key", Kind: policy.KindSecret, Severity: policy.Critical, Action: policy.ActionFail,
+		Title:    "boom%0A::error::forged\n::add-mask::x\r::warning file=x::y",
+		Location: policy.Location{Path: "a,line=99::b\n::error::c.go", Line: 3},
+	}}
+	act.annotate(rep)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "::error file=a%2Cline=99%3A%3Ab%0A%3A%3Aerror%3A%3Ac.go,line=3,") {
+		t.Errorf("workflow commands %q: want exactly one, its properties escaped", lines)
 	}
 }

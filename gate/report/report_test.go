@@ -82,6 +82,9 @@ func TestGolden(t *testing.T) {
 	golden(t, "report.color.txt", render(t, Text{Color: true}, r))
 	golden(t, "report.sarif", render(t, SARIF{Version: "test"}, r))
 	golden(t, "summary.md", render(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, r))
+	pr := sample()
+	pr.Findings[1].Status, pr.Findings[0].Status = policy.StatusExisting, policy.StatusNew
+	golden(t, "comment.md", render(t, Markdown{NewOnly: true, Marker: "secgate:pr-comment", MaxBytes: 60000}, pr))
 
 	e := New()
 	e.Errors = []string{".secgate.yml:4:3: unknown field \"severe\""}
