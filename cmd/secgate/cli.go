@@ -336,7 +336,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	if act != nil {
 		err := act.Act(ctx, &rep, github.ActOptions{
 			DryRun: dryRun, FileIssues: f.fileIssues, CloseResolved: f.closeResolved, FailOnError: f.failOnError,
-			Labels: f.issueLabels, Comment: f.comment, FullScan: cfg.Base == "", Context: ghCtx,
+			Labels: f.issueLabels, Comment: f.comment, Partial: partialScanners(cfg), Context: ghCtx,
 			ReportFile: f.report, SARIFFile: f.sarifFile,
 		})
 		if err != nil {
@@ -387,6 +387,15 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 		return &exitCodeError{code: code}
 	}
 	return nil
+}
+
+// partialScanners are the scanners that see only a commit range when the
+// run has one: their issues are not closed as resolved.
+func partialScanners(cfg gate.Config) []string {
+	if cfg.Base == "" {
+		return nil
+	}
+	return []string{"secrets", "config"}
 }
 
 // githubAction returns the GitHub Actions run, or nil outside GitHub Actions.

@@ -378,7 +378,11 @@ type ActOptions struct {
 	FailOnError   bool // a tracker failure fails the gate (exit 2)
 	Labels        []string
 	Comment       bool
-	FullScan      bool // no commit range: close-resolved may close
+	// Partial: the scanners that saw only a commit range (the secret scan
+	// of a pull request or push, the config scanner): close-resolved
+	// never closes their issues. Dependencies and images are always
+	// scanned whole.
+	Partial []string
 	Context       Context
 	ReportFile    string
 	SARIFFile     string
@@ -406,7 +410,8 @@ func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) erro
 			rep.Warnings = append(rep.Warnings, "GitHub: a pull request from a fork has a read-only token: issues are listed as would-open, not filed")
 		}
 		filed, err := FileIssues(ctx, tracker, *rep, issues.Options{
-			Labels: o.Labels, CloseResolved: o.CloseResolved, FullScan: o.FullScan, DryRun: o.DryRun || tracker == nil, RunURL: a.runURL(),
+			Labels: o.Labels, CloseResolved: o.CloseResolved && o.Context.PullRequest == 0, FullScan: true, PartialScanners: o.Partial,
+			DryRun: o.DryRun || tracker == nil, RunURL: a.runURL(),
 		})
 		rep.Issues = append(rep.Issues, filed...)
 		if err != nil {

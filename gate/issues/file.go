@@ -109,7 +109,7 @@ func File(ctx context.Context, t Tracker, rep report.Report, o Options) ([]repor
 	}
 	ran := map[string]bool{}
 	for _, s := range rep.Scanners {
-		ran[s.Name] = s.Status == report.StatusOK
+		ran[s.Name] = s.Status == report.StatusOK && !slices.Contains(o.PartialScanners, s.Name)
 	}
 	for _, is := range existing {
 		key, scanner, ok := parseMarker(is.Body)

@@ -53,6 +53,10 @@ type Options struct {
 	// whole repository): FullScan must be true too.
 	CloseResolved bool
 	FullScan      bool
+	// PartialScanners saw only part of the repository although the run
+	// was a full one (the secret scan of a push's commits): their issues
+	// are never closed.
+	PartialScanners []string
 	DryRun        bool   // list what would be filed, change nothing
 	RunURL        string // a link to the CI run, for bodies and comments
 }

@@ -157,6 +157,11 @@ func TestFileClosesAndReopens(t *testing.T) {
 	if es, _ := File(ctx, tr, onlySecret, Options{CloseResolved: true, FullScan: false}); states(es)[StateClosed] != 0 {
 		t.Errorf("a range scan closed issues: %v", states(es))
 	}
+	// A push's secret scan sees its commits only: the secret issues stay.
+	onlyDeps := rep(vuln("GHSA-2", "minimist", "package-lock.json", policy.Critical, policy.ActionFail))
+	if es, _ := File(ctx, tr, onlyDeps, Options{CloseResolved: true, FullScan: true, PartialScanners: []string{"secrets"}}); states(es)[StateClosed] != 0 {
+		t.Errorf("closed the issue of a scanner that saw only a range: %v", states(es))
+	}
 	// A failed deps scanner says nothing about its findings: nothing closes.
 	failed := rep(secret("deploy.sh"))
 	failed.Scanners[1].Status = report.StatusError
