@@ -203,7 +203,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 				// the report goes.
 				rep := report.New()
 				rep.Errors = append(rep.Errors, err.Error())
-				return finish(rep, err, f, stdout, nil)
+				return finish(rep, err, f, stdout, nil, nil)
 			}
 			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, stdout, stderr, env, act)
 		},
@@ -337,7 +337,6 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		err := act.Act(ctx, &rep, github.ActOptions{
 			DryRun: dryRun, FileIssues: f.fileIssues, CloseResolved: f.closeResolved, FailOnError: f.failOnError,
 			Labels: f.issueLabels, Comment: f.comment, Partial: partialScanners(cfg), Context: ghCtx,
-			ReportFile: f.report, SARIFFile: f.sarifFile,
 		})
 		if err != nil {
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
@@ -353,14 +352,18 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 			rep.Errors = append(rep.Errors, err.Error())
 		}
 	}
-	return finish(rep, runErr, f, stdout, w)
+	var publish func(report.Report)
+	if act != nil {
+		publish = func(r report.Report) { act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile}) }
+	}
+	return finish(rep, runErr, f, stdout, w, publish)
 }
 
 // finish writes the report file and the report on stdout, in every
 // outcome, and returns the error that carries the exit code. A report file
 // that cannot be written makes the verdict "error" with deploy_allowed
 // false, and stdout says why: no step may read a pass into it.
-func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w report.Writer) error {
+func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w report.Writer, publish func(report.Report)) error {
 	var errs []error
 	if runErr != nil {
 		errs = append(errs, runErr)
@@ -371,6 +374,9 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
 			rep.Errors = append(rep.Errors, err.Error())
 		}
+	}
+	if publish != nil { // the platform's outputs and summary, from the final report
+		publish(rep)
 	}
 	if w == nil && f.format == "json" {
 		w = report.JSON{}

@@ -193,21 +193,18 @@ func FetchBase(ctx context.Context, root, base string) error {
 		short(base), strings.TrimSpace(stderr.String()))
 }
 
-// PublishOptions says what Publish writes besides outputs and the summary.
+// PublishOptions says what Publish writes besides the report.
 type PublishOptions struct {
 	ReportFile, SARIFFile string
-	Comment               bool // the pull request comment
-	PullRequest           int
-	Client                *Client // nil: no comment
 }
 
 // CommentMarker finds the pull request's secgate comment again.
 const CommentMarker = "secgate:pr-comment"
 
-// Publish writes what a person sees: outputs, the step summary,
-// annotations on files and lines, and the pull request comment. Whatever
-// fails here is added to the report's warnings; nothing stops the rest.
-func (a *Action) Publish(ctx context.Context, rep *report.Report, o PublishOptions) {
+// Publish writes what the workflow reads once the report is final: a log
+// group per scanner, annotations on files and lines, outputs, the step
+// summary. A write that fails is a warning; nothing stops the rest.
+func (a *Action) Publish(rep report.Report, o PublishOptions) {
 	var failures []string
 	try := func(what string, f func() error) {
 		defer func() {
@@ -219,34 +216,22 @@ func (a *Action) Publish(ctx context.Context, rep *report.Report, o PublishOptio
 			failures = append(failures, fmt.Sprintf("%s: %v", what, err))
 		}
 	}
-	if o.Comment && o.PullRequest > 0 && o.Client != nil {
-		try("the pull request comment", func() error {
-			var b strings.Builder
-			_ = report.Markdown{Title: "secgate", NewOnly: true, MaxBytes: 60000, Marker: CommentMarker, FileURL: a.fileURL()}.Write(&b, *rep)
-			_, err := o.Client.UpsertComment(ctx, o.PullRequest, "<!-- "+CommentMarker+" -->", b.String())
-			return err
-		})
-	}
-	try("annotations", func() error { a.annotate(*rep); return nil })
-	for _, f := range failures {
-		rep.Warnings = append(rep.Warnings, "GitHub: "+f)
-	}
-	failures = nil
-	try("outputs", func() error { a.outputs(*rep, o); return nil })
+	a.LogScanners(rep)
+	try("annotations", func() error { a.annotate(rep); return nil })
+	try("outputs", func() error { a.outputs(rep, o); return nil })
 	try("the step summary", func() error {
 		if a.getenv("GITHUB_STEP_SUMMARY") == "" {
 			return nil
 		}
 		var b strings.Builder
-		if err := (report.Markdown{Title: "secgate", MaxBytes: 1000 * 1000, FileURL: a.fileURL()}).Write(&b, *rep); err != nil {
+		if err := (report.Markdown{Title: "secgate", MaxBytes: 1000 * 1000, FileURL: a.fileURL()}).Write(&b, rep); err != nil {
 			return err
 		}
 		a.a.AddStepSummary(b.String())
 		return nil
 	})
 	for _, f := range failures {
-		rep.Warnings = append(rep.Warnings, "GitHub: "+f)
-		a.a.Warningf("secgate could not write %s", f)
+		a.a.Warningf("secgate could not write %s", oneLine(f))
 	}
 }
 
@@ -384,13 +369,12 @@ type ActOptions struct {
 	// scanned whole.
 	Partial []string
 	Context       Context
-	ReportFile    string
-	SARIFFile     string
 }
 
-// Act files issues and publishes the report: the platform layer's step
-// after the decision. The report records what was filed, and what failed
-// (issues[].state "error", a warning; an error only with FailOnError).
+// Act is the platform layer's step after the decision: it files issues and
+// writes the pull request comment. The report records what was filed, and
+// what failed (issues[].state "error", a warning; an error only with
+// FailOnError). Publish follows, once the report is final.
 func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) error {
 	var client *Client
 	token := cmp.Or(a.Input("token"), a.getenv("GITHUB_TOKEN"))
@@ -421,12 +405,16 @@ func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) erro
 			}
 		}
 	}
-	if o.Context.Fork {
-		client = nil
+	if o.Comment && !o.DryRun && !o.Context.Fork && o.Context.PullRequest > 0 && client != nil {
+		var b strings.Builder
+		_ = report.Markdown{Title: "secgate", NewOnly: true, MaxBytes: 60000, Marker: CommentMarker, FileURL: a.fileURL()}.Write(&b, *rep)
+		if _, err := client.UpsertComment(ctx, o.Context.PullRequest, "<!-- "+CommentMarker+" -->", b.String()); err != nil {
+			rep.Warnings = append(rep.Warnings, "GitHub: the pull request comment: "+err.Error())
+			if o.FailOnError && failed == nil {
+				failed = fmt.Errorf("the pull request comment: %w", err)
+			}
+		}
 	}
-	a.LogScanners(*rep)
-	a.Publish(ctx, rep, PublishOptions{ReportFile: o.ReportFile, SARIFFile: o.SARIFFile, Comment: o.Comment && !o.DryRun,
-		PullRequest: o.Context.PullRequest, Client: client})
 	return failed
 }
 

@@ -58,7 +58,7 @@ func TestActionYAMLMatchesTheCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := report.New()
-	act.Publish(context.Background(), &rep, PublishOptions{})
+	act.Publish(rep, PublishOptions{})
 	written, _ := os.ReadFile(out)
 	for _, name := range Outputs {
 		if !strings.Contains(string(written), name+"<<") {
