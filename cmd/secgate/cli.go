@@ -354,7 +354,9 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	}
 	var publish func(report.Report)
 	if act != nil {
-		publish = func(r report.Report) { act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile}) }
+		publish = func(r report.Report) {
+			act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile})
+		}
 	}
 	return finish(rep, runErr, f, stdout, w, publish)
 }

@@ -368,7 +368,7 @@ type ActOptions struct {
 	// never closes their issues. Dependencies and images are always
 	// scanned whole.
 	Partial []string
-	Context       Context
+	Context Context
 }
 
 // Act is the platform layer's step after the decision: it files issues and

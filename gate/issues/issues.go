@@ -57,8 +57,8 @@ type Options struct {
 	// was a full one (the secret scan of a push's commits): their issues
 	// are never closed.
 	PartialScanners []string
-	DryRun        bool   // list what would be filed, change nothing
-	RunURL        string // a link to the CI run, for bodies and comments
+	DryRun          bool   // list what would be filed, change nothing
+	RunURL          string // a link to the CI run, for bodies and comments
 }
 
 // Group is the findings of one issue.
