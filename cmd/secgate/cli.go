@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,7 +138,7 @@ func newRootCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr, env), newPolicyCmd(stdout, env), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, env), newEnforceCmd(stdout), newPolicyCmd(stdout, env), newVersionCmd(stdout))
 	return root
 }
 
@@ -148,6 +150,8 @@ type runFlags struct {
 	format      string
 	report      string
 	sarifFile   string
+	gitlabDir   string
+	dotenv      string
 	dryRun      bool
 	base, head  string
 	history     bool
@@ -215,6 +219,8 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.StringVar(&f.format, "format", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))
 	fl.StringVar(&f.report, "report", "", "also write the JSON report to this file (in every outcome, errors included)")
 	fl.StringVar(&f.sarifFile, "sarif-file", "", "also write the report as SARIF 2.1.0 to this file (for code scanning uploads)")
+	fl.StringVar(&f.gitlabDir, "gitlab-reports", "", "also write GitLab's security reports (gl-secret_detection-report.json, gl-dependency_scanning-report.json, gl-container_scanning-report.json) into this directory, for the scanners that ran")
+	fl.StringVar(&f.dotenv, "dotenv", "", "also write the verdict as a dotenv file (SECGATE_VERDICT, SECGATE_DEPLOY_ALLOWED, ...), for GitLab's artifacts:reports:dotenv")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "scan and decide, but file no issue and sign nothing (the default outside CI)")
 	fl.StringVar(&f.base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
 	fl.StringVar(&f.head, "head", "", "end of the commit range (default HEAD)")
@@ -316,7 +322,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	}
 	cfg.EnvironmentTier, _ = env("CI_ENVIRONMENT_TIER")
 
-	w, ferr := report.ForFormat(f.format, report.Options{Color: useColor(stdout, env), PathPrefix: gate.PathInRepository(ctx, path), Version: version})
+	start := time.Now()
+	commit, _ := env("CI_COMMIT_SHA")
+	opts := report.Options{Color: useColor(stdout, env), PathPrefix: gate.PathInRepository(ctx, path), Version: version, Start: start, Commit: commit}
+	w, ferr := report.ForFormat(f.format, opts)
 	var rep report.Report
 	var runErr error
 	if ferr != nil {
@@ -325,6 +334,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		runErr = ferr
 	} else {
 		rep, runErr = runRecovered(ctx, cfg)
+	}
+	opts.End = time.Now()
+	if ferr == nil {
+		w, _ = report.ForFormat(f.format, opts) // with the scan's end time
 	}
 	rep.DryRun = dryRun
 	if ghCtx.Note != "" {
@@ -345,8 +358,21 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		}
 	}
 
+	// The other files asked for, in every outcome.
+	files := map[string]report.Writer{}
 	if f.sarifFile != "" {
-		if err := writeFile(f.sarifFile, rep, report.SARIF{PathPrefix: gate.PathInRepository(ctx, path), Version: version}); err != nil {
+		files[f.sarifFile] = report.SARIF{PathPrefix: opts.PathPrefix, Version: version}
+	}
+	if f.gitlabDir != "" {
+		for _, typ := range report.GitLabTypes(rep) {
+			files[filepath.Join(f.gitlabDir, "gl-"+typ+"-report.json")] = report.GitLab{Type: typ, Start: opts.Start, End: opts.End, Version: version, Commit: commit}
+		}
+	}
+	if f.dotenv != "" {
+		files[f.dotenv] = report.Dotenv{}
+	}
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		if err := writeFile(p, rep, files[p]); err != nil {
 			runErr = errors.Join(runErr, err)
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
 			rep.Errors = append(rep.Errors, err.Error())
@@ -499,6 +525,38 @@ func useColor(w io.Writer, env lookupEnv) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func newEnforceCmd(stdout io.Writer) *cobra.Command {
+	var environment string
+	cmd := &cobra.Command{
+		Use:   "enforce REPORT.json",
+		Short: "Turn a recorded verdict into the job's exit code (GitLab's scan/enforce split)",
+		Long: `Read the JSON report of an earlier secgate run and exit as that run would
+have: 0 pass, 1 the policy failed the gate, 2 the gate could not run — or the
+report is missing, garbled, of another contract version, or was made for
+another environment than --environment.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := report.Read(args[0])
+			if err != nil {
+				return &exitCodeError{exitError, err}
+			}
+			if environment != "" && !strings.EqualFold(environment, rep.Environment) {
+				return &exitCodeError{exitError, fmt.Errorf("%s was made for environment %q, not %q: run the scan for this environment", args[0], rep.Environment, environment)}
+			}
+			fmt.Fprintf(stdout, "secgate: %s (exit %d, deploy allowed: %t) from %s\n", strings.ToUpper(string(rep.Verdict)), rep.ExitCode(), rep.DeployAllowed, args[0])
+			for _, r := range slices.Concat(rep.Errors, rep.Reasons) {
+				fmt.Fprintf(stdout, "  - %s\n", r)
+			}
+			if code := rep.ExitCode(); code != exitPass {
+				return &exitCodeError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&environment, "environment", "", "the environment the job deploys to: the report must have been made for it")
+	return cmd
 }
 
 func newPolicyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {

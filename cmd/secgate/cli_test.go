@@ -701,3 +701,67 @@ func TestGitHubActionTrackerFailure(t *testing.T) {
 		api.Faults["POST /repos/acme/shop/issues"] = []int{http.StatusUnauthorized}
 	}
 }
+
+// enforce turns a recorded verdict into the exit code, and refuses a
+// report it cannot trust.
+func TestEnforce(t *testing.T) {
+	tr := secretstest.New(t)
+	dir := t.TempDir()
+	failing, passing := filepath.Join(dir, "fail.json"), filepath.Join(dir, "pass.json")
+	if res := secgate(t, nil, "run", "--only", "secrets", "--environment", "production", "--report", failing, tr.Root); res.code != 1 {
+		t.Fatalf("scan: exit %d", res.code)
+	}
+	if res := secgate(t, nil, "run", "--only", "secrets", "--report", passing, t.TempDir()); res.code != 0 {
+		t.Fatalf("scan: exit %d", res.code)
+	}
+	good, _ := os.ReadFile(passing)
+	writeFiles(t, dir, map[string]string{
+		"garbled.json": string(good[:len(good)/2]),
+		"unknown.json": strings.Replace(string(good), `"version": 1,`, `"version": 1, "verdikt": "pass",`, 1),
+		"v2.json":      strings.Replace(string(good), `"version": 1,`, `"version": 2,`, 1),
+	})
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"enforce", failing}, 1, "FAIL (exit 1"},
+		{[]string{"enforce", "--environment", "production", failing}, 1, "FAIL"},
+		{[]string{"enforce", passing}, 0, "PASS (exit 0"},
+		{[]string{"enforce", "--environment", "production", passing}, 2, `made for environment "", not "production"`},
+		{[]string{"enforce", filepath.Join(dir, "missing.json")}, 2, "no such file"},
+		{[]string{"enforce", filepath.Join(dir, "garbled.json")}, 2, "is not a secgate report"},
+		{[]string{"enforce", filepath.Join(dir, "unknown.json")}, 2, `unknown field "verdikt"`},
+		{[]string{"enforce", filepath.Join(dir, "v2.json")}, 2, "contract version 2"},
+	} {
+		res := secgate(t, nil, tt.args...)
+		if res.code != tt.code || !strings.Contains(res.stdout+res.stderr, tt.want) {
+			t.Errorf("%v: exit %d, want %d and %q\n%s%s", tt.args, res.code, tt.code, tt.want, res.stdout, res.stderr)
+		}
+	}
+}
+
+// The GitLab files: the security reports of the scanners that ran, and the
+// dotenv verdict.
+func TestGitLabFiles(t *testing.T) {
+	tr := secretstest.New(t)
+	out := t.TempDir()
+	res := secgate(t, map[string]string{"CI_COMMIT_SHA": "0123abcd"}, "run", "--only", "secrets", "--gitlab-reports", out, "--dotenv", filepath.Join(out, "secgate.env"), tr.Root)
+	if res.code != 1 {
+		t.Fatalf("exit %d", res.code)
+	}
+	entries, _ := os.ReadDir(out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "gl-secret_detection-report.json secgate.env" {
+		t.Errorf("files %v: want the secrets report (the only scanner run) and the dotenv", names)
+	}
+	env, _ := os.ReadFile(filepath.Join(out, "secgate.env"))
+	if !strings.Contains(string(env), "SECGATE_VERDICT=fail\n") || !strings.Contains(string(env), "SECGATE_DEPLOY_ALLOWED=false\n") {
+		t.Errorf("dotenv:\n%s", env)
+	}
+	gl, _ := os.ReadFile(filepath.Join(out, "gl-secret_detection-report.json"))
+	assertNoPiece(t, tr, map[string]string{"gitlab report": string(gl), "dotenv": string(env)})
+}

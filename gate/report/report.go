@@ -3,9 +3,13 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"slices"
+	"time"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -114,13 +118,15 @@ type Writer interface {
 }
 
 // Formats are the names accepted by --format.
-var Formats = []string{"text", "json", "sarif", "markdown"}
+var Formats = []string{"text", "json", "sarif", "markdown", "gitlab-secrets", "gitlab-deps", "gitlab-container", "dotenv"}
 
 // Options are what some formats need besides the report.
 type Options struct {
-	Color      bool   // text: ANSI colours
-	PathPrefix string // sarif: the scanned directory's path in the repository
-	Version    string // sarif: secgate's version
+	Color      bool      // text: ANSI colours
+	PathPrefix string    // sarif: the scanned directory's path in the repository
+	Version    string    // sarif, gitlab: secgate's version
+	Start, End time.Time // gitlab: the scan's start and end
+	Commit     string    // gitlab: the commit scanned
 }
 
 // ForFormat returns the writer of a format.
@@ -134,6 +140,11 @@ func ForFormat(name string, o Options) (Writer, error) {
 		return SARIF{PathPrefix: o.PathPrefix, Version: o.Version}, nil
 	case "markdown":
 		return Markdown{}, nil
+	case "gitlab-secrets", "gitlab-deps", "gitlab-container":
+		typ := map[string]string{"gitlab-secrets": GitLabSecrets, "gitlab-deps": GitLabDeps, "gitlab-container": GitLabContainer}[name]
+		return GitLab{Type: typ, Start: o.Start, End: o.End, Version: o.Version, Commit: o.Commit}, nil
+	case "dotenv":
+		return Dotenv{}, nil
 	}
 	return nil, fmt.Errorf("unknown report format %q (want one of %v)", name, Formats)
 }
@@ -147,4 +158,29 @@ func (JSON) Write(w io.Writer, r Report) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
+}
+
+// Read reads a JSON report as `secgate run` wrote it, strictly: a missing
+// or garbled file, an unknown field, another contract version or an
+// unknown verdict is an error naming the file.
+func Read(path string) (Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Report{}, fmt.Errorf("reading the report: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r Report
+	if err := dec.Decode(&r); err != nil {
+		return Report{}, fmt.Errorf("%s is not a secgate report: %w", path, err)
+	}
+	switch {
+	case r.Version != Version:
+		return Report{}, fmt.Errorf("%s: report contract version %d, this secgate reads version %d", path, r.Version, Version)
+	case !slices.Contains([]policy.Verdict{policy.VerdictPass, policy.VerdictBlockProduction, policy.VerdictFail, policy.VerdictError}, r.Verdict):
+		return Report{}, fmt.Errorf("%s: unknown verdict %q", path, r.Verdict)
+	case r.Verdict == policy.VerdictPass && !r.DeployAllowed:
+		return Report{}, fmt.Errorf("%s: verdict pass with deploy_allowed false: the report is inconsistent", path)
+	}
+	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -82,6 +83,11 @@ func TestGolden(t *testing.T) {
 	golden(t, "report.color.txt", render(t, Text{Color: true}, r))
 	golden(t, "report.sarif", render(t, SARIF{Version: "test"}, r))
 	golden(t, "summary.md", render(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, r))
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	for _, typ := range GitLabTypes(r) {
+		golden(t, "gl-"+typ+".json", render(t, GitLab{Type: typ, Start: at, End: at.Add(3 * time.Second), Version: "test", Commit: "0123abc"}, r))
+	}
+	golden(t, "secgate.env", render(t, Dotenv{}, r))
 	pr := sample()
 	pr.Findings[1].Status, pr.Findings[0].Status = policy.StatusExisting, policy.StatusNew
 	golden(t, "comment.md", render(t, Markdown{NewOnly: true, Marker: "secgate:pr-comment", MaxBytes: 60000}, pr))
@@ -295,3 +301,42 @@ func TestMarkdownBoundsAndInjection(t *testing.T) {
 
 // codeSpan matches inline code spans of one to three backticks.
 var codeSpan = regexp.MustCompile("(```[^`]*(?:`{1,2}[^`]+)*```|``[^`]*(?:`[^`]+)*``|`[^`\n]*`)")
+
+// Each GitLab report is valid against GitLab's schema (15.2.4): GitLab
+// drops an invalid one silently. An error run says failure.
+func TestGitLabReportsMatchTheirSchemas(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	r := sample()
+	e := sample()
+	e.Verdict, e.Errors = policy.VerdictError, []string{"deps: OSV API unreachable"}
+	for typ, file := range map[string]string{GitLabSecrets: "secret-detection", GitLabDeps: "dependency-scanning", GitLabContainer: "container-scanning"} {
+		c := jsonschema.NewCompiler()
+		sch, err := c.Compile(filepath.Join("..", "..", "testdata", "schemas", "gitlab", file+"-report-format.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, rep := range map[string]Report{"sample": r, "error": e, "empty": New()} {
+			out := render(t, GitLab{Type: typ, Start: at, End: at, Version: "1.0.0"}, rep)
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(v); err != nil {
+				t.Errorf("%s report of the %s run is not valid: %v", typ, name, err)
+			}
+			var doc struct {
+				Scan struct {
+					Status string
+				}
+				Vulnerabilities []struct{ ID string }
+			}
+			_ = json.Unmarshal(out, &doc)
+			if name == "error" && doc.Scan.Status != "failure" {
+				t.Errorf("%s: an error run says %q", typ, doc.Scan.Status)
+			}
+			if name == "sample" && len(doc.Vulnerabilities) == 0 {
+				t.Errorf("%s: no vulnerability", typ)
+			}
+		}
+	}
+}
