@@ -196,7 +196,9 @@ func (o Options) Body(g Group) string {
 		fmt.Fprintf(&b, "- %s\n", where)
 	}
 	if f.Fix != "" {
-		fmt.Fprintf(&b, "\n### Fix\n\n%s\n", report.MarkdownText(f.Fix))
+		// Never untrusted text at the start of a line: GitLab runs a
+		// line that starts with / as a quick action (/close, /assign).
+		fmt.Fprintf(&b, "\n**Fix:** %s\n", report.MarkdownText(f.Fix))
 	}
 	// No run link here: the body changes only when the finding does, so
 	// that reruns leave the issue untouched (comments link the runs).

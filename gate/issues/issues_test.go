@@ -220,7 +220,8 @@ var codeSpan = regexp.MustCompile("(```[^`]*(?:`{1,2}[^`]+)*```|``[^`]*(?:`[^`]+
 // table cell, no second line.
 func TestBodyInjection(t *testing.T) {
 	f := vuln("GHSA-5", "evil|pkg<script>alert(1)</script>@octocat", "web/`x`\n## heading/package-lock.json", policy.High, policy.ActionBlockProduction)
-	f.Title = "[click](https://evil.example) **bold** @security-team %0A::error::boom"
+	f.Title = "[click](https://evil.example) **bold** @security-team %0A::error::boom\n/close\n/assign @me"
+	f.Fix = "/close"
 	body := Options{}.Body(Groups(rep(f))[0])
 	// Inside code spans text is literal (no HTML, no mention): what is
 	// outside them must be inert too.
@@ -228,6 +229,11 @@ func TestBodyInjection(t *testing.T) {
 	for _, bad := range []string{"<script>", "@octocat", "@security-team", "](https://evil.example)", "## heading", "**bold**"} {
 		if strings.Contains(outside, bad) {
 			t.Errorf("body contains %q outside code spans:\n%s", bad, body)
+		}
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "/") {
+			t.Errorf("a line starts with / (a GitLab quick action): %q", line)
 		}
 	}
 	for _, span := range codeSpan.FindAllString(body, -1) {

@@ -1,0 +1,197 @@
+// Package gitlab is secgate's GitLab surface: the run's context from the
+// CI_* variables, collapsible log sections, and issue filing through the
+// REST API. It is the only importer of gitlab.com/gitlab-org/api/client-go.
+package gitlab
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"time"
+
+	gl "gitlab.com/gitlab-org/api/client-go"
+
+	"github.com/secgate/secgate/gate/issues"
+)
+
+// Detect reports whether the process runs in GitLab CI.
+func Detect(getenv func(string) string) bool { return getenv("GITLAB_CI") == "true" }
+
+// Client files issues in a project through the REST API. client-go retries
+// 5xx and 429 answers itself, honouring RateLimit-Reset.
+type Client struct {
+	gl      *gl.Client
+	project string
+}
+
+var _ issues.Tracker = (*Client)(nil)
+
+// ClientOptions configures a client; zero values are the defaults.
+type ClientOptions struct {
+	RetryWaitMin, RetryWaitMax time.Duration // tests: short waits
+	HTTPClient                 *http.Client
+}
+
+// NewClient returns a client of project (an id or a path) at apiURL
+// (CI_API_V4_URL), with a token that can use the Issues API: a project
+// access token with the Reporter role and the api scope. CI_JOB_TOKEN
+// cannot.
+func NewClient(apiURL, project, token string, o ClientOptions) (*Client, error) {
+	if token == "" {
+		return nil, errors.New("no token for the GitLab Issues API: set SECGATE_GITLAB_TOKEN (a project access token, Reporter role, api scope); CI_JOB_TOKEN cannot use the Issues API")
+	}
+	if project == "" {
+		return nil, errors.New("no project: CI_PROJECT_ID is unset")
+	}
+	opts := []gl.ClientOptionFunc{gl.WithBaseURL(cmp.Or(apiURL, "https://gitlab.com/api/v4"))}
+	if o.RetryWaitMax > 0 {
+		opts = append(opts, gl.WithCustomRetryWaitMinMax(o.RetryWaitMin, o.RetryWaitMax))
+	}
+	if o.HTTPClient != nil {
+		opts = append(opts, gl.WithHTTPClient(o.HTTPClient))
+	}
+	c, err := gl.NewClient(token, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("GitLab API at %s: %w", apiURL, err)
+	}
+	return &Client{gl: c, project: project}, nil
+}
+
+// List implements issues.Tracker: every issue with the label, open and
+// closed, every page (X-Next-Page).
+func (c *Client) List(ctx context.Context, label string) ([]issues.Issue, error) {
+	opt := &gl.ListProjectIssuesOptions{ListOptions: gl.ListOptions{PerPage: 100}, Labels: &gl.LabelOptions{label}, State: gl.Ptr("all")}
+	var out []issues.Issue
+	for {
+		page, resp, err := c.gl.Issues.ListProjectIssues(c.project, opt, gl.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		for _, is := range page {
+			out = append(out, fromGitLab(is))
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+// Create implements issues.Tracker.
+func (c *Client) Create(ctx context.Context, is issues.Issue) (issues.Issue, error) {
+	labels := gl.LabelOptions(is.Labels)
+	created, _, err := c.gl.Issues.CreateIssue(c.project, &gl.CreateIssueOptions{Title: &is.Title, Description: &is.Body, Labels: &labels}, gl.WithContext(ctx))
+	if err != nil {
+		return issues.Issue{}, err
+	}
+	return fromGitLab(created), nil
+}
+
+// Update implements issues.Tracker.
+func (c *Client) Update(ctx context.Context, is issues.Issue) (issues.Issue, error) {
+	event := "reopen"
+	if !is.Open {
+		event = "close"
+	}
+	opt := &gl.UpdateIssueOptions{Title: &is.Title, Description: &is.Body, StateEvent: &event}
+	if len(is.Labels) > 0 {
+		labels := gl.LabelOptions(is.Labels)
+		opt.Labels = &labels
+	}
+	updated, _, err := c.gl.Issues.UpdateIssue(c.project, int64(is.Number), opt, gl.WithContext(ctx))
+	if err != nil {
+		return issues.Issue{}, err
+	}
+	return fromGitLab(updated), nil
+}
+
+// Comment implements issues.Tracker (a note on the issue).
+func (c *Client) Comment(ctx context.Context, number int, body string) error {
+	_, _, err := c.gl.Notes.CreateIssueNote(c.project, int64(number), &gl.CreateIssueNoteOptions{Body: &body}, gl.WithContext(ctx))
+	return err
+}
+
+func fromGitLab(is *gl.Issue) issues.Issue {
+	return issues.Issue{Number: int(is.IID), URL: is.WebURL, Title: is.Title, Body: is.Description, Open: is.State == "opened", Labels: is.Labels}
+}
+
+// Context is what the CI variables say about the run.
+type Context struct {
+	Base, Head   string // the commit range ("" for the whole tree)
+	MergeRequest int
+	Note         string
+}
+
+// RunContext decides the range: a merge request pipeline judges the
+// merge request's diff base..head; a branch pipeline the push's before..
+// after (a new branch, or a forced push whose previous head is gone: from
+// the merge base with the default branch, else the whole tree); tags and
+// schedules the whole tree.
+func RunContext(ctx context.Context, getenv func(string) string, root string) Context {
+	head := getenv("CI_COMMIT_SHA")
+	switch {
+	case getenv("CI_MERGE_REQUEST_IID") != "":
+		base := cmp.Or(getenv("CI_MERGE_REQUEST_DIFF_BASE_SHA"), getenv("CI_MERGE_REQUEST_TARGET_BRANCH_SHA"))
+		var iid int
+		fmt.Sscan(getenv("CI_MERGE_REQUEST_IID"), &iid)
+		return Context{Base: base, Head: head, MergeRequest: iid, Note: fmt.Sprintf("merge request !%d: %s..%s", iid, short(base), short(head))}
+	case getenv("CI_COMMIT_TAG") != "":
+		return Context{Note: "tag " + getenv("CI_COMMIT_TAG") + ": the whole tree is judged"}
+	case getenv("CI_PIPELINE_SOURCE") == "schedule":
+		return Context{Note: "scheduled pipeline: the whole tree is judged"}
+	}
+	before := getenv("CI_COMMIT_BEFORE_SHA")
+	if strings.Trim(before, "0") != "" && hasCommit(ctx, root, before) {
+		return Context{Base: before, Head: head, Note: "push " + short(before) + ".." + short(head)}
+	}
+	why := "a new branch"
+	if strings.Trim(before, "0") != "" {
+		why = "a forced push whose previous head is gone"
+	}
+	if def := getenv("CI_DEFAULT_BRANCH"); def != "" {
+		if mb := mergeBase(ctx, root, "origin/"+def, cmp.Or(head, "HEAD")); mb != "" && mb != head {
+			return Context{Base: mb, Head: head, Note: fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, def, short(mb))}
+		}
+	}
+	return Context{Note: fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why)}
+}
+
+func short(sha string) string { return sha[:min(len(sha), 12)] }
+
+func hasCommit(ctx context.Context, root, rev string) bool {
+	return exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", rev+"^{commit}").Run() == nil
+}
+
+func mergeBase(ctx context.Context, root, a, b string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "merge-base", a, b).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// FetchBase deepens a shallow clone (GitLab's GIT_DEPTH is 20 by default)
+// until it holds the base revision, or says how to fix the pipeline.
+func FetchBase(ctx context.Context, root, base string) error {
+	if base == "" || hasCommit(ctx, root, base) {
+		return nil
+	}
+	for _, args := range [][]string{{"fetch", "--no-tags", "--quiet", "origin", base}, {"fetch", "--no-tags", "--quiet", "--deepen=1000"}} {
+		if exec.CommandContext(ctx, "git", append([]string{"-C", root}, args...)...).Run() == nil && hasCommit(ctx, root, base) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the base revision %s is not in the clone, and fetching it failed: set GIT_DEPTH: 0 in the job's variables", short(base))
+}
+
+// Section writes a collapsible section of the job log.
+func Section(w io.Writer, name, header string, body func()) {
+	fmt.Fprintf(w, "\x1b[0Ksection_start:%d:%s[collapsed=true]\r\x1b[0K%s\n", time.Now().Unix(), name, header)
+	body()
+	fmt.Fprintf(w, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", time.Now().Unix(), name)
+}
