@@ -28,6 +28,7 @@ func TestDependencyOwnership(t *testing.T) {
 		"github.com/google/go-github":            "github.com/secgate/secgate/gate/github",
 		"github.com/sethvargo/go-githubactions":  "github.com/secgate/secgate/gate/github",
 		"github.com/owenrumney/go-sarif":         "github.com/secgate/secgate/gate/report",
+		"gitlab.com/gitlab-org/api/client-go":    "github.com/secgate/secgate/gate/gitlab",
 	}
 	// Tests that read a file format another package owns.
 	testOnly := map[string]bool{

@@ -1,0 +1,125 @@
+package gitlab
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secgate/secgate/gate/gitlab/gitlabtest"
+	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/repo/repotest"
+	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/policy"
+)
+
+func client(t *testing.T, f *gitlabtest.FakeAPI) *Client {
+	t.Helper()
+	c, err := NewClient(f.URL(), "42", f.Token, ClientOptions{RetryWaitMin: time.Millisecond, RetryWaitMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func sampleReport() report.Report {
+	r := report.New()
+	r.Scanners = []report.Scanner{{Name: "deps", Status: report.StatusOK}}
+	for _, pkg := range []string{"lodash", "minimist", "qs", "express", "cookie"} {
+		r.Findings = append(r.Findings, policy.Finding{ID: "GHSA-" + pkg, Rule: "GHSA-" + pkg, Kind: policy.KindVulnerability, Scanner: "deps",
+			Title: "a flaw in " + pkg + " /close", Severity: policy.High, Action: policy.ActionBlockProduction,
+			Location: policy.Location{Path: "package-lock.json", Package: pkg, Version: "1.0.0", Ecosystem: "npm"}, Fingerprint: "vuln-" + pkg})
+	}
+	return r
+}
+
+// Ten runs leave one issue per group across pages; a fixed group's issue
+// is closed with a note; 5xx and 429 are retried.
+func TestFilingAgainstTheAPI(t *testing.T) {
+	f := gitlabtest.New(t)
+	f.Faults["GET /api/v4/projects/42/issues"] = []int{502, http.StatusTooManyRequests}
+	c := client(t, f)
+	ctx := context.Background()
+	r := sampleReport()
+	for run := range 10 {
+		got, err := issues.File(ctx, c, r, issues.Options{})
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		for _, is := range got {
+			if want := map[bool]string{true: issues.StateOpened, false: issues.StateUnchanged}[run == 0]; is.State != want {
+				t.Fatalf("run %d: %+v, want %s", run, is, want)
+			}
+		}
+	}
+	if len(f.Issues) != 5 {
+		t.Fatalf("%d issues, want 5", len(f.Issues))
+	}
+	r.Findings = r.Findings[:2]
+	got, err := issues.File(ctx, c, r, issues.Options{CloseResolved: true, FullScan: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := 0
+	for _, is := range got {
+		if is.State == issues.StateClosed {
+			closed++
+		}
+	}
+	if closed != 3 || len(f.Notes) != 3 {
+		t.Errorf("closed %d, notes %d; want 3 and 3", closed, len(f.Notes))
+	}
+	for _, is := range f.Issues {
+		for _, line := range strings.Split(is["description"].(string), "\n") {
+			if strings.HasPrefix(line, "/") {
+				t.Errorf("a quick action in an issue: %q", line)
+			}
+		}
+	}
+	// A refusal is final: reported, not retried forever.
+	f.Faults["POST /api/v4/projects/42/issues"] = []int{http.StatusForbidden}
+	r.Findings = append(r.Findings, policy.Finding{ID: "GHSA-new", Rule: "GHSA-new", Kind: policy.KindVulnerability, Scanner: "deps", Severity: policy.High,
+		Action: policy.ActionBlockProduction, Location: policy.Location{Path: "package-lock.json", Package: "new", Ecosystem: "npm"}, Fingerprint: "vuln-new"})
+	if _, err := issues.File(ctx, c, r, issues.Options{}); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := NewClient(f.URL(), "42", "", ClientOptions{}); err == nil || !strings.Contains(err.Error(), "CI_JOB_TOKEN cannot use the Issues API") {
+		t.Errorf("no token: %v", err)
+	}
+}
+
+// The range from the CI variables.
+func TestRunContext(t *testing.T) {
+	dir := t.TempDir()
+	repotest.Git(t, dir, "init", "-q", "-b", "main")
+	repotest.Write(t, dir, map[string]string{"a": "1\n"})
+	repotest.Git(t, dir, "add", ".")
+	repotest.Git(t, dir, "commit", "-qm", "one")
+	one := repotest.Git(t, dir, "rev-parse", "HEAD")
+	repotest.Git(t, dir, "update-ref", "refs/remotes/origin/main", one)
+	repotest.Write(t, dir, map[string]string{"b": "2\n"})
+	repotest.Git(t, dir, "add", ".")
+	repotest.Git(t, dir, "commit", "-qm", "two")
+	two := repotest.Git(t, dir, "rev-parse", "HEAD")
+	for _, tt := range []struct {
+		name       string
+		env        map[string]string
+		base, note string
+		mr         int
+	}{
+		{"merge request", map[string]string{"CI_MERGE_REQUEST_IID": "12", "CI_MERGE_REQUEST_DIFF_BASE_SHA": one, "CI_COMMIT_SHA": two}, one, "merge request !12", 12},
+		{"branch push", map[string]string{"CI_COMMIT_BEFORE_SHA": one, "CI_COMMIT_SHA": two}, one, "push", 0},
+		{"new branch", map[string]string{"CI_COMMIT_BEFORE_SHA": strings.Repeat("0", 40), "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"}, one, "a new branch", 0},
+		{"forced push", map[string]string{"CI_COMMIT_BEFORE_SHA": strings.Repeat("cd", 20), "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"}, one, "forced push", 0},
+		{"tag", map[string]string{"CI_COMMIT_TAG": "v1.2.0", "CI_COMMIT_SHA": two}, "", "the whole tree", 0},
+		{"schedule", map[string]string{"CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BEFORE_SHA": one, "CI_COMMIT_SHA": two}, "", "scheduled", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := RunContext(context.Background(), func(k string) string { return tt.env[k] }, dir)
+			if c.Base != tt.base || c.MergeRequest != tt.mr || !strings.Contains(c.Note, tt.note) {
+				t.Errorf("%+v, want base %s mr %d note ~%q", c, tt.base, tt.mr, tt.note)
+			}
+		})
+	}
+}
