@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/secgate/secgate/gate"
 	"github.com/secgate/secgate/gate/github"
+	"github.com/secgate/secgate/gate/gitlab"
+	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
 )
@@ -303,6 +306,18 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		Logger:      logger,
 	}
 	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
+	getenv := func(k string) string { v, _ := env(k); return v }
+	inGitLab := act == nil && gitlab.Detect(getenv)
+	var glCtx gitlab.Context
+	if inGitLab && f.base == "" && !f.history {
+		// The range from the pipeline: a merge request's, a push's.
+		glCtx = gitlab.RunContext(ctx, getenv, path)
+		cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
+		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
+		if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
+			logger.Warn(err.Error())
+		}
+	}
 	var ghCtx github.Context
 	if act != nil && f.base == "" && !f.history {
 		// The range from the event: a pull request's, a push's, a merge group's.
@@ -342,6 +357,23 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	rep.DryRun = dryRun
 	if ghCtx.Note != "" {
 		rep.Reasons = append(rep.Reasons, "GitHub: "+ghCtx.Note)
+	}
+	if glCtx.Note != "" {
+		rep.Reasons = append(rep.Reasons, "GitLab: "+glCtx.Note)
+	}
+	if inGitLab {
+		if err := fileGitLabIssues(ctx, &rep, f, getenv, dryRun, cfg, glCtx); err != nil {
+			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
+			rep.Errors = append(rep.Errors, err.Error())
+			runErr = errors.Join(runErr, err)
+		}
+		for _, s := range rep.Scanners {
+			gitlab.Section(stderr, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
+				for _, n := range s.Notes {
+					fmt.Fprintf(stderr, "  %s\n", n)
+				}
+			})
+		}
 	}
 	if f.sign {
 		rep.Signature = &report.Signature{Reason: "signing is not built in this version of secgate"}
@@ -419,6 +451,38 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 	}
 	if code := rep.ExitCode(); code != exitPass {
 		return &exitCodeError{code: code}
+	}
+	return nil
+}
+
+// fileGitLabIssues files the report's findings in the project's issues,
+// with the same rules as on GitHub (gate/issues). A failure is a warning,
+// and an error only with --fail-on-error.
+func fileGitLabIssues(ctx context.Context, rep *report.Report, f runFlags, getenv func(string) string, dryRun bool, cfg gate.Config, c gitlab.Context) error {
+	if !f.fileIssues || rep.Verdict == policy.VerdictError {
+		return nil
+	}
+	var tracker issues.Tracker
+	if !dryRun {
+		client, err := gitlab.NewClient(getenv("CI_API_V4_URL"), getenv("CI_PROJECT_ID"), cmp.Or(getenv("SECGATE_GITLAB_TOKEN"), getenv("GITLAB_TOKEN")), gitlab.ClientOptions{})
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
+			if f.failOnError {
+				return err
+			}
+			return nil
+		}
+		tracker = client
+	}
+	runURL := getenv("CI_PIPELINE_URL")
+	filed, err := issues.File(ctx, tracker, *rep, issues.Options{Labels: f.issueLabels, CloseResolved: f.closeResolved && c.MergeRequest == 0,
+		FullScan: true, PartialScanners: partialScanners(cfg), DryRun: dryRun || tracker == nil, RunURL: runURL})
+	rep.Issues = append(rep.Issues, filed...)
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
+		if f.failOnError {
+			return fmt.Errorf("filing issues: %w", err)
+		}
 	}
 	return nil
 }
