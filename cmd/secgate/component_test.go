@@ -85,6 +85,11 @@ func (c component) interpolate(t *testing.T, values map[string]string) map[strin
 		}
 		return strings.TrimSpace(strings.Trim(strings.TrimSpace(yamlScalar(in.Default)), `"`))
 	})
+	for name := range c.inputs {
+		if !strings.Contains(c.jobs, "inputs."+name+" ") {
+			t.Errorf("input %s is declared but never used by the jobs", name)
+		}
+	}
 	var jobs map[string]job
 	if err := yaml.Unmarshal([]byte(text), &jobs); err != nil {
 		t.Fatalf("the interpolated jobs do not parse: %v\n%s", err, text)
