@@ -1,20 +1,19 @@
 package github
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
 )
@@ -139,7 +138,7 @@ func (a *Action) Context(ctx context.Context, root string) Context {
 		}
 	case "push":
 		after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))
-		if e.Before != "" && strings.Trim(e.Before, "0") != "" && hasCommit(ctx, root, e.Before) {
+		if e.Before != "" && strings.Trim(e.Before, "0") != "" && repo.HasCommit(ctx, root, e.Before) {
 			return Context{Base: e.Before, Head: after, Note: "push " + short(e.Before) + ".." + short(after)}
 		}
 		why := "a new branch"
@@ -147,7 +146,7 @@ func (a *Action) Context(ctx context.Context, root string) Context {
 			why = "a forced push whose previous head is gone"
 		}
 		if def := e.Repository.DefaultBranch; def != "" {
-			if mb := mergeBase(ctx, root, "origin/"+def, cmp.Or(after, "HEAD")); mb != "" && mb != after {
+			if mb := repo.MergeBase(ctx, root, "origin/"+def, cmp.Or(after, "HEAD")); mb != "" && mb != after {
 				return Context{Base: mb, Head: after, Note: fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, def, short(mb))}
 			}
 		}
@@ -158,39 +157,10 @@ func (a *Action) Context(ctx context.Context, root string) Context {
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
 
-func hasCommit(ctx context.Context, root, rev string) bool {
-	return exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", rev+"^{commit}").Run() == nil
-}
-
-func mergeBase(ctx context.Context, root, a, b string) string {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "merge-base", a, b).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// FetchBase makes a shallow checkout hold the base revision: actions/checkout
-// fetches one commit by default, and a range scan needs the base. It
-// deepens the clone with the credentials the checkout left, and otherwise
-// says exactly how to fix the workflow.
+// FetchBase makes a shallow clone hold the base revision, or says how to
+// fix the pipeline.
 func FetchBase(ctx context.Context, root, base string) error {
-	if base == "" || hasCommit(ctx, root, base) {
-		return nil
-	}
-	var stderr bytes.Buffer
-	for _, args := range [][]string{
-		{"fetch", "--no-tags", "--quiet", "origin", base},
-		{"fetch", "--no-tags", "--quiet", "--deepen=1000"},
-	} {
-		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", root}, args...)...)
-		cmd.Stderr = &stderr
-		if cmd.Run() == nil && hasCommit(ctx, root, base) {
-			return nil
-		}
-	}
-	return fmt.Errorf("the base revision %s is not in the checkout, and fetching it failed (%s): set `fetch-depth: 0` on actions/checkout",
-		short(base), strings.TrimSpace(stderr.String()))
+	return repo.FetchBase(ctx, root, base, "set `fetch-depth: 0` on actions/checkout")
 }
 
 // PublishOptions says what Publish writes besides the report.
@@ -265,14 +235,7 @@ func (a *Action) outputs(rep report.Report, o PublishOptions) {
 	}
 	js, _ := json.Marshal(urls)
 	set("issues", string(js))
-	digest := ""
-	if len(rep.Images) > 0 && len(rep.Images[0].Images) > 0 {
-		im := rep.Images[0]
-		digest = cmp.Or(im.IndexDigest, im.Images[0].Digest)
-		if im.Repository != "" {
-			digest = im.Repository + "@" + digest
-		}
-	}
+	digest := rep.ImageDigest()
 	set("image-digest", digest)
 	sig := ""
 	if rep.Signature != nil && rep.Signature.Signed {

@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/repo"
 )
 
 // Detect reports whether the process runs in GitLab CI.
@@ -146,7 +146,7 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) Co
 		return Context{Note: "scheduled pipeline: the whole tree is judged"}
 	}
 	before := getenv("CI_COMMIT_BEFORE_SHA")
-	if strings.Trim(before, "0") != "" && hasCommit(ctx, root, before) {
+	if strings.Trim(before, "0") != "" && repo.HasCommit(ctx, root, before) {
 		return Context{Base: before, Head: head, Note: "push " + short(before) + ".." + short(head)}
 	}
 	why := "a new branch"
@@ -154,7 +154,7 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) Co
 		why = "a forced push whose previous head is gone"
 	}
 	if def := getenv("CI_DEFAULT_BRANCH"); def != "" {
-		if mb := mergeBase(ctx, root, "origin/"+def, cmp.Or(head, "HEAD")); mb != "" && mb != head {
+		if mb := repo.MergeBase(ctx, root, "origin/"+def, cmp.Or(head, "HEAD")); mb != "" && mb != head {
 			return Context{Base: mb, Head: head, Note: fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, def, short(mb))}
 		}
 	}
@@ -163,30 +163,10 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) Co
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
 
-func hasCommit(ctx context.Context, root, rev string) bool {
-	return exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", rev+"^{commit}").Run() == nil
-}
-
-func mergeBase(ctx context.Context, root, a, b string) string {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "merge-base", a, b).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// FetchBase deepens a shallow clone (GitLab's GIT_DEPTH is 20 by default)
-// until it holds the base revision, or says how to fix the pipeline.
+// FetchBase makes a shallow clone hold the base revision, or says how to
+// fix the pipeline.
 func FetchBase(ctx context.Context, root, base string) error {
-	if base == "" || hasCommit(ctx, root, base) {
-		return nil
-	}
-	for _, args := range [][]string{{"fetch", "--no-tags", "--quiet", "origin", base}, {"fetch", "--no-tags", "--quiet", "--deepen=1000"}} {
-		if exec.CommandContext(ctx, "git", append([]string{"-C", root}, args...)...).Run() == nil && hasCommit(ctx, root, base) {
-			return nil
-		}
-	}
-	return fmt.Errorf("the base revision %s is not in the clone, and fetching it failed: set GIT_DEPTH: 0 in the job's variables", short(base))
+	return repo.FetchBase(ctx, root, base, "set GIT_DEPTH: 0 in the job's variables")
 }
 
 // Section writes a collapsible section of the job log.

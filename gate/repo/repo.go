@@ -205,3 +205,36 @@ func Prefix(ctx context.Context, root string) string {
 	}
 	return strings.TrimSuffix(strings.TrimSpace(string(out)), "/")
 }
+
+// HasCommit reports whether the repository at root holds commit rev.
+func HasCommit(ctx context.Context, root, rev string) bool {
+	return exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", rev+"^{commit}").Run() == nil
+}
+
+// MergeBase is the merge base of a and b, "" when there is none.
+func MergeBase(ctx context.Context, root, a, b string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "merge-base", a, b).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// FetchBase makes a shallow clone hold the base revision of a range scan
+// (CI checkouts fetch little history by default): it fetches the commit,
+// then deepens the clone, with the credentials the checkout left; failing
+// that, the error ends with fix, the CI's own way to fetch the history.
+func FetchBase(ctx context.Context, root, base, fix string) error {
+	if base == "" || HasCommit(ctx, root, base) {
+		return nil
+	}
+	var stderr bytes.Buffer
+	for _, args := range [][]string{{"fetch", "--no-tags", "--quiet", "origin", base}, {"fetch", "--no-tags", "--quiet", "--deepen=1000"}} {
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", root}, args...)...)
+		cmd.Stderr = &stderr
+		if cmd.Run() == nil && HasCommit(ctx, root, base) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the base revision %s is not in the clone, and fetching it failed (%s): %s", base[:min(len(base), 12)], strings.TrimSpace(stderr.String()), fix)
+}

@@ -271,14 +271,7 @@ type Dotenv struct{}
 
 // Write implements Writer.
 func (Dotenv) Write(w io.Writer, r Report) error {
-	digest := ""
-	if len(r.Images) > 0 && len(r.Images[0].Images) > 0 {
-		im := r.Images[0]
-		digest = cmp.Or(im.IndexDigest, im.Images[0].Digest)
-		if im.Repository != "" {
-			digest = im.Repository + "@" + digest
-		}
-	}
+	digest := r.ImageDigest()
 	sig := ""
 	if r.Signature != nil && r.Signature.Signed {
 		sig = r.Signature.Image

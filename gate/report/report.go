@@ -184,3 +184,20 @@ func Read(path string) (Report, error) {
 	}
 	return r, nil
 }
+
+// ImageDigest is the first checked image by digest (repository@sha256:…,
+// the index's digest for a multi-platform image), "" when none was checked.
+func (r Report) ImageDigest() string {
+	if len(r.Images) == 0 || len(r.Images[0].Images) == 0 {
+		return ""
+	}
+	im := r.Images[0]
+	d := im.IndexDigest
+	if d == "" {
+		d = im.Images[0].Digest
+	}
+	if im.Repository != "" {
+		d = im.Repository + "@" + d
+	}
+	return d
+}
