@@ -237,6 +237,31 @@ func TestGitLabComponent(t *testing.T) {
 			t.Errorf("labels %v", labels)
 		}
 	}
+
+	// The lockfile's advisory is fixed: with close-resolved, its issue closes.
+	if err := os.Remove(filepath.Join(tr.Root, "package-lock.json")); err != nil {
+		t.Fatal(err)
+	}
+	closing := c.interpolate(t, map[string]string{
+		"path": tr.Root, "offline-db": db, "policy": filepath.Join(work, "policy.yml"), "container-image": "docker-archive:" + img,
+		"issue-labels": "team-payments", "close-resolved": "true",
+	})
+	if code, out := runJob(t, closing, "secgate-scan", work, ci); code != 0 {
+		t.Fatalf("secgate-scan exit %d\n%s", code, out)
+	}
+	rep, _ = readReport(t, filepath.Join(work, "secgate-report.json"))
+	closed := 0
+	for _, is := range rep.Issues {
+		if is.State == "closed" {
+			closed++
+			if !strings.Contains(is.Title, "minimist") {
+				t.Errorf("closed %q, which is still found", is.Title)
+			}
+		}
+	}
+	if closed != 1 || len(api.Notes) != 1 {
+		t.Errorf("closed %d issues with %d notes, want the minimist one", closed, len(api.Notes))
+	}
 }
 
 // The README's include snippets use the component's real inputs.
