@@ -133,7 +133,7 @@ func marker(g Group) string {
 	return fmt.Sprintf("<!-- secgate:group=%s scanner=%s -->", g.Key, g.Scanner)
 }
 
-var markerRE = regexp.MustCompile(`<!-- secgate:group=(grp-[0-9a-f]{20}) scanner=([a-z0-9-]+) -->`)
+var markerRE = regexp.MustCompile(`<!-- secgate:group=(grp-[0-9a-f]{20}) scanner=([a-z0-9-]*) -->`)
 
 // parseMarker reads the group key and scanner of an issue's body.
 func parseMarker(body string) (key, scanner string, ok bool) {
