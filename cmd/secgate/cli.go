@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +21,6 @@ import (
 	"github.com/secgate/secgate/gate"
 	"github.com/secgate/secgate/gate/github"
 	"github.com/secgate/secgate/gate/gitlab"
-	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
 )
@@ -362,7 +360,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		rep.Reasons = append(rep.Reasons, "GitLab: "+glCtx.Note)
 	}
 	if inGitLab {
-		if err := fileGitLabIssues(ctx, &rep, f, getenv, dryRun, cfg, glCtx); err != nil {
+		if err := gitlab.FileIssues(ctx, getenv, &rep, glCtx, gitlab.FileOptions{
+			Enabled: f.fileIssues, DryRun: dryRun, FailOnError: f.failOnError, Labels: f.issueLabels,
+			CloseResolved: f.closeResolved, Partial: partialScanners(cfg),
+		}); err != nil {
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
 			rep.Errors = append(rep.Errors, err.Error())
 			runErr = errors.Join(runErr, err)
@@ -451,38 +452,6 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 	}
 	if code := rep.ExitCode(); code != exitPass {
 		return &exitCodeError{code: code}
-	}
-	return nil
-}
-
-// fileGitLabIssues files the report's findings in the project's issues,
-// with the same rules as on GitHub (gate/issues). A failure is a warning,
-// and an error only with --fail-on-error.
-func fileGitLabIssues(ctx context.Context, rep *report.Report, f runFlags, getenv func(string) string, dryRun bool, cfg gate.Config, c gitlab.Context) error {
-	if !f.fileIssues || rep.Verdict == policy.VerdictError {
-		return nil
-	}
-	var tracker issues.Tracker
-	if !dryRun {
-		client, err := gitlab.NewClient(getenv("CI_API_V4_URL"), getenv("CI_PROJECT_ID"), cmp.Or(getenv("SECGATE_GITLAB_TOKEN"), getenv("GITLAB_TOKEN")), gitlab.ClientOptions{})
-		if err != nil {
-			rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
-			if f.failOnError {
-				return err
-			}
-			return nil
-		}
-		tracker = client
-	}
-	runURL := getenv("CI_PIPELINE_URL")
-	filed, err := issues.File(ctx, tracker, *rep, issues.Options{Labels: f.issueLabels, CloseResolved: f.closeResolved && c.MergeRequest == 0,
-		FullScan: true, PartialScanners: partialScanners(cfg), DryRun: dryRun || tracker == nil, RunURL: runURL})
-	rep.Issues = append(rep.Issues, filed...)
-	if err != nil {
-		rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
-		if f.failOnError {
-			return fmt.Errorf("filing issues: %w", err)
-		}
 	}
 	return nil
 }

@@ -138,19 +138,11 @@ func (a *Action) Context(ctx context.Context, root string) Context {
 		}
 	case "push":
 		after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))
-		if e.Before != "" && strings.Trim(e.Before, "0") != "" && repo.HasCommit(ctx, root, e.Before) {
-			return Context{Base: e.Before, Head: after, Note: "push " + short(e.Before) + ".." + short(after)}
+		base, note := repo.PushBase(ctx, root, e.Before, after, e.Repository.DefaultBranch)
+		if base == "" {
+			return Context{Note: note}
 		}
-		why := "a new branch"
-		if strings.Trim(e.Before, "0") != "" {
-			why = "a forced push whose previous head is gone"
-		}
-		if def := e.Repository.DefaultBranch; def != "" {
-			if mb := repo.MergeBase(ctx, root, "origin/"+def, cmp.Or(after, "HEAD")); mb != "" && mb != after {
-				return Context{Base: mb, Head: after, Note: fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, def, short(mb))}
-			}
-		}
-		return Context{Note: fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why)}
+		return Context{Base: base, Head: after, Note: note}
 	}
 	return Context{Note: cmp.Or(a.name, "a run") + ": the whole tree is judged"}
 }

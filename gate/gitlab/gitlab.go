@@ -10,13 +10,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/policy"
 )
 
 // Detect reports whether the process runs in GitLab CI.
@@ -145,20 +146,11 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) Co
 	case getenv("CI_PIPELINE_SOURCE") == "schedule":
 		return Context{Note: "scheduled pipeline: the whole tree is judged"}
 	}
-	before := getenv("CI_COMMIT_BEFORE_SHA")
-	if strings.Trim(before, "0") != "" && repo.HasCommit(ctx, root, before) {
-		return Context{Base: before, Head: head, Note: "push " + short(before) + ".." + short(head)}
+	base, note := repo.PushBase(ctx, root, getenv("CI_COMMIT_BEFORE_SHA"), head, getenv("CI_DEFAULT_BRANCH"))
+	if base == "" {
+		return Context{Note: note}
 	}
-	why := "a new branch"
-	if strings.Trim(before, "0") != "" {
-		why = "a forced push whose previous head is gone"
-	}
-	if def := getenv("CI_DEFAULT_BRANCH"); def != "" {
-		if mb := repo.MergeBase(ctx, root, "origin/"+def, cmp.Or(head, "HEAD")); mb != "" && mb != head {
-			return Context{Base: mb, Head: head, Note: fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, def, short(mb))}
-		}
-	}
-	return Context{Note: fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why)}
+	return Context{Base: base, Head: head, Note: note}
 }
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
@@ -174,4 +166,43 @@ func Section(w io.Writer, name, header string, body func()) {
 	fmt.Fprintf(w, "\x1b[0Ksection_start:%d:%s[collapsed=true]\r\x1b[0K%s\n", time.Now().Unix(), name, header)
 	body()
 	fmt.Fprintf(w, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", time.Now().Unix(), name)
+}
+
+// FileOptions says whether and how the report's findings are filed.
+type FileOptions struct {
+	Enabled, DryRun, FailOnError, CloseResolved bool
+	Labels                                      []string
+	Partial                                     []string // scanners that saw only a commit range
+}
+
+// FileIssues files the report's findings in the project's issues, with the
+// rules of gate/issues; the token is SECGATE_GITLAB_TOKEN, else
+// GITLAB_TOKEN. A failure is a warning in the report, and an error only
+// with FailOnError.
+func FileIssues(ctx context.Context, getenv func(string) string, rep *report.Report, c Context, o FileOptions) error {
+	if !o.Enabled || rep.Verdict == policy.VerdictError {
+		return nil
+	}
+	var tracker issues.Tracker
+	if !o.DryRun {
+		client, err := NewClient(getenv("CI_API_V4_URL"), getenv("CI_PROJECT_ID"), cmp.Or(getenv("SECGATE_GITLAB_TOKEN"), getenv("GITLAB_TOKEN")), ClientOptions{})
+		if err != nil {
+			rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
+			if o.FailOnError {
+				return err
+			}
+			return nil
+		}
+		tracker = client
+	}
+	filed, err := issues.File(ctx, tracker, *rep, issues.Options{Labels: o.Labels, CloseResolved: o.CloseResolved && c.MergeRequest == 0,
+		FullScan: true, PartialScanners: o.Partial, DryRun: o.DryRun || tracker == nil, RunURL: getenv("CI_PIPELINE_URL")})
+	rep.Issues = append(rep.Issues, filed...)
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
+		if o.FailOnError {
+			return fmt.Errorf("filing issues: %w", err)
+		}
+	}
+	return nil
 }

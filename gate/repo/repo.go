@@ -238,3 +238,29 @@ func FetchBase(ctx context.Context, root, base, fix string) error {
 	}
 	return fmt.Errorf("the base revision %s is not in the clone, and fetching it failed (%s): %s", base[:min(len(base), 12)], strings.TrimSpace(stderr.String()), fix)
 }
+
+// PushBase decides the base of a push's range scan from the previous head
+// (before) and the new one (after): before itself when the clone has it;
+// for a new branch (before all zeros) or a forced push whose previous head
+// is gone, the merge base with the default branch; else "" (the whole tree
+// is judged). note says which, for the report.
+func PushBase(ctx context.Context, root, before, after, defaultBranch string) (base, note string) {
+	short := func(s string) string { return s[:min(len(s), 12)] }
+	if strings.Trim(before, "0") != "" && HasCommit(ctx, root, before) {
+		return before, "push " + short(before) + ".." + short(after)
+	}
+	why := "a new branch"
+	if strings.Trim(before, "0") != "" {
+		why = "a forced push whose previous head is gone"
+	}
+	if defaultBranch != "" {
+		head := after
+		if head == "" {
+			head = "HEAD"
+		}
+		if mb := MergeBase(ctx, root, "origin/"+defaultBranch, head); mb != "" && mb != after {
+			return mb, fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, defaultBranch, short(mb))
+		}
+	}
+	return "", fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why)
+}
