@@ -214,6 +214,10 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		return fail(err)
 	}
 	rep.Production = pol.IsProduction(cfg.Environment, cfg.EnvironmentTier)
+	rep.Policy = &report.PolicySource{File: pol.Path, Digest: pol.Digest}
+	if pol.Path == policy.DefaultPath {
+		rep.Policy.File = ""
+	}
 
 	scanners := cfg.Scanners
 	if scanners == nil {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -22,6 +23,9 @@ var defaultYAML []byte
 
 // DefaultFile returns the commented default policy, as `secgate policy init` writes it.
 func DefaultFile() []byte { return bytes.Clone(defaultYAML) }
+
+// DefaultPath names the built-in policy where a file path would be.
+const DefaultPath = "(default policy)"
 
 // FileName is the policy file secgate looks for at the root of the scanned tree.
 const FileName = ".secgate.yml"
@@ -66,6 +70,7 @@ func (e Exception) ExpiresString() string { return e.Expires.Format(time.DateOnl
 // Policy is a parsed, validated .secgate.yml.
 type Policy struct {
 	Path            string
+	Digest          string // sha256:… of the file's bytes
 	Tiers           Thresholds
 	Actions         Actions
 	Production      []string
@@ -90,7 +95,7 @@ type Policy struct {
 
 // Default returns the built-in policy (the one `policy init` writes).
 func Default() *Policy {
-	p, err := Parse("(default policy)", defaultYAML, nil)
+	p, err := Parse(DefaultPath, defaultYAML, nil)
 	if err != nil {
 		panic("secgate: the embedded default policy does not parse: " + err.Error())
 	}
@@ -222,6 +227,7 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 	v := validator{file: file, ast: ast}
 	p := builtin()
 	p.Path = file
+	p.Digest = fmt.Sprintf("sha256:%x", sha256.Sum256(data))
 	if raw.Version != nil && *raw.Version != 1 {
 		v.errf("$.version", "unsupported policy version %d (this secgate reads version 1)", *raw.Version)
 	}

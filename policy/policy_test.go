@@ -22,8 +22,17 @@ func TestDefaultFileMatchesBuiltin(t *testing.T) {
 	}
 	want := builtin()
 	want.Path = "default"
+	want.Digest = p.Digest // of the file's bytes, checked below
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("the commented default file and the built-in defaults differ:\nfile:    %+v\nbuiltin: %+v", p, want)
+	}
+	// The digest names the bytes: one changed byte, another digest.
+	q, err := Parse("default", append(DefaultFile(), '\n'), testCatalogue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Digest, "sha256:") || len(p.Digest) != 71 || q.Digest == p.Digest {
+		t.Errorf("digests %s and %s", p.Digest, q.Digest)
 	}
 }
 

@@ -31,6 +31,7 @@ type Report struct {
 	Issues        []Issue               `json:"issues"`
 	Images        []policy.CheckedImage `json:"images,omitempty"`
 	Signature     *Signature            `json:"signature"`
+	Policy        *PolicySource         `json:"policy,omitempty"`
 	Reasons       []string              `json:"reasons"`
 	Warnings      []string              `json:"warnings"`
 	Errors        []string              `json:"errors"`
@@ -65,11 +66,31 @@ type Issue struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// Signature is the outcome of signing the image.
+// Signature is the outcome of signing the images that passed.
 type Signature struct {
-	Image  string `json:"image"`
-	Signed bool   `json:"signed"`
-	Reason string `json:"reason,omitempty"`
+	Image    string           `json:"image"`  // the first image signed, repository@sha256:…
+	Signed   bool             `json:"signed"` // every image was
+	Reason   string           `json:"reason,omitempty"`
+	Identity string           `json:"identity,omitempty"`
+	Images   []ImageSignature `json:"images,omitempty"`
+}
+
+// ImageSignature is one image's signing: what was pushed, or why not.
+type ImageSignature struct {
+	Reference            string `json:"reference"`
+	Digest               string `json:"digest,omitempty"`
+	Signed               bool   `json:"signed"`
+	Signature            string `json:"signature,omitempty"`
+	Attestation          string `json:"attestation,omitempty"`
+	TlogIndex            *int64 `json:"tlog_index,omitempty"`
+	AttestationTlogIndex *int64 `json:"attestation_tlog_index,omitempty"`
+	Reason               string `json:"reason,omitempty"`
+}
+
+// PolicySource is the policy that judged the run.
+type PolicySource struct {
+	File   string `json:"file,omitempty"`
+	Digest string `json:"digest"`
 }
 
 // New returns an empty report that says "error" until the gate decides:

@@ -46,7 +46,6 @@ type Scanner struct {
 	Status   string `json:"status"`
 	Findings int    `json:"findings"`
 	Engine   string `json:"engine,omitempty"` // gitleaks v8.30.1, osv-scanner v2.5.0
-	Database string `json:"database,omitempty"`
 }
 
 // Exception is a finding the policy let through.

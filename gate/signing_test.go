@@ -1,0 +1,130 @@
+package gate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/gate/sign"
+	"github.com/secgate/secgate/policy"
+)
+
+type fakeSigner struct {
+	signed     []string
+	statements [][]byte
+	fail       error
+}
+
+func (f *fakeSigner) Identity() string { return "key sha256:test" }
+func (f *fakeSigner) Sign(_ context.Context, d name.Digest, st []byte) (sign.Result, error) {
+	if f.fail != nil {
+		return sign.Result{}, f.fail
+	}
+	f.signed = append(f.signed, d.String())
+	f.statements = append(f.statements, st)
+	return sign.Result{Image: d.String(), Signature: "sig", Attestation: "att"}, nil
+}
+
+const (
+	dgA = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	dgI = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+)
+
+func signReport(verdict policy.Verdict) *report.Report {
+	rep := report.New()
+	rep.Verdict = verdict
+	rep.Environment = "production"
+	rep.Policy = &report.PolicySource{File: ".secgate.yml", Digest: dgA}
+	rep.Counts.Medium = 1
+	rep.Scanners = []report.Scanner{{Name: "secrets", Status: report.StatusOK}, {Name: "deps", Status: report.StatusOK, Findings: 2}}
+	rep.Findings = []policy.Finding{
+		{Rule: "GHSA-x", Fingerprint: "vuln-2", Action: policy.ActionIgnored, Ignored: &policy.Ignored{Reason: "not reachable", Expires: "2027-01-31"}},
+		{Rule: "GHSA-y", Fingerprint: "vuln-1", Action: policy.ActionFileIssue},
+	}
+	rep.Images = []policy.CheckedImage{
+		{Reference: "ghcr.io/acme/app:1.0", Repository: "ghcr.io/acme/app", Images: []policy.PlatformImage{{Digest: dgA}}},
+		{Reference: "ghcr.io/acme/multi:2", Repository: "ghcr.io/acme/multi", IndexDigest: dgI, Images: []policy.PlatformImage{{Platform: "linux/amd64", Digest: dgA}, {Platform: "linux/arm64", Digest: dgA}}},
+		{Reference: "docker-archive:app.tar", Repository: "acme/app", Images: []policy.PlatformImage{{Digest: dgA}}},
+	}
+	return &rep
+}
+
+func TestSignImagesOnlyWhenPassing(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		verdict policy.Verdict
+		opts    SignOptions
+		reason  string
+	}{
+		{"fail", policy.VerdictFail, SignOptions{}, "the verdict is fail"},
+		{"block-production", policy.VerdictBlockProduction, SignOptions{}, "only images that pass"},
+		{"error", policy.VerdictError, SignOptions{}, "the verdict is error"},
+		{"dry run", policy.VerdictPass, SignOptions{DryRun: true}, "dry run: would sign ghcr.io/acme/app@" + dgA},
+		{"fork", policy.VerdictPass, SignOptions{Unavailable: "a fork's pull request gets no signing credentials"}, "fork"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSigner{}
+			o := tc.opts
+			if o.Unavailable == "" {
+				o.NewSigner = func(context.Context) (Signer, error) { return f, nil }
+			}
+			rep := signReport(tc.verdict)
+			if err := SignImages(ctx, rep, o); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.signed) != 0 || rep.Signature.Signed || !strings.Contains(rep.Signature.Reason, tc.reason) {
+				t.Fatalf("signed %v, signature %+v", f.signed, rep.Signature)
+			}
+		})
+	}
+
+	f := &fakeSigner{}
+	rep := signReport(policy.VerdictPass)
+	err := SignImages(ctx, rep, SignOptions{NewSigner: func(context.Context) (Signer, error) { return f, nil }, Version: "1.2.3", Commit: "abc", Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By digest: the single image's, the index's; never the archive.
+	want := []string{"ghcr.io/acme/app@" + dgA, "ghcr.io/acme/multi@" + dgI}
+	if strings.Join(f.signed, " ") != strings.Join(want, " ") {
+		t.Fatalf("signed %v, want %v", f.signed, want)
+	}
+	sig := rep.Signature
+	if sig.Signed || sig.Image != want[0] || !sig.Images[0].Signed || !sig.Images[1].Signed || sig.Images[2].Signed ||
+		!strings.Contains(sig.Images[2].Reason, "not in a registry") || sig.Identity != "key sha256:test" {
+		t.Fatalf("signature %+v", sig)
+	}
+	var st sign.Statement
+	if err := json.Unmarshal(f.statements[1], &st); err != nil {
+		t.Fatal(err)
+	}
+	p := st.Predicate
+	if st.PredicateType != sign.PredicateType || st.Subject[0].Name != "ghcr.io/acme/multi" || st.Subject[0].Digest["sha256"] != dgI[7:] ||
+		p.Verdict != "pass" || p.Environment != "production" || p.Counts["medium"] != 1 || p.Policy.Digest != dgA ||
+		!p.Time.Equal(now) || p.Commit != "abc" || p.Gate.Version != "1.2.3" || len(p.Scanners) != 2 || p.Scanners[1].Findings != 2 ||
+		len(p.Exceptions) != 1 || p.Exceptions[0].Reason != "not reachable" || p.Exceptions[0].Expires != "2027-01-31" {
+		t.Fatalf("statement %s", f.statements[1])
+	}
+
+	// A push that fails is an error, and the report says which image.
+	rep = signReport(policy.VerdictPass)
+	err = SignImages(ctx, rep, SignOptions{NewSigner: func(context.Context) (Signer, error) {
+		return &fakeSigner{fail: errors.New("pushing the signature: 401 Unauthorized")}, nil
+	}})
+	if err == nil || rep.Signature.Signed || !strings.Contains(rep.Signature.Images[0].Reason, "401") {
+		t.Fatalf("err %v, signature %+v", err, rep.Signature)
+	}
+	// No identity when one is due: an error.
+	rep = signReport(policy.VerdictPass)
+	err = SignImages(ctx, rep, SignOptions{NewSigner: func(context.Context) (Signer, error) { return nil, errors.New("Fulcio said 401") }})
+	if err == nil || !strings.Contains(rep.Signature.Reason, "Fulcio said 401") {
+		t.Fatalf("err %v, signature %+v", err, rep.Signature)
+	}
+}
