@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
@@ -18,7 +17,7 @@ import (
 // Signer signs one image (a digest) and attests the verdict statement for
 // it; gate/sign's Signer is the real one.
 type Signer interface {
-	Sign(ctx context.Context, image name.Digest, statement []byte) (sign.Result, error)
+	Sign(ctx context.Context, digestRef string, statement []byte) (sign.Result, error)
 	Identity() string
 }
 
@@ -84,19 +83,13 @@ func SignImages(ctx context.Context, rep *report.Report, o SignOptions) error {
 	var errs []error
 	for _, i := range due {
 		is := &sig.Images[i]
-		d, err := name.NewDigest(is.Digest)
+		st, err := sign.NewStatement(is.Digest, verdictPredicate(rep, o))
 		if err != nil {
 			is.Reason = err.Error()
 			errs = append(errs, err)
 			continue
 		}
-		st, err := sign.NewStatement(d, verdictPredicate(rep, o))
-		if err != nil {
-			is.Reason = err.Error()
-			errs = append(errs, err)
-			continue
-		}
-		res, err := s.Sign(ctx, d, st)
+		res, err := s.Sign(ctx, is.Digest, st)
 		if err != nil {
 			is.Reason = err.Error()
 			is.Signature = res.Signature // pushed even so, when the attestation failed

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
@@ -21,13 +20,13 @@ type fakeSigner struct {
 }
 
 func (f *fakeSigner) Identity() string { return "key sha256:test" }
-func (f *fakeSigner) Sign(_ context.Context, d name.Digest, st []byte) (sign.Result, error) {
+func (f *fakeSigner) Sign(_ context.Context, d string, st []byte) (sign.Result, error) {
 	if f.fail != nil {
 		return sign.Result{}, f.fail
 	}
-	f.signed = append(f.signed, d.String())
+	f.signed = append(f.signed, d)
 	f.statements = append(f.statements, st)
-	return sign.Result{Image: d.String(), Signature: "sig", Attestation: "att"}, nil
+	return sign.Result{Image: d, Signature: "sig", Attestation: "att"}, nil
 }
 
 const (

@@ -177,8 +177,12 @@ func (s *Signer) remoteOptions(ctx context.Context) []ociremote.Option {
 // statement (an in-toto statement, JSON) for it. Everything is signed and
 // logged before anything is pushed: an error before the push leaves the
 // registry as it was.
-func (s *Signer) Sign(ctx context.Context, image name.Digest, statement []byte) (Result, error) {
-	res := Result{Image: image.String(), Identity: s.identity}
+func (s *Signer) Sign(ctx context.Context, digestRef string, statement []byte) (Result, error) {
+	res := Result{Image: digestRef, Identity: s.identity}
+	image, err := name.NewDigest(digestRef)
+	if err != nil {
+		return res, fmt.Errorf("signing %q: only a digest reference is signed: %w", digestRef, err)
+	}
 	ropts := s.remoteOptions(ctx)
 
 	// The signature: cosign's simple-signing payload for the digest.

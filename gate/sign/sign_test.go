@@ -23,7 +23,7 @@ import (
 
 func statement(t *testing.T, d name.Digest, verdict, env string, at time.Time) []byte {
 	t.Helper()
-	b, err := sign.NewStatement(d, sign.Verdict{Verdict: verdict, Environment: env, Time: at, Gate: sign.Tool{Name: "secgate", Version: "test"}})
+	b, err := sign.NewStatement(d.String(), sign.Verdict{Verdict: verdict, Environment: env, Time: at, Gate: sign.Tool{Name: "secgate", Version: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestKeySignVerifyAndTamper(t *testing.T) {
 	now := time.Now()
 
 	s := keySigner(t, priv, "s3cret", false, "")
-	res, err := s.Sign(ctx, d, statement(t, d, "pass", "production", now))
+	res, err := s.Sign(ctx, d.String(), statement(t, d, "pass", "production", now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestKeySignVerifyAndTamper(t *testing.T) {
 
 	// Re-running the gate on the same digest does not pile up signatures
 	// or verdicts.
-	if _, err := s.Sign(ctx, d, statement(t, d, "pass", "production", now)); err != nil {
+	if _, err := s.Sign(ctx, d.String(), statement(t, d, "pass", "production", now)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(tags(t, host+"/app")); n != 3 {
@@ -127,7 +127,7 @@ func TestKeySignVerifyAndTamper(t *testing.T) {
 	})
 	t.Run("attestation says fail", func(t *testing.T) {
 		d2 := signtest.PushRandom(t, host+"/failing:1")
-		if _, err := s.Sign(ctx, d2, statement(t, d2, "fail", "production", now)); err != nil {
+		if _, err := s.Sign(ctx, d2.String(), statement(t, d2, "fail", "production", now)); err != nil {
 			t.Fatal(err)
 		}
 		_, err := sign.Verify(ctx, d2.String(), opts)
@@ -208,7 +208,7 @@ func TestRegistryRefusesThePush(t *testing.T) {
 		u, _ := url.Parse(srv.URL)
 		d := signtest.PushRandom(t, u.Host+"/app:1")
 		priv, _ := signtest.KeyPair(t, "p")
-		_, err := keySigner(t, priv, "p", false, "").Sign(context.Background(), d, statement(t, d, "pass", "", time.Now()))
+		_, err := keySigner(t, priv, "p", false, "").Sign(context.Background(), d.String(), statement(t, d, "pass", "", time.Now()))
 		srv.Close()
 		if err == nil || !strings.Contains(err.Error(), "pushing the signature") {
 			t.Fatalf("HTTP %d: want a push error, got %v", status, err)
@@ -222,7 +222,7 @@ func TestKeyWithTransparencyLog(t *testing.T) {
 	host := signtest.Registry(t)
 	priv, pub := signtest.KeyPair(t, "pw")
 	d := signtest.PushRandom(t, host+"/app:2")
-	res, err := keySigner(t, priv, "pw", true, ss.RekorURL).Sign(ctx, d, statement(t, d, "pass", "", time.Now()))
+	res, err := keySigner(t, priv, "pw", true, ss.RekorURL).Sign(ctx, d.String(), statement(t, d, "pass", "", time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestKeyless(t *testing.T) {
 	if !strings.Contains(s.Identity(), identity) || !strings.Contains(s.Identity(), ss.Issuer) {
 		t.Fatalf("identity %q", s.Identity())
 	}
-	if _, err := s.Sign(ctx, d, statement(t, d, "pass", "production", time.Now())); err != nil {
+	if _, err := s.Sign(ctx, d.String(), statement(t, d, "pass", "production", time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	ok := sign.VerifyOptions{CertIdentity: identity, CertOIDCIssuer: ss.Issuer, TrustedRoot: ss.TrustedRoot}

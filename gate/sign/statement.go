@@ -77,7 +77,11 @@ type Subject struct {
 }
 
 // NewStatement is the verdict attestation's statement for the image.
-func NewStatement(image name.Digest, v Verdict) ([]byte, error) {
+func NewStatement(digestRef string, v Verdict) ([]byte, error) {
+	image, err := name.NewDigest(digestRef)
+	if err != nil {
+		return nil, fmt.Errorf("%q: not a digest reference: %w", digestRef, err)
+	}
 	alg, hex, ok := strings.Cut(image.DigestStr(), ":")
 	if !ok {
 		return nil, fmt.Errorf("%s: not a digest reference", image)
