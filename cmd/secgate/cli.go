@@ -22,6 +22,7 @@ import (
 	"github.com/secgate/secgate/gate/github"
 	"github.com/secgate/secgate/gate/gitlab"
 	"github.com/secgate/secgate/gate/report"
+	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -139,7 +140,7 @@ func newRootCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr, env), newEnforceCmd(stdout), newPolicyCmd(stdout, env), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, env), newEnforceCmd(stdout), newVerifyCmd(stdout, env), newPolicyCmd(stdout, env), newVersionCmd(stdout))
 	return root
 }
 
@@ -164,7 +165,7 @@ type runFlags struct {
 	issueLabels   []string
 	closeResolved bool
 	comment       bool
-	sign          bool
+	sign          signFlags
 	failOnError   bool
 	lockfiles     []string
 	offlineDB     string
@@ -238,7 +239,11 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.StringSliceVar(&f.issueLabels, "issue-labels", nil, "more labels for filed issues (besides secgate, security and the tier)")
 	fl.BoolVar(&f.closeResolved, "close-resolved", false, "close the issues of findings a full scan no longer finds")
 	fl.BoolVar(&f.comment, "comment", false, "in CI, keep one pull request comment with the verdict (edited in place)")
-	fl.BoolVar(&f.sign, "sign", false, "sign the images that pass (not built yet: the report says so)")
+	fl.BoolVar(&f.sign.sign, "sign", false, "in CI, cosign-sign the images that pass (by digest) and attach a signed verdict attestation")
+	fl.StringVar(&f.sign.key, "sign-key", "", "cosign private key file (default: COSIGN_PRIVATE_KEY, with COSIGN_PASSWORD); without a key, keyless signing with the CI's OIDC token")
+	fl.BoolVar(&f.sign.tlogUpload, "tlog-upload", true, "record signatures in the Rekor transparency log (false: for air-gapped registries; key-based signing only)")
+	fl.StringVar(&f.sign.rekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log URL")
+	fl.StringVar(&f.sign.fulcioURL, "fulcio-url", sign.DefaultFulcioURL, "Fulcio URL, for keyless signing")
 	fl.BoolVar(&f.failOnError, "fail-on-error", false, "a failure to file issues or comment fails the gate (exit 2); by default it is a warning")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 	return cmd
@@ -376,8 +381,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 			})
 		}
 	}
-	if f.sign {
-		rep.Signature = &report.Signature{Reason: "signing is not built in this version of secgate"}
+	if f.sign.sign {
+		if err := signStep(ctx, &rep, f.sign, dryRun, env, cfg.RegistryCredentials, ghCtx.Fork); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
 	}
 	if act != nil {
 		err := act.Act(ctx, &rep, github.ActOptions{

@@ -229,10 +229,7 @@ func (a *Action) outputs(rep report.Report, o PublishOptions) {
 	set("issues", string(js))
 	digest := rep.ImageDigest()
 	set("image-digest", digest)
-	sig := ""
-	if rep.Signature != nil && rep.Signature.Signed {
-		sig = rep.Signature.Image
-	}
+	sig := rep.SignedImage()
 	set("signature", sig)
 }
 

@@ -276,11 +276,14 @@ func dockerArchive(file, ref string) ([]target, string, error) {
 	return []target{t}, repo, nil
 }
 
-// keychain: the docker config, plus the credentials the caller resolved
-// (the CI platform's own).
-func (s *Scanner) keychain() authn.Keychain {
+func (s *Scanner) keychain() authn.Keychain { return Keychain(s.opts.Credentials) }
+
+// Keychain logs in to registries as the image checks do: the docker
+// config, plus the credentials the caller resolved (the CI platform's
+// own). Signing pushes with it.
+func Keychain(creds []Credential) authn.Keychain {
 	chains := []authn.Keychain{authn.DefaultKeychain}
-	for _, c := range s.opts.Credentials {
+	for _, c := range creds {
 		if c.Host != "" && c.Password != "" {
 			chains = append(chains, staticKeychain{host: c.Host, auth: &authn.Basic{Username: c.Username, Password: c.Password}})
 		}

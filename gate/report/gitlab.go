@@ -272,10 +272,7 @@ type Dotenv struct{}
 // Write implements Writer.
 func (Dotenv) Write(w io.Writer, r Report) error {
 	digest := r.ImageDigest()
-	sig := ""
-	if r.Signature != nil && r.Signature.Signed {
-		sig = r.Signature.Image
-	}
+	sig := r.SignedImage()
 	_, err := fmt.Fprintf(w, "SECGATE_VERDICT=%s\nSECGATE_DEPLOY_ALLOWED=%t\nSECGATE_CRITICAL=%d\nSECGATE_HIGH=%d\nSECGATE_MEDIUM=%d\nSECGATE_LOW=%d\nSECGATE_IMAGE_DIGEST=%s\nSECGATE_SIGNATURE=%s\n",
 		r.Verdict, r.DeployAllowed, r.Counts.Critical, r.Counts.High, r.Counts.Medium, r.Counts.Low, oneLine(digest), oneLine(sig))
 	return err

@@ -93,6 +93,15 @@ type PolicySource struct {
 	Digest string `json:"digest"`
 }
 
+// SignedImage is the first image signed (repository@sha256:…), "" when
+// none was.
+func (r Report) SignedImage() string {
+	if r.Signature == nil {
+		return ""
+	}
+	return r.Signature.Image
+}
+
 // New returns an empty report that says "error" until the gate decides:
 // a report written after a crash never reads as a pass.
 func New() Report {

@@ -209,11 +209,11 @@ func (m Markdown) tail(r Report) string {
 		b.WriteString("\n</details>\n\n")
 	}
 	if r.Signature != nil {
-		if r.Signature.Signed {
-			fmt.Fprintf(&b, "Signed: %s\n\n", MarkdownCode(r.Signature.Image))
-		} else {
-			fmt.Fprintf(&b, "Not signed: %s\n\n", MarkdownText(r.Signature.Reason))
+		b.WriteString("**Signature**\n\n")
+		for _, l := range SignatureLines(*r.Signature) {
+			fmt.Fprintf(&b, "- %s\n", MarkdownText(l))
 		}
+		b.WriteString("\n")
 	}
 	if m.Marker != "" {
 		fmt.Fprintf(&b, "<!-- %s -->\n", m.Marker)

@@ -192,6 +192,12 @@ func (t Text) verdict(b *strings.Builder, r Report) {
 	for _, s := range r.Reasons {
 		fmt.Fprintf(b, "  - %s\n", s)
 	}
+	if r.Signature != nil {
+		b.WriteString("\n" + t.paint(ansiBold, "Signature") + "\n")
+		for _, l := range SignatureLines(*r.Signature) {
+			fmt.Fprintf(b, "  %s\n", l)
+		}
+	}
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n" + t.paint(ansiBold, "Warnings") + "\n")
 		for _, s := range r.Warnings {
@@ -308,4 +314,26 @@ func pluralize(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// SignatureLines say what the signing step did, image by image.
+func SignatureLines(s Signature) []string {
+	var out []string
+	if s.Identity != "" {
+		out = append(out, "signed by "+s.Identity)
+	}
+	for _, im := range s.Images {
+		switch {
+		case im.Signed:
+			out = append(out, fmt.Sprintf("signed %s (signature %s, verdict attestation %s)", im.Digest, im.Signature, im.Attestation))
+		case im.Digest != "":
+			out = append(out, fmt.Sprintf("not signed %s: %s", im.Digest, im.Reason))
+		default:
+			out = append(out, fmt.Sprintf("not signed %s: %s", im.Reference, im.Reason))
+		}
+	}
+	if len(s.Images) == 0 && s.Reason != "" {
+		out = append(out, "not signed: "+s.Reason)
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -80,4 +81,22 @@ func Archive(t testing.TB, ref string, img v1.Image) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// Push pushes the image to ref (a tag in a registry the test runs); the
+// digest reference it was pushed as.
+func Push(t testing.TB, ref string, img v1.Image) string {
+	t.Helper()
+	tag, err := name.NewTag(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag.Context().Digest(d.String()).String()
 }

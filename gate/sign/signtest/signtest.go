@@ -318,3 +318,17 @@ func mustCert(t testing.TB, tmpl, parent *x509.Certificate, key *ecdsa.PrivateKe
 func pemCert(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
+
+// Tags lists a repository's tags (the .sig and .att tags among them).
+func Tags(t testing.TB, repo string) []string {
+	t.Helper()
+	r, err := name.NewRepository(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := remote.List(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tags
+}
