@@ -42,6 +42,9 @@ var Inputs = map[string]string{
 	"sarif-file":     "sarif-file",
 	"report-file":    "report",
 	"sign":           "sign",
+	"tlog-upload":    "tlog-upload",
+	"rekor-url":      "rekor-url",
+	"fulcio-url":     "fulcio-url",
 	"dry-run":        "dry-run",
 	"fail-on-error":  "fail-on-error",
 	"token":          "", // the API token, read from INPUT_TOKEN

@@ -105,7 +105,16 @@ func TestJSONMatchesSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, r := range map[string]Report{"sample": sample(), "error": New()} {
+	signed := sample()
+	idx := int64(7)
+	signed.Policy = &PolicySource{File: ".secgate.yml", Digest: "sha256:" + strings.Repeat("ab", 32)}
+	signed.Signature = &Signature{Image: "ghcr.io/acme/app@sha256:" + strings.Repeat("cd", 32), Identity: "key sha256:0011223344556677", Reason: "some images are not in a registry",
+		Images: []ImageSignature{
+			{Reference: "ghcr.io/acme/app:1", Digest: "ghcr.io/acme/app@sha256:" + strings.Repeat("cd", 32), Signed: true,
+				Signature: "ghcr.io/acme/app:sha256-" + strings.Repeat("cd", 32) + ".sig", Attestation: "ghcr.io/acme/app:sha256-" + strings.Repeat("cd", 32) + ".att", TlogIndex: &idx, AttestationTlogIndex: &idx},
+			{Reference: "docker-archive:app.tar", Reason: "not in a registry"},
+		}}
+	for name, r := range map[string]Report{"sample": sample(), "error": New(), "signed": signed} {
 		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(render(t, JSON{}, r)))
 		if err != nil {
 			t.Fatal(err)
@@ -338,5 +347,28 @@ func TestGitLabReportsMatchTheirSchemas(t *testing.T) {
 				t.Errorf("%s: no vulnerability", typ)
 			}
 		}
+	}
+}
+
+func TestSignatureInTextAndSummary(t *testing.T) {
+	r := sample()
+	d := "ghcr.io/acme/app@sha256:" + strings.Repeat("cd", 32)
+	r.Signature = &Signature{Image: d, Identity: "key sha256:0011223344556677", Images: []ImageSignature{
+		{Reference: "ghcr.io/acme/app:1", Digest: d, Signed: true, Signature: "ghcr.io/acme/app:sha256-x.sig", Attestation: "ghcr.io/acme/app:sha256-x.att"},
+		{Reference: "docker-archive:app.tar", Reason: "not in a registry (docker-archive)"},
+	}}
+	text := string(render(t, Text{}, r))
+	md := string(render(t, Markdown{}, r))
+	for _, want := range []string{"signed by key sha256:0011223344556677", "signed " + d + " (signature ghcr.io/acme/app:sha256-x.sig, verdict attestation ghcr.io/acme/app:sha256-x.att)", "not signed docker-archive:app.tar: not in a registry"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text report lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(md, "**Signature**") || !strings.Contains(md, "not signed docker-archive:app.tar") {
+		t.Errorf("summary lacks the signature:\n%s", md)
+	}
+	r.Signature = &Signature{Reason: "the verdict is fail: only images that pass are signed"}
+	if text := string(render(t, Text{}, r)); !strings.Contains(text, "not signed: the verdict is fail") {
+		t.Errorf("text report lacks why nothing was signed:\n%s", text)
 	}
 }
