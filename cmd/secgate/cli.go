@@ -497,13 +497,18 @@ func applyInputs(fs *pflag.FlagSet, act *github.Action) (string, error) {
 	return act.Input("path"), errors.Join(errs...)
 }
 
-// registryAccess resolves what the image checks need from the CI
-// platform: its registry credentials (GITHUB_TOKEN for ghcr.io in GitHub
-// Actions, CI_REGISTRY_USER/CI_REGISTRY_PASSWORD for CI_REGISTRY in GitLab
-// CI) and the Docker engine (DOCKER_HOST).
+// registryAccess resolves what the image checks and signing need from the
+// CI platform: its registry credentials (GITHUB_TOKEN, or in the action its
+// token input, for ghcr.io in GitHub Actions; CI_REGISTRY_USER and
+// CI_REGISTRY_PASSWORD for CI_REGISTRY in GitLab CI) and the Docker engine
+// (DOCKER_HOST).
 func registryAccess(env lookupEnv) (creds []gate.RegistryCredential, dockerHost string) {
 	get := func(k string) string { v, _ := env(k); return v }
-	if tok := get("GITHUB_TOKEN"); tok != "" {
+	tok := get("GITHUB_TOKEN")
+	if tok == "" && get("GITHUB_ACTIONS") == "true" {
+		tok = get("INPUT_TOKEN") // a Docker action's container gets no GITHUB_TOKEN
+	}
+	if tok != "" {
 		user := get("GITHUB_ACTOR")
 		if user == "" {
 			user = "token"
