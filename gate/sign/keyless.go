@@ -89,7 +89,7 @@ func (s *Signer) certify(ctx context.Context) error {
 		return fmt.Errorf("the certificate Fulcio %s returned: %w", s.opts.FulcioURL, err)
 	}
 	if !cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(priv.Public()) {
-		return fmt.Errorf("Fulcio %s certified another key than ours", s.opts.FulcioURL)
+		return fmt.Errorf("the certificate from Fulcio %s is for another key than ours", s.opts.FulcioURL)
 	}
 	pem, err := cryptoutils.MarshalCertificateToPEM(cert)
 	if err != nil {
