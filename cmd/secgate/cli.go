@@ -244,6 +244,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.BoolVar(&f.sign.tlogUpload, "tlog-upload", true, "record signatures in the Rekor transparency log (false: for air-gapped registries; key-based signing only)")
 	fl.StringVar(&f.sign.rekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log URL")
 	fl.StringVar(&f.sign.fulcioURL, "fulcio-url", sign.DefaultFulcioURL, "Fulcio URL, for keyless signing")
+	fl.StringVar(&f.sign.trustedRoot, "trusted-root", "", "Sigstore trusted root (JSON): check what Fulcio and Rekor returned against it before pushing")
 	fl.BoolVar(&f.failOnError, "fail-on-error", false, "a failure to file issues or comment fails the gate (exit 2); by default it is a warning")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 	return cmd

@@ -25,6 +25,8 @@ type signFlags struct {
 	tlogUpload bool
 	rekorURL   string
 	fulcioURL  string
+	// trustedRoot checks Fulcio's and Rekor's answers before the push.
+	trustedRoot string
 }
 
 // signStep signs the images of a passing report (see gate.SignImages):
@@ -39,7 +41,7 @@ func signStep(ctx context.Context, rep *report.Report, f signFlags, dryRun bool,
 		kc = append(kc, image.Credential(c))
 	}
 	base := sign.Options{
-		TlogUpload: f.tlogUpload, RekorURL: f.rekorURL, FulcioURL: f.fulcioURL,
+		TlogUpload: f.tlogUpload, RekorURL: f.rekorURL, FulcioURL: f.fulcioURL, TrustedRoot: f.trustedRoot,
 		Keychain: image.Keychain(kc), UserAgent: "secgate/" + version,
 	}
 	o := gate.SignOptions{

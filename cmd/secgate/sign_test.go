@@ -139,7 +139,7 @@ func TestSignAndVerify(t *testing.T) {
 		ss := signtest.NewSigstore(t)
 		id := "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
 		e := map[string]string{"CI": "true", "SIGSTORE_ID_TOKEN": ss.Token(id)}
-		res, rp := gate(t, e, host+"/app:1", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL)
+		res, rp := gate(t, e, host+"/app:1", "--fulcio-url", ss.FulcioURL, "--rekor-url", ss.RekorURL, "--trusted-root", ss.TrustedRoot)
 		rep, raw := readReport(t, rp)
 		if res.code != 0 || rep.Signature == nil || !rep.Signature.Signed || !strings.Contains(rep.Signature.Identity, id) ||
 			rep.Signature.Images[0].TlogIndex == nil {

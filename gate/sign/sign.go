@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
@@ -32,6 +33,7 @@ import (
 	ctypes "github.com/sigstore/cosign/v2/pkg/types"
 	rclient "github.com/sigstore/rekor/pkg/client"
 	rekorclient "github.com/sigstore/rekor/pkg/generated/client"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/dsse"
@@ -62,6 +64,11 @@ type Options struct {
 	// RekorURL (default DefaultRekorURL). Keyless signing needs it.
 	TlogUpload bool
 	RekorURL   string
+
+	// TrustedRoot, when set, is a Sigstore trusted root (JSON) that what
+	// Fulcio and Rekor returned must verify against before anything is
+	// pushed (a private deployment's, or a pinned copy of the public one).
+	TrustedRoot string
 
 	// Keychain logs in to the registry (the image checks' keychain).
 	Keychain authn.Keychain
@@ -213,6 +220,9 @@ func (s *Signer) Sign(ctx context.Context, digestRef string, statement []byte) (
 	if err != nil {
 		return res, err
 	}
+	if err := s.selfCheck(ctx, sig, image); err != nil {
+		return res, err
+	}
 
 	// The attestation: the statement in a DSSE envelope, as cosign attest.
 	env, err := dsse.WrapSigner(s.sv, ctypes.IntotoPayloadType).SignMessage(bytes.NewReader(statement))
@@ -258,6 +268,31 @@ func (s *Signer) Sign(ctx context.Context, digestRef string, statement []byte) (
 	attTag, _ := ociremote.AttestationTag(image, ropts...)
 	res.Attestation = attTag.String()
 	return res, nil
+}
+
+// selfCheck verifies the signature as a verifier will — the certificate
+// chain to the trusted root's Fulcio, the log entry's timestamp signed by
+// its Rekor — before it is pushed, when a trusted root was given.
+func (s *Signer) selfCheck(ctx context.Context, sig oci.Signature, image name.Digest) error {
+	if s.opts.TrustedRoot == "" {
+		return nil
+	}
+	tr, err := root.NewTrustedRootFromPath(s.opts.TrustedRoot)
+	if err != nil {
+		return fmt.Errorf("trusted root %s: %w", s.opts.TrustedRoot, err)
+	}
+	co := &cosign.CheckOpts{TrustedMaterial: tr, IgnoreTlog: !s.opts.TlogUpload, IgnoreSCT: len(tr.CTLogs()) == 0, ClaimVerifier: cosign.SimpleClaimVerifier}
+	if s.cert == nil {
+		co.SigVerifier = s.sv
+	}
+	h, err := v1.NewHash(image.DigestStr())
+	if err != nil {
+		return err
+	}
+	if _, err := cosign.VerifyImageSignature(ctx, sig, h, co); err != nil {
+		return fmt.Errorf("the signature of %s does not verify against trusted root %s (nothing was pushed): %w", image, s.opts.TrustedRoot, err)
+	}
+	return nil
 }
 
 func (s *Signer) staticOptions() []static.Option {

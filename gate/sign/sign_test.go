@@ -277,8 +277,28 @@ func TestKeyless(t *testing.T) {
 	_, err = sign.Verify(ctx, d.String(), wrongIssuer)
 	notVerified(t, err, "no valid signature")
 
-	// A token from an issuer Fulcio does not trust gets no certificate.
+	// With a trusted root, what Fulcio and Rekor returned is checked before
+	// the push: another deployment's root refuses it, and nothing is pushed.
+	d2 := signtest.PushRandom(t, host+"/pinned:1")
 	other := signtest.NewSigstore(t)
+	for _, tc := range []struct {
+		root string
+		ok   bool
+	}{{ss.TrustedRoot, true}, {other.TrustedRoot, false}} {
+		ps, err := sign.New(ctx, sign.Options{IDToken: ss.Token(identity), FulcioURL: ss.FulcioURL, RekorURL: ss.RekorURL, TlogUpload: true, TrustedRoot: tc.root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ps.Sign(ctx, d2.String(), statement(t, d2, "pass", "", time.Now()))
+		if (err == nil) != tc.ok {
+			t.Fatalf("trusted root %s: %v", tc.root, err)
+		}
+		if !tc.ok && (!strings.Contains(err.Error(), "nothing was pushed") || len(signtest.Tags(t, host+"/pinned")) != 3) {
+			t.Fatalf("refused with %v, tags %v", err, signtest.Tags(t, host+"/pinned"))
+		}
+	}
+
+	// A token from an issuer Fulcio does not trust gets no certificate.
 	foreign := other.Token(identity)
 	if _, err := sign.New(ctx, sign.Options{IDToken: foreign, FulcioURL: ss.FulcioURL, RekorURL: ss.RekorURL, TlogUpload: true}); err == nil || strings.Contains(err.Error(), foreign[len(foreign)-12:]) {
 		t.Fatalf("want a Fulcio refusal that does not show the token, got %v", err)
