@@ -50,19 +50,6 @@ func notVerified(t *testing.T, err error, want string) {
 	}
 }
 
-func tags(t *testing.T, repo string) []string {
-	t.Helper()
-	r, err := name.NewRepository(repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := remote.List(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
 func TestKeySignVerifyAndTamper(t *testing.T) {
 	ctx := context.Background()
 	host := signtest.Registry(t)
@@ -99,7 +86,7 @@ func TestKeySignVerifyAndTamper(t *testing.T) {
 	if _, err := s.Sign(ctx, d.String(), statement(t, d, "pass", "production", now)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(tags(t, host+"/app")); n != 3 {
+	if n := len(signtest.Tags(t, host+"/app")); n != 3 {
 		t.Fatalf("%d tags after signing twice, want the image's, .sig and .att", n)
 	}
 

@@ -37,6 +37,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/sigstore/cosign/v2/pkg/cosign"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/types"
@@ -77,14 +78,11 @@ func PushRandom(t testing.TB, ref string) name.Digest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Write(tag, img); err != nil {
-		t.Fatal(err)
-	}
-	h, err := img.Digest()
+	d, err := name.NewDigest(imagetest.Push(t, tag.String(), img))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tag.Context().Digest(h.String())
+	return d
 }
 
 // Sigstore is a private Sigstore deployment: Fulcio, Rekor, their trusted
