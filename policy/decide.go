@@ -201,6 +201,9 @@ func (p *Policy) classify(f *Finding) {
 	switch {
 	case f.Kind == KindSecret:
 		f.Severity, f.ScoreSource = p.SecretsTier, SourcePolicyDefault
+		if t, ok := p.SecretsContext[f.Context]; ok && f.Context != "" {
+			f.Severity, f.ScoreSource = t, SourceSecretContext+f.Context
+		}
 	case f.Score != nil && isVectorSource(f.ScoreSource):
 		f.Severity = p.TierFor(*f.Score)
 	case f.Severity == SeverityUnset:

@@ -105,6 +105,7 @@ const (
 	SourceDatabase      = "database severity"
 	SourcePolicyDefault = "policy default"
 	SourceRuleDefault   = "rule default"
+	SourceSecretContext = "policy secrets.context." // followed by the context, e.g. "policy secrets.context.test"
 )
 
 // Status says whether a finding is introduced by the change under review.
@@ -186,6 +187,10 @@ type Finding struct {
 	ScoreSource string   `json:"score_source,omitempty"`
 	Location    Location `json:"location"`
 	Preview     string   `json:"preview,omitempty"`
+	// Context is why a secret finding is less likely a live credential
+	// (a test path, a local host, a token whose checksum fails): the
+	// policy's secrets.context gives its tier. Empty: none.
+	Context     string   `json:"context,omitempty"`
 	Fix         string   `json:"fix,omitempty"`
 	Fingerprint string   `json:"fingerprint"`
 	Status      Status   `json:"status,omitempty"`

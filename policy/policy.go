@@ -24,6 +24,22 @@ var defaultYAML []byte
 // DefaultFile returns the commented default policy, as `secgate policy init` writes it.
 func DefaultFile() []byte { return bytes.Clone(defaultYAML) }
 
+// Secret finding contexts (Finding.Context), each with a tier in
+// secrets.context. The path classes apply to generic rules only (a
+// connection URL, a private key, generic-api-key, curl's credentials);
+// provider tokens with a verifiable format keep the secrets tier anywhere.
+const (
+	SecretContextTest      = "test"             // a test or fixture path (tests/, testdata/, fixtures/, *_test.go)
+	SecretContextExample   = "example"          // examples/, samples/, demo/
+	SecretContextDocs      = "docs"             // docs/, *.md, *.rst, *.adoc
+	SecretContextVendored  = "vendored"         // vendor/, node_modules/, third_party/
+	SecretContextLocalHost = "local-host"       // a connection URL to localhost, a loopback or private address, or a single-label host
+	SecretContextChecksum  = "checksum-invalid" // a GitHub or npm token whose built-in checksum fails: not a token GitHub or npm issued
+)
+
+// SecretContexts lists the contexts, for validation and documentation.
+var SecretContexts = []string{SecretContextTest, SecretContextExample, SecretContextDocs, SecretContextVendored, SecretContextLocalHost, SecretContextChecksum}
+
 // DefaultPath names the built-in policy where a file path would be.
 const DefaultPath = "(default policy)"
 
@@ -78,6 +94,10 @@ type Policy struct {
 	NewFindingsOnly bool
 	SkipOnError     []string
 	SecretsTier     Severity
+	// SecretsContext is the tier of secret findings in a context
+	// (Finding.Context: test, example, docs, vendored, local-host,
+	// checksum-invalid) instead of SecretsTier.
+	SecretsContext map[string]Severity
 	// SecretsRequireFiles and DepsRequireLockfiles make a scan that read
 	// nothing an error (secrets.require_files, deps.require_lockfiles).
 	SecretsRequireFiles  bool
@@ -171,8 +191,9 @@ type rawPolicy struct {
 	NewFindingsOnly *bool    `yaml:"new_findings_only"`
 	SkipOnError     []string `yaml:"skip_on_error"`
 	Secrets         *struct {
-		Tier         *string `yaml:"tier"`
-		RequireFiles *bool   `yaml:"require_files"`
+		Tier         *string            `yaml:"tier"`
+		RequireFiles *bool              `yaml:"require_files"`
+		Context      map[string]*string `yaml:"context"`
 	} `yaml:"secrets"`
 	Deps *struct {
 		Exclude    []string `yaml:"exclude"`
@@ -271,6 +292,20 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 		setSeverity(&v, "$.secrets.tier", s.Tier, &p.SecretsTier)
 		if s.RequireFiles != nil {
 			p.SecretsRequireFiles = *s.RequireFiles
+		}
+		for _, class := range slices.Sorted(maps.Keys(s.Context)) {
+			path := "$.secrets.context." + class
+			if !slices.Contains(SecretContexts, class) {
+				v.errf(path, "unknown context %q (want %s)", class, strings.Join(SecretContexts, ", "))
+				continue
+			}
+			if s.Context[class] == nil {
+				v.errf(path, "a tier is required (critical, high, medium, low)")
+				continue
+			}
+			sev := p.SecretsContext[class]
+			setSeverity(&v, path, s.Context[class], &sev)
+			p.SecretsContext[class] = sev
 		}
 	}
 	if dp := raw.Deps; dp != nil {
@@ -389,6 +424,10 @@ func builtin() *Policy {
 		Production:     []string{"production", "prod"},
 		Unscored:       Medium,
 		SecretsTier:    Critical,
+		SecretsContext: map[string]Severity{
+			SecretContextTest: Low, SecretContextExample: Low, SecretContextDocs: Low,
+			SecretContextVendored: Low, SecretContextLocalHost: Low, SecretContextChecksum: Low,
+		},
 		DepsUnparsable: ActionFail,
 		DepsMaxDBAge:   7 * 24 * time.Hour,
 		ImageMaxSize:   200 * 1000 * 1000,

@@ -1,7 +1,7 @@
 package secrets
 
 import (
-	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/zricethezav/gitleaks/v8/report"
@@ -22,7 +22,49 @@ var publicExamples = []string{
 	"sk_test_BQokikJOvBiI2HlWgH4olfQ2",                      // Stripe docs (older): test secret key
 	"ghp_16C7e42F292c6912E7710c838347Ae178B4a",              // GitHub REST docs: example token
 	"xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy", // Slack API docs: example bot token
+	"dGhlIHNhbXBsZSBub25jZQ==",                              // RFC 6455 section 1.3: the sample Sec-WebSocket-Key
+	"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",                          // RFC 6455 section 1.3: its Sec-WebSocket-Accept
+	"2YotnFZFEjr1zCsicMWpAA",                                // RFC 6749 section 1.5 ff.: example access token
+	"tGzv3JOkF0XG5Qx2TlKWIA",                                // RFC 6749: example refresh token
+	"SplxlOBeZQQYbYS6WxSbIA",                                // RFC 6749 section 4.1: example authorization code
+	"dh893hdasih9", "hh5s93j4hdidpola", "hdhd0244k9j7ao03",  // RFC 5849 section 1.2: example client, temporary credentials
+	"kd94hf93k423kf44", "pfkkdhi9sl3r4s00", "nnch734d00sl2jdk", // RFC 5849: example secrets and token
+	// The Azure Storage emulator's (Azurite's) published account key, the same on every machine.
+	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 }
+
+// demoAccounts are database accounts that decades of documentation and
+// sample schemas use, user → password prefix (suffixed variants, tiger1,
+// are the same sample).
+var demoAccounts = map[string]string{
+	"scott":  "tiger",      // Oracle's sample schema
+	"sysdba": "masterkey",  // Firebird's and InterBase's default administrator
+	"sa":     "yourStrong", // Microsoft's SQL Server container docs: yourStrong(!)Password
+}
+
+func demoAccount(user, pass string) bool {
+	p, ok := demoAccounts[strings.ToLower(user)]
+	return ok && strings.HasPrefix(strings.ToLower(pass), strings.ToLower(p))
+}
+
+// placeholderWord: the password is a word that stands for one (password,
+// pass word, #password, your_password, changeme, xxx, ***), after
+// percent-decoding, in any case, with punctuation removed.
+func placeholderWord(pass string) bool {
+	var b strings.Builder
+	for _, r := range strings.ToLower(pass) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	w := b.String()
+	if w == "" {
+		return pass != "" // only punctuation: ***, ..., ---
+	}
+	return placeholder.MatchString(w)
+}
+
+var placeholder = regexp.MustCompile(`^(?:(?:my|your|the|db|database|user|some|example|sample|test|dummy|fake|secret|strong|super|admin|default|app|root)?(?:password|passwd|passw0rd|pass|pwd|secret|pw)(?:here|goes|123|1234|12345|1|2)?|changeme|changeit|example|placeholder|redacted|masked|hidden|notreal|x{3,}|replaceme)$`)
 
 // exampleHosts are reserved for documentation (RFC 2606, RFC 6761).
 func isExampleHost(h string) bool {
@@ -50,19 +92,5 @@ func isPublicExample(g report.Finding) bool {
 			return true
 		}
 	}
-	if g.RuleID == "connection-url-credentials" {
-		return exampleConnectionURL(g.Match)
-	}
 	return false
-}
-
-// exampleConnectionURL: a URL on a documentation domain, or whose password
-// repeats the user name (postgres:postgres), is a sample, not a credential.
-func exampleConnectionURL(match string) bool {
-	u, err := url.Parse(match)
-	if err != nil || u.User == nil {
-		return false
-	}
-	pw, _ := u.User.Password()
-	return isExampleHost(u.Hostname()) || pw == u.User.Username()
 }

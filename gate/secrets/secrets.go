@@ -234,12 +234,13 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 	bySecret := map[string]int{} // path + keyed hash of the value → index in found
 	examples := 0
 	for _, g := range dropGenericOverlaps(raw) {
-		if isPublicExample(g) {
+		path := relPath(root, g.File)
+		context, sample := judge(g, path)
+		if sample || isPublicExample(g) {
 			examples++
 			continue
 		}
 		red.add(g.Secret)
-		path := relPath(root, g.File)
 		mac := valueMAC(key, g.Secret)
 		f := policy.Finding{
 			Kind:     policy.KindSecret,
@@ -247,6 +248,7 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 			Title:    title(g),
 			Location: policy.Location{Path: path, Line: g.StartLine, Commit: g.Commit},
 			Preview:  preview(g),
+			Context:  context,
 			Fix:      "revoke and rotate this credential now (it is exposed), remove it from the code and load it from a secret store",
 			Status:   status,
 		}
@@ -270,7 +272,7 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 		res.Findings = append(res.Findings, k.f)
 	}
 	if examples > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("%d matches of well-known public example values (documentation keys, sample tokens) not reported", examples))
+		res.Notes = append(res.Notes, fmt.Sprintf("%d matches of public example values, placeholders and sample credentials (documentation keys, RFC examples, template slots, demo accounts) not reported", examples))
 	}
 	if len(found) > 0 && len(key) == 0 {
 		res.Notes = append(res.Notes, "fingerprints use the public default key (SECGATE_FINGERPRINT_KEY is unset): set one before reports or issues go public (README, \"Finding identity\")")

@@ -108,7 +108,7 @@ func TestScanTreeFindsEveryPlantedSecretOnce(t *testing.T) {
 			t.Errorf("%s: preview %q shows more than a documented prefix", f.Rule, f.Preview)
 		}
 	}
-	if !strings.Contains(strings.Join(res.Notes, "\n"), "well-known public example values") {
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "matches of public example values") {
 		t.Errorf("notes %q do not count the public examples", res.Notes)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"hash/crc32"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -58,8 +59,22 @@ func Random(t testing.TB, alphabet string, n int) string {
 // AWSKeyID returns a random AWS access key id.
 func AWSKeyID(t testing.TB) string { return "AKIA" + Random(t, b32, 16) }
 
-// GitHubPAT returns a random classic GitHub personal access token.
-func GitHubPAT(t testing.TB) string { return "ghp_" + Random(t, alnum, 36) }
+// GitHubPAT returns a random classic GitHub personal access token, in the
+// real format: 30 random characters and their CRC32 in 6 base62 digits.
+func GitHubPAT(t testing.TB) string { return Checksummed("ghp_", Random(t, alnum, 30)) }
+
+// Checksummed is a GitHub- or npm-format token: prefix, body, and the
+// body's CRC32 (IEEE) in base62 (0-9A-Za-z), zero-padded to 6 characters.
+func Checksummed(prefix, body string) string {
+	const digits62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	sum := crc32.ChecksumIEEE([]byte(body))
+	enc := make([]byte, 6)
+	for i := 5; i >= 0; i-- {
+		enc[i] = digits62[sum%62]
+		sum /= 62
+	}
+	return prefix + body + string(enc)
+}
 
 // New writes a tree with one secret of each common kind, in plain files and
 // inside a zip archive, plus decoys, and returns what it planted.

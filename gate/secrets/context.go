@@ -1,0 +1,228 @@
+package secrets
+
+import (
+	"hash/crc32"
+	"net"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/secgate/secgate/policy"
+	"github.com/zricethezav/gitleaks/v8/report"
+)
+
+// judge decides what a gitleaks finding is before it is reported: a
+// sample to drop (a placeholder or template password, a documentation
+// account, an identifier assigned to itself, a URL-parser test input), or
+// a finding with a context that lowers its tier (policy secrets.context:
+// a test or docs path for generic rules, a local host, a token whose
+// checksum fails), or a finding at the secrets tier (context "").
+func judge(g report.Finding, relPath string) (context string, drop bool) {
+	switch {
+	case g.RuleID == "connection-url-credentials":
+		c, ok := parseConnURL(g.Match)
+		if !ok {
+			break
+		}
+		if sampleConnURL(c) {
+			return "", true
+		}
+		if localHost(c.host) {
+			return policy.SecretContextLocalHost, false
+		}
+	case g.RuleID == "generic-api-key" && selfNamed(g):
+		return "", true
+	case strings.HasPrefix(g.RuleID, "curl-") && placeholderPair(g.Secret):
+		return "", true
+	}
+	if checksummed(g.Secret) && !checksumOK(g.Secret) {
+		return policy.SecretContextChecksum, false
+	}
+	if isGenericRule(g.RuleID) || g.RuleID == "private-key" {
+		return pathClass(relPath), false
+	}
+	return "", false
+}
+
+// connURL is a connection URL's parts, percent-decoded where they decode.
+type connURL struct {
+	user, pass, host string
+	rawPass          string
+}
+
+// parseConnURL reads scheme://user:password@host out of a match: with
+// net/url when it parses, else leniently (url.Parse refuses `]`, `{}`,
+// `^` and bad escapes in a password, which samples are full of): the user
+// info up to the last @, the password after the first colon, the host up
+// to the first of [:/?#].
+func parseConnURL(m string) (connURL, bool) {
+	if u, err := url.Parse(m); err == nil && u.User != nil {
+		pass, _ := u.User.Password()
+		raw := ""
+		if i := strings.Index(m, "://"); i >= 0 {
+			if at := strings.LastIndex(m, "@"); at > i {
+				_, raw, _ = strings.Cut(m[i+3:at], ":")
+			}
+		}
+		return connURL{user: u.User.Username(), pass: pass, rawPass: raw, host: u.Hostname()}, true
+	}
+	_, rest, ok := strings.Cut(m, "://")
+	at := strings.LastIndex(rest, "@")
+	if !ok || at < 0 {
+		return connURL{}, false
+	}
+	user, pass, ok := strings.Cut(rest[:at], ":")
+	if !ok {
+		return connURL{}, false
+	}
+	host := rest[at+1:]
+	if i := strings.IndexAny(host, ":/?#"); i >= 0 {
+		host = host[:i]
+	}
+	c := connURL{user: user, pass: pass, rawPass: pass, host: host}
+	if d, err := url.PathUnescape(pass); err == nil {
+		c.pass = d
+	}
+	if d, err := url.PathUnescape(user); err == nil {
+		c.user = d
+	}
+	return c, true
+}
+
+// sampleConnURL: a URL that documentation, templates and parser tests
+// write, not one that logs in anywhere.
+func sampleConnURL(c connURL) bool {
+	switch {
+	case isExampleHost(c.host):
+		return true
+	case c.pass == c.user: // postgres:postgres, root:root
+		return true
+	case demoAccount(c.user, c.pass):
+		return true
+	case placeholderWord(c.pass), templated(c.rawPass):
+		return true
+	case strings.Contains(c.pass, ":"): // user:pa:ss@host, a URL parser's test input
+		return true
+	case badEscape.MatchString(c.rawPass): // %zz: no client would send it
+		return true
+	}
+	return false
+}
+
+var badEscape = regexp.MustCompile(`%(?:[^0-9A-Fa-f]|[0-9A-Fa-f][^0-9A-Fa-f]|[0-9A-Fa-f]?$)`)
+
+// templated: the password is a template's slot ({}, %s, ${VAR}, $VAR,
+// {{ .Password }}, <password>, $(cmd)), not a value.
+func templated(pass string) bool {
+	return templateSlot.MatchString(pass)
+}
+
+var templateSlot = regexp.MustCompile(`\{[^{}]*\}|%(?:\([^)]*\))?[-+ #0]*\d*[sdv]|\$\{|\$[A-Za-z_][A-Za-z0-9_]*|\$\(|<[^<>]+>|@@\w+@@|__\w+__`)
+
+// localHost: a host that is not reachable from outside the machine or its
+// compose network — localhost, loopback, private and link-local addresses,
+// a single-label name (db, postgres, redis: a compose service). A real
+// password for such a host is still a finding, at the local-host tier.
+func localHost(h string) bool {
+	h = strings.ToLower(strings.Trim(h, "[]"))
+	switch {
+	case h == "" || h == "localhost" || strings.HasSuffix(h, ".localhost") || h == "host.docker.internal":
+		return true
+	case !strings.Contains(h, ".") && !strings.Contains(h, ":"):
+		return true // single label
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
+}
+
+// selfNamed: generic-api-key found an identifier assigned to its own name
+// (api_key = "api_key", API_KEY=API_KEY) or a kebab-case identifier
+// (secret-key-ref), which are names, not values.
+func selfNamed(g report.Finding) bool {
+	v := strings.Trim(g.Secret, `"'`)
+	if kebab.MatchString(v) {
+		return true
+	}
+	name := g.Match
+	if i := strings.IndexAny(name, ":="); i >= 0 {
+		name = name[:i]
+	}
+	norm := func(s string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", "-", "", ".", "", `"`, "", "'", "", " ", "").Replace(s))
+	}
+	n := norm(name)
+	return n != "" && (norm(v) == n || strings.HasSuffix(n, norm(v)) && len(norm(v)) >= 6)
+}
+
+var kebab = regexp.MustCompile(`^[a-z][a-z0-9]*(?:-[a-z0-9]+){2,}$`)
+
+// placeholderPair: curl -u APP_KEY:APP_SECRET, ALL_CAPS names standing for
+// the values.
+func placeholderPair(s string) bool {
+	return capsPair.MatchString(s)
+}
+
+var capsPair = regexp.MustCompile(`^\$?\{?[A-Z][A-Z0-9_]*\}?:\$?\{?[A-Z][A-Z0-9_]*\}?$`)
+
+// checksummed: GitHub's and npm's tokens end with a CRC32 of their random
+// part, base62-encoded in 6 characters (github.blog, 2021-04-05 and
+// 2021-09-23).
+func checksummed(s string) bool {
+	return tokenShape.MatchString(s)
+}
+
+var tokenShape = regexp.MustCompile(`^(?:gh[pousr]|npm)_[0-9A-Za-z]{36}$`)
+
+func checksumOK(s string) bool {
+	body, sum := s[4:len(s)-6], s[len(s)-6:]
+	var n uint64
+	for _, c := range sum {
+		i := strings.IndexRune(base62, c)
+		if i < 0 {
+			return false
+		}
+		n = n*62 + uint64(i)
+	}
+	return n == uint64(crc32.ChecksumIEEE([]byte(body)))
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// pathClass is the class of a path (relative to the scanned root) that
+// makes a generic finding unlikely to be a live credential: test and
+// fixture trees, examples, documentation, vendored code.
+func pathClass(p string) string {
+	dir, file := path.Split(path.Clean(strings.ReplaceAll(p, "\\", "/")))
+	for _, seg := range strings.Split(strings.ToLower(strings.Trim(dir, "/")), "/") {
+		if c, ok := dirClasses[seg]; ok {
+			return c
+		}
+	}
+	switch {
+	case testFile.MatchString(file):
+		return policy.SecretContextTest
+	case docFile.MatchString(file):
+		return policy.SecretContextDocs
+	}
+	return ""
+}
+
+var dirClasses = map[string]string{
+	"test": policy.SecretContextTest, "tests": policy.SecretContextTest, "testing": policy.SecretContextTest,
+	"__tests__": policy.SecretContextTest, "spec": policy.SecretContextTest, "specs": policy.SecretContextTest,
+	"testdata": policy.SecretContextTest, "test-data": policy.SecretContextTest, "test_data": policy.SecretContextTest,
+	"testsetup": policy.SecretContextTest, "fixtures": policy.SecretContextTest, "fixture": policy.SecretContextTest,
+	"__fixtures__": policy.SecretContextTest, "mocks": policy.SecretContextTest, "__mocks__": policy.SecretContextTest,
+	"testfixtures": policy.SecretContextTest, "e2e": policy.SecretContextTest,
+	"example": policy.SecretContextExample, "examples": policy.SecretContextExample, "sample": policy.SecretContextExample,
+	"samples": policy.SecretContextExample, "demo": policy.SecretContextExample, "demos": policy.SecretContextExample,
+	"doc": policy.SecretContextDocs, "docs": policy.SecretContextDocs, "documentation": policy.SecretContextDocs,
+	"vendor": policy.SecretContextVendored, "node_modules": policy.SecretContextVendored, "third_party": policy.SecretContextVendored,
+	"third-party": policy.SecretContextVendored, "thirdparty": policy.SecretContextVendored, "bower_components": policy.SecretContextVendored,
+}
+
+var (
+	testFile = regexp.MustCompile(`(?:_test\.(?:go|py|rb|exs?)|^test_.*\.py|\.(?:test|spec)\.[cm]?[jt]sx?|_spec\.rb|[a-z0-9]Tests?\.(?:java|kt|scala|cs))$`)
+	docFile  = regexp.MustCompile(`(?i)\.(?:md|markdown|rst|adoc|asciidoc)$`)
+)
