@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // testCatalogue stands for the gate's registry.
@@ -119,6 +120,8 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"per-finding tier", "checks: {secret: low}\n", `check secret has no tier of its own`},
 		{"one tier, two keys", "image: {root_user: high}\nchecks: {image-runs-as-root: low}\n", `.secgate.yml:2:30: the tier of check image-runs-as-root is set twice`},
 		{"one tier set twice", "image:\n  root_user: high\n  checks: {image-runs-as-root: low}\n", `.secgate.yml:2:14: image.root_user and image.checks.image-runs-as-root set the same tier`},
+		{"unknown secret context", "secrets:\n  context:\n    tests: low\n", `.secgate.yml:3:12: unknown context "tests" (want test, example, docs, vendored, local-host, checksum-invalid)`},
+		{"secret context tier", "secrets:\n  context: {docs: urgent}\n", `.secgate.yml:2:19: unknown severity "urgent"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,4 +184,23 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted inconsistent tiers %+v", p.Tiers)
 		}
 	})
+}
+
+// secrets.context sets the tier of secret findings by context; a finding
+// without one keeps secrets.tier, and a context the file does not name
+// keeps its default.
+func TestSecretContextTiers(t *testing.T) {
+	p, err := Parse(".secgate.yml", []byte("secrets:\n  tier: high\n  context: {test: critical, docs: medium}\n"), testCatalogue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ctx, want := range map[string]Severity{"": High, SecretContextTest: Critical, SecretContextDocs: Medium, SecretContextLocalHost: Low} {
+		d := p.Decide([]Finding{{Kind: KindSecret, Rule: "private-key", Fingerprint: "secret-x", Context: ctx}}, Context{Now: time.Now()})
+		if got := d.Findings[0].Severity; got != want {
+			t.Errorf("context %q: tier %s, want %s", ctx, got, want)
+		}
+		if ctx != "" && d.Findings[0].ScoreSource != SourceSecretContext+ctx {
+			t.Errorf("context %q: score source %q", ctx, d.Findings[0].ScoreSource)
+		}
+	}
 }
