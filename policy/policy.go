@@ -419,11 +419,11 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 // The embedded default file must agree with it (a test checks).
 func builtin() *Policy {
 	return &Policy{
-		Tiers:          Thresholds{Critical: 9.0, High: 7.0, Medium: 4.0},
-		Actions:        Actions{Critical: ActionFail, High: ActionBlockProduction, Medium: ActionFileIssue, Low: ActionReport},
-		Production:     []string{"production", "prod"},
-		Unscored:       Medium,
-		SecretsTier:    Critical,
+		Tiers:       Thresholds{Critical: 9.0, High: 7.0, Medium: 4.0},
+		Actions:     Actions{Critical: ActionFail, High: ActionBlockProduction, Medium: ActionFileIssue, Low: ActionReport},
+		Production:  []string{"production", "prod"},
+		Unscored:    Medium,
+		SecretsTier: Critical,
 		SecretsContext: map[string]Severity{
 			SecretContextTest: Low, SecretContextExample: Low, SecretContextDocs: Low,
 			SecretContextVendored: Low, SecretContextLocalHost: Low, SecretContextChecksum: Low,
