@@ -372,3 +372,12 @@ func TestSignatureInTextAndSummary(t *testing.T) {
 		t.Errorf("text report lacks why nothing was signed:\n%s", text)
 	}
 }
+
+func TestSecretContextInText(t *testing.T) {
+	r := sample()
+	r.Findings = append(r.Findings, policy.Finding{Kind: policy.KindSecret, Rule: "private-key", Severity: policy.Low, Action: policy.ActionReport,
+		Location: policy.Location{Path: "tests/certs/server.key", Line: 1}, Preview: "-----BEGIN PRIVATE KEY----- (241 chars)", Fingerprint: "secret-0123", Context: policy.SecretContextTest})
+	if text := string(render(t, Text{}, r)); !strings.Contains(text, "(test or fixture path, generic rule: tier from secrets.context.test)") {
+		t.Errorf("the text report does not say why the tier is low:\n%s", text)
+	}
+}

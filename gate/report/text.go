@@ -222,6 +222,8 @@ func detailOf(f policy.Finding) string {
 			d += " (until " + f.Ignored.Expires + ")"
 		}
 		return d
+	case f.Kind == policy.KindSecret && f.Context != "":
+		return f.Preview + "  " + f.Fingerprint + "  (" + ContextNote(f.Context) + ")"
 	case f.Kind == policy.KindSecret:
 		return f.Preview + "  " + f.Fingerprint
 	case f.Fix != "":
@@ -336,4 +338,23 @@ func SignatureLines(s Signature) []string {
 		out = append(out, "not signed: "+s.Reason)
 	}
 	return out
+}
+
+// ContextNote says in words why a secret finding has its context's tier.
+func ContextNote(context string) string {
+	switch context {
+	case policy.SecretContextTest:
+		return "test or fixture path, generic rule: tier from secrets.context.test"
+	case policy.SecretContextExample:
+		return "example path, generic rule: tier from secrets.context.example"
+	case policy.SecretContextDocs:
+		return "documentation, generic rule: tier from secrets.context.docs"
+	case policy.SecretContextVendored:
+		return "vendored code, generic rule: tier from secrets.context.vendored"
+	case policy.SecretContextLocalHost:
+		return "a local or single-label host: tier from secrets.context.local-host"
+	case policy.SecretContextChecksum:
+		return "the token's checksum fails, it was not issued: tier from secrets.context.checksum-invalid"
+	}
+	return "tier from secrets.context." + context
 }
