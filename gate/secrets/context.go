@@ -35,6 +35,8 @@ func judge(g report.Finding, relPath string) (context string, drop bool) {
 		return "", true
 	case strings.HasPrefix(g.RuleID, "curl-") && placeholderPair(g.Secret):
 		return "", true
+	case g.RuleID == "private-key" && !keyBody(g.Secret):
+		return "", true
 	}
 	if checksummed(g.Secret) && !checksumOK(g.Secret) {
 		return policy.SecretContextChecksum, false
@@ -135,6 +137,38 @@ func localHost(h string) bool {
 	ip := net.ParseIP(h)
 	return ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified())
 }
+
+// keyBody: a private key match holds a key — at least 64 characters of
+// base64 between its armour lines, once comment markers, string quotes and
+// PEM headers (Proc-Type:, DEK-Info:) are taken off each line. Docs write
+// "<Private key data here.>" or "MIIEv...": placeholders, not keys.
+func keyBody(secret string) bool {
+	begin := strings.Index(secret, "-----BEGIN")
+	if begin < 0 {
+		return true // not an armoured key: leave it to the rule
+	}
+	rest := secret[begin+len("-----BEGIN"):]
+	if i := strings.Index(rest, "-----"); i >= 0 {
+		rest = rest[i+5:]
+	}
+	if i := strings.Index(rest, "-----END"); i >= 0 {
+		rest = rest[:i]
+	}
+	var b64 strings.Builder
+	for _, line := range strings.FieldsFunc(strings.ReplaceAll(rest, `\n`, "\n"), func(r rune) bool { return r == '\n' || r == '\r' }) {
+		line = strings.TrimSpace(line)
+		line = strings.TrimLeft(line, "/#*;-'\" \t")
+		line = strings.TrimRight(line, "\\'\",+ \t")
+		if strings.Contains(line, ":") { // a PEM header
+			continue
+		}
+		b64.WriteString(line)
+	}
+	body := b64.String()
+	return len(body) >= 64 && base64Body.MatchString(body)
+}
+
+var base64Body = regexp.MustCompile(`^[A-Za-z0-9+/]+={0,2}$`)
 
 // selfNamed: generic-api-key found an identifier assigned to its own name
 // (api_key = "api_key", API_KEY=API_KEY) or a kebab-case identifier

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -27,8 +28,14 @@ var publicExamples = []string{
 	"2YotnFZFEjr1zCsicMWpAA",                                // RFC 6749 section 1.5 ff.: example access token
 	"tGzv3JOkF0XG5Qx2TlKWIA",                                // RFC 6749: example refresh token
 	"SplxlOBeZQQYbYS6WxSbIA",                                // RFC 6749 section 4.1: example authorization code
-	"dh893hdasih9", "hh5s93j4hdidpola", "hdhd0244k9j7ao03",  // RFC 5849 section 1.2: example client, temporary credentials
-	"kd94hf93k423kf44", "pfkkdhi9sl3r4s00", "nnch734d00sl2jdk", // RFC 5849: example secrets and token
+	// RFC 5849 (OAuth 1.0) sections 1.2, 3.1, 3.4 and 3.5: example client
+	// credentials, tokens, nonces and signatures, copied into every OAuth
+	// library's docstrings.
+	"dpf43f3p2l4k3l03", "kd94hf93k423kf44", "hh5s93j4hdidpola", "hdhd0244k9j7ao03",
+	"hfdp7dh39dks9884", "nnch734d00sl2jdk", "pfkkdhi9sl3r4s00", "kllo9940pd9333jh",
+	"tR3%2BTy81lMeYAr%2FFid0kMTYa%2FWM%3D", "dh893hdasih9",
+	"9djdj82h48djs9d2", "kkk9d7dh3k39sjv7", "bYT5CMsGcbgUdFHObYMEfcx6bsw%3D", "djosJKDKJSD8743243%2Fjdk33klY%3D",
+	"0685bd9184jfhq22", "ad180jjd733klru7", "wOJIO9A2W5mFwDgiDvZbTSMK%2FPY%3D", "4572616e48616d6d65724c61686176",
 	// The Azure Storage emulator's (Azurite's) published account key, the same on every machine.
 	"Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 }
@@ -89,6 +96,10 @@ func isPublicExample(g report.Finding) bool {
 	// (postgres://AKIAIOSFODNN7EXAMPLE:<a real one>@db) is a real password.
 	for _, e := range publicExamples {
 		if strings.Contains(g.Secret, e) {
+			return true
+		}
+		// gitleaks also matches the percent-decoded text.
+		if d, err := url.QueryUnescape(e); err == nil && d != e && strings.Contains(g.Secret, d) {
 			return true
 		}
 	}

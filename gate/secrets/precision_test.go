@@ -28,6 +28,15 @@ func TestPrecisionFixtures(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	docKey := strings.Join([]string{
+		"/// This should be an ASCII-encoded blob that starts with `-----BEGIN PRIVATE KEY-----`.",
+		"///", "/// # Example", "/// Note: embedding keys in the binary is not advised.", "///",
+		`/// const KEY: &[u8] = b"\`, "/// -----BEGIN PRIVATE KEY-----", "/// <Private key data here.>", `/// -----END PRIVATE KEY-----";`,
+	}, "\n")
+	var javaKey strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(keyPEM), "\n") {
+		javaKey.WriteString("        \"" + l + "\\n\" +\n")
+	}
 	realPAT := secretstest.GitHubPAT(t)
 	fakePAT := realPAT[:len(realPAT)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(realPAT, "A")]
 	azurite := "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -61,7 +70,10 @@ func TestPrecisionFixtures(t *testing.T) {
 		{"key in vendored code", "third_party/x/y/server.pem", keyPEM, policy.SecretContextVendored},
 		{"URL in a Go test", "store/store_test.go", `const dsn = "postgres://app:` + pw() + at + `pg.acme-corp.io/app"`, policy.SecretContextTest},
 		{"token with a failing checksum", "src/client.js", "const token = '" + fakePAT + "'", policy.SecretContextChecksum},
+		{"placeholder key in a doc comment", "src/options/mod.rs", docKey, drop},
+		{"truncated key in the docs", "src/tls.go", "// -----BEGIN RSA PRIVATE KEY-----\n// MIIEowIBAAKCAQEA... (your key here, truncated for the example, see the guide)\n// -----END RSA PRIVATE KEY-----", drop},
 		// 4. generic-api-key and curl noise
+		{"RFC 5849 example in a docstring", "oauth1/signature.py", `        oauth_signature="djosJKDKJSD8743243%2Fjdk33klY%3D"`, drop},
 		{"kebab-case identifier", "config/app.yaml", "secret_key: client-secret-key-reference-name", drop},
 		{"websocket sample nonce", "src/ws.go", "// Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", drop},
 		{"oauth example token", "src/oauth.py", `access_token = "2YotnFZFEjr1zCsicMWpAA"`, drop},
@@ -72,6 +84,7 @@ func TestPrecisionFixtures(t *testing.T) {
 		{"real password, production host", "config/prod.env", "DATABASE_URL=postgres://app:" + pw() + at + "db.prod.acme-corp.io:5432/app", ""},
 		{"host followed by a dot is not single-label", "config/prod.env", "DATABASE_URL=postgres://app:" + pw() + at + "db.acme-corp.io./app", ""},
 		{"key outside tests", "deploy/keys/prod.pem", keyPEM, ""},
+		{"key in a Java string, outside tests", "src/main/java/Keys.java", "String KEY = \n" + javaKey.String() + "        \"\";", ""},
 		{"real-format token in a test tree", "tests/e2e_setup.sh", "export GITHUB_TOKEN=" + realPAT, ""},
 	}
 	for _, tc := range cases {
