@@ -454,6 +454,23 @@ func TestArchivesByContent(t *testing.T) {
 	if n := strings.Join(res.Notes, "\n"); !strings.Contains(n, "data.gz: its content looks like an archive but it does not open as one") {
 		t.Errorf("notes %q: want the broken gzip named", n)
 	}
+
+	// Brotli has no magic number: this text passes mholt/archives' trial
+	// decode. It is read as text, with no note (the dogfood run on real
+	// trees had dozens of them).
+	var js strings.Builder
+	js.WriteString("/**\n * settings of the demo shop, do not edit by hand\n */\n")
+	for j := range 3 {
+		fmt.Fprintf(&js, "export const option%d = \"value 0 of the demo\";\n", j)
+	}
+	dir2 := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir2, "settings.js"), []byte(js.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res = scan(t, Options{Root: dir2})
+	if n := strings.Join(res.Notes, "\n"); strings.Contains(n, "settings.js") || res.Coverage.Files != 1 {
+		t.Errorf("a text file guessed as brotli: notes %q, %d files read", n, res.Coverage.Files)
+	}
 }
 
 // The scan says what it covered and what it left out.

@@ -186,8 +186,13 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 			return nil
 		}
 	}
-	t.note("%s: its content looks like %s but it does not open as one (%v): scanned as text",
-		relPath(t.root, path), what, errors.Join(archiveErrs...))
+	// Brotli has no magic number: mholt/archives guesses it by decoding a
+	// few bytes, and many text files pass that. A guess that does not open
+	// is a text file, not worth a note.
+	if _, guessed := format.(archives.Brotli); !guessed {
+		t.note("%s: its content looks like %s but it does not open as one (%v): scanned as text",
+			relPath(t.root, path), what, errors.Join(archiveErrs...))
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
