@@ -98,6 +98,8 @@ type Policy struct {
 	// (Finding.Context: test, example, docs, vendored, local-host,
 	// checksum-invalid) instead of SecretsTier.
 	SecretsContext map[string]Severity
+	// Response is where each tier is ticketed and who is notified.
+	Response Response
 	// SecretsRequireFiles and DepsRequireLockfiles make a scan that read
 	// nothing an error (secrets.require_files, deps.require_lockfiles).
 	SecretsRequireFiles  bool
@@ -209,6 +211,9 @@ type rawPolicy struct {
 	} `yaml:"image"`
 	Checks     map[string]string `yaml:"checks"`
 	Exceptions []rawException    `yaml:"exceptions"`
+	Response   *rawResponse      `yaml:"response"`
+	Owner      *string           `yaml:"owner"`
+	Jira       *rawJira          `yaml:"jira"`
 }
 
 type rawTier struct {
@@ -288,6 +293,7 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 		}
 		p.SkipOnError = append(p.SkipOnError, s)
 	}
+	parseResponse(&v, raw.Response, raw.Owner, raw.Jira, p)
 	if s := raw.Secrets; s != nil {
 		setSeverity(&v, "$.secrets.tier", s.Tier, &p.SecretsTier)
 		if s.RequireFiles != nil {
@@ -431,6 +437,7 @@ func builtin() *Policy {
 		DepsUnparsable: ActionFail,
 		DepsMaxDBAge:   7 * 24 * time.Hour,
 		ImageMaxSize:   200 * 1000 * 1000,
+		Response:       defaultResponse(),
 	}
 }
 

@@ -122,6 +122,14 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"one tier set twice", "image:\n  root_user: high\n  checks: {image-runs-as-root: low}\n", `.secgate.yml:2:14: image.root_user and image.checks.image-runs-as-root set the same tier`},
 		{"unknown secret context", "secrets:\n  context:\n    tests: low\n", `.secgate.yml:3:12: unknown context "tests" (want test, example, docs, vendored, local-host, checksum-invalid)`},
 		{"secret context tier", "secrets:\n  context: {docs: urgent}\n", `.secgate.yml:2:19: unknown severity "urgent"`},
+		{"unknown tracker", "response:\n  critical: {ticket: [jiira]}\njira: {url: https://x.atlassian.net, project: SEC}\n", `.secgate.yml:2:23: unknown tracker "jiira" (want repository, jira)`},
+		{"unknown notification", "response:\n  critical:\n    notify: [email]\n", `.secgate.yml:3:14: unknown notification "email"`},
+		{"jira without a section", "response:\n  critical: {ticket: [jira]}\n", `a tier tickets in jira, and no jira section says where`},
+		{"owner without @", "owner: acme/security\n", `.secgate.yml:1:8: owner "acme/security": a GitHub team or user`},
+		{"notify owner, no owner", "response:\n  critical: {notify: [owner]}\n", `a tier notifies the owner, and no owner is set`},
+		{"jira credentials in the url", "jira: {url: \"https://me:tok@acme.atlassian.net\", project: SEC}\n", `.secgate.yml:1:13: jira url: no credentials in the policy`},
+		{"jira without project", "jira: {url: https://acme.atlassian.net}\n", `jira needs url and project`},
+		{"label with a space", "response:\n  high: {label: needs fix}\n", `label "needs fix": one word`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,6 +209,33 @@ func TestSecretContextTiers(t *testing.T) {
 		}
 		if ctx != "" && d.Findings[0].ScoreSource != SourceSecretContext+ctx {
 			t.Errorf("context %q: score source %q", ctx, d.Findings[0].ScoreSource)
+		}
+	}
+}
+
+func TestResponse(t *testing.T) {
+	p, err := Parse(".secgate.yml", []byte(`response:
+  critical: {ticket: [jira, repository], notify: [owner, slack, webhook]}
+  high:     {ticket: [repository], label: needs-fix}
+  medium:   {ticket: [repository]}
+  low:      {ticket: []}
+owner: "@acme/security"
+jira: {url: https://acme.atlassian.net/, project: SEC, issue_type: Bug, components: [payments]}
+`), testCatalogue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Response
+	if !r.Tickets(Critical, TicketJira) || !r.Tickets(Critical, TicketRepository) || r.Tickets(High, TicketJira) || r.Tickets(Low, TicketRepository) ||
+		!r.Notifies(Critical, NotifySlack) || r.Notifies(High, NotifySlack) || r.Tiers[High].Label != "needs-fix" || r.Owner != "@acme/security" ||
+		r.Jira == nil || r.Jira.URL != "https://acme.atlassian.net" || r.Jira.Project != "SEC" || r.Jira.Components[0] != "payments" || r.NotifyFailure != ActionReport {
+		t.Fatalf("response %+v jira %+v", r, r.Jira)
+	}
+	// Without the section: a repository ticket for every tier, nobody notified.
+	d := Default().Response
+	for _, s := range []Severity{Critical, High, Medium, Low} {
+		if !d.Tickets(s, TicketRepository) || d.Tickets(s, TicketJira) || len(d.Tiers[s].Notify) != 0 {
+			t.Errorf("default response for %s: %+v", s, d.Tiers[s])
 		}
 	}
 }
