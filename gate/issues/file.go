@@ -31,20 +31,30 @@ const (
 // It returns what happened, one entry per issue, and the first tracker
 // error (the entries say which failed; nothing else is lost).
 func File(ctx context.Context, t Tracker, rep report.Report, o Options) ([]report.Issue, error) {
-	groups := Groups(rep)
+	all := Groups(rep)
+	var groups []Group
+	for _, g := range all {
+		if o.Include == nil || o.Include(g) {
+			groups = append(groups, g)
+		}
+	}
 	var out []report.Issue
 	if t == nil {
 		for _, g := range groups {
-			out = append(out, report.Issue{Title: Title(g), State: StateWouldOpen, Fingerprint: g.Key})
+			out = append(out, report.Issue{Title: Title(g), State: StateWouldOpen, Fingerprint: g.Key, Tracker: o.Tracker})
 		}
 		return out, nil
 	}
 	existing, err := t.List(ctx, Label)
 	if err != nil {
 		for _, g := range groups {
-			out = append(out, report.Issue{Title: Title(g), State: StateError, Fingerprint: g.Key})
+			out = append(out, report.Issue{Title: Title(g), State: StateError, Fingerprint: g.Key, Tracker: o.Tracker})
 		}
 		return out, fmt.Errorf("listing the %s issues: %w", Label, err)
+	}
+	digest := func(body string) string { return body }
+	if d, ok := t.(BodyDigester); ok {
+		digest = d.BodyDigest
 	}
 	byKey := map[string]Issue{}
 	for _, is := range existing {
@@ -65,12 +75,16 @@ func File(ctx context.Context, t Tracker, rep report.Report, o Options) ([]repor
 		}
 	}
 	seen := map[string]bool{}
+	for _, g := range all {
+		seen[g.Key] = true // filed elsewhere, or not at all: still found, not resolved
+	}
 	for _, g := range groups {
-		seen[g.Key] = true
 		want := Issue{Title: Title(g), Body: o.Body(g), Open: true, Labels: o.labels(g)}
 		is, found := byKey[g.Key]
-		entry := report.Issue{Title: want.Title, Fingerprint: g.Key, URL: is.URL}
+		entry := report.Issue{Title: want.Title, Fingerprint: g.Key, URL: is.URL, Tracker: o.Tracker}
 		switch {
+		case found && o.CreateOnly:
+			entry.State = StateUnchanged
 		case !found && o.DryRun:
 			entry.State = StateWouldOpen
 		case !found:
@@ -85,7 +99,7 @@ func File(ctx context.Context, t Tracker, rep report.Report, o Options) ([]repor
 			entry.State = StateUnchanged // a person decided: not reopened
 		case o.DryRun:
 			entry.State = StateWould
-		case is.Open && is.Title == want.Title && is.Body == want.Body && sameLabels(is.Labels, want.Labels):
+		case is.Open && is.Title == want.Title && is.Body == digest(want.Body) && sameLabels(is.Labels, want.Labels):
 			entry.State = StateUnchanged
 		default:
 			want.Number = is.Number
@@ -116,7 +130,7 @@ func File(ctx context.Context, t Tracker, rep report.Report, o Options) ([]repor
 		if !ok || !is.Open || seen[key] || !ran[scanner] || byKey[key].Number != is.Number {
 			continue
 		}
-		entry := report.Issue{Title: is.Title, Fingerprint: key, URL: is.URL, State: StateClosed}
+		entry := report.Issue{Title: is.Title, Fingerprint: key, URL: is.URL, State: StateClosed, Tracker: o.Tracker}
 		if o.DryRun {
 			entry.State = "would-close"
 			out = append(out, entry)

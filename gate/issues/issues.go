@@ -59,6 +59,30 @@ type Options struct {
 	PartialScanners []string
 	DryRun          bool   // list what would be filed, change nothing
 	RunURL          string // a link to the CI run, for bodies and comments
+
+	// Include, when set, says which groups this tracker files (the
+	// policy's response: critical in Jira, every tier in the repository).
+	// Groups left out are still known: their tickets are not closed.
+	Include func(Group) bool
+	// TierLabels adds a label to the tickets of a tier (needs-fix).
+	TierLabels map[policy.Severity]string
+	// Owner is mentioned in every body ("@acme/security").
+	Owner string
+	// Links are the same groups' tickets in another tracker, by group key:
+	// a repository issue and a Jira ticket name each other.
+	Links map[string]string
+	// CreateOnly creates the missing tickets and leaves existing ones as
+	// they are (a first pass whose links are not known yet).
+	CreateOnly bool
+	// Tracker names the tracker in the report's entries (repository, jira).
+	Tracker string
+}
+
+// BodyDigester is a tracker that keeps bodies in its own markup (Jira):
+// List returns, as an issue's Body, the digest of the body it was written
+// with, and File compares digests.
+type BodyDigester interface {
+	BodyDigest(body string) string
 }
 
 // Group is the findings of one issue.
@@ -152,6 +176,9 @@ func Title(g Group) string {
 // Labels are an issue's labels.
 func (o Options) labels(g Group) []string {
 	ls := []string{Label, "security", g.Severity.String()}
+	if l := o.TierLabels[g.Severity]; l != "" {
+		ls = append(ls, l)
+	}
 	for _, l := range o.Labels {
 		if !slices.Contains(ls, l) {
 			ls = append(ls, l)
@@ -199,6 +226,12 @@ func (o Options) Body(g Group) string {
 		// Never untrusted text at the start of a line: GitLab runs a
 		// line that starts with / as a quick action (/close, /assign).
 		fmt.Fprintf(&b, "\n**Fix:** %s\n", report.MarkdownText(f.Fix))
+	}
+	if o.Owner != "" {
+		fmt.Fprintf(&b, "\n**Security owner:** %s\n", report.MarkdownText(o.Owner))
+	}
+	if l := o.Links[g.Key]; l != "" {
+		fmt.Fprintf(&b, "\n**Also tracked in:** %s\n", report.MarkdownText(l))
 	}
 	// No run link here: the body changes only when the finding does, so
 	// that reruns leave the issue untouched (comments link the runs).

@@ -29,6 +29,7 @@ type Report struct {
 	Findings      []policy.Finding      `json:"findings"`
 	Scanners      []Scanner             `json:"scanners"`
 	Issues        []Issue               `json:"issues"`
+	Notifications []Notification        `json:"notifications,omitempty"`
 	Images        []policy.CheckedImage `json:"images,omitempty"`
 	Signature     *Signature            `json:"signature"`
 	Policy        *PolicySource         `json:"policy,omitempty"`
@@ -64,6 +65,17 @@ type Issue struct {
 	Title       string `json:"title"`
 	State       string `json:"state"` // opened, updated, closed, would-open
 	Fingerprint string `json:"fingerprint"`
+	Tracker     string `json:"tracker,omitempty"` // repository (GitHub, GitLab) or jira
+}
+
+// Notification is one message sent (or, in a dry run, that would be)
+// about new or reopened finding groups.
+type Notification struct {
+	Channel string   `json:"channel"` // owner, slack, webhook
+	State   string   `json:"state"`   // sent, would-send, error, not-configured
+	To      string   `json:"to,omitempty"`
+	Groups  []string `json:"groups,omitempty"` // the groups' keys
+	Error   string   `json:"error,omitempty"`
 }
 
 // Signature is the outcome of signing the images that passed.
