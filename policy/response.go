@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -75,6 +76,8 @@ func defaultResponse() Response {
 		NotifyFailure: ActionReport,
 	}
 }
+
+var ownerRE = regexp.MustCompile(`^@[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)*$`)
 
 type rawResponse struct {
 	Critical      *rawTierResponse `yaml:"critical"`
@@ -151,7 +154,7 @@ func parseResponse(v *validator, raw *rawResponse, owner *string, jira *rawJira,
 	}
 	if owner != nil {
 		o := strings.TrimSpace(*owner)
-		if !strings.HasPrefix(o, "@") || len(o) < 2 || strings.ContainsAny(o, " \t\n") {
+		if !ownerRE.MatchString(o) {
 			v.errf("$.owner", "owner %q: a GitHub team or user, or a GitLab user or group, starting with @ (\"@acme/security\")", *owner)
 		}
 		p.Response.Owner = o

@@ -153,9 +153,16 @@ func groupOf(f policy.Finding) (key, title string) {
 }
 
 // marker is the hidden line that finds an issue again.
-func marker(g Group) string {
-	return fmt.Sprintf("<!-- secgate:group=%s scanner=%s -->", g.Key, g.Scanner)
+func marker(g Group) string { return Marker(g.Key, g.Scanner) }
+
+// Marker is the hidden line of a group's issue, for trackers that keep
+// the group and scanner elsewhere (Jira: in labels) and give it back.
+func Marker(key, scanner string) string {
+	return fmt.Sprintf("<!-- secgate:group=%s scanner=%s -->", key, scanner)
 }
+
+// ParseMarker reads the group key and scanner of an issue's body.
+func ParseMarker(body string) (key, scanner string, ok bool) { return parseMarker(body) }
 
 var markerRE = regexp.MustCompile(`<!-- secgate:group=(grp-[0-9a-f]{20}) scanner=([a-z0-9-]*) -->`)
 
@@ -228,7 +235,9 @@ func (o Options) Body(g Group) string {
 		fmt.Fprintf(&b, "\n**Fix:** %s\n", report.MarkdownText(f.Fix))
 	}
 	if o.Owner != "" {
-		fmt.Fprintf(&b, "\n**Security owner:** %s\n", report.MarkdownText(o.Owner))
+		// A mention, on purpose: the owner comes from the policy, checked
+		// there to be one @name.
+		fmt.Fprintf(&b, "\n**Security owner:** %s\n", o.Owner)
 	}
 	if l := o.Links[g.Key]; l != "" {
 		fmt.Fprintf(&b, "\n**Also tracked in:** %s\n", report.MarkdownText(l))
