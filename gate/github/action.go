@@ -324,6 +324,8 @@ type ActOptions struct {
 	// scanned whole.
 	Partial []string
 	Context Context
+	// Routing is the policy's response for repository issues.
+	Routing issues.Routing
 }
 
 // Act is the platform layer's step after the decision: it files issues and
@@ -350,7 +352,7 @@ func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) erro
 		}
 		filed, err := FileIssues(ctx, tracker, *rep, issues.Options{
 			Labels: o.Labels, CloseResolved: o.CloseResolved && o.Context.PullRequest == 0, FullScan: true, PartialScanners: o.Partial,
-			DryRun: o.DryRun || tracker == nil, RunURL: a.runURL(),
+			DryRun: o.DryRun || tracker == nil, RunURL: a.runURL(), Routing: o.Routing, Tracker: "repository",
 		})
 		rep.Issues = append(rep.Issues, filed...)
 		if err != nil {

@@ -173,6 +173,7 @@ type FileOptions struct {
 	Enabled, DryRun, FailOnError, CloseResolved bool
 	Labels                                      []string
 	Partial                                     []string // scanners that saw only a commit range
+	Routing                                     issues.Routing
 }
 
 // FileIssues files the report's findings in the project's issues, with the
@@ -196,7 +197,8 @@ func FileIssues(ctx context.Context, getenv func(string) string, rep *report.Rep
 		tracker = client
 	}
 	filed, err := issues.File(ctx, tracker, *rep, issues.Options{Labels: o.Labels, CloseResolved: o.CloseResolved && c.MergeRequest == 0,
-		FullScan: true, PartialScanners: o.Partial, DryRun: o.DryRun || tracker == nil, RunURL: getenv("CI_PIPELINE_URL")})
+		FullScan: true, PartialScanners: o.Partial, DryRun: o.DryRun || tracker == nil, RunURL: getenv("CI_PIPELINE_URL"),
+		Routing: o.Routing, Tracker: "repository"})
 	rep.Issues = append(rep.Issues, filed...)
 	if err != nil {
 		rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())

@@ -60,6 +60,16 @@ type Options struct {
 	DryRun          bool   // list what would be filed, change nothing
 	RunURL          string // a link to the CI run, for bodies and comments
 
+	Routing
+	// CreateOnly creates the missing tickets and leaves existing ones as
+	// they are (a first pass whose links are not known yet).
+	CreateOnly bool
+	// Tracker names the tracker in the report's entries (repository, jira).
+	Tracker string
+}
+
+// Routing is what the policy's response says of one tracker's tickets.
+type Routing struct {
 	// Include, when set, says which groups this tracker files (the
 	// policy's response: critical in Jira, every tier in the repository).
 	// Groups left out are still known: their tickets are not closed.
@@ -71,11 +81,6 @@ type Options struct {
 	// Links are the same groups' tickets in another tracker, by group key:
 	// a repository issue and a Jira ticket name each other.
 	Links map[string]string
-	// CreateOnly creates the missing tickets and leaves existing ones as
-	// they are (a first pass whose links are not known yet).
-	CreateOnly bool
-	// Tracker names the tracker in the report's entries (repository, jira).
-	Tracker string
 }
 
 // BodyDigester is a tracker that keeps bodies in its own markup (Jira):

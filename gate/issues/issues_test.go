@@ -245,3 +245,41 @@ func TestBodyInjection(t *testing.T) {
 		t.Error("the marker is not found again")
 	}
 }
+
+// The policy's response routes tiers to trackers: a tracker files only the
+// groups it includes, and a group it leaves out is not "resolved" (its
+// issue stays open); tier labels, the owner and the other tracker's link
+// are in the issue; a create-only pass leaves existing issues alone.
+func TestRouting(t *testing.T) {
+	ctx := context.Background()
+	crit := vuln("GHSA-crit", "lodash", "package-lock.json", policy.Critical, policy.ActionFail)
+	high := vuln("GHSA-high", "minimist", "package-lock.json", policy.High, policy.ActionBlockProduction)
+	tr := &memTracker{}
+	all := Options{FullScan: true, CloseResolved: true, Routing: Routing{TierLabels: map[policy.Severity]string{policy.High: "needs-fix"}}}
+	if _, err := File(ctx, tr, rep(crit, high), all); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.issues) != 2 || !slices.Contains(tr.issues[1].Labels, "needs-fix") || slices.Contains(tr.issues[0].Labels, "needs-fix") {
+		t.Fatalf("issues %+v", tr.issues)
+	}
+	onlyCritical := Options{FullScan: true, CloseResolved: true, Routing: Routing{
+		Include: func(g Group) bool { return g.Severity == policy.Critical },
+		Owner:   "@acme/security", Links: map[string]string{},
+	}}
+	for _, g := range Groups(rep(crit, high)) {
+		onlyCritical.Links[g.Key] = "https://acme.atlassian.net/browse/SEC-7"
+	}
+	got, err := File(ctx, tr, rep(crit, high), onlyCritical)
+	if err != nil || len(got) != 1 || got[0].State != StateUpdated {
+		t.Fatalf("routed run: %v %+v", err, got)
+	}
+	if !tr.issues[1].Open || !strings.Contains(tr.issues[0].Body, "**Security owner:** @acme/security") ||
+		!strings.Contains(tr.issues[0].Body, "**Also tracked in:** https://acme.atlassian.net/browse/SEC-7") {
+		t.Fatalf("the high issue was closed, or the critical one lacks owner and link: %+v", tr.issues)
+	}
+	before := len(tr.calls)
+	got, err = File(ctx, tr, rep(crit, high), Options{CreateOnly: true})
+	if err != nil || got[0].State != StateUnchanged || got[1].State != StateUnchanged || slices.Contains(tr.calls[before:], "update") {
+		t.Fatalf("create-only: %v %+v %v", err, got, tr.calls[before:])
+	}
+}

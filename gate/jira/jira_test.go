@@ -66,7 +66,7 @@ func TestFilingLifecycle(t *testing.T) {
 			if c.Flavor() != name {
 				t.Fatalf("flavor %s", c.Flavor())
 			}
-			o := issues.Options{FullScan: true, CloseResolved: true, Tracker: "jira", Owner: "@acme/security"}
+			o := issues.Options{FullScan: true, CloseResolved: true, Tracker: "jira", Routing: issues.Routing{Owner: "@acme/security"}}
 			a, b, x := vuln("GHSA-aaaa-aaaa-aaaa", "lodash"), vuln("GHSA-bbbb-bbbb-bbbb", "minimist"), vuln("GHSA-cccc-cccc-cccc", "qs")
 			got, err := issues.File(ctx, c, rep(a, b, x), o)
 			if err != nil || states(got) != "opened,opened,opened" || got[0].Tracker != "jira" || !strings.Contains(got[0].URL, "/browse/SEC-") {
