@@ -30,6 +30,7 @@ func TestDependencyOwnership(t *testing.T) {
 		"github.com/owenrumney/go-sarif":         "github.com/secgate/secgate/gate/report",
 		"gitlab.com/gitlab-org/api/client-go":    "github.com/secgate/secgate/gate/gitlab",
 		"github.com/sigstore/":                   "github.com/secgate/secgate/gate/sign", // cosign, sigstore, sigstore-go, rekor
+		"github.com/slack-go/slack":              "github.com/secgate/secgate/gate/notify",
 	}
 	// Tests that read a file format another package owns.
 	testOnly := map[string]bool{

@@ -159,6 +159,11 @@ func parseResponse(v *validator, raw *rawResponse, owner *string, jira *rawJira,
 		}
 		p.Response.Owner = o
 	}
+	for _, sev := range []Severity{Critical, High, Medium, Low} {
+		if t := p.Response.Tiers[sev]; len(t.Notify) > 0 && len(t.Ticket) == 0 {
+			v.errf("$.response."+sev.String(), "%s notifies %s with no ticket: notifications are sent once per new or reopened ticket (the tracker remembers what was told), so give the tier a ticket", sev, strings.Join(t.Notify, ", "))
+		}
+	}
 	if p.Response.Uses(NotifyOwner) && p.Response.Owner == "" {
 		v.errf("$.response", "a tier notifies the owner, and no owner is set (owner: \"@acme/security\")")
 	}

@@ -390,7 +390,8 @@ func (c *Client) description(body string) any {
 		}
 		lines = append(lines, l)
 	}
-	text := strings.TrimSpace(strings.Join(lines, "\n"))
+	// Markdown's bold markers read as noise in Jira's text.
+	text := strings.ReplaceAll(strings.TrimSpace(strings.Join(lines, "\n")), "**", "")
 	if c.flavor == DataCenter {
 		return "{noformat}\n" + strings.ReplaceAll(text, "{noformat}", "{ noformat}") + "\n{noformat}"
 	}
