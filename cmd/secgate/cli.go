@@ -21,6 +21,7 @@ import (
 	"github.com/secgate/secgate/gate"
 	"github.com/secgate/secgate/gate/github"
 	"github.com/secgate/secgate/gate/gitlab"
+	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
@@ -365,10 +366,18 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	if glCtx.Note != "" {
 		rep.Reasons = append(rep.Reasons, "GitLab: "+glCtx.Note)
 	}
+	// The policy's response: Jira tickets of new groups first, so that the
+	// repository issues link them; the rest after the repository's issues.
+	responder := newResponder(ctx, cfg, f, rep, dryRun, cfg.PullRequest, env)
+	var routing issues.Routing
+	if responder != nil {
+		responder.Prefile(ctx, rep)
+		routing = responder.RepositoryRouting()
+	}
 	if inGitLab {
 		if err := gitlab.FileIssues(ctx, getenv, &rep, glCtx, gitlab.FileOptions{
 			Enabled: f.fileIssues, DryRun: dryRun, FailOnError: f.failOnError, Labels: f.issueLabels,
-			CloseResolved: f.closeResolved, Partial: partialScanners(cfg),
+			CloseResolved: f.closeResolved, Partial: partialScanners(cfg), Routing: routing,
 		}); err != nil {
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
 			rep.Errors = append(rep.Errors, err.Error())
@@ -390,9 +399,16 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	if act != nil {
 		err := act.Act(ctx, &rep, github.ActOptions{
 			DryRun: dryRun, FileIssues: f.fileIssues, CloseResolved: f.closeResolved, FailOnError: f.failOnError,
-			Labels: f.issueLabels, Comment: f.comment, Partial: partialScanners(cfg), Context: ghCtx,
+			Labels: f.issueLabels, Comment: f.comment, Partial: partialScanners(cfg), Context: ghCtx, Routing: routing,
 		})
 		if err != nil {
+			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
+			rep.Errors = append(rep.Errors, err.Error())
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	if responder != nil {
+		if err := responder.Respond(ctx, &rep, f.failOnError); err != nil {
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
 			rep.Errors = append(rep.Errors, err.Error())
 			runErr = errors.Join(runErr, err)

@@ -204,9 +204,20 @@ func (m Markdown) tail(r Report) string {
 			if is.URL != "" {
 				t = fmt.Sprintf("[%s](%s)", t, is.URL)
 			}
-			fmt.Fprintf(&b, "- %s: %s\n", MarkdownText(is.State), t)
+			state := MarkdownText(is.State)
+			if is.Tracker != "" {
+				state += " (" + MarkdownText(is.Tracker) + ")"
+			}
+			fmt.Fprintf(&b, "- %s: %s\n", state, t)
 		}
 		b.WriteString("\n</details>\n\n")
+	}
+	if len(r.Notifications) > 0 {
+		b.WriteString("**Notified**\n\n")
+		for _, l := range NotificationLines(r.Notifications) {
+			fmt.Fprintf(&b, "- %s\n", MarkdownText(l))
+		}
+		b.WriteString("\n")
 	}
 	if r.Signature != nil {
 		b.WriteString("**Signature**\n\n")

@@ -192,6 +192,23 @@ func (t Text) verdict(b *strings.Builder, r Report) {
 	for _, s := range r.Reasons {
 		fmt.Fprintf(b, "  - %s\n", s)
 	}
+	if len(r.Issues) > 0 || len(r.Notifications) > 0 {
+		b.WriteString("\n" + t.paint(ansiBold, "Tickets") + "\n")
+		for _, is := range r.Issues {
+			where := is.URL
+			if where == "" {
+				where = is.Title
+			}
+			tracker := is.Tracker
+			if tracker == "" {
+				tracker = "repository"
+			}
+			fmt.Fprintf(b, "  %s %s: %s\n", is.State, tracker, where)
+		}
+		for _, l := range NotificationLines(r.Notifications) {
+			fmt.Fprintf(b, "  %s\n", l)
+		}
+	}
 	if r.Signature != nil {
 		b.WriteString("\n" + t.paint(ansiBold, "Signature") + "\n")
 		for _, l := range SignatureLines(*r.Signature) {
@@ -357,4 +374,21 @@ func ContextNote(context string) string {
 		return "the token's checksum fails, it was not issued: tier from secrets.context.checksum-invalid"
 	}
 	return "tier from secrets.context." + context
+}
+
+// NotificationLines say who was told, or would be, of which groups.
+func NotificationLines(ns []Notification) []string {
+	var out []string
+	for _, n := range ns {
+		to := n.Channel
+		if n.To != "" {
+			to += " " + n.To
+		}
+		l := fmt.Sprintf("%s %s: %d new or reopened group(s)", n.State, to, len(n.Groups))
+		if n.Error != "" {
+			l += ": " + n.Error
+		}
+		out = append(out, l)
+	}
+	return out
 }
