@@ -60,7 +60,7 @@ func TestResponseInTheAction(t *testing.T) {
 			"GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": api.Srv.URL, "GITHUB_SERVER_URL": "https://github.com",
 			"GITHUB_SHA": head, "GITHUB_RUN_ID": strconv.Itoa(run), "GITHUB_OUTPUT": filepath.Join(work, "output"),
 			"GITHUB_STEP_SUMMARY": filepath.Join(work, "summary.md"),
-			"INPUT_TOKEN": api.Token, "INPUT_PATH": dir, "INPUT_POLICY": filepath.Join(work, "policy.yml"), "INPUT_SCANNERS": "secrets",
+			"INPUT_TOKEN":         api.Token, "INPUT_PATH": dir, "INPUT_POLICY": filepath.Join(work, "policy.yml"), "INPUT_SCANNERS": "secrets",
 			"INPUT_FILE-ISSUES": "true", "INPUT_COMMENT": "false", "INPUT_REPORT-FILE": filepath.Join(work, "report.json"),
 			"JIRA_PAT": fj.PAT, "SECGATE_SLACK_WEBHOOK_URL": slackSrv.URL, "SECGATE_WEBHOOK_URL": hookSrv.URL, "SECGATE_WEBHOOK_SECRET": "whsec-9",
 		}
