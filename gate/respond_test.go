@@ -203,3 +203,26 @@ func TestRespondDryRunAndMissingConfig(t *testing.T) {
 		t.Fatal("fail-on-error and no Jira credentials")
 	}
 }
+
+// A notification that cannot be sent is a warning, and fails the gate
+// only when the policy says response.notify_failure: fail.
+func TestNotifyFailure(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) }))
+	defer down.Close()
+	for _, mode := range []string{"warn", "fail"} {
+		pol, err := ParsePolicy(".secgate.yml", []byte("response:\n  critical: {ticket: [repository], notify: [webhook]}\n  notify_failure: "+mode+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := report.New()
+		rep.Verdict = policy.VerdictFail
+		rep.Findings = []policy.Finding{{ID: "x", Rule: "private-key", Kind: policy.KindSecret, Scanner: "secrets", Severity: policy.Critical, Action: policy.ActionFail,
+			Location: policy.Location{Path: "k.pem", Line: 1}, Fingerprint: "secret-x"}}
+		rep.Issues = []report.Issue{{Title: "t", State: issues.StateOpened, Fingerprint: issues.Groups(rep)[0].Key, Tracker: TrackerRepository, URL: "https://github.com/acme/shop/issues/1"}}
+		r := &Responder{Response: pol.Response, WebhookURL: down.URL}
+		err = r.Respond(context.Background(), &rep, false)
+		if (err != nil) != (mode == "fail") || len(rep.Notifications) != 1 || rep.Notifications[0].State != "error" || len(rep.Warnings) == 0 {
+			t.Fatalf("%s: err %v, notifications %+v, warnings %v", mode, err, rep.Notifications, rep.Warnings)
+		}
+	}
+}
