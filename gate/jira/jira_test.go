@@ -162,9 +162,9 @@ func TestFaults(t *testing.T) {
 	if !errors.As(err, &he) || he.Status != 500 || !strings.Contains(err.Error(), "POST /rest/api/3/search/jql: HTTP 500") {
 		t.Fatalf("a lasting 500: %v", err)
 	}
-	bad := client(t, f)
 	cfg := jira.Config{URL: f.URL, Project: "SEC", Email: f.Email, APIToken: "wrong", Sleep: func(context.Context, time.Duration) error { return nil }}
-	if bad, err = jira.New(cfg); err != nil {
+	bad, err := jira.New(cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = bad.List(ctx, "secgate")
