@@ -157,10 +157,13 @@ func merge(pre, full []report.Issue) []report.Issue {
 // new or reopened in a tracker this run (the trackers are the memory: a
 // rerun tells nobody again).
 func (r *Responder) notify(ctx context.Context, rep *report.Report) error {
+	dry := r.DryRun || r.Filing.DryRun
 	fresh := map[string][]string{} // group key → its tickets
 	for _, e := range rep.Issues {
-		switch e.State {
-		case issues.StateOpened, issues.StateReopened, issues.StateWouldOpen:
+		// A would-open entry counts in a dry run only: outside one it is a
+		// tracker that could not file (a fork's read-only token), which
+		// remembers nothing — telling on it would tell on every run.
+		if e.State == issues.StateOpened || e.State == issues.StateReopened || dry && e.State == issues.StateWouldOpen {
 			fresh[e.Fingerprint] = append(fresh[e.Fingerprint], e.URL)
 		}
 	}
@@ -183,7 +186,6 @@ func (r *Responder) notify(ctx context.Context, rep *report.Report) error {
 		}
 	}
 	slices.Sort(channels)
-	dry := r.DryRun || r.Filing.DryRun
 	var errs []error
 	for _, ch := range channels {
 		groups := byChannel[ch]

@@ -226,3 +226,24 @@ func TestNotifyFailure(t *testing.T) {
 		}
 	}
 }
+
+// Outside a dry run, a tracker that could not file (would-open: a fork's
+// read-only token) remembers nothing: nobody is told, or they would be told
+// on every run.
+func TestNoNotificationWithoutMemory(t *testing.T) {
+	var calls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+	defer srv.Close()
+	pol, err := ParsePolicy(".secgate.yml", []byte("response:\n  critical: {ticket: [repository], notify: [webhook]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := report.New()
+	rep.Verdict = policy.VerdictFail
+	rep.Findings = []policy.Finding{{ID: "x", Rule: "private-key", Kind: policy.KindSecret, Scanner: "secrets", Severity: policy.Critical, Action: policy.ActionFail,
+		Location: policy.Location{Path: "k.pem", Line: 1}, Fingerprint: "secret-x"}}
+	rep.Issues = []report.Issue{{Title: "t", State: issues.StateWouldOpen, Fingerprint: issues.Groups(rep)[0].Key, Tracker: TrackerRepository}}
+	if err := (&Responder{Response: pol.Response, WebhookURL: srv.URL}).Respond(context.Background(), &rep, false); err != nil || calls != 0 || len(rep.Notifications) != 0 {
+		t.Fatalf("err %v, %d calls, notifications %+v", err, calls, rep.Notifications)
+	}
+}

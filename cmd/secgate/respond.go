@@ -16,9 +16,12 @@ import (
 // from flags: they are credentials).
 func newResponder(ctx context.Context, cfg gate.Config, f runFlags, rep report.Report, dryRun, pullRequest bool, env lookupEnv) *gate.Responder {
 	getenv := func(k string) string { v, _ := env(k); return v }
-	pol, err := cfg.LoadPolicy(ctx)
-	if err != nil || !f.fileIssues || rep.Verdict == policy.VerdictError {
+	if !f.fileIssues || rep.Verdict == policy.VerdictError {
 		return nil
+	}
+	pol, err := cfg.LoadPolicy(ctx)
+	if err != nil {
+		return nil // the run already failed on it
 	}
 	r := &gate.Responder{
 		Response: pol.Response,
