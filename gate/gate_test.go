@@ -173,7 +173,7 @@ func TestRunConfigErrors(t *testing.T) {
 		c    Config
 		want string
 	}{
-		"unknown scanner":         {Config{Path: dir, Only: []string{"sast"}}, `unknown scanner "sast" (want secrets, deps, image, config)`},
+		"unknown scanner":         {Config{Path: dir, Only: []string{"sast"}}, `unknown scanner "sast" (want secrets, deps, image, manifests, config)`},
 		"only and skip":           {Config{Path: dir, Only: []string{"secrets"}, Skip: []string{"deps"}}, "only and skip cannot be combined"},
 		"head without base":       {Config{Path: dir, Head: "HEAD"}, "head needs base"},
 		"history and range":       {Config{Path: dir, History: true, Base: "main"}, "history and base select different secret scans"},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/secgate/secgate/gate/deps"
 	"github.com/secgate/secgate/gate/image"
+	"github.com/secgate/secgate/gate/manifests"
 	"github.com/secgate/secgate/gate/secrets"
 	"github.com/secgate/secgate/policy"
 )
@@ -79,6 +80,17 @@ var registry = []Registration{
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, Tiers: tiers,
 				Secrets: text, Credentials: creds, DockerHost: c.DockerHost, Logger: log,
 			}), nil
+		},
+	},
+	{
+		Name: "manifests", Section: "manifests", Checks: manifests.Checks,
+		Ready: always,
+		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
+			tiers := map[string]policy.Severity{}
+			for _, ch := range manifests.Checks {
+				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
+			}
+			return manifests.New(manifests.Options{Root: c.Path, Tiers: tiers, Exclude: pol.ManifestsExclude, Logger: log}), nil
 		},
 	},
 	{

@@ -73,7 +73,8 @@ const (
 	KindSecret        Kind = "secret"
 	KindVulnerability Kind = "vulnerability"
 	KindImage         Kind = "image"
-	KindConfig        Kind = "config" // a change to the gate's own configuration
+	KindConfig        Kind = "config"   // a change to the gate's own configuration
+	KindManifest      Kind = "manifest" // how a Kubernetes or Compose file runs a container
 )
 
 // Action is what the gate does about a finding.
@@ -127,6 +128,9 @@ type Location struct {
 	Ecosystem string `json:"ecosystem,omitempty"`
 	Image     string `json:"image,omitempty"`
 	Layer     string `json:"layer,omitempty"`
+	// Object is the deployment object and container a manifest finding is
+	// about: "Deployment/shop/web container app", "service web" (Compose).
+	Object string `json:"object,omitempty"`
 }
 
 func (l Location) String() string {
@@ -144,6 +148,9 @@ func (l Location) String() string {
 		b.WriteString(l.Path)
 		if l.Line > 0 {
 			fmt.Fprintf(&b, ":%d", l.Line)
+		}
+		if l.Object != "" {
+			b.WriteString(" " + l.Object)
 		}
 	}
 	if l.Package != "" {

@@ -98,6 +98,8 @@ type Policy struct {
 	// (Finding.Context: test, example, docs, vendored, local-host,
 	// checksum-invalid) instead of SecretsTier.
 	SecretsContext map[string]Severity
+	// ManifestsExclude are directory names the manifests scanner skips.
+	ManifestsExclude []string
 	// Response is where each tier is ticketed and who is notified.
 	Response Response
 	// SecretsRequireFiles and DepsRequireLockfiles make a scan that read
@@ -209,6 +211,10 @@ type rawPolicy struct {
 		Size     *string           `yaml:"size"`
 		Checks   map[string]string `yaml:"checks"`
 	} `yaml:"image"`
+	Manifests *struct {
+		Checks  map[string]string `yaml:"checks"`
+		Exclude []string          `yaml:"exclude"`
+	} `yaml:"manifests"`
 	Checks     map[string]string `yaml:"checks"`
 	Exceptions []rawException    `yaml:"exceptions"`
 	Response   *rawResponse      `yaml:"response"`
@@ -380,6 +386,22 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 		}
 	}
 	// checks: the tier of any registered scanner's check, by id.
+	if mf := raw.Manifests; mf != nil {
+		for _, id := range slices.Sorted(maps.Keys(mf.Checks)) {
+			if _, ok := cat.Check("manifests", id); cat != nil && !ok {
+				v.errf("$.manifests.checks."+id, "unknown manifests check %q (want one of %s)", id, cat.checkIDs("manifests"))
+				continue
+			}
+			p.setCheckString(&v, "$.manifests.checks."+id, id, mf.Checks[id])
+		}
+		for i, e := range mf.Exclude {
+			if strings.TrimSpace(e) == "" || strings.Contains(e, "/") {
+				v.errf(fmt.Sprintf("$.manifests.exclude[%d]", i), "exclude %q: a directory name (charts, testdata)", e)
+				continue
+			}
+			p.ManifestsExclude = append(p.ManifestsExclude, e)
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(raw.Checks)) {
 		ch, ok := cat.Check("", id)
 		if cat != nil && !ok {

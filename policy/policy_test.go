@@ -14,6 +14,7 @@ var testCatalogue = Catalogue{
 	{Name: "deps", Section: "deps"},
 	{Name: "image", Section: "image", Checks: []Check{{ID: "image-runs-as-root", Tier: High}, {ID: "image-has-shell", Tier: Low}}},
 	{Name: "config", Section: "config", Checks: []Check{{ID: "config-file-changed", Tier: High}}},
+	{Name: "manifests", Section: "manifests", Checks: []Check{{ID: "manifest-privileged", Tier: High}}},
 }
 
 func TestDefaultFileMatchesBuiltin(t *testing.T) {
@@ -116,7 +117,7 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"version", "version: 2\n", ".secgate.yml:1:10: unsupported policy version 2"},
 		{"unparsable", "deps:\n  unparsable: ignore\n", `.secgate.yml:2:15: unknown value "ignore"`},
 		{"unknown check", "image:\n  checks:\n    image-has-shel: medium\n", `.secgate.yml:3:21: unknown image check "image-has-shel" (want one of image-runs-as-root, image-has-shell)`},
-		{"unknown check at the top", "checks:\n  config-file-changd: low\n", `.secgate.yml:2:23: unknown check "config-file-changd" (want one of secret, image-runs-as-root, image-has-shell, config-file-changed)`},
+		{"unknown check at the top", "checks:\n  config-file-changd: low\n", `.secgate.yml:2:23: unknown check "config-file-changd" (want one of secret, image-runs-as-root, image-has-shell, config-file-changed, manifest-privileged)`},
 		{"per-finding tier", "checks: {secret: low}\n", `check secret has no tier of its own`},
 		{"one tier, two keys", "image: {root_user: high}\nchecks: {image-runs-as-root: low}\n", `.secgate.yml:2:30: the tier of check image-runs-as-root is set twice`},
 		{"one tier set twice", "image:\n  root_user: high\n  checks: {image-runs-as-root: low}\n", `.secgate.yml:2:14: image.root_user and image.checks.image-runs-as-root set the same tier`},
@@ -131,6 +132,8 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"jira credentials in the url", "jira: {url: \"https://me:tok@acme.atlassian.net\", project: SEC}\n", `.secgate.yml:1:13: jira url: no credentials in the policy`},
 		{"jira without project", "jira: {url: https://acme.atlassian.net}\n", `jira needs url and project`},
 		{"label with a space", "response:\n  high: {label: needs fix}\n", `label "needs fix": one word`},
+		{"unknown manifests check", "manifests:\n  checks: {manifest-priviliged: high}\n", `unknown manifests check "manifest-priviliged"`},
+		{"manifests exclude path", "manifests:\n  exclude: [deploy/dev]\n", `.secgate.yml:2:13: exclude "deploy/dev": a directory name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -182,6 +182,8 @@ func resultMessage(f policy.Finding) string {
 		msg += " — " + f.Preview
 	case policy.KindImage:
 		msg += " (" + f.Location.Image + ")"
+	case policy.KindManifest:
+		msg += " (" + f.Location.Object + ")"
 	}
 	if f.Fix != "" {
 		msg += ". " + f.Fix

@@ -282,7 +282,7 @@ func yesNo(b bool) string {
 }
 
 func nextStep(r Report) string {
-	secrets, vulns, images := 0, 0, 0
+	secrets, vulns, images, other := 0, 0, 0, 0
 	for _, f := range r.Findings {
 		if f.Action != policy.ActionFail && f.Action != policy.ActionBlockProduction {
 			continue
@@ -294,6 +294,8 @@ func nextStep(r Report) string {
 			vulns++
 		case policy.KindImage:
 			images++
+		default:
+			other++
 		}
 	}
 	switch r.Verdict {
@@ -319,6 +321,9 @@ func nextStep(r Report) string {
 	}
 	if images > 0 {
 		steps = append(steps, "change the image as each finding's fix says")
+	}
+	if other > 0 {
+		steps = append(steps, "change the files as each finding's fix says")
 	}
 	s := "Fix the findings marked fail or block-production: " + strings.Join(steps, "; ") + "."
 	return s + " A false positive or an accepted risk: add its id or fingerprint to `exceptions` in " + policy.FileName + " with a reason and an expiry date."

@@ -1,0 +1,229 @@
+// Package manifests checks how Kubernetes manifests and Compose files run
+// containers — as root, privileged, with the engine's socket, with host
+// namespaces — against the Pod Security Standards (baseline and
+// restricted) and the practices kube-score and checkov check. Only the
+// fields the checks read are decoded, from goccy/go-yaml's syntax tree, so
+// that each finding points at the line of the key to change.
+package manifests
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml/parser"
+	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/policy"
+)
+
+// Options say what to scan and how to judge it.
+type Options struct {
+	Root    string
+	Tiers   map[string]policy.Severity // by check id (the policy's, else the catalogue's)
+	Exclude []string                   // directory names to skip
+	Logger  *slog.Logger
+}
+
+// Scanner is the manifests scanner.
+type Scanner struct{ opts Options }
+
+// New makes the scanner.
+func New(o Options) *Scanner {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Scanner{opts: o}
+}
+
+func (s *Scanner) Name() string   { return "manifests" }
+func (s *Scanner) Target() string { return "Kubernetes and Compose files under " + s.opts.Root }
+
+// maxFile is the largest YAML file read: a rendered chart of many
+// objects is a few hundred kB.
+const maxFile = 8 << 20
+
+// skipDirs are never manifests of this project.
+var skipDirs = []string{".git", "node_modules", "vendor", "third_party"}
+
+// Scan reads every *.yaml, *.yml and *.json under the root that parses as
+// Kubernetes objects or a Compose file, and checks each container.
+func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
+	root := s.opts.Root
+	var res policy.ScanResult
+	ignored, err := repo.IgnoredDirs(ctx, root)
+	if err != nil {
+		return res, err
+	}
+	if len(ignored) > 0 {
+		res.Coverage.AddSkip("directory", "ignored by the tree's own .gitignore", ignored...)
+	}
+	c := &collector{s: s, seen: map[string]bool{}}
+	var helm, unparsable []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // an unreadable directory: as every scanner, skip it
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && (slices.Contains(skipDirs, d.Name()) || slices.Contains(s.opts.Exclude, d.Name()) || slices.Contains(ignored, rel)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(path.Ext(rel)) {
+		case ".yaml", ".yml", ".json":
+		default:
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Size() > maxFile {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		switch c.file(rel, data) {
+		case fileHelm:
+			helm = append(helm, rel)
+		case fileUnparsable:
+			unparsable = append(unparsable, rel)
+		case fileManifest:
+			res.Coverage.Files++
+			res.Coverage.Bytes += int64(len(data))
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	if len(helm) > 0 {
+		res.Coverage.AddSkip("file", "a Helm template, not YAML until rendered", helm...)
+		res.Notes = append(res.Notes, fmt.Sprintf("%d Helm template(s) skipped (%s): scan the rendered output, `helm template RELEASE CHART > rendered.yaml`, then secgate on it", len(helm), strings.Join(first(helm, 3), ", ")))
+	}
+	if len(unparsable) > 0 {
+		res.Coverage.AddSkip("file", "not valid YAML", unparsable...)
+	}
+	res.Findings = c.findings
+	res.Warnings = append(res.Warnings, c.warnings...)
+	res.Notes = append(res.Notes, fmt.Sprintf("%d workload(s) and %d Compose service(s) checked", c.workloads, c.services))
+	return res, nil
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(slices.Clone(s[:n]), "…")
+	}
+	return s
+}
+
+type fileKind int
+
+const (
+	fileOther fileKind = iota
+	fileManifest
+	fileHelm
+	fileUnparsable
+)
+
+var (
+	templateMarks = regexp.MustCompile(`\{\{-?\s*[.$a-zA-Z(/-]`)
+	k8sShape      = regexp.MustCompile(`(?m)^\s*apiVersion:\s*\S+[\s\S]*^\s*kind:\s*[A-Z]\w+`)
+	composeName   = regexp.MustCompile(`(?i)^(docker-)?compose([.-][\w.-]*)?\.ya?ml$`)
+	errPos        = regexp.MustCompile(`^\[(\d+):\d+\]`)
+)
+
+// collector gathers the findings of the files.
+type collector struct {
+	s                   *Scanner
+	findings            []policy.Finding
+	warnings            []string
+	seen                map[string]bool
+	workloads, services int
+}
+
+// file reads one file: Kubernetes objects, a Compose file, or neither.
+func (c *collector) file(rel string, data []byte) fileKind {
+	if templateMarks.Match(data) && (strings.Contains("/"+rel, "/templates/") || bytes.Contains(data, []byte("{{ .Values")) || bytes.Contains(data, []byte("{{- "))) {
+		return fileHelm
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		if templateMarks.Match(data) {
+			return fileHelm
+		}
+		if k8sShape.Match(data) {
+			// Clearly a manifest, and broken: say where, never a finding.
+			// The parser's message only, not the source lines it quotes
+			// (a manifest may hold a secret).
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			where := rel
+			if m := errPos.FindStringSubmatch(msg); m != nil {
+				where, msg = rel+":"+m[1], strings.TrimSpace(msg[len(m[0]):])
+			}
+			c.warnings = append(c.warnings, fmt.Sprintf("%s: a Kubernetes manifest that is not valid YAML, not checked: %s", where, msg))
+		}
+		return fileUnparsable
+	}
+	kind := fileOther
+	for _, doc := range f.Docs {
+		body := doc.Body
+		if body == nil || !isMapping(body) {
+			continue
+		}
+		if get(body, "apiVersion") != nil && get(body, "kind") != nil {
+			if c.object(rel, body) {
+				kind = fileManifest
+			}
+			continue
+		}
+		if c.compose(rel, body, composeName.MatchString(path.Base(rel))) {
+			kind = fileManifest
+		}
+	}
+	return kind
+}
+
+// add records a finding once per check, file and object.
+func (c *collector) add(check, rel string, ln int, object, detail, fix string) {
+	id := check + "\x00" + rel + "\x00" + object
+	if c.seen[id] {
+		return
+	}
+	c.seen[id] = true
+	var ch policy.Check
+	for _, x := range Checks {
+		if x.ID == check {
+			ch = x
+		}
+	}
+	tier, ok := c.s.opts.Tiers[check]
+	if !ok {
+		tier = ch.Tier
+	}
+	title := ch.Title
+	if i := strings.Index(title, " ("); i > 0 {
+		title = title[:i]
+	}
+	c.findings = append(c.findings, policy.Finding{
+		ID: check, Kind: policy.KindManifest, Rule: check,
+		Title:       title + ": " + detail,
+		Severity:    tier,
+		ScoreSource: policy.SourceRuleDefault,
+		Location:    policy.Location{Path: rel, Line: ln, Object: object},
+		Fix:         fix,
+		Fingerprint: policy.Fingerprint(policy.KindManifest, check, rel, object),
+	})
+}
