@@ -230,6 +230,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	found := make([][]policy.Finding, len(scanners))
 	redactors = make([]policy.Redactor, len(scanners))
 	checkedImages := make([][]policy.CheckedImage, len(scanners))
+	deployed := make([][]policy.Deployment, len(scanners))
 	scanWarnings := make([][]string, len(scanners))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, s := range scanners {
@@ -248,7 +249,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 			for j := range res.Findings {
 				res.Findings[j].Scanner = s.Name()
 			}
-			r.Findings, found[i], redactors[i], checkedImages[i] = len(res.Findings), res.Findings, res.Redactor, res.Images
+			r.Findings, found[i], redactors[i], checkedImages[i], deployed[i] = len(res.Findings), res.Findings, res.Redactor, res.Images, res.Deployments
 			for _, w := range res.Warnings {
 				scanWarnings[i] = append(scanWarnings[i], s.Name()+": "+w)
 			}
@@ -281,6 +282,13 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	for i := range scanners {
 		rep.Images = append(rep.Images, checkedImages[i]...)
 		rep.Warnings = append(rep.Warnings, scanWarnings[i]...)
+	}
+	notes := crossCheck(found, slices.Concat(deployed...))
+	for i := range results {
+		results[i].Findings = len(found[i])
+		if results[i].Name == "image" {
+			results[i].Notes = append(results[i].Notes, notes...)
+		}
 	}
 	if reason, ok := coveredNothing(results); ok {
 		rep.Reasons = append(rep.Reasons, reason)

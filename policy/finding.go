@@ -229,9 +229,21 @@ type ScanResult struct {
 	// Images are the container images the scanner checked, as data: what
 	// signing and the platform outputs read (never parsed from notes).
 	Images []CheckedImage
+	// Deployments are the containers a manifest runs, by image, and
+	// whether it runs them as non-root (the gate weighs them against the
+	// image checks' image-runs-as-root).
+	Deployments []Deployment
 	// Redactor, when set, removes the values the scanner found (secrets)
 	// from any text: the gate passes everything it publishes through it.
 	Redactor Redactor
+}
+
+// Deployment is one container of a manifest.
+type Deployment struct {
+	Image   string // as the manifest names it
+	Object  string // the finding object: "Deployment/shop/web container app"
+	Path    string
+	NonRoot bool // runAsNonRoot: true, a non-zero runAsUser, a non-root Compose user
 }
 
 // CheckedImage is one image reference as checked: the repository, the

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/secgate/secgate/policy"
 )
 
 // compose checks a Compose file's services; named is true when the file's
@@ -38,10 +39,13 @@ func (c *collector) service(rel string, kv *ast.MappingValueNode) {
 			c.add(CheckPrivileged, rel, keyLine(p), object, "privileged: true", "remove privileged: true")
 		}
 	}
+	nonRoot := false
 	if u := get(svc, "user"); u == nil {
 		c.add(CheckRoot, rel, nl, object, "user is not set (the image decides, and most run as root)", "set user: to a non-root uid (\"10001:10001\")")
 	} else if s := strings.TrimSpace(str(u)); s == "root" || s == "0" || strings.HasPrefix(s, "0:") || strings.HasPrefix(s, "root:") {
 		c.add(CheckRoot, rel, keyLine(u), object, "user: "+s, "set user: to a non-root uid")
+	} else {
+		nonRoot = true
 	}
 
 	secopt := get(svc, "security_opt")
@@ -99,5 +103,6 @@ func (c *collector) service(rel string, kv *ast.MappingValueNode) {
 
 	if img := get(svc, "image"); img != nil {
 		c.image(rel, keyLine(img), object, str(img))
+		c.deployments = append(c.deployments, policy.Deployment{Image: str(img), Object: object, Path: rel, NonRoot: nonRoot})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/secgate/secgate/policy"
 )
 
 // object checks one Kubernetes object (a List's items too); it reports
@@ -136,10 +137,12 @@ func (c *collector) container(rel, podObject string, ctr, podSC, annotations ast
 	}
 
 	user, nonRoot := either("runAsUser"), either("runAsNonRoot")
+	runsNonRoot := false
 	switch nr, _ := boolean(nonRoot); {
 	case user != nil && str(user) == "0":
 		c.add(CheckRoot, rel, keyLine(user), object, "runAsUser: 0", "set runAsUser to a non-zero uid and runAsNonRoot: true")
 	case nr || user != nil:
+		runsNonRoot = true
 	default:
 		c.add(CheckRoot, rel, nl, object, "runAsNonRoot is not set (the image decides, and most run as root)",
 			"set securityContext.runAsNonRoot: true (and a non-zero runAsUser) on the container or the pod")
@@ -204,6 +207,7 @@ func (c *collector) container(rel, podObject string, ctr, podSC, annotations ast
 
 	if img := get(ctr, "image"); img != nil {
 		c.image(rel, keyLine(img), object, str(img))
+		c.deployments = append(c.deployments, policy.Deployment{Image: str(img), Object: object, Path: rel, NonRoot: runsNonRoot})
 	}
 }
 

@@ -116,7 +116,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	if len(unparsable) > 0 {
 		res.Coverage.AddSkip("file", "not valid YAML", unparsable...)
 	}
-	res.Findings = c.findings
+	res.Findings, res.Deployments = c.findings, c.deployments
 	res.Warnings = append(res.Warnings, c.warnings...)
 	res.Notes = append(res.Notes, fmt.Sprintf("%d workload(s) and %d Compose service(s) checked", c.workloads, c.services))
 	return res, nil
@@ -150,6 +150,7 @@ type collector struct {
 	s                   *Scanner
 	findings            []policy.Finding
 	warnings            []string
+	deployments         []policy.Deployment
 	seen                map[string]bool
 	workloads, services int
 }
