@@ -23,7 +23,7 @@ func TestRootUserCrossCheck(t *testing.T) {
 		return "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n    - name: app\n      image: " + host + "/shop/web:1.0\n" + sc
 	}
 	for _, tc := range []struct {
-		name, manifest string
+		name, manifest   string
 		image, manifest2 int // image-runs-as-root findings, manifest-runs-as-root findings
 	}{
 		{"non-root in the manifest", pod("      securityContext: {runAsNonRoot: true, runAsUser: 10001}\n"), 0, 0},
