@@ -89,6 +89,17 @@ func TestKeySignVerifyAndTamper(t *testing.T) {
 	if n := len(signtest.Tags(t, host+"/app")); n != 3 {
 		t.Fatalf("%d tags after signing twice, want the image's, .sig and .att", n)
 	}
+	for suffix, want := range map[string]int{".sig": 1, ".att": 1} {
+		tag, _ := name.NewTag(host + "/app:sha256-" + d.DigestStr()[7:] + suffix)
+		img, err := remote.Image(tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, _ := img.Layers()
+		if len(layers) != want {
+			t.Fatalf("%s holds %d layers after signing twice, want %d", suffix, len(layers), want)
+		}
+	}
 
 	t.Run("wrong key", func(t *testing.T) {
 		_, other := signtest.KeyPair(t, "x")
