@@ -77,7 +77,7 @@ var registry = []Registration{
 				creds = append(creds, image.Credential(rc))
 			}
 			return image.New(image.Options{
-				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, Tiers: tiers,
+				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: tiers,
 				Secrets: text, Credentials: creds, DockerHost: c.DockerHost, Logger: log,
 			}), nil
 		},

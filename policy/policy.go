@@ -110,6 +110,7 @@ type Policy struct {
 	DepsUnparsable       Action        // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
 	DepsMaxDBAge         time.Duration // how old offline vulnerability data may be; 0: unchecked
 	ImageMaxSize         int64         // bytes
+	ImageMaxWasted       int64         // bytes of files later layers delete or overwrite
 	// Checks sets the tier of checks by id (image.checks, and the older
 	// image.root_user and image.size keys); a check not set here has its
 	// catalogue default.
@@ -206,10 +207,11 @@ type rawPolicy struct {
 		Require    *bool    `yaml:"require_lockfiles"`
 	} `yaml:"deps"`
 	Image *struct {
-		MaxSize  *string           `yaml:"max_size"`
-		RootUser *string           `yaml:"root_user"`
-		Size     *string           `yaml:"size"`
-		Checks   map[string]string `yaml:"checks"`
+		MaxSize   *string           `yaml:"max_size"`
+		MaxWasted *string           `yaml:"max_wasted"`
+		RootUser  *string           `yaml:"root_user"`
+		Size      *string           `yaml:"size"`
+		Checks    map[string]string `yaml:"checks"`
 	} `yaml:"image"`
 	Manifests *struct {
 		Checks  map[string]string `yaml:"checks"`
@@ -359,6 +361,14 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 				p.ImageMaxSize = n
 			}
 		}
+		if im.MaxWasted != nil {
+			n, err := ParseSize(*im.MaxWasted)
+			if err != nil {
+				v.errf("$.image.max_wasted", "%v", err)
+			} else {
+				p.ImageMaxWasted = n
+			}
+		}
 		// The older keys are two names of two checks: one setting each.
 		for key, alias := range map[string]struct {
 			id  string
@@ -459,6 +469,7 @@ func builtin() *Policy {
 		DepsUnparsable: ActionFail,
 		DepsMaxDBAge:   7 * 24 * time.Hour,
 		ImageMaxSize:   200 * 1000 * 1000,
+		ImageMaxWasted: 10 * 1000 * 1000,
 		Response:       defaultResponse(),
 	}
 }

@@ -1,7 +1,6 @@
 package image
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -9,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -48,6 +47,9 @@ type fsFacts struct {
 	unsafeNames                                    int
 	secrets                                        []policy.Finding
 	bytesRead                                      int64
+	wasted                                         []wasted
+	wastedBytes                                    int64
+	sudo, sudoNopasswd                             []string
 }
 
 func (s *Scanner) check(ctx context.Context, t target, cov *policy.Coverage) ([]policy.Finding, []string, error) {
@@ -102,7 +104,8 @@ func (s *Scanner) check(ctx context.Context, t target, cov *policy.Coverage) ([]
 	}
 
 	// One streamed pass over the flattened filesystem.
-	facts, err := s.walk(ctx, t.img)
+	cmds := layerCommands(cf)
+	facts, err := s.walk(ctx, t.img, cmds)
 	if err != nil {
 		return fs, notes, err
 	}
@@ -138,6 +141,24 @@ func (s *Scanner) check(ctx context.Context, t target, cov *policy.Coverage) ([]
 	if len(facts.worldWritable) > 0 {
 		add(CheckWorldWritable, fmt.Sprintf("world-writable director(ies) outside /tmp: %s", list(facts.worldWritable)),
 			"chmod o-w the directory, or make it owned by the application user", "/"+facts.worldWritable[0])
+	}
+	if len(facts.sudoNopasswd) > 0 {
+		add(CheckSudoNopasswd, "sudo without a password gives root back: "+strings.Join(facts.sudoNopasswd[:min(3, len(facts.sudoNopasswd))], "; "),
+			"remove the NOPASSWD rule (and sudo) from the final image: a non-root USER with passwordless sudo is root", strings.TrimPrefix(strings.SplitN(facts.sudoNopasswd[0], ":", 2)[0], "/"))
+	}
+	if len(facts.sudo) > 0 {
+		add(CheckSudo, "sudo is in the final image: "+list(facts.sudo), "do not install sudo in the final stage", "/"+facts.sudo[0])
+	}
+	if facts.wastedBytes > 0 {
+		var top []string
+		for _, w := range facts.wasted[:min(3, len(facts.wasted))] {
+			top = append(top, fmt.Sprintf("/%s %s (added in layer %d%s, %s in layer %d)", w.path, mb(w.size), w.addedIn, by(cmds, w.addedIn), w.how, w.gone))
+		}
+		notes = append(notes, fmt.Sprintf("%s: %s in %d files deleted or overwritten by later layers, still shipped: %s", t.name(), mb(facts.wastedBytes), len(facts.wasted), strings.Join(top, "; ")))
+		if s.opts.MaxWasted > 0 && facts.wastedBytes > s.opts.MaxWasted {
+			add(CheckWasted, fmt.Sprintf("%s of files deleted or overwritten by later layers still ship in the image (over %s): %s", mb(facts.wastedBytes), mb(s.opts.MaxWasted), strings.Join(top, "; ")),
+				"delete files in the same RUN that creates them, or copy only the artifacts into the final stage of a multi-stage build", "/"+facts.wasted[0].path)
+		}
 	}
 	for _, f := range facts.secrets {
 		f.Location.Image = t.name()
@@ -188,85 +209,131 @@ func (s *Scanner) configSecrets(ctx context.Context, t target, cf *v1.ConfigFile
 			out = append(out, f)
 		}
 	}
-	return out
-}
-
-// walk streams the flattened filesystem once (mutate.Extract applies the
-// whiteouts), reading only the few files that content checks need, each
-// bounded, and the whole stream bounded by MaxExtract.
-func (s *Scanner) walk(ctx context.Context, img v1.Image) (*fsFacts, error) {
-	rc := mutate.Extract(img)
-	defer rc.Close()
-	counted := &countingReader{r: rc, limit: s.opts.MaxExtract}
-	tr := tar.NewReader(counted)
-	facts := &fsFacts{passwd: map[string]string{}}
-	for {
-		if err := ctx.Err(); err != nil {
-			return facts, err
-		}
-		h, err := tr.Next()
-		if err == io.EOF {
-			// mutate.Extract closes the tar stream before it reports its
-			// error (an unsafe entry, a broken layer): a clean end of the
-			// tar is not a clean extraction. Fail open there would mean an
-			// image with one crafted entry checks as empty.
-			if _, err := counted.Read(make([]byte, 1)); err != nil && err != io.EOF {
-				return facts, fmt.Errorf("reading the layers: %w", err)
+	// Secret-named keys with a literal value, which no rule recognises
+	// (most real passwords): by name, as Docker's build checks and dockle
+	// do. A line a rule already reported is not reported twice.
+	reported := map[string]bool{}
+	for _, f := range out {
+		reported[fmt.Sprintf("%s:%d", f.Location.Path, f.Location.Line)] = true
+	}
+	seen := map[string]bool{}
+	for _, part := range []struct {
+		name  string
+		lines []string
+	}{{"ENV", cf.Config.Env}, {"history", strings.Split(history.String(), "\n")}} {
+		for i, l := range part.lines {
+			if reported[fmt.Sprintf("config %s:%d", part.name, i+1)] {
+				continue
 			}
-			break
-		}
-		if err != nil {
-			if errors.Is(err, errTooLarge) {
-				return facts, fmt.Errorf("layers expand to more than %s: refusing (a decompression bomb?)", mb(s.opts.MaxExtract))
-			}
-			return facts, fmt.Errorf("reading the layers: %w", err)
-		}
-		p, ok := cleanName(h.Name)
-		if !ok {
-			facts.unsafeNames++
-			continue
-		}
-		switch {
-		case slices.Contains(shells, p):
-			facts.shells = append(facts.shells, p)
-		case slices.Contains(packageManagers, p):
-			facts.packageManagers = append(facts.packageManagers, p)
-		}
-		if h.Typeflag == tar.TypeDir && h.Mode&0o002 != 0 && !slices.Contains(tmpDirs, strings.TrimSuffix(p, "/")) {
-			facts.worldWritable = append(facts.worldWritable, p)
-		}
-		if h.Typeflag != tar.TypeReg {
-			if p == "etc/passwd" && h.Typeflag == tar.TypeSymlink {
-				facts.passwdLink = true
-			}
-			continue
-		}
-		if h.Mode&0o6000 != 0 {
-			facts.setuid = append(facts.setuid, p)
-		}
-		if isCache(p) {
-			facts.cacheFiles++
-			facts.cacheBytes += h.Size
-		}
-		switch {
-		case p == "etc/passwd":
-			data, err := io.ReadAll(io.LimitReader(tr, s.opts.MaxFileRead))
-			if err != nil {
-				return facts, err
-			}
-			facts.passwd = parsePasswd(data)
-		case s.opts.Secrets != nil && h.Size > 0 && h.Size <= secretScanMax && !hasPrefix(p, systemPrefixes):
-			data, err := io.ReadAll(io.LimitReader(tr, secretScanMax))
-			if err != nil {
-				return facts, err
-			}
-			if !bytes.Contains(data[:min(len(data), 8000)], []byte{0}) { // text only
-				facts.secrets = append(facts.secrets, s.opts.Secrets.Scan(ctx, "/"+p, data)...)
+			for _, kv := range SecretAssignments(l, part.name == "ENV") {
+				if seen[kv.Key] {
+					continue
+				}
+				seen[kv.Key] = true
+				where := "ENV"
+				if part.name == "history" {
+					where = "a build instruction (ENV or ARG)"
+				}
+				out = append(out, policy.Finding{
+					ID: RuleSecretEnv, Kind: policy.KindSecret, Rule: RuleSecretEnv,
+					Title:       fmt.Sprintf("secret-named key %s has a literal value in %s", kv.Key, where),
+					Preview:     fmt.Sprintf("%s=… (%d chars)", kv.Key, kv.Len),
+					Location:    policy.Location{Image: t.name(), Path: "config " + part.name, Line: i + 1},
+					Fix:         "pass it at run time (a secret store, --secret mounts at build time, the orchestrator's secrets), not in ENV or ARG: both ship in the image's config",
+					Fingerprint: policy.Fingerprint(policy.KindSecret, RuleSecretEnv, t.identity, kv.Key),
+				})
 			}
 		}
 	}
-	facts.bytesRead = counted.n
-	return facts, nil
+	return out
+}
+
+// Assignment is a secret-named key with a literal value (its length only:
+// the value is never kept).
+type Assignment struct {
+	Key string
+	Len int
+}
+
+var (
+	assignRE = regexp.MustCompile(`(?:^|[\s|])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)`)
+	// history: `ENV KEY value` (the old form) and `ARG KEY=value`.
+	envSpaceRE = regexp.MustCompile(`(?:#\(nop\)\s+|^)ENV\s+([A-Za-z_][A-Za-z0-9_]*)\s+([^=\s]\S*)\s*$`)
+)
+
+// secretWords name a secret in an upper-cased key's words.
+var secretWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIALS", "CREDENTIAL", "APIKEY", "PASSPHRASE"}
+
+// secretPairs name a secret as two words.
+var secretPairs = []string{"API_KEY", "PRIVATE_KEY", "ACCESS_KEY", "SECRET_KEY", "AUTH_KEY", "CLIENT_SECRET", "SIGNING_KEY", "ENCRYPTION_KEY"}
+
+// SecretName says whether an environment key names a secret, and not a
+// reference to one (…_FILE, …_PATH, …_URL, …_DIR).
+func SecretName(key string) bool {
+	k := strings.ToUpper(key)
+	for _, suffix := range []string{"_FILE", "_PATH", "_DIR", "_URL", "_URI", "_HOST", "_ENDPOINT", "_TYPE", "_NAME", "_ID", "_LENGTH", "_MIN_LENGTH", "_POLICY", "_EXPIRY", "_TTL"} {
+		if strings.HasSuffix(k, suffix) {
+			return false
+		}
+	}
+	for _, p := range secretPairs {
+		if k == p || strings.HasSuffix(k, "_"+p) || strings.HasPrefix(k, p+"_") || strings.Contains(k, "_"+p+"_") {
+			return true
+		}
+	}
+	for _, w := range strings.Split(k, "_") {
+		if slices.Contains(secretWords, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// literal says whether a value is a literal secret: not empty, not a
+// reference ($VAR, ${VAR}), not a file path (/run/secrets/db).
+func literal(v string) bool {
+	v = strings.Trim(v, `"'`)
+	return v != "" && !strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "~/")
+}
+
+// SecretAssignments finds secret-named keys with literal values in one
+// line: KEY=value (ENV entries, `ENV`/`ARG` history, buildkit's `|2 K=v`
+// build-arg prefix of RUN lines) and the old `ENV KEY value`. whole is
+// true when the line is one KEY=value entry (the config's Env).
+func SecretAssignments(line string, whole bool) []Assignment {
+	var out []Assignment
+	add := func(k, v string) {
+		if SecretName(k) && literal(v) {
+			out = append(out, Assignment{Key: k, Len: len(strings.Trim(v, `"'`))})
+		}
+	}
+	if whole {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			add(k, v)
+		}
+		return out
+	}
+	if m := envSpaceRE.FindStringSubmatch(line); m != nil {
+		add(m[1], m[2])
+		return out
+	}
+	// Only where a key is set: ENV/ARG instructions and the build args of
+	// RUN lines, not any "x=y" inside a shell command.
+	trimmed := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "/bin/sh -c #(nop)"))
+	switch {
+	case strings.HasPrefix(trimmed, "ENV "), strings.HasPrefix(trimmed, "ARG "):
+		trimmed = trimmed[4:]
+	case strings.HasPrefix(trimmed, "|"):
+		if i := strings.Index(trimmed, " /bin/sh -c"); i > 0 {
+			trimmed = trimmed[:i]
+		}
+	default:
+		return out
+	}
+	for _, m := range assignRE.FindAllStringSubmatch(trimmed, -1) {
+		add(m[1], m[2])
+	}
+	return out
 }
 
 var errTooLarge = errors.New("extract limit reached")

@@ -35,7 +35,7 @@ func FuzzLayerTar(f *testing.F) {
 			return
 		}
 		s := New(Options{MaxExtract: 1 << 20, MaxFileRead: 1 << 16})
-		facts, err := s.walk(context.Background(), img)
+		facts, err := s.walk(context.Background(), img, nil)
 		if err == nil && facts.bytesRead > 1<<20 {
 			t.Fatalf("read %d bytes past the 1 MiB bound", facts.bytesRead)
 		}

@@ -23,6 +23,12 @@ const (
 	CheckCache          = "image-package-cache"
 	CheckWorldWritable  = "image-world-writable-dir"
 	CheckUnpinnedBase   = "image-unpinned-base"
+	CheckSudoNopasswd   = "image-sudo-nopasswd"
+	CheckSudo           = "image-has-sudo"
+	CheckWasted         = "image-wasted-bytes"
+	// RuleSecretEnv is the rule of secret findings on a secret-named ENV
+	// or ARG key with a literal value (tiered as any secret).
+	RuleSecretEnv = "image-secret-env"
 )
 
 // Checks is the catalogue of the image checks: ids, titles, why each
@@ -45,6 +51,12 @@ var Checks = []policy.Check{
 		Help: "A directory anyone can write, outside /tmp, /var/tmp and /dev/shm."},
 	{ID: CheckUnpinnedBase, Tier: policy.Low, Title: "Base image not pinned by digest",
 		Help: "The OCI base image annotation names a tag: the base can change under the same name."},
+	{ID: CheckSudoNopasswd, Tier: policy.High, Title: "Passwordless sudo",
+		Help: "/etc/sudoers or /etc/sudoers.d grants NOPASSWD: the non-root USER is root again, without a password."},
+	{ID: CheckSudo, Tier: policy.Low, Title: "sudo in the final image",
+		Help: "sudo is a way back to root; a container has no use for it."},
+	{ID: CheckWasted, Tier: policy.Low, Title: "Wasted bytes: files deleted or overwritten by later layers",
+		Help: "A file a later layer deletes still ships in the image (and is readable by whoever pulls it). Over image.max_wasted (default 10MB)."},
 }
 
 // defaultTier is a check's tier in the catalogue.
@@ -81,6 +93,9 @@ type Options struct {
 	// content checks (/etc/passwd, secrets).
 	MaxExtract  int64
 	MaxFileRead int64
+	// MaxWasted is the bytes of deleted or overwritten files tolerated
+	// before image-wasted-bytes (0: never a finding, the note only).
+	MaxWasted int64
 
 	Transport http.RoundTripper // registry transport (tests)
 	// Credentials are registry logins besides the docker config's (the CI

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -717,5 +718,146 @@ func TestRegistryFaults(t *testing.T) {
 				t.Errorf("err = %v, want an error naming %s and %q", err, ref, want)
 			}
 		})
+	}
+}
+
+// Every layer is read: a key pair added in one layer and deleted in the
+// next is still in the image, and reported where it was added; a file an
+// opaque directory hides and a file overwritten are wasted bytes.
+func TestLayersDeletedAndOverwritten(t *testing.T) {
+	keyID := secretstest.AWSKeyID(t)
+	secret := secretstest.Random(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 40)
+	big := strings.Repeat("x", 2_000_000)
+	img := build(t, func(c *v1.Config) { c.User = "10001" },
+		layer(t, file("root/.aws/credentials", "[default]\naws_access_key_id = "+keyID+"\naws_secret_access_key = "+secret+"\n"),
+			file("app/data.bin", big), file("app/config/a.txt", "old")),
+		layer(t, file("root/.aws/.wh.credentials", ""), file("app/data.bin", "small"),
+			file("app/config/.wh..wh..opq", ""), file("app/config/b.txt", "new")))
+	res, err := New(Options{Refs: []string{archive(t, img)}, Secrets: textScanner(t), MaxWasted: 1_000_000}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyFinding *policy.Finding
+	for i, f := range res.Findings {
+		if f.Kind == policy.KindSecret && f.Rule == "aws-access-token" {
+			keyFinding = &res.Findings[i]
+		}
+	}
+	if keyFinding == nil || keyFinding.Location.Layer != "0" || !strings.Contains(keyFinding.Title, "deleted in layer 1") || keyFinding.Location.Path != "/root/.aws/credentials" {
+		t.Fatalf("the deleted key pair: %+v", res.Findings)
+	}
+	w, ok := checks(res.Findings)[CheckWasted]
+	if !ok || !strings.Contains(w.Title, "/app/data.bin 2.0 MB") || !strings.Contains(w.Title, "overwritten in layer 1") {
+		t.Fatalf("wasted bytes: %+v", res.Findings)
+	}
+	notes := strings.Join(res.Notes, "\n")
+	if !strings.Contains(notes, "/app/config/a.txt") && !strings.Contains(notes, "3 files deleted or overwritten") {
+		t.Errorf("notes %q: want the opaque directory's hidden file counted", notes)
+	}
+	out := fmt.Sprint(res.Findings) + notes
+	for _, v := range []string{keyID[4:], secret} { // AKIA is a documented prefix
+		for i := 0; i+6 <= len(v); i++ {
+			if strings.Contains(out, v[i:i+6]) {
+				t.Fatal("a piece of the deleted secret is in the findings or notes")
+			}
+		}
+	}
+}
+
+// Passwordless sudo gives root back to a non-root USER.
+func TestSudo(t *testing.T) {
+	img := build(t, func(c *v1.Config) { c.User = "app" },
+		layer(t, file("etc/passwd", "root:x:0:0::/root:/bin/false\napp:x:10001:10001::/app:/bin/false\n"),
+			file("etc/sudoers.d/app", "# app may restart the service\napp ALL=(ALL) NOPASSWD:ALL\n"),
+			entry{name: "usr/bin/sudo", mode: 0o4755, typ: tar.TypeReg, content: "\x7fELF\x00"}))
+	res, err := New(Options{Refs: []string{archive(t, img)}}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := checks(res.Findings)
+	if f, ok := c[CheckSudoNopasswd]; !ok || !strings.Contains(f.Title, "/etc/sudoers.d/app: app ALL=(ALL) NOPASSWD:ALL") || f.Severity != policy.High {
+		t.Errorf("NOPASSWD: %+v", res.Findings)
+	}
+	if _, ok := c[CheckSudo]; !ok {
+		t.Errorf("sudo binary: %+v", res.Findings)
+	}
+	// A commented rule grants nothing.
+	img = build(t, func(c *v1.Config) { c.User = "10001" }, layer(t, file("etc/sudoers", "# app ALL=(ALL) NOPASSWD:ALL\n")))
+	res, _ = New(Options{Refs: []string{archive(t, img)}}).Scan(context.Background())
+	if _, ok := checks(res.Findings)[CheckSudoNopasswd]; ok {
+		t.Error("a commented NOPASSWD rule")
+	}
+}
+
+// Secret-named keys with literal values, in ENV and in ARG/ENV history;
+// references, paths and empty values are not; a value a rule recognises
+// is reported once, by that rule.
+func TestSecretNamedEnv(t *testing.T) {
+	pat := secretstest.GitHubPAT(t)
+	img := build(t, func(c *v1.Config) {
+		c.User = "10001"
+		c.Env = []string{"PATH=/usr/bin", "DB_PASSWORD=hunter2-but-longer", "API_TOKEN=$TOKEN", "DB_PASSWORD_FILE=/run/secrets/db",
+			"EMPTY_SECRET=", "GITHUB_TOKEN=" + pat, "PASSWORD_MIN_LENGTH=12"}
+	}, layer(t, file("app/ok", "ok")))
+	cf, _ := img.ConfigFile()
+	cf.History = []v1.History{{CreatedBy: "ARG NPM_TOKEN=npm-build-token-value", EmptyLayer: true}, {CreatedBy: "/bin/sh -c #(nop)  ENV STRIPE_SECRET_KEY sk-test-value-123"},
+		{CreatedBy: "|1 SIGNING_KEY=abcdef123456 /bin/sh -c make release"}, {CreatedBy: "RUN export X_PASSWORD=inline && run"}}
+	img, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := New(Options{Refs: []string{archive(t, img)}, Secrets: textScanner(t), ConfigOnly: true}).Scan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	pats := 0
+	for _, f := range res.Findings {
+		switch f.Rule {
+		case RuleSecretEnv:
+			keys = append(keys, strings.Fields(f.Title)[2])
+			if strings.Contains(f.Preview, "hunter2") || f.Kind != policy.KindSecret {
+				t.Errorf("finding %+v", f)
+			}
+		case "github-pat":
+			pats++
+		default:
+			if f.Location.Path == "config history" && f.Location.Line == 3 {
+				keys = append(keys, "SIGNING_KEY") // a rule (generic-api-key) saw it first: once
+			}
+		}
+	}
+	slices.Sort(keys)
+	if want := []string{"DB_PASSWORD", "NPM_TOKEN", "SIGNING_KEY", "STRIPE_SECRET_KEY"}; !slices.Equal(keys, want) || pats != 1 {
+		t.Errorf("keys %v (want %v), %d github-pat findings (want 1)", keys, want, pats)
+	}
+}
+
+func TestSecretNames(t *testing.T) {
+	for key, want := range map[string]bool{
+		"DB_PASSWORD": true, "PASSWORD": true, "MYSQL_ROOT_PASSWORD": true, "API_KEY": true, "STRIPE_API_KEY": true, "AWS_SECRET_ACCESS_KEY": true,
+		"GITHUB_TOKEN": true, "JWT_SECRET": true, "PRIVATE_KEY": true, "SSH_PASSPHRASE": true, "GOOGLE_CREDENTIALS": true, "apikey": true,
+		"DB_PASSWORD_FILE": false, "SECRET_KEY_PATH": false, "TOKEN_URL": false, "PASSWORD_MIN_LENGTH": false, "PATH": false, "PWD": false,
+		"KEYBOARD_LAYOUT": false, "TOKENIZER_MODEL": false, "BYPASS": false,
+	} {
+		if SecretName(key) != want {
+			t.Errorf("SecretName(%s) = %v", key, !want)
+		}
+	}
+	for line, want := range map[string]string{
+		"/bin/sh -c #(nop)  ENV DB_PASSWORD=s3cret-value": "DB_PASSWORD",
+		"ARG NPM_TOKEN=abc":                                "NPM_TOKEN",
+		"|2 A=1 API_KEY=xyz /bin/sh -c build":             "API_KEY",
+		"/bin/sh -c export DB_PASSWORD=x && run":           "",
+		"ENV DB_PASSWORD=${DB_PASSWORD}":                   "",
+		"ARG GITHUB_TOKEN":                                 "",
+	} {
+		got := ""
+		for _, a := range SecretAssignments(line, false) {
+			got = a.Key
+		}
+		if got != want {
+			t.Errorf("%q: %q, want %q", line, got, want)
+		}
 	}
 }
