@@ -846,11 +846,11 @@ func TestSecretNames(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		"/bin/sh -c #(nop)  ENV DB_PASSWORD=s3cret-value": "DB_PASSWORD",
-		"ARG NPM_TOKEN=abc":                                "NPM_TOKEN",
-		"|2 A=1 API_KEY=xyz /bin/sh -c build":             "API_KEY",
-		"/bin/sh -c export DB_PASSWORD=x && run":           "",
-		"ENV DB_PASSWORD=${DB_PASSWORD}":                   "",
-		"ARG GITHUB_TOKEN":                                 "",
+		"ARG NPM_TOKEN=abc":                      "NPM_TOKEN",
+		"|2 A=1 API_KEY=xyz /bin/sh -c build":    "API_KEY",
+		"/bin/sh -c export DB_PASSWORD=x && run": "",
+		"ENV DB_PASSWORD=${DB_PASSWORD}":         "",
+		"ARG GITHUB_TOKEN":                       "",
 	} {
 		got := ""
 		for _, a := range SecretAssignments(line, false) {
