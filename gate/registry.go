@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/secgate/secgate/gate/deps"
@@ -50,8 +51,12 @@ var registry = []Registration{
 			Help: "An OSV advisory affects an installed version. Tier: the CVSS base score of the advisory's vector."}},
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
+			export := func(ctx context.Context, ref string) (string, func(), error) {
+				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: imageCredentials(c), DockerHost: c.DockerHost, Logger: log})
+			}
 			return deps.New(deps.Options{
-				Root: c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
+				ExportImage: export,
+				Root:        c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
 				SkipUnparsable:   pol.DepsUnparsable == policy.ActionReport,
 				MaxDBAge:         pol.DepsMaxDBAge,
@@ -72,10 +77,7 @@ var registry = []Registration{
 			for _, ch := range image.Checks {
 				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
 			}
-			creds := make([]image.Credential, 0, len(c.RegistryCredentials))
-			for _, rc := range c.RegistryCredentials {
-				creds = append(creds, image.Credential(rc))
-			}
+			creds := imageCredentials(c)
 			return image.New(image.Options{
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: tiers,
 				Secrets: text, Credentials: creds, DockerHost: c.DockerHost, Logger: log,
@@ -105,6 +107,15 @@ var registry = []Registration{
 }
 
 func always(Config) (bool, string) { return true, "" }
+
+// imageCredentials are the CI platform's registry logins, for gate/image.
+func imageCredentials(c Config) []image.Credential {
+	creds := make([]image.Credential, 0, len(c.RegistryCredentials))
+	for _, rc := range c.RegistryCredentials {
+		creds = append(creds, image.Credential(rc))
+	}
+	return creds
+}
 
 // Catalogue is the registry as the policy sees it: scanner names,
 // sections and checks.

@@ -40,8 +40,12 @@ type Options struct {
 	// Images are container images whose OS and language packages are
 	// scanned too. Until the image checks land only docker-archive:FILE
 	// (a `docker save` tarball) is read here.
-	Images  []string
-	Exclude []string // directories to skip: names, g:globs, r:regexes (osv-scanner's syntax)
+	Images []string
+	// ExportImage writes an image that is not a docker-archive (a registry
+	// reference, oci-layout:, docker-daemon:) as one, for the package scan
+	// (gate/image reads images); cleanup removes it.
+	ExportImage func(ctx context.Context, ref string) (archive string, cleanup func(), err error)
+	Exclude     []string // directories to skip: names, g:globs, r:regexes (osv-scanner's syntax)
 
 	// OfflineDB is a directory in osv-scanner's offline layout
 	// (DIR/osv-scalibr/<Ecosystem>/all.zip). Empty: the OSV API.

@@ -20,8 +20,10 @@ import (
 
 	"github.com/google/osv-scanner/v2/pkg/models"
 
+	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/gate/repo/repotest"
+	"github.com/secgate/secgate/gate/sign/signtest"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -1010,4 +1012,47 @@ func TestOfflineDatabaseChecked(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// The same image gives the same package findings from every source: a
+// docker-archive, an OCI layout and a registry (read by gate/image and
+// written as an archive for osv-scanner).
+func TestImagePackagesEverySource(t *testing.T) {
+	img := imagetest.Build(t, imagetest.Spec{Layers: []map[string]string{
+		{"etc/hostname": "shop\n"},
+		{"app/node_modules/.package-lock.json": string(lockfile(map[string]string{"lodash": "4.17.15"}))},
+	}})
+	host := signtest.Registry(t)
+	imagetest.Push(t, host+"/shop:1.0", img)
+	refs := []string{
+		"docker-archive:" + imagetest.Archive(t, "registry.example/shop:1.0", img),
+		"oci-layout:" + imagetest.Layout(t, img),
+		host + "/shop:1.0",
+	}
+	export := func(ctx context.Context, ref string) (string, func(), error) { return image.Export(ctx, ref, image.Options{}) }
+	var sets []string
+	for _, ref := range refs {
+		res, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{ref}, ExportImage: export})
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		var keys []string
+		for _, f := range res.Findings {
+			l := f.Location
+			if l.Image != ref || !strings.HasPrefix(l.Layer, "1 sha256:") {
+				t.Errorf("%s: finding not located by the image as given and its layer: %+v", ref, l)
+			}
+			keys = append(keys, f.ID+" "+l.Package+" "+l.Version+" "+l.Path)
+		}
+		slices.Sort(keys)
+		sets = append(sets, strings.Join(keys, "\n"))
+	}
+	if sets[0] == "" || sets[1] != sets[0] || sets[2] != sets[0] {
+		t.Fatalf("the sources disagree:\narchive:\n%s\nlayout:\n%s\nregistry:\n%s", sets[0], sets[1], sets[2])
+	}
+	// Without the image reader, a registry image says it was not scanned.
+	res, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{refs[2]}})
+	if err != nil || !strings.Contains(strings.Join(res.Notes, "\n"), "packages NOT scanned") {
+		t.Fatalf("no reader: %v %v", err, res.Notes)
+	}
 }

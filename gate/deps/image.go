@@ -49,10 +49,20 @@ func (i *imageInfo) locate(f *policy.Finding, pkg models.PackageInfo) {
 func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (policy.ScanResult, error) {
 	path, ok := strings.CutPrefix(ref, "docker-archive:")
 	if !ok {
-		// Said in the report, so that nobody takes the image for scanned.
-		res := policy.ScanResult{Notes: []string{ref + ": packages NOT scanned: only docker-archive:FILE images are, in this version (docker save the image)"}}
-		res.Coverage.AddSkip("image", "packages not scanned: only docker-archive images are, in this version", ref)
-		return res, nil
+		if opts.ExportImage == nil {
+			// Said in the report, so that nobody takes the image for scanned.
+			res := policy.ScanResult{Notes: []string{ref + ": packages NOT scanned: only docker-archive:FILE images are without the image reader (docker save the image)"}}
+			res.Coverage.AddSkip("image", "packages not scanned: only docker-archive images are without the image reader", ref)
+			return res, nil
+		}
+		// Registry, OCI layout, daemon: written as an archive for
+		// osv-scanner, bounded, removed on every path.
+		exported, cleanup, err := opts.ExportImage(ctx, ref)
+		if err != nil {
+			return policy.ScanResult{}, err
+		}
+		defer cleanup()
+		path = exported
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
