@@ -1029,7 +1029,9 @@ func TestImagePackagesEverySource(t *testing.T) {
 		"oci-layout:" + imagetest.Layout(t, img),
 		host + "/shop:1.0",
 	}
-	export := func(ctx context.Context, ref string) (string, func(), error) { return image.Export(ctx, ref, image.Options{}) }
+	export := func(ctx context.Context, ref string) (string, func(), error) {
+		return image.Export(ctx, ref, image.Options{})
+	}
 	var sets []string
 	for _, ref := range refs {
 		res, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{ref}, ExportImage: export})
