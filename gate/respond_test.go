@@ -214,11 +214,7 @@ func TestNotifyFailure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := report.New()
-		rep.Verdict = policy.VerdictFail
-		rep.Findings = []policy.Finding{{ID: "x", Rule: "private-key", Kind: policy.KindSecret, Scanner: "secrets", Severity: policy.Critical, Action: policy.ActionFail,
-			Location: policy.Location{Path: "k.pem", Line: 1}, Fingerprint: "secret-x"}}
-		rep.Issues = []report.Issue{{Title: "t", State: issues.StateOpened, Fingerprint: issues.Groups(rep)[0].Key, Tracker: TrackerRepository, URL: "https://github.com/acme/shop/issues/1"}}
+		rep := leakedKey(issues.StateOpened, "https://github.com/acme/shop/issues/1")
 		r := &Responder{Response: pol.Response, WebhookURL: down.URL}
 		err = r.Respond(context.Background(), &rep, false)
 		if (err != nil) != (mode == "fail") || len(rep.Notifications) != 1 || rep.Notifications[0].State != "error" || len(rep.Warnings) == 0 {
@@ -238,12 +234,19 @@ func TestNoNotificationWithoutMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rep := leakedKey(issues.StateWouldOpen, "")
+	if err := (&Responder{Response: pol.Response, WebhookURL: srv.URL}).Respond(context.Background(), &rep, false); err != nil || calls != 0 || len(rep.Notifications) != 0 {
+		t.Fatalf("err %v, %d calls, notifications %+v", err, calls, rep.Notifications)
+	}
+}
+
+// leakedKey is a failing report of one leaked key whose repository issue
+// is in the state given.
+func leakedKey(state, url string) report.Report {
 	rep := report.New()
 	rep.Verdict = policy.VerdictFail
 	rep.Findings = []policy.Finding{{ID: "x", Rule: "private-key", Kind: policy.KindSecret, Scanner: "secrets", Severity: policy.Critical, Action: policy.ActionFail,
 		Location: policy.Location{Path: "k.pem", Line: 1}, Fingerprint: "secret-x"}}
-	rep.Issues = []report.Issue{{Title: "t", State: issues.StateWouldOpen, Fingerprint: issues.Groups(rep)[0].Key, Tracker: TrackerRepository}}
-	if err := (&Responder{Response: pol.Response, WebhookURL: srv.URL}).Respond(context.Background(), &rep, false); err != nil || calls != 0 || len(rep.Notifications) != 0 {
-		t.Fatalf("err %v, %d calls, notifications %+v", err, calls, rep.Notifications)
-	}
+	rep.Issues = []report.Issue{{Title: "t", State: state, Fingerprint: issues.Groups(rep)[0].Key, Tracker: TrackerRepository, URL: url}}
+	return rep
 }
