@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -662,14 +663,18 @@ func newPolicyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
 				return &exitCodeError{exitError, err}
 			}
 			fmt.Fprintf(stdout, "%s: ok (%d exceptions)\n", path, len(p.Exceptions))
+			tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 			for _, sc := range gate.Catalogue() {
 				for _, ch := range sc.Checks {
 					tier := "per finding"
 					if ch.Tier != policy.SeverityUnset {
 						tier = p.CheckTier(ch.ID, ch.Tier).String()
 					}
-					fmt.Fprintf(stdout, "  %-8s %-28s %-12s %s\n", sc.Name, ch.ID, tier, ch.Title)
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", sc.Name, ch.ID, tier, ch.Title)
 				}
+			}
+			if err := tw.Flush(); err != nil {
+				return err
 			}
 			for _, w := range p.ExpiryWarnings(time.Now()) {
 				fmt.Fprintf(stdout, "  ! %s\n", w)
