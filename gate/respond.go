@@ -120,7 +120,11 @@ func (r *Responder) Respond(ctx context.Context, rep *report.Report, failOnError
 				}
 			}
 			entries, err := issues.File(ctx, r.Jira, *rep, r.options(TrackerJira, repoLinks))
-			rep.Issues = append(rep.Issues, merge(r.prefiled, entries)...)
+			entries = merge(r.prefiled, entries)
+			if err == nil {
+				err = r.remoteLinks(ctx, entries, rep.Issues)
+			}
+			rep.Issues = append(rep.Issues, entries...)
 			if err != nil {
 				rep.Warnings = append(rep.Warnings, "Jira: "+err.Error())
 				if failOnError {
@@ -133,6 +137,34 @@ func (r *Responder) Respond(ctx context.Context, rep *report.Report, failOnError
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// linker is a tracker that attaches web links to its tickets (Jira's
+// remote links).
+type linker interface {
+	LinkURL(ctx context.Context, ticketURL, url, title string) error
+}
+
+// remoteLinks attaches each new Jira ticket's repository issue as a web
+// link (besides the text link in both bodies), when either was opened or
+// reopened this run: reruns write nothing.
+func (r *Responder) remoteLinks(ctx context.Context, jira, repo []report.Issue) error {
+	l, ok := r.Jira.(linker)
+	if !ok || r.DryRun || r.Filing.DryRun {
+		return nil
+	}
+	fresh := func(s string) bool { return s == issues.StateOpened || s == issues.StateReopened }
+	for _, j := range jira {
+		for _, e := range repo {
+			if e.Tracker != TrackerRepository || e.Fingerprint != j.Fingerprint || e.URL == "" || j.URL == "" || !fresh(j.State) && !fresh(e.State) {
+				continue
+			}
+			if err := l.LinkURL(ctx, j.URL, e.URL, e.Title); err != nil {
+				return fmt.Errorf("linking %s to %s: %w", j.URL, e.URL, err)
+			}
+		}
+	}
+	return nil
 }
 
 // merge keeps "opened" from the create-only pass: the full pass that

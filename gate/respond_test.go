@@ -128,6 +128,9 @@ jira: {url: https://acme.atlassian.net, project: SEC, issue_type: Bug}
 	if !strings.Contains(critIssue.Body, "**Also tracked in:** "+jiraURL) || !strings.Contains(string(desc), "Also tracked in: "+critIssue.URL) {
 		t.Fatalf("the repository issue and the Jira ticket do not name each other:\n%s\n%s", critIssue.Body, desc)
 	}
+	if len(tickets[0].Links) != 1 || tickets[0].Links["secgate:"+critIssue.URL] != critIssue.URL {
+		t.Fatalf("the Jira ticket's remote links: %v, want the repository issue", tickets[0].Links)
+	}
 	if !strings.Contains(critIssue.Body, "@acme/security") || len(slackHook.bodies) != 1 || len(webHook.bodies) != 1 || webHook.sigs[0] == "" {
 		t.Fatalf("owner mention, one Slack message and one signed webhook: %d %d %q", len(slackHook.bodies), len(webHook.bodies), webHook.sigs)
 	}
@@ -155,7 +158,7 @@ jira: {url: https://acme.atlassian.net, project: SEC, issue_type: Bug}
 	for range 10 {
 		rep = run(crit, high)
 	}
-	if fj.Calls["POST issue"]+fj.Calls["PUT issue"] != writes || len(slackHook.bodies) != 1 || len(webHook.bodies) != 1 || len(rep.Notifications) != 0 {
+	if fj.Calls["POST issue"]+fj.Calls["PUT issue"] != writes || fj.Calls["POST remotelink"] != 1 || len(slackHook.bodies) != 1 || len(webHook.bodies) != 1 || len(rep.Notifications) != 0 {
 		t.Fatalf("reruns wrote to Jira (%v) or notified again (%d, %d)", fj.Calls, len(slackHook.bodies), len(webHook.bodies))
 	}
 	for _, e := range rep.Issues {

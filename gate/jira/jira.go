@@ -372,6 +372,20 @@ func (c *Client) transition(ctx context.Context, key string, open bool) error {
 	return c.do(ctx, http.MethodPost, c.api+"/issue/"+key+"/transitions", map[string]any{"transition": map[string]string{"id": best}}, nil)
 }
 
+// LinkURL attaches a web link (a remote link) to the ticket at ticketURL:
+// the same group's repository issue. Jira keeps one link per globalId, so
+// linking again updates it.
+func (c *Client) LinkURL(ctx context.Context, ticketURL, url, title string) error {
+	key := ticketURL[strings.LastIndex(ticketURL, "/")+1:]
+	if _, err := c.number(key); err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, c.api+"/issue/"+key+"/remotelink", map[string]any{
+		"globalId": "secgate:" + url,
+		"object":   map[string]any{"url": url, "title": title},
+	}, nil)
+}
+
 // Comment implements issues.Tracker.
 func (c *Client) Comment(ctx context.Context, number int, body string) error {
 	return c.do(ctx, http.MethodPost, c.api+"/issue/"+c.key(number)+"/comment", map[string]any{"body": c.description(body)}, nil)

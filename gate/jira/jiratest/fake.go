@@ -26,6 +26,7 @@ type Ticket struct {
 	Done        bool
 	Resolution  string
 	Comments    []any
+	Links       map[string]string // remote links: globalId → url
 }
 
 // Fake is the server.
@@ -173,6 +174,21 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			t.Comments = append(t.Comments, in["body"])
 			w.WriteHeader(http.StatusCreated)
 			_, _ = w.Write([]byte(`{"id":"1"}`))
+		case r.Method == http.MethodPost && sub == "remotelink":
+			f.Calls["POST remotelink"]++
+			obj, _ := in["object"].(map[string]any)
+			gid, _ := in["globalId"].(string)
+			u, _ := obj["url"].(string)
+			if u == "" {
+				jsonError(w, http.StatusBadRequest, "object.url is required")
+				return
+			}
+			if t.Links == nil {
+				t.Links = map[string]string{}
+			}
+			t.Links[gid] = u
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write([]byte(`{"id":10000}`))
 		case r.Method == http.MethodGet && sub == "transitions":
 			if t.Done {
 				_, _ = w.Write([]byte(`{"transitions":[{"id":"11","name":"Reopen","to":{"statusCategory":{"key":"indeterminate"}}},{"id":"12","name":"Archive","to":{"statusCategory":{"key":"done"}}}]}`))
