@@ -76,10 +76,9 @@ type Config struct {
 	Scanners []Scanner
 }
 
-// RegistryCredential is a registry login.
-type RegistryCredential struct {
-	Host, Username, Password string
-}
+// RegistryCredential is a registry login, as gate/image (checks, package
+// export) and signing take it.
+type RegistryCredential = image.Credential
 
 // Validate checks the configuration before anything runs. Messages name
 // the configuration's fields (each is a flag, an action input, a

@@ -52,7 +52,7 @@ var registry = []Registration{
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
 			export := func(ctx context.Context, ref string) (string, func(), error) {
-				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: imageCredentials(c), DockerHost: c.DockerHost, Logger: log})
+				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Logger: log})
 			}
 			return deps.New(deps.Options{
 				ExportImage: export,
@@ -77,10 +77,9 @@ var registry = []Registration{
 			for _, ch := range image.Checks {
 				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
 			}
-			creds := imageCredentials(c)
 			return image.New(image.Options{
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: tiers,
-				Secrets: text, Credentials: creds, DockerHost: c.DockerHost, Logger: log,
+				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Logger: log,
 			}), nil
 		},
 	},
@@ -107,15 +106,6 @@ var registry = []Registration{
 }
 
 func always(Config) (bool, string) { return true, "" }
-
-// imageCredentials are the CI platform's registry logins, for gate/image.
-func imageCredentials(c Config) []image.Credential {
-	creds := make([]image.Credential, 0, len(c.RegistryCredentials))
-	for _, rc := range c.RegistryCredentials {
-		creds = append(creds, image.Credential(rc))
-	}
-	return creds
-}
 
 // Catalogue is the registry as the policy sees it: scanner names,
 // sections and checks.

@@ -36,13 +36,9 @@ type signFlags struct {
 // requires the signature must not read "pass" without one.
 func signStep(ctx context.Context, rep *report.Report, f signFlags, dryRun bool, env lookupEnv, creds []gate.RegistryCredential, fork bool) error {
 	getenv := func(k string) string { v, _ := env(k); return v }
-	kc := make([]image.Credential, 0, len(creds))
-	for _, c := range creds {
-		kc = append(kc, image.Credential(c))
-	}
 	base := sign.Options{
 		TlogUpload: f.tlogUpload, RekorURL: f.rekorURL, FulcioURL: f.fulcioURL, TrustedRoot: f.trustedRoot,
-		Keychain: image.Keychain(kc), UserAgent: "secgate/" + version,
+		Keychain: image.Keychain(creds), UserAgent: "secgate/" + version,
 	}
 	o := gate.SignOptions{
 		DryRun: dryRun, Version: version, Now: time.Now(),
@@ -158,11 +154,7 @@ check (registry unreachable, a bad key file, bad flags).`,
 			}
 			o.IgnoreTlog = !tlogUpload
 			creds, _ := registryAccess(env)
-			kc := make([]image.Credential, 0, len(creds))
-			for _, c := range creds {
-				kc = append(kc, image.Credential(c))
-			}
-			o.Keychain = image.Keychain(kc)
+			o.Keychain = image.Keychain(creds)
 			v, err := sign.Verify(cmd.Context(), args[0], o)
 			var nv *sign.NotVerified
 			switch {
