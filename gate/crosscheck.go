@@ -23,7 +23,7 @@ func crossCheck(found [][]policy.Finding, deployed []policy.Deployment) []string
 	}
 	byRepo := map[string][]policy.Deployment{}
 	for _, d := range deployed {
-		r := repositoryOf(d.Image)
+		r := image.Repository(d.Image)
 		byRepo[r] = append(byRepo[r], d)
 	}
 	drop := map[string]bool{} // fingerprints
@@ -60,30 +60,4 @@ func crossCheck(found [][]policy.Finding, deployed []policy.Deployment) []string
 		found[i] = slices.DeleteFunc(found[i], func(f policy.Finding) bool { return drop[f.Fingerprint] })
 	}
 	return notes
-}
-
-// repositoryOf names an image's repository as go-containerregistry does
-// (index.docker.io/library/nginx for nginx:1.27): a manifest's reference
-// and a checked image's are compared by it.
-func repositoryOf(ref string) string {
-	ref = strings.TrimSpace(ref)
-	if i := strings.Index(ref, "@"); i >= 0 {
-		ref = ref[:i]
-	}
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
-	}
-	first, rest, ok := strings.Cut(ref, "/")
-	switch {
-	case !ok:
-		return "index.docker.io/library/" + ref
-	case first == "docker.io" || first == "index.docker.io":
-		if !strings.Contains(rest, "/") {
-			rest = "library/" + rest
-		}
-		return "index.docker.io/" + rest
-	case !strings.ContainsAny(first, ".:") && first != "localhost":
-		return "index.docker.io/" + ref
-	}
-	return ref
 }

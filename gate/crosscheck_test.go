@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/gate/sign/signtest"
 )
@@ -69,13 +70,13 @@ func TestRootUserCrossCheck(t *testing.T) {
 			}
 		})
 	}
-	if got := repositoryOf("nginx:1.27"); got != "index.docker.io/library/nginx" {
+	if got := image.Repository("nginx:1.27"); got != "index.docker.io/library/nginx" {
 		t.Errorf("nginx: %s", got)
 	}
-	if got := repositoryOf("ghcr.io/acme/app@sha256:abc"); got != "ghcr.io/acme/app" {
+	if got := image.Repository("ghcr.io/acme/app@sha256:abc"); got != "ghcr.io/acme/app" {
 		t.Errorf("ghcr: %s", got)
 	}
-	if got := repositoryOf("localhost:5000/app:1"); got != "localhost:5000/app" {
+	if got := image.Repository("localhost:5000/app:1"); got != "localhost:5000/app" {
 		t.Errorf("localhost: %s", got)
 	}
 }

@@ -66,7 +66,7 @@ func (s *Scanner) resolveTargets(ctx context.Context, ref string) ([]target, str
 		if cleanup != nil {
 			s.cleanups = append(s.cleanups, cleanup)
 		}
-		return targets, repositoryOf(image), err
+		return targets, Repository(image), err
 	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
@@ -134,11 +134,20 @@ func withIdentity(ts []target, repo string) []target {
 	return ts
 }
 
-// repositoryOf is the repository of a registry reference, "" if ref is not one.
-func repositoryOf(ref string) string {
+// Repository is the repository of a registry reference as
+// go-containerregistry names it (nginx:1.27 is index.docker.io/library/nginx),
+// "" if ref is not one. A digest that does not parse is left out first
+// (manifests and findings carry references as people wrote them).
+func Repository(ref string) string {
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return ""
+		base, _, cut := strings.Cut(ref, "@")
+		if !cut {
+			return ""
+		}
+		if r, err = name.ParseReference(base); err != nil {
+			return ""
+		}
 	}
 	return r.Context().Name()
 }
