@@ -30,6 +30,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/gate/secrets"
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 	"github.com/secgate/secgate/policy"
@@ -49,31 +50,11 @@ func file(name, content string) entry {
 
 func layer(t *testing.T, entries ...entry) v1.Layer {
 	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	es := make([]imagetest.Entry, 0, len(entries))
 	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Mode: e.mode, Typeflag: e.typ, Linkname: e.linkname}
-		if e.typ == tar.TypeReg {
-			h.Size = int64(len(e.content))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if e.typ == tar.TypeReg {
-			if _, err := tw.Write([]byte(e.content)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		es = append(es, imagetest.Entry{Name: e.name, Mode: e.mode, Type: e.typ, Content: e.content, Linkname: e.linkname})
 	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	return imagetest.Layer(t, es...)
 }
 
 // build makes an image of layers with a config.

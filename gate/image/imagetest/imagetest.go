@@ -29,30 +29,57 @@ type Spec struct {
 	User   string
 }
 
+// Entry is one entry of a layer's tar: a file (Type tar.TypeReg, with its
+// Content), a directory, a symlink (Linkname), with its mode.
+type Entry struct {
+	Name     string
+	Mode     int64
+	Type     byte
+	Content  string
+	Linkname string
+}
+
+// Layer makes a layer of the entries, in order.
+func Layer(t testing.TB, entries ...Entry) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.Name, Mode: e.Mode, Typeflag: e.Type, Linkname: e.Linkname}
+		if e.Type == tar.TypeReg {
+			h.Size = int64(len(e.Content))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == tar.TypeReg {
+			if _, err := tw.Write([]byte(e.Content)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // Build makes the image.
 func Build(t testing.TB, s Spec) v1.Image {
 	t.Helper()
 	img := empty.Image
 	for _, files := range s.Layers {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
+		var entries []Entry
 		for _, name := range slices.Sorted(maps.Keys(files)) {
-			if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), Typeflag: tar.TypeReg}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := tw.Write([]byte(files[name])); err != nil {
-				t.Fatal(err)
-			}
+			entries = append(entries, Entry{Name: name, Mode: 0o644, Type: tar.TypeReg, Content: files[name]})
 		}
-		if err := tw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		b := buf.Bytes()
-		layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if img, err = mutate.AppendLayers(img, layer); err != nil {
+		var err error
+		if img, err = mutate.AppendLayers(img, Layer(t, entries...)); err != nil {
 			t.Fatal(err)
 		}
 	}
