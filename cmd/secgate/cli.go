@@ -354,6 +354,12 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		rep.Errors = append(rep.Errors, ferr.Error())
 		runErr = ferr
 	} else {
+		// Loaded once: the gate judges with it and the response step reads
+		// its response section. An error is left to the gate, which
+		// reports it.
+		if pol, err := cfg.LoadPolicy(ctx); err == nil {
+			cfg.Policy = pol
+		}
 		rep, runErr = runRecovered(ctx, cfg)
 	}
 	opts.End = time.Now()
@@ -369,7 +375,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 	}
 	// The policy's response: Jira tickets of new groups first, so that the
 	// repository issues link them; the rest after the repository's issues.
-	responder := newResponder(ctx, cfg, f, rep, dryRun, cfg.PullRequest, env)
+	responder := newResponder(cfg, f, rep, dryRun, cfg.PullRequest, env)
 	var routing issues.Routing
 	if responder != nil {
 		responder.Prefile(ctx, rep)

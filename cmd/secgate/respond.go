@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/secgate/secgate/gate"
 	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/jira"
@@ -14,14 +12,11 @@ import (
 // issues (Jira, notifications), when issues are filed: the policy the run
 // used, Jira's credentials and the webhooks from the environment (never
 // from flags: they are credentials).
-func newResponder(ctx context.Context, cfg gate.Config, f runFlags, rep report.Report, dryRun, pullRequest bool, env lookupEnv) *gate.Responder {
+func newResponder(cfg gate.Config, f runFlags, rep report.Report, dryRun, pullRequest bool, env lookupEnv) *gate.Responder {
 	getenv := func(k string) string { v, _ := env(k); return v }
-	if !f.fileIssues || rep.Verdict == policy.VerdictError {
+	pol := cfg.Policy // loaded before the run
+	if !f.fileIssues || rep.Verdict == policy.VerdictError || pol == nil {
 		return nil
-	}
-	pol, err := cfg.LoadPolicy(ctx)
-	if err != nil {
-		return nil // the run already failed on it
 	}
 	r := &gate.Responder{
 		Response: pol.Response,
