@@ -52,7 +52,7 @@ var registry = []Registration{
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
 			export := func(ctx context.Context, ref string) (string, func(), error) {
-				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Logger: log})
+				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Workspace: c.Path, Logger: log})
 			}
 			return deps.New(deps.Options{
 				ExportImage: export,
@@ -79,7 +79,7 @@ var registry = []Registration{
 			}
 			return image.New(image.Options{
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: tiers,
-				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Logger: log,
+				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Workspace: c.Path, Logger: log,
 			}), nil
 		},
 	},

@@ -10,6 +10,7 @@ import (
 	"github.com/google/osv-scanner/v2/pkg/models"
 
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/scratch"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -19,11 +20,11 @@ import (
 // package in the same lockfile, whatever its version: an upgrade that does
 // not fix it does not make it new.
 func (s *Scanner) markNew(ctx context.Context, root string, res models.VulnerabilityResults, out policy.ScanResult) (policy.ScanResult, error) {
-	base, err := os.MkdirTemp("", "secgate-base-")
+	base, cleanup, err := scratch.Dir("reading the base revision's lockfiles", "secgate-base-", root)
 	if err != nil {
 		return out, err
 	}
-	defer os.RemoveAll(base)
+	defer cleanup()
 	if err := repo.VerifyRevision(ctx, root, s.opts.Base); err != nil {
 		return out, err
 	}

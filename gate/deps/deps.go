@@ -184,11 +184,10 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 // scanTree scans one directory (the change, or its base revision's lockfiles).
 func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, error) {
 	var none models.VulnerabilityResults
-	actions, tr, cleanup, err := newActions(opts)
+	actions, tr, err := newActions(opts)
 	if err != nil {
 		return policy.ScanResult{}, none, err
 	}
-	defer cleanup()
 	actions.DirectoryPaths, actions.LockfilePaths, actions.Recursive = []string{root}, lockfiles, true
 	actions.ExcludePatterns = excludePatterns(root, opts.Exclude)
 	// osv-scanner scans from the filesystem root and applies the
@@ -255,22 +254,17 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 
 // newActions is what every osv-scanner call of a scan shares: the data
 // source, the failure-recording transport, and an empty override config.
-// The caller defers cleanup.
-func newActions(opts Options) (osvscanner.ScannerActions, *transport, func(), error) {
+func newActions(opts Options) (osvscanner.ScannerActions, *transport, error) {
 	// osv-scanner applies osv-scanner.toml ignores by dropping findings
 	// silently. An empty override config turns that off: secgate applies
-	// them itself, where they stay visible in the report.
-	override, err := os.CreateTemp("", "secgate-osv-scanner-*.toml")
-	if err != nil {
-		return osvscanner.ScannerActions{}, nil, nil, err
-	}
-	override.Close()
-	cleanup := func() { os.Remove(override.Name()) }
+	// them itself, where they stay visible in the report. The empty file
+	// is the null device (an empty TOML document): a file written to
+	// TMPDIR stopped every scan on a read-only root filesystem.
 
 	tr := newTransport(opts)
 	actions := osvscanner.ScannerActions{
 		ShowAllPackages:    true,
-		ConfigOverridePath: override.Name(),
+		ConfigOverridePath: os.DevNull,
 		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
 			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
 			HTTPClient:         &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
@@ -280,8 +274,7 @@ func newActions(opts Options) (osvscanner.ScannerActions, *transport, func(), er
 	if opts.OfflineDB != "" {
 		db, err := filepath.Abs(opts.OfflineDB)
 		if err != nil {
-			cleanup()
-			return osvscanner.ScannerActions{}, nil, nil, err
+			return osvscanner.ScannerActions{}, nil, err
 		}
 		// Without PluginNetworkDisabled osv-scanner v2.5.0 filters the
 		// offline matcher out as a network plugin, and the scan finds
@@ -289,7 +282,7 @@ func newActions(opts Options) (osvscanner.ScannerActions, *transport, func(), er
 		actions.CompareOffline, actions.LocalDBPath = true, db
 		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
 	}
-	return actions, tr, cleanup, nil
+	return actions, tr, nil
 }
 
 // doScan runs osv-scanner with its logs captured. The library takes no

@@ -71,11 +71,10 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	if _, err := os.Stat(abs); err != nil {
 		return policy.ScanResult{}, err
 	}
-	actions, tr, cleanup, err := newActions(opts)
+	actions, tr, err := newActions(opts)
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	defer cleanup()
 	actions.Image, actions.IsImageArchive = abs, true
 	res, logs, err := runLibrary(ctx, opts.Logger, func() (models.VulnerabilityResults, error) { return osvscanner.DoContainerScan(actions) })
 	switch {

@@ -10,7 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/secgate/secgate/internal/scratch"
 )
 
 // fromDaemon exports an image from the Docker engine (GitHub mounts its
@@ -52,11 +55,15 @@ func (s *Scanner) fromDaemon(ctx context.Context, image, ref string) ([]target, 
 		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&msg)
 		return nil, nil, fmt.Errorf("docker engine at %s: %s: %s", host, resp.Status, msg.Message)
 	}
-	f, err := os.CreateTemp("", "secgate-daemon-*.tar")
+	dir, cleanup, err := scratch.Dir("reading image "+ref+" from the docker engine", "secgate-daemon-", s.opts.Workspace)
 	if err != nil {
 		return nil, nil, err
 	}
-	cleanup := func() { os.Remove(f.Name()) }
+	f, err := os.Create(filepath.Join(dir, "image.tar"))
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	// Bounded like the layers: an engine (or whatever answers on its
 	// socket) cannot fill the disk.
 	n, err := io.Copy(f, io.LimitReader(resp.Body, s.opts.MaxExtract+1))

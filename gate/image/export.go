@@ -3,12 +3,12 @@ package image
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/secgate/secgate/internal/scratch"
 )
 
 // Export writes one image of ref — a registry reference, an oci-layout:
@@ -49,12 +49,12 @@ func Export(ctx context.Context, ref string, o Options) (archive string, cleanup
 		done()
 		return "", nil, fmt.Errorf("image %s: %s of layers, over the %s bound", ref, mb(total), mb(s.opts.MaxExtract))
 	}
-	dir, err := os.MkdirTemp("", "secgate-image-")
+	dir, rm, err := scratch.Dir("exporting image "+ref+" for the package scan", "secgate-image-", o.Workspace)
 	if err != nil {
 		done()
 		return "", nil, err
 	}
-	cleanup = func() { os.RemoveAll(dir); done() }
+	cleanup = func() { rm(); done() }
 	// The tag carries the repository (the package findings' identity); an
 	// OCI layout has none: the archive then names the image by digest.
 	tagName := "secgate.invalid/unnamed:scan"

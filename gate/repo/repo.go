@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/secgate/secgate/internal/scratch"
 )
 
 // ErrOutsideTree is returned for a file that is a symlink leaving the tree.
@@ -159,11 +161,11 @@ func Changed(ctx context.Context, root, base string, pathspecs ...string) ([]str
 func IgnoredDirs(ctx context.Context, root string) ([]string, error) {
 	args := []string{"-C", root, "-c", "core.excludesFile=" + os.DevNull}
 	if !inWorkTree(ctx, root) || ignoredItself(ctx, root) {
-		gitDir, err := os.MkdirTemp("", "secgate-ignores-")
+		gitDir, cleanup, err := scratch.Dir("reading the ignore files of "+root, "secgate-ignores-", root)
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(gitDir)
+		defer cleanup()
 		if out, err := exec.CommandContext(ctx, "git", "init", "-q", "--bare", gitDir).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("git init: %v %s", err, strings.TrimSpace(string(out)))
 		}
