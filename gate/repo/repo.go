@@ -14,11 +14,17 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
-	"github.com/secgate/secgate/internal/scratch"
+	"github.com/go-git/go-billy/v5/osfs"
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
 // ErrOutsideTree is returned for a file that is a symlink leaving the tree.
@@ -78,72 +84,212 @@ func inside(root, p string) error {
 
 // show reads a file at a revision; ok is false when it did not exist there.
 func show(ctx context.Context, root, rev, rel string) ([]byte, bool, error) {
-	if err := VerifyRevision(ctx, root, rev); err != nil {
+	r, err := Open(root)
+	if err != nil {
 		return nil, false, err
 	}
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "show", "--end-of-options", rev+":./"+rel)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	c, err := verify(r, root, rev)
 	if err != nil {
-		msg := stderr.String()
-		if strings.Contains(msg, "does not exist in") || strings.Contains(msg, "exists on disk, but not in") {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("git show %s:%s in %s: %v %s", rev, rel, root, err, strings.TrimSpace(msg))
+		return nil, false, err
 	}
-	return out, true, nil
+	commit, err := r.CommitObject(c)
+	if err != nil {
+		return nil, false, fmt.Errorf("git revision %s in %s: %w", rev, root, err)
+	}
+	f, err := commit.File(path.Join(prefix(r, root), rel))
+	if errors.Is(err, object.ErrFileNotFound) || errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at %s in %s: %w", rel, rev, root, err)
+	}
+	content, err := f.Contents()
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s at %s in %s: %w", rel, rev, root, err)
+	}
+	return []byte(content), true, nil
+}
+
+// Open opens the git repository that holds dir (dir or a parent has its
+// .git), with go-git: secgate needs no git binary, and reads a checkout
+// owned by another user (git's "dubious ownership") as it is.
+func Open(dir string) (*gogit.Repository, error) {
+	r, err := gogit.PlainOpenWithOptions(dir, &gogit.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s is not in a git repository: %w", dir, err)
+	}
+	return r, nil
+}
+
+// ResolveCommit resolves rev (a commit id, a branch, a tag, HEAD, rev~n)
+// to a commit of r.
+func ResolveCommit(r *gogit.Repository, rev string) (plumbing.Hash, error) {
+	h, err := r.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if _, err := r.CommitObject(*h); err == nil {
+		return *h, nil
+	}
+	tag, err := r.TagObject(*h)
+	if err != nil {
+		return plumbing.ZeroHash, plumbing.ErrObjectNotFound
+	}
+	c, err := tag.Commit()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return c.Hash, nil
+}
+
+// IsShallowBoundary reports whether h is a commit whose parents a shallow
+// clone does not have.
+func IsShallowBoundary(r *gogit.Repository, h plumbing.Hash) bool {
+	shallow, err := r.Storer.Shallow()
+	return err == nil && slices.Contains(shallow, h)
 }
 
 // VerifyRevision fails when rev does not name a commit of the repository
 // at root, naming a shallow clone as the likely cause.
 func VerifyRevision(ctx context.Context, root, rev string) error {
+	r, err := Open(root)
+	if err != nil {
+		return fmt.Errorf("git revision %q not found: %w", rev, err)
+	}
+	_, err = verify(r, root, rev)
+	return err
+}
+
+func verify(r *gogit.Repository, root, rev string) (plumbing.Hash, error) {
 	if rev == "" || strings.HasPrefix(rev, "-") {
-		return fmt.Errorf("invalid git revision %q", rev)
+		return plumbing.ZeroHash, fmt.Errorf("invalid git revision %q", rev)
 	}
-	cmd := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if shallow(ctx, root) {
-			return fmt.Errorf("git revision %q not found in %s: the clone is shallow, fetch the history (e.g. actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 in GitLab)", rev, root)
-		}
-		return fmt.Errorf("git revision %q not found in %s: %v %s", rev, root, err, strings.TrimSpace(stderr.String()))
+	h, err := ResolveCommit(r, rev)
+	if err == nil {
+		return h, nil
 	}
-	return nil
+	if shallow, serr := r.Storer.Shallow(); serr == nil && len(shallow) > 0 {
+		return plumbing.ZeroHash, fmt.Errorf("git revision %q not found in %s: the clone is shallow, fetch the history (e.g. actions/checkout with fetch-depth: 0, GIT_DEPTH: 0 in GitLab)", rev, root)
+	}
+	return plumbing.ZeroHash, fmt.Errorf("git revision %q not found in %s: %v", rev, root, err)
 }
 
-func shallow(ctx context.Context, root string) bool {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-shallow-repository").Output()
-	return err == nil && strings.TrimSpace(string(out)) == "true"
+// prefix is dir's path within r's work tree, slash-separated, "" at its root.
+func prefix(r *gogit.Repository, dir string) string {
+	wt, err := r.Worktree()
+	if err != nil {
+		return ""
+	}
+	top, err1 := filepath.EvalSymlinks(wt.Filesystem.Root())
+	abs, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return ""
+	}
+	return filepath.ToSlash(rel)
 }
 
-// Changed lists the files matching the pathspecs that differ between
+// Changed lists the files matching the pathspecs (a path relative to
+// root, or ":(glob)**/NAME": NAME in any directory) that differ between
 // revision base and the working tree (committed or not, untracked files
-// included), slash-separated and relative to root, sorted.
+// included, ignored ones not), slash-separated and relative to root,
+// sorted.
 func Changed(ctx context.Context, root, base string, pathspecs ...string) ([]string, error) {
-	if err := VerifyRevision(ctx, root, base); err != nil {
+	r, err := Open(root)
+	if err != nil {
 		return nil, err
 	}
-	// Paths relative to root, also when root is a subdirectory of the repository.
-	diff := append([]string{"-C", root, "diff", "--name-only", "--no-renames", "--relative", base, "--"}, pathspecs...)
-	untracked := append([]string{"-C", root, "ls-files", "--others", "--exclude-standard", "--"}, pathspecs...)
-	var out []string
-	for _, args := range [][]string{diff, untracked} {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		b, err := cmd.Output()
-		if err != nil {
-			return nil, fmt.Errorf("git %s in %s: %v %s", args[2], root, err, strings.TrimSpace(stderr.String()))
+	c, err := verify(r, root, base)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := r.CommitObject(c)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := commit.Tree()
+	if err != nil {
+		return nil, err
+	}
+	pre := prefix(r, root)
+	if pre != "" {
+		if tree, err = tree.Tree(pre); errors.Is(err, object.ErrDirectoryNotFound) {
+			tree = &object.Tree{}
+		} else if err != nil {
+			return nil, err
 		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if l = strings.TrimSpace(l); l != "" && !slices.Contains(out, l) {
-				out = append(out, l)
+	}
+	var literal, names []string
+	for _, p := range pathspecs {
+		if name, ok := strings.CutPrefix(p, ":(glob)**/"); ok {
+			names = append(names, name)
+		} else {
+			literal = append(literal, p)
+		}
+	}
+	matches := func(p string) bool {
+		return slices.Contains(literal, p) || slices.Contains(names, path.Base(p))
+	}
+	// The base revision's version of each matching file…
+	inBase := map[string]plumbing.Hash{}
+	err = tree.Files().ForEach(func(f *object.File) error {
+		if matches(f.Name) {
+			inBase[f.Name] = f.Hash
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// …against the working tree's.
+	now := map[string]plumbing.Hash{}
+	ignored, err := ignoreMatcher(r, root)
+	if err != nil {
+		return nil, err
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == ".git" || rel != "." && len(names) == 0 && !slices.ContainsFunc(literal, func(l string) bool { return strings.HasPrefix(l, rel+"/") }) {
+				return filepath.SkipDir
 			}
+			return nil
+		}
+		if !matches(rel) {
+			return nil
+		}
+		if _, tracked := inBase[rel]; !tracked && ignored.ignores(rel, false) {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		now[rel] = plumbing.ComputeHash(plumbing.BlobObject, data)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("comparing %s with %s: %w", root, base, err)
+	}
+	var out []string
+	for p, h := range inBase {
+		if now[p] != h {
+			out = append(out, p)
+		}
+	}
+	for p := range now {
+		if _, ok := inBase[p]; !ok {
+			out = append(out, p)
 		}
 	}
 	slices.Sort(out)
@@ -157,69 +303,172 @@ func Changed(ctx context.Context, root, base string, pathspecs ...string) ([]str
 // encloses the repository, nor the user's global excludes file. A tree
 // that is not a repository, or that an enclosing repository ignores as a
 // whole (a checkout under an ignored build/ or tmp/, gitlab-ci-local's
-// builds), is judged by the .gitignore files inside it alone.
+// builds), is judged by the .gitignore files inside it alone. A
+// directory holding tracked files is not ignored as a whole.
 func IgnoredDirs(ctx context.Context, root string) ([]string, error) {
-	args := []string{"-C", root, "-c", "core.excludesFile=" + os.DevNull}
-	if !inWorkTree(ctx, root) || ignoredItself(ctx, root) {
-		gitDir, cleanup, err := scratch.Dir("reading the ignore files of "+root, "secgate-ignores-", root)
-		if err != nil {
-			return nil, err
-		}
-		defer cleanup()
-		if out, err := exec.CommandContext(ctx, "git", "init", "-q", "--bare", gitDir).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("git init: %v %s", err, strings.TrimSpace(string(out)))
-		}
-		args = append(args, "--git-dir="+gitDir, "--work-tree="+root)
+	var r *gogit.Repository
+	if opened, err := Open(root); err == nil {
+		r = opened
 	}
-	cmd := exec.CommandContext(ctx, "git", append(args, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", "--", ".")...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	b, err := cmd.Output()
+	m, err := ignoreMatcher(r, root)
 	if err != nil {
-		return nil, fmt.Errorf("listing the ignored directories of %s: git ls-files: %v %s", root, err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("reading the ignore files of %s: %w", root, err)
 	}
 	var dirs []string
-	for _, p := range strings.Split(string(b), "\x00") {
-		if d, ok := strings.CutSuffix(p, "/"); ok && d != "" && d != "." {
-			dirs = append(dirs, d)
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root {
+				return err
+			}
+			return nil // unreadable: the scanners say so
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !d.IsDir() || p == root {
+			return nil
+		}
+		if d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if m.ignores(rel, true) && !m.tracked[rel] {
+			dirs = append(dirs, rel)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the ignored directories of %s: %w", root, err)
 	}
 	slices.Sort(dirs)
 	return dirs, nil
 }
 
-func inWorkTree(ctx context.Context, root string) bool {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--is-inside-work-tree").Output()
-	return err == nil && strings.TrimSpace(string(out)) == "true"
+// matcher applies a tree's ignore rules to paths relative to the tree.
+type matcher struct {
+	m       gitignore.Matcher
+	domain  []string        // the tree's path within the repository, as split parts
+	tracked map[string]bool // directories (relative to the tree) that hold tracked files
 }
 
-// ignoredItself reports whether the repository enclosing root ignores root.
-func ignoredItself(ctx context.Context, root string) bool {
-	return exec.CommandContext(ctx, "git", "-C", root, "-c", "core.excludesFile="+os.DevNull, "check-ignore", "-q", ".").Run() == nil
+func (m *matcher) ignores(rel string, isDir bool) bool {
+	return m.m.Match(append(slices.Clone(m.domain), strings.Split(rel, "/")...), isDir)
+}
+
+// ignoreMatcher reads the ignore rules that apply to root (see IgnoredDirs);
+// r is root's repository, nil when there is none.
+func ignoreMatcher(r *gogit.Repository, root string) (*matcher, error) {
+	m := &matcher{tracked: map[string]bool{}}
+	var patterns []gitignore.Pattern
+	top := root
+	if r != nil {
+		if wt, err := r.Worktree(); err == nil {
+			top = wt.Filesystem.Root()
+			pre := prefix(r, root)
+			if pre != "" {
+				m.domain = strings.Split(pre, "/")
+			}
+			// info/exclude and the .gitignore files from the top down to root's parent.
+			ps, err := readPatterns(filepath.Join(top, ".git", "info", "exclude"), nil)
+			if err != nil {
+				return nil, err
+			}
+			patterns = append(patterns, ps...)
+			for i := range m.domain {
+				dir := slices.Clone(m.domain[:i])
+				ps, err := readPatterns(filepath.Join(slices.Concat([]string{top}, dir, []string{".gitignore"})...), dir)
+				if err != nil {
+					return nil, err
+				}
+				patterns = append(patterns, ps...)
+			}
+			if gitignore.NewMatcher(patterns).Match(m.domain, true) {
+				// The repository ignores the tree itself: its own rules only.
+				patterns, m.domain, top = nil, nil, root
+			} else if idx, err := r.Storer.Index(); err == nil {
+				for _, e := range idx.Entries {
+					rel, ok := strings.CutPrefix(e.Name, pre)
+					if pre != "" && (!ok || !strings.HasPrefix(rel, "/")) {
+						continue
+					}
+					for d := path.Dir(strings.TrimPrefix(rel, "/")); d != "." && d != "/" && !m.tracked[d]; d = path.Dir(d) {
+						m.tracked[d] = true
+					}
+				}
+			}
+		}
+	}
+	ps, err := gitignore.ReadPatterns(osfs.New(top), m.domain)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	m.m = gitignore.NewMatcher(append(patterns, ps...))
+	return m, nil
+}
+
+// readPatterns parses one ignore file (absent: none), its patterns
+// relative to domain.
+func readPatterns(file string, domain []string) ([]gitignore.Pattern, error) {
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ps []gitignore.Pattern
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if !strings.HasPrefix(line, "#") && strings.TrimSpace(line) != "" {
+			ps = append(ps, gitignore.ParsePattern(line, slices.Clone(domain)))
+		}
+	}
+	return ps, nil
 }
 
 // Prefix is root's path within its repository, slash-separated, without a
 // trailing slash: "" at the repository's root or outside any repository.
 func Prefix(ctx context.Context, root string) string {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "--show-prefix").Output()
+	r, err := Open(root)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSuffix(strings.TrimSpace(string(out)), "/")
+	return prefix(r, root)
 }
 
 // HasCommit reports whether the repository at root holds commit rev.
 func HasCommit(ctx context.Context, root, rev string) bool {
-	return exec.CommandContext(ctx, "git", "-C", root, "cat-file", "-e", rev+"^{commit}").Run() == nil
+	r, err := Open(root)
+	if err != nil {
+		return false
+	}
+	_, err = ResolveCommit(r, rev)
+	return err == nil
 }
 
 // MergeBase is the merge base of a and b, "" when there is none.
 func MergeBase(ctx context.Context, root, a, b string) string {
-	out, err := exec.CommandContext(ctx, "git", "-C", root, "merge-base", a, b).Output()
+	r, err := Open(root)
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(string(out))
+	var commits [2]*object.Commit
+	for i, rev := range []string{a, b} {
+		h, err := ResolveCommit(r, rev)
+		if err != nil {
+			return ""
+		}
+		if commits[i], err = r.CommitObject(h); err != nil {
+			return ""
+		}
+	}
+	bases, err := commits[0].MergeBase(commits[1])
+	if err != nil || len(bases) == 0 {
+		return ""
+	}
+	return bases[0].Hash.String()
 }
 
 // FetchBase makes a shallow clone hold the base revision of a range scan
@@ -230,9 +479,14 @@ func FetchBase(ctx context.Context, root, base, fix string) error {
 	if base == "" || HasCommit(ctx, root, base) {
 		return nil
 	}
+	if _, err := exec.LookPath("git"); err != nil {
+		return fmt.Errorf("the base revision %s is not in the clone, and there is no git here to fetch it: %s", base[:min(len(base), 12)], fix)
+	}
 	var stderr bytes.Buffer
 	for _, args := range [][]string{{"fetch", "--no-tags", "--quiet", "origin", base}, {"fetch", "--no-tags", "--quiet", "--deepen=1000"}} {
-		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", root}, args...)...)
+		// safe.directory for this command only: a checkout owned by another
+		// user (a container's) is fetched into, the user's config untouched.
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", root, "-c", "safe.directory=*"}, args...)...)
 		cmd.Stderr = &stderr
 		if cmd.Run() == nil && HasCommit(ctx, root, base) {
 			return nil

@@ -90,3 +90,38 @@ func TestReadFileRefusesSymlinksOutOfTheTree(t *testing.T) {
 		t.Errorf("dangling symlink: %v %v, want absent", ok, err)
 	}
 }
+
+// IgnoredDirs (go-git's gitignore) agrees with git ls-files on a tree with
+// nested .gitignore files, a negation, info/exclude, an anchored pattern,
+// a tracked directory that a pattern matches, and from a subdirectory.
+func TestIgnoredDirsMatchesGit(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	write(t, dir, ".gitignore", "build/\n*.tmp/\n/vendor\nlogs\n!keep/logs\n")
+	write(t, dir, "web/.gitignore", "node_modules/\ndist\n")
+	write(t, dir, ".git/info/exclude", "scratch/\n")
+	write(t, dir, "tracked/x.txt", "x\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	write(t, dir, ".gitignore", "build/\n*.tmp/\n/vendor\nlogs\n!keep/logs\ntracked/\n")
+	for _, d := range []string{"build/a", "cache.tmp", "vendor/m", "sub/vendor", "logs", "keep/logs", "web/node_modules/p", "web/dist", "web/src", "scratch", "tracked/new", "src/logs"} {
+		write(t, dir, d+"/f", "f\n")
+	}
+	write(t, dir, "src/main.go", "package main\n") // else git lists src/ too: all it holds is ignored
+	for _, root := range []string{dir, filepath.Join(dir, "web")} {
+		got, err := IgnoredDirs(ctx, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, p := range strings.Split(repotest.Git(t, root, "-c", "core.excludesFile="+os.DevNull, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", "--", "."), "\x00") {
+			if d, ok := strings.CutSuffix(p, "/"); ok && d != "" {
+				want = append(want, d)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("IgnoredDirs(%s) = %v, git ls-files says %v", root, got, want)
+		}
+	}
+}

@@ -13,10 +13,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -130,27 +128,22 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 
 	var src sources.Source
 	var tree *treeFiles
-	var logOpts string // the git log of a history or range scan
 	status := policy.Status("")
 	switch {
 	case s.opts.Base != "" || s.opts.History:
-		logOpts = "--full-history --all --diff-filter=tuxdb"
+		h := &gitHistory{root: root, cfg: &cfg}
 		if s.opts.Base != "" {
 			for _, rev := range []string{s.opts.Base, s.opts.head()} {
 				if err := repo.VerifyRevision(ctx, root, rev); err != nil {
 					return policy.ScanResult{}, err
 				}
 			}
-			logOpts = fmt.Sprintf("--full-history --diff-filter=tuxdb %s..%s", s.opts.Base, s.opts.head())
+			h.base, h.head = s.opts.Base, s.opts.head()
 			status = policy.StatusNew
 		} else if err := repo.VerifyRevision(ctx, root, "HEAD"); err != nil {
 			return policy.ScanResult{}, err
 		}
-		cmd, err := sources.NewGitLogCmdContext(ctx, root, logOpts)
-		if err != nil {
-			return policy.ScanResult{}, fmt.Errorf("git log in %s: %w", root, err)
-		}
-		src = &sources.Git{Cmd: cmd, Config: &cfg, Remote: &sources.RemoteInfo{}, Sema: d.Sema, MaxArchiveDepth: maxArchiveDepth}
+		src = h
 	default:
 		tree = &treeFiles{root: root, cfg: &cfg, sema: d.Sema}
 		src = tree
@@ -195,11 +188,6 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), err)
 	}
 	if len(srcErrs) > 0 {
-		if logOpts != "" {
-			// gitleaks reports a failing git log as "stderr is not empty"
-			// and sends git's words to its logger: they are read again here.
-			srcErrs = append(srcErrs, gitLogStderr(ctx, root, logOpts))
-		}
 		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), errors.Join(srcErrs...))
 	}
 
@@ -433,18 +421,4 @@ func matchIgnore(ignores map[string]int, g report.Finding, path string) (int, bo
 		return n, ok
 	}
 	return 0, false
-}
-
-// gitLogStderr reruns a failed scan's git log to learn what git said.
-func gitLogStderr(ctx context.Context, root, logOpts string) error {
-	args := append([]string{"-C", root, "log", "-p", "-U0", "--no-color"}, strings.Fields(logOpts)...)
-	cmd := exec.CommandContext(ctx, "git", args...)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	_ = cmd.Run()
-	msg := strings.TrimSpace(stderr.String())
-	if len(msg) > 2000 {
-		msg = msg[:2000] + " …"
-	}
-	return fmt.Errorf("git log: %s", msg)
 }

@@ -1,0 +1,330 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/utils/diff"
+	"github.com/go-git/go-git/v5/utils/merkletrie"
+	"github.com/mholt/archives"
+	"github.com/sergi/go-diff/diffmatchpatch"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/secgate/secgate/gate/repo"
+)
+
+// gitHistory yields what each commit adds, as `git log -p -U0
+// --full-history --diff-filter=tuxdb` shows it to gitleaks' git source —
+// the added lines of every added, modified, copied or renamed file, one
+// fragment per hunk, merges showing nothing — without the git binary:
+// the objects are read with go-git. The release image has no git (and so
+// no shell and no package manager), and git refuses a checkout owned by
+// another user ("dubious ownership"), which is what a container running
+// as its own user sees; go-git reads the objects as they are.
+type gitHistory struct {
+	root       string // a directory of the repository
+	base, head string // the range base..head; base "" is every commit of every ref
+	cfg        *config.Config
+}
+
+// commitWorkers is how many commits are diffed at once: go-git's diffs
+// and object decoding are the cost, and each worker opens the repository
+// for itself (a go-git repository is not safe for concurrent use).
+var commitWorkers = max(2, runtime.GOMAXPROCS(0))
+
+func (h *gitHistory) Fragments(ctx context.Context, yield sources.FragmentsFunc) error {
+	r, err := repo.Open(h.root)
+	if err != nil {
+		return err
+	}
+	commits, err := h.commits(r)
+	if err != nil {
+		return err
+	}
+	work := make(chan plumbing.Hash)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for range min(commitWorkers, max(1, len(commits))) {
+		wr, err := repo.Open(h.root)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				if err := h.commit(ctx, wr, c, yield); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("commit %s: %w", c, err))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+send:
+	for _, c := range commits {
+		select {
+		case work <- c:
+		case <-ctx.Done():
+			break send
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// commits lists the commits to scan: those reachable from head and not
+// from base, or with no base those reachable from any reference and HEAD
+// (git log --all).
+func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
+	var starts []plumbing.Hash
+	exclude := map[plumbing.Hash]bool{}
+	if h.base != "" {
+		b, err := repo.ResolveCommit(r, h.base)
+		if err != nil {
+			return nil, err
+		}
+		if err := walk(r, []plumbing.Hash{b}, nil, func(c plumbing.Hash) { exclude[c] = true }); err != nil {
+			return nil, err
+		}
+		hd, err := repo.ResolveCommit(r, h.head)
+		if err != nil {
+			return nil, err
+		}
+		starts = append(starts, hd)
+	} else {
+		if head, err := r.Head(); err == nil {
+			starts = append(starts, head.Hash())
+		}
+		refs, err := r.References()
+		if err != nil {
+			return nil, err
+		}
+		err = refs.ForEach(func(ref *plumbing.Reference) error {
+			if ref.Type() != plumbing.HashReference {
+				return nil
+			}
+			if c, err := repo.ResolveCommit(r, ref.Hash().String()); err == nil {
+				starts = append(starts, c)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []plumbing.Hash
+	err := walk(r, starts, exclude, func(c plumbing.Hash) { out = append(out, c) })
+	return out, err
+}
+
+// walk visits every commit reachable from starts, each once, none of
+// exclude's (nor what only they reach).
+func walk(r *gogit.Repository, starts []plumbing.Hash, exclude map[plumbing.Hash]bool, visit func(plumbing.Hash)) error {
+	seen := map[plumbing.Hash]bool{}
+	stack := append([]plumbing.Hash(nil), starts...)
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[c] || exclude[c] {
+			continue
+		}
+		seen[c] = true
+		commit, err := r.CommitObject(c)
+		if errors.Is(err, plumbing.ErrObjectNotFound) && repo.IsShallowBoundary(r, c) {
+			continue // the edge of a shallow clone: git log stops there too
+		}
+		if err != nil {
+			return fmt.Errorf("commit %s: %w", c, err)
+		}
+		visit(c)
+		stack = append(stack, commit.ParentHashes...)
+	}
+	return nil
+}
+
+// commit yields the fragments of what one commit adds to its parent.
+func (h *gitHistory) commit(ctx context.Context, r *gogit.Repository, hash plumbing.Hash, yield sources.FragmentsFunc) error {
+	c, err := r.CommitObject(hash)
+	if err != nil {
+		return err
+	}
+	if c.NumParents() > 1 {
+		return nil // git log -p shows no diff for a merge
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return err
+	}
+	var parent *object.Tree
+	if c.NumParents() == 1 {
+		p, err := c.Parent(0)
+		if errors.Is(err, plumbing.ErrObjectNotFound) && repo.IsShallowBoundary(r, c.ParentHashes[0]) {
+			p = nil // a shallow clone's first commit: git shows it whole
+		} else if err != nil {
+			return err
+		}
+		if p != nil {
+			if parent, err = p.Tree(); err != nil {
+				return err
+			}
+		}
+	}
+	// git's defaults: renames detected at 50% similarity, up to 1000 files.
+	changes, err := object.DiffTreeWithOptions(ctx, parent, tree, &object.DiffTreeOptions{DetectRenames: true, RenameScore: 50, RenameLimit: 1000})
+	if err != nil {
+		return err
+	}
+	info := &sources.CommitInfo{
+		AuthorName:  c.Author.Name,
+		AuthorEmail: c.Author.Email,
+		Date:        c.Author.When.UTC().Format(time.RFC3339),
+		Message:     strings.TrimSpace(c.Message),
+		SHA:         hash.String(),
+		Remote:      &sources.RemoteInfo{}, // no links to a hosting platform
+	}
+	for _, ch := range changes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		action, err := ch.Action()
+		if err != nil {
+			return err
+		}
+		if action == merkletrie.Delete || ch.To.TreeEntry.Mode == filemode.Submodule {
+			continue
+		}
+		if action == merkletrie.Modify && isSymlink(ch.From.TreeEntry.Mode) != isSymlink(ch.To.TreeEntry.Mode) {
+			continue // a type change (--diff-filter=t)
+		}
+		if ch.From.Name != "" && ch.From.TreeEntry.Hash == ch.To.TreeEntry.Hash {
+			continue // a rename or a mode change: nothing added
+		}
+		if err := h.change(ctx, r, ch, info, yield); err != nil {
+			return fmt.Errorf("%s: %w", ch.To.Name, err)
+		}
+	}
+	return nil
+}
+
+func isSymlink(m filemode.FileMode) bool { return m == filemode.Symlink }
+
+// change yields the added lines of one file, or its archive's entries.
+func (h *gitHistory) change(ctx context.Context, r *gogit.Repository, ch *object.Change, info *sources.CommitInfo, yield sources.FragmentsFunc) error {
+	path := ch.To.Name
+	if skipPath(h.cfg, path) {
+		return nil
+	}
+	newData, err := blob(r, ch.To.TreeEntry.Hash)
+	if err != nil {
+		return err
+	}
+	var oldData []byte
+	if ch.From.Name != "" {
+		if oldData, err = blob(r, ch.From.TreeEntry.Hash); err != nil {
+			return err
+		}
+	}
+	emit := func(f sources.Fragment, err error) error {
+		f.CommitSHA, f.CommitInfo = info.SHA, info
+		return yield(f, err)
+	}
+	if isBinary(newData) || isBinary(oldData) {
+		// git shows "Binary files differ": gitleaks reads an archive's
+		// entries from the blob, and skips any other binary.
+		format, _, err := archives.Identify(ctx, "", bytes.NewReader(newData))
+		if err != nil || format == nil {
+			return nil
+		}
+		t := &treeFiles{cfg: h.cfg}
+		var archiveErrs []error
+		_ = t.fragments(ctx, bytes.NewReader(newData), path, asArchive+format.Extension(), emit, &archiveErrs)
+		return nil // like gitleaks: an archive that does not open is skipped
+	}
+	for _, hk := range addedLines(string(oldData), string(newData)) {
+		if err := emit(sources.Fragment{Raw: hk.text, FilePath: path, StartLine: hk.start}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func blob(r *gogit.Repository, h plumbing.Hash) ([]byte, error) {
+	b, err := r.BlobObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", h, err)
+	}
+	rc, err := b.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// isBinary is git's test: a NUL byte in the first 8000 bytes.
+func isBinary(data []byte) bool {
+	return bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0
+}
+
+// hunk is a run of added lines: text starting at line start of the new file.
+type hunk struct {
+	start int
+	text  string
+}
+
+// addedLines diffs two versions of a file by line (Myers, as git does)
+// and returns the added runs, as `git diff -U0` would show them: the
+// lines a hunk adds, with the line of the new file they start at.
+func addedLines(old, new string) []hunk {
+	if old == "" {
+		if new == "" {
+			return nil
+		}
+		return []hunk{{start: 1, text: new}}
+	}
+	var (
+		out  []hunk
+		line = 1
+		open = false // the last hunk still grows (only deletions since)
+	)
+	for _, d := range diff.Do(old, new) {
+		n := strings.Count(d.Text, "\n")
+		if !strings.HasSuffix(d.Text, "\n") {
+			n++
+		}
+		switch d.Type {
+		case diffmatchpatch.DiffEqual:
+			line += n
+			open = false
+		case diffmatchpatch.DiffInsert:
+			if open {
+				out[len(out)-1].text += d.Text
+			} else {
+				out = append(out, hunk{start: line, text: d.Text})
+				open = true
+			}
+			line += n
+		}
+	}
+	return out
+}
