@@ -1,17 +1,46 @@
-# A minimal image for the action: the secgate binary and git (the range
-# scans run git). It runs as root because GitHub requires it of Docker
-# actions (a USER cannot write the mounted GITHUB_WORKSPACE); secgate's own
-# image-runs-as-root check flags that, rightly. The shipping work refines it
-# (pinned base digests, a release image pinned in action.yml).
-FROM golang:1.26-bookworm AS build
+# The secgate release image: one static binary on an empty base — no shell,
+# no package manager, no git (history is read with go-git) — running as
+# user 65532. release/build-image.sh builds the same image in Go, without an
+# engine (release/imagebuild; its test holds the two in step), and the
+# release workflow pushes, gates and signs it.
+#
+# Two targets, same files:
+#   docker build .                  the image for `docker run`, GitLab jobs and Kubernetes (USER 65532)
+#   docker build --target action .  the GitHub Action's image: GitHub runs Docker actions as the image's
+#                                   user and documents that only root can write the workspace and the
+#                                   step's output files; secgate starts as root only to become the
+#                                   workspace's owner (the runner's uid) before it reads anything.
+#
+# The build stage is pinned by digest (Dependabot's docker ecosystem keeps it current).
+FROM --platform=$BUILDPLATFORM golang:1.26-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d AS build
+ARG TARGETOS TARGETARCH VERSION=dev
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/secgate ./cmd/secgate
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/secgate ./cmd/secgate \
+ && mkdir -p /dirs/home/nonroot /dirs/tmp
 
-FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates && rm -rf /var/lib/apt/lists/* \
- && git config --system --add safe.directory '*'
+FROM scratch AS release
+ARG VERSION=dev REVISION=unknown
 COPY --from=build /out/secgate /usr/local/bin/secgate
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY release/rootfs/ /
+COPY --from=build --chown=65532:65532 /dirs/home/nonroot /home/nonroot
+COPY --from=build --chmod=1777 /dirs/tmp /tmp
+ENV PATH=/usr/local/bin HOME=/home/nonroot
+WORKDIR /src
+USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/secgate"]
+LABEL org.opencontainers.image.title="secgate" \
+      org.opencontainers.image.description="The security gate of a CI pipeline: secrets, dependencies, images and deploy manifests, judged by a CVSS-tiered policy" \
+      org.opencontainers.image.source="https://github.com/secgate/secgate" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+
+FROM release AS action
+USER 0:0
+
+FROM release

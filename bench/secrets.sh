@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark of secgate's secret stage against the gitleaks CLI of the same
-# version, on the same trees (this repository and a generated ~50 MB tree),
-# three runs each; then a commit-range scan of a 100-line diff on top of a
-# 5,000-commit repository. Targets: ratio <= 1.0x, range scan < 1 s.
+# version, on the same trees (this repository and a generated ~50 MB tree)
+# and on the history of a generated 5,000-commit repository (`gitleaks git`
+# against `secgate run --history`), three runs each: wall time, CPU seconds
+# and peak RSS; then a commit-range scan of a 100-line diff on top of that
+# repository. Targets: ratio <= 1.0x (history: <= 1.5x, go-git against git
+# log), RSS <= 1.3x, range scan < 1 s.
 #
 # Usage: bench/secrets.sh   (outputs under bench/.out/, reused between runs)
 set -euo pipefail
@@ -26,17 +29,30 @@ if [ ! -d "$tree" ]; then
   "$out/bin/gentree" -out "$tree" -mb 50
 fi
 
+# measured CMD...: "wall cpu rss" of one run (seconds, user+system
+# seconds, peak RSS in MB; its output dropped)
+measured() {
+  /usr/bin/time -f '%e %U %S %M' -o "$out/time" "$@" >/dev/null 2>&1 || true
+  # the last line: time writes "Command exited with non-zero status N" first
+  tail -n 1 "$out/time" | awk '{ printf "%.3f %.3f %.0f\n", $1, $2 + $3, $4 / 1024 }'
+}
+
 # three runs of each tool, interleaved so that a slow spell of this shared
-# machine hits both alike; medians compared
+# machine hits both alike; medians compared (wall, CPU and peak RSS each)
 compare() {
-  local name=$1 dir=$2 g=() s=()
+  local name=$1 dir=$2 gargs=$3 sargs=$4 g=() s=()
   for _ in 1 2 3; do
-    g+=("$(timed "$out/bin/gitleaks" dir --no-banner --log-level error --exit-code 0 --report-format json --report-path "$out/gitleaks-report.json" "$dir")")
-    s+=("$(timed "$out/bin/secgate" run --only secrets --format json "$dir")")
+    # shellcheck disable=SC2086
+    g+=("$(measured "$out/bin/gitleaks" $gargs --no-banner --log-level error --exit-code 0 --report-format json --report-path "$out/gitleaks-report.json" "$dir")")
+    # shellcheck disable=SC2086
+    s+=("$(measured "$out/bin/secgate" run --only secrets --format json $sargs "$dir")")
   done
-  local gm sm
-  gm=$(median "${g[@]}") sm=$(median "${s[@]}")
-  printf '%-28s gitleaks %6.3fs   secgate %6.3fs   ratio %.2fx\n' "$name" "$gm" "$sm" "$(ratio "$sm" "$gm")"
+  # shellcheck disable=SC2046
+  col() { local i=$1; shift; median $(printf '%s\n' "$@" | awk -v i="$i" '{ print $i }'); }
+  local gw sw gc sc gr sr
+  gw=$(col 1 "${g[@]}") sw=$(col 1 "${s[@]}") gc=$(col 2 "${g[@]}") sc=$(col 2 "${s[@]}") gr=$(col 3 "${g[@]}") sr=$(col 3 "${s[@]}")
+  printf '%-30s gitleaks %6.3fs %6.2f CPU-s %4d MB   secgate %6.3fs %6.2f CPU-s %4d MB   ratio wall %.2fx CPU %.2fx RSS %.2fx\n' \
+    "$name" "$gw" "$gc" "$gr" "$sw" "$sc" "$sr" "$(ratio "$sw" "$gw")" "$(ratio "$sc" "$gc")" "$(ratio "$sr" "$gr")"
 }
 
 median3() { local t=(); for _ in 1 2 3; do t+=("$(timed "$@")"); done; median "${t[@]}"; }
@@ -47,8 +63,8 @@ rm -rf "$self" && mkdir -p "$self" && git archive HEAD | tar -x -C "$self"
 rm -f "$self/.gitleaks.toml" # both tools with the default rules: gitleaks would use only this file's
 
 echo "secret stage, median of 3 runs (target: ratio <= 1.00x)"
-compare "this repository" "$self"
-compare "generated tree ($(du -sm "$tree" | cut -f1) MB)" "$tree"
+compare "this repository" "$self" dir ""
+compare "generated tree ($(du -sm "$tree" | cut -f1) MB)" "$tree" dir ""
 
 repo="$out/repo5000"
 if [ ! -d "$repo/.git" ]; then
@@ -65,3 +81,5 @@ r=$(median3 "$out/bin/secgate" run --only secrets --format json --base HEAD~1 --
 h=$(median3 "$out/bin/secgate" run --only secrets --format json --history "$repo")
 printf '%-28s %6.3fs   (target < 1 s)\n' "range scan, 100-line diff" "$r"
 printf '%-28s %6.3fs   (for scale: all %d commits)\n' "full history scan" "$h" "$(git -C "$repo" rev-list --count HEAD)"
+# secgate reads history with go-git (no git binary), gitleaks runs git log -p
+compare "history, $(git -C "$repo" rev-list --count --all) commits" "$repo" git --history

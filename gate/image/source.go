@@ -14,7 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
@@ -54,9 +56,15 @@ func (s *Scanner) resolveTargets(ctx context.Context, ref string) ([]target, str
 	case strings.HasPrefix(ref, "docker-archive:"):
 		return dockerArchive(strings.TrimPrefix(ref, "docker-archive:"), ref)
 	case strings.HasPrefix(ref, "oci-layout:"):
-		idx, err := layout.ImageIndexFromPath(strings.TrimPrefix(ref, "oci-layout:"))
+		dir, name := layoutRef(strings.TrimPrefix(ref, "oci-layout:"))
+		idx, err := layout.ImageIndexFromPath(dir)
 		if err != nil {
 			return nil, "", err
+		}
+		if name != "" {
+			if idx, err = layoutImage(idx, name); err != nil {
+				return nil, "", err
+			}
 		}
 		ts, err := s.fromIndex(ref, idx)
 		return ts, "", err
@@ -310,4 +318,46 @@ func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 		return k.auth, nil
 	}
 	return authn.Anonymous, nil
+}
+
+// layoutRef splits oci-layout:DIR[:NAME] (skopeo's oci:DIR:REF): NAME
+// picks the layout's entry whose org.opencontainers.image.ref.name it is;
+// without it every entry is checked.
+func layoutRef(p string) (dir, name string) {
+	if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		return p, ""
+	}
+	if i := strings.LastIndex(p, ":"); i > 0 {
+		if fi, err := os.Stat(p[:i]); err == nil && fi.IsDir() {
+			return p[:i], p[i+1:]
+		}
+	}
+	return p, ""
+}
+
+// layoutImage is the entry of a layout's index named name, as an index.
+func layoutImage(idx v1.ImageIndex, name string) (v1.ImageIndex, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the layout's index: %w", err)
+	}
+	var names []string
+	for _, d := range im.Manifests {
+		n := d.Annotations["org.opencontainers.image.ref.name"]
+		if n != name {
+			if n != "" {
+				names = append(names, n)
+			}
+			continue
+		}
+		if d.MediaType.IsIndex() {
+			return idx.ImageIndex(d.Digest)
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		return mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: d}), nil
+	}
+	return nil, fmt.Errorf("the layout has no image named %q (it has: %s)", name, strings.Join(names, ", "))
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# release/build-image.sh OUTDIR: the release image, built without a
+# container engine. Cross-compiles the static, stripped binary for each
+# platform (CGO off, -trimpath, the version stamped) into dist/, then writes
+# OUTDIR as an OCI layout holding two multi-platform indexes — VERSION (the
+# image for docker run, GitLab and Kubernetes, user 65532) and
+# VERSION-action (the GitHub Action's, USER 0:0, see the Dockerfile) — with
+# the Dockerfile's final-stage files, user, entrypoint and labels
+# (release/imagebuild; its test holds the two in step).
+#
+#   PLATFORMS   default "linux/amd64 linux/arm64"
+#   VERSION     default git describe;  REVISION  default the HEAD commit
+#   SOURCE_DATE_EPOCH  the images' creation time (default the epoch: reproducible)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: release/build-image.sh OUTDIR}
+export GOFLAGS=-buildvcs=false
+version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}
+revision=${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+platforms=${PLATFORMS:-linux/amd64 linux/arm64}
+mkdir -p dist
+args=()
+for p in $platforms; do
+  goos=${p%/*} goarch=${p#*/}
+  bin="dist/secgate_${goos}_${goarch}"
+  CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/secgate
+  args+=(-binary "$p=$bin")
+done
+go run ./release/imagebuild -out "$out" -version "$version" -revision "$revision" "${args[@]}"

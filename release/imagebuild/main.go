@@ -1,0 +1,322 @@
+// Command imagebuild writes the release image as an OCI layout, in Go,
+// where no container engine is at hand: the same final image as the
+// Dockerfile's last stage — the static binary, the CA certificates, the
+// passwd and group files of release/rootfs, user 65532, the entrypoint,
+// the environment and the OCI labels — for each platform, under one
+// multi-platform index; and the Dockerfile's action target, the same image
+// with USER 0:0, under a second index (ref name VERSION-action).
+// release/build-image.sh cross-compiles the binaries and runs it;
+// imagebuild_test.go holds it in step with the Dockerfile.
+//
+//	imagebuild -out DIR -version V -revision R -binary linux/amd64=FILE -binary linux/arm64=FILE
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// The final stage, as the Dockerfile states it (imagebuild_test.go
+// compares the two).
+var (
+	binaryPath = "/usr/local/bin/secgate"
+	caPath     = "/etc/ssl/certs/ca-certificates.crt"
+	rootfsDir  = "release/rootfs" // COPY release/rootfs/ /
+	user       = "65532:65532"
+	actionUser = "0:0" // the action target: USER 0:0 (see the Dockerfile)
+	workdir    = "/src"
+	entrypoint = []string{binaryPath}
+	env        = []string{"PATH=/usr/local/bin", "HOME=/home/nonroot"}
+	// Labels; version and revision come from the build.
+	staticLabels = map[string]string{
+		"org.opencontainers.image.title":       "secgate",
+		"org.opencontainers.image.description": "The security gate of a CI pipeline: secrets, dependencies, images and deploy manifests, judged by a CVSS-tiered policy",
+		"org.opencontainers.image.source":      "https://github.com/secgate/secgate",
+		"org.opencontainers.image.licenses":    "Apache-2.0",
+	}
+	// Directories of the final image: a home for the user, and /tmp (a
+	// read-only root filesystem may leave it unwritable; secgate copes).
+	dirs = []struct {
+		path string
+		mode int64
+		uid  int
+	}{{"/home/nonroot", 0o755, 65532}, {"/tmp", 0o1777, 0}, {workdir, 0o755, 0}}
+)
+
+func main() {
+	var (
+		out, version, revision, ca string
+		binaries                   multiFlag
+	)
+	flag.StringVar(&out, "out", "", "the OCI layout directory to write")
+	flag.StringVar(&version, "version", "dev", "the image's version (label and index annotation)")
+	flag.StringVar(&revision, "revision", "unknown", "the source revision (label)")
+	flag.StringVar(&ca, "ca-certificates", "/etc/ssl/certs/ca-certificates.crt", "the CA bundle to ship")
+	flag.Var(&binaries, "binary", "PLATFORM=FILE, once per platform (linux/amd64=dist/secgate_linux_amd64)")
+	flag.Parse()
+	if out == "" || len(binaries) == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := build(out, version, revision, ca, binaries); err != nil {
+		fmt.Fprintln(os.Stderr, "imagebuild:", err)
+		os.Exit(1)
+	}
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+// build writes the layout: the release index (ref name version) and the
+// action's (version-action), and prints each one's digest.
+func build(out, version, revision, caFile string, binaries []string) error {
+	if err := os.RemoveAll(out); err != nil {
+		return err
+	}
+	p, err := layout.Write(out, empty.Index)
+	if err != nil {
+		return err
+	}
+	layers, err := platformLayers(caFile, binaries)
+	if err != nil {
+		return err
+	}
+	for _, v := range []struct{ ref, user string }{{version, user}, {version + "-action", actionUser}} {
+		idx, err := index(v.user, version, revision, layers)
+		if err != nil {
+			return err
+		}
+		if err := p.AppendIndex(idx, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": v.ref})); err != nil {
+			return err
+		}
+		d, err := idx.Digest()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s %s\n", v.ref, d)
+		if err := printSizes(idx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printSizes prints each platform's compressed size: what a pull fetches
+// (manifest, config and layers).
+func printSizes(idx v1.ImageIndex) error {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, desc := range m.Manifests {
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			return err
+		}
+		layers, err := img.Layers()
+		if err != nil {
+			return err
+		}
+		total := desc.Size
+		for _, l := range layers {
+			n, err := l.Size()
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		raw, err := img.RawConfigFile()
+		if err != nil {
+			return err
+		}
+		total += int64(len(raw))
+		fmt.Printf("  %s/%s: %.1f MB compressed\n", desc.Platform.OS, desc.Platform.Architecture, float64(total)/(1<<20))
+	}
+	return nil
+}
+
+// platformLayer is one platform's filesystem layer.
+type platformLayer struct {
+	os, arch string
+	layer    v1.Layer
+}
+
+// platformLayers builds the layer of each -binary PLATFORM=FILE, once for
+// both images.
+func platformLayers(caFile string, binaries []string) ([]platformLayer, error) {
+	created, err := sourceDate()
+	if err != nil {
+		return nil, err
+	}
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("the CA bundle: %w", err)
+	}
+	var out []platformLayer
+	for _, b := range binaries {
+		platform, file, ok := strings.Cut(b, "=")
+		osName, arch, ok2 := strings.Cut(platform, "/")
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("-binary %q: want PLATFORM=FILE, e.g. linux/amd64=dist/secgate_linux_amd64", b)
+		}
+		bin, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		files, err := rootfs(bin, ca)
+		if err != nil {
+			return nil, err
+		}
+		layer, err := tarLayer(files, created)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, platformLayer{osName, arch, layer})
+	}
+	return out, nil
+}
+
+// sourceDate is the images' creation time: SOURCE_DATE_EPOCH, else the
+// epoch (the same inputs give the same digests).
+func sourceDate() (time.Time, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH %q: %w", s, err)
+	}
+	return time.Unix(sec, 0).UTC(), nil
+}
+
+// index builds the multi-platform index of the image that runs as user.
+func index(user, version, revision string, layers []platformLayer) (v1.ImageIndex, error) {
+	created, err := sourceDate()
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{"org.opencontainers.image.version": version, "org.opencontainers.image.revision": revision}
+	for k, v := range staticLabels {
+		labels[k] = v
+	}
+	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, pl := range layers {
+		osName, arch, layer := pl.os, pl.arch, pl.layer
+		img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+		if err != nil {
+			return nil, err
+		}
+		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture, cf.Created = osName, arch, v1.Time{Time: created}
+		cf.Config.User, cf.Config.WorkingDir, cf.Config.Entrypoint, cf.Config.Env, cf.Config.Labels = user, workdir, entrypoint, env, labels
+		cf.History = []v1.History{{Created: v1.Time{Time: created}, CreatedBy: "release/imagebuild: the Dockerfile's final stage", Comment: "secgate " + version}}
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			return nil, err
+		}
+		img = mutate.Annotations(img, map[string]string{"org.opencontainers.image.version": version, "org.opencontainers.image.revision": revision}).(v1.Image)
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: osName, Architecture: arch}}})
+	}
+	return mutate.Annotations(idx, map[string]string{"org.opencontainers.image.version": version, "org.opencontainers.image.revision": revision, "org.opencontainers.image.source": staticLabels["org.opencontainers.image.source"]}).(v1.ImageIndex), nil
+}
+
+// file is one entry of the image's filesystem.
+type file struct {
+	path     string
+	mode     int64
+	uid, gid int
+	dir      bool
+	data     []byte
+}
+
+// rootfs lists the final image's files: the Dockerfile's COPY lines.
+func rootfs(bin, ca []byte) ([]file, error) {
+	files := []file{
+		{path: binaryPath, mode: 0o755, data: bin},
+		{path: caPath, mode: 0o644, data: ca},
+	}
+	err := filepath.WalkDir(rootfsDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(rootfsDir, p)
+		files = append(files, file{path: "/" + filepath.ToSlash(rel), mode: 0o644, data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s (run from the repository's root): %w", rootfsDir, err)
+	}
+	for _, d := range dirs {
+		files = append(files, file{path: d.path, mode: d.mode, uid: d.uid, gid: d.uid, dir: true})
+	}
+	return files, nil
+}
+
+// tarLayer writes files, with their parent directories, as one layer with
+// fixed times: the same inputs give the same digest.
+func tarLayer(files []file, mtime time.Time) (v1.Layer, error) {
+	all := map[string]file{}
+	for _, f := range files {
+		all[f.path] = f
+		for d := filepath.Dir(f.path); d != "/"; d = filepath.Dir(d) {
+			if _, ok := all[d]; !ok {
+				all[d] = file{path: d, mode: 0o755, dir: true}
+			}
+		}
+	}
+	paths := make([]string, 0, len(all))
+	for p := range all {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, p := range paths {
+		f := all[p]
+		h := &tar.Header{Name: strings.TrimPrefix(p, "/"), Mode: f.mode, Uid: f.uid, Gid: f.gid, ModTime: mtime, Format: tar.FormatPAX}
+		if f.dir {
+			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
+		} else {
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.data))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+}
