@@ -5,11 +5,13 @@
 # release workflow pushes, gates and signs it.
 #
 # Two targets, same files:
-#   docker build .                  the image for `docker run`, GitLab jobs and Kubernetes (USER 65532)
-#   docker build --target action .  the GitHub Action's image: GitHub runs Docker actions as the image's
-#                                   user and documents that only root can write the workspace and the
-#                                   step's output files; secgate starts as root only to become the
-#                                   workspace's owner (the runner's uid) before it reads anything.
+#   docker build --target release .  the image for `docker run`, GitLab jobs and Kubernetes (USER 65532)
+#   docker build --target action .   the GitHub Action's image, and the last stage, because GitHub builds
+#                                    action.yml's `image: Dockerfile` without a target (release tags pin
+#                                    the pushed image instead). GitHub runs Docker actions as the image's
+#                                    user and documents that only root can write the workspace and the
+#                                    step's output files; secgate starts as root only to become the
+#                                    workspace's owner (the runner's uid) before it reads anything.
 #
 # The build stage is pinned by digest (Dependabot's docker ecosystem keeps it current).
 FROM --platform=$BUILDPLATFORM golang:1.26-bookworm@sha256:a688600ca24f8a4d3ca77f95b0dd40704a9fc787c826660eb7ba0b641b8b175d AS build
@@ -42,5 +44,3 @@ LABEL org.opencontainers.image.title="secgate" \
 
 FROM release AS action
 USER 0:0
-
-FROM release

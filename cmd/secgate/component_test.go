@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"maps"
 	"os"
@@ -21,12 +20,13 @@ import (
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 )
 
-// TestMain lets the test binary stand in for the secgate binary: the
-// component's job scripts call `secgate`, a wrapper that runs this binary
-// with SECGATE_TEST_AS_CLI=1.
+// TestMain lets the test binary stand in for the secgate binary (main's
+// start, the change of user included): the component's job scripts call
+// `secgate`, a wrapper that runs this binary with SECGATE_TEST_AS_CLI=1,
+// and the permission tests run it as other users.
 func TestMain(m *testing.M) {
 	if os.Getenv("SECGATE_TEST_AS_CLI") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+		os.Exit(start(os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }

@@ -5,14 +5,23 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(start(os.Args[1:])) }
+
+// start is the process: the Docker action's change of user first, then
+// the command line.
+func start(args []string) int {
+	if err := becomeWorkspaceOwner(os.Getenv, os.Stderr); err != nil {
+		// Fail closed: better no verdict than one run with root's rights.
+		fmt.Fprintln(os.Stderr, "secgate:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr, os.LookupEnv)
 }

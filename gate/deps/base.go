@@ -20,14 +20,15 @@ import (
 // package in the same lockfile, whatever its version: an upgrade that does
 // not fix it does not make it new.
 func (s *Scanner) markNew(ctx context.Context, root string, res models.VulnerabilityResults, out policy.ScanResult) (policy.ScanResult, error) {
-	base, cleanup, err := scratch.Dir("reading the base revision's lockfiles", "secgate-base-", root)
-	if err != nil {
-		return out, err
-	}
-	defer cleanup()
 	if err := repo.VerifyRevision(ctx, root, s.opts.Base); err != nil {
 		return out, err
 	}
+	base := "" // made when the base has a lockfile to write
+	defer func() {
+		if base != "" {
+			os.RemoveAll(base)
+		}
+	}()
 	found := 0
 	for _, src := range res.Results {
 		rel := relPath(root, src.Source.Path)
@@ -40,6 +41,13 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 		}
 		if !ok {
 			continue // the change adds this lockfile
+		}
+		if base == "" {
+			dir, _, err := scratch.Dir("reading the base revision's lockfiles", "secgate-base-", root)
+			if err != nil {
+				return out, err
+			}
+			base = dir
 		}
 		if err := writeFile(filepath.Join(base, filepath.FromSlash(rel)), data); err != nil {
 			return out, err

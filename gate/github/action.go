@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -98,6 +99,9 @@ func New(getenv func(string) string, w io.Writer) (*Action, error) {
 		a:      githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(w)),
 		getenv: getenv, name: getenv("GITHUB_EVENT_NAME"),
 	}
+	if err := writable(getenv); err != nil {
+		return nil, err
+	}
 	if p := getenv("GITHUB_EVENT_PATH"); p != "" {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -108,6 +112,25 @@ func New(getenv func(string) string, w io.Writer) (*Action, error) {
 		}
 	}
 	return a, nil
+}
+
+// writable fails when the step's output or summary file cannot be written:
+// a later step reading an empty verdict output must never be what
+// happens. GitHub runs a Docker action as its image's user, and only root
+// (or the runner's user) can write these files.
+func writable(getenv func(string) string) error {
+	for _, name := range []string{"GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"} {
+		p := getenv(name)
+		if p == "" {
+			continue
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("cannot write the step's %s file %s (%w), and the verdict must reach it. secgate runs as uid %d; GitHub runs a Docker action as its image's user, and only root or the runner's user can write these files: use the action image (the `-action` tag, which starts as root and becomes the workspace's owner), or run the release image with `docker run --user \"$(id -u):$(id -g)\"`", name, p, errors.Unwrap(err), os.Geteuid())
+		}
+		f.Close()
+	}
+	return nil
 }
 
 // Input returns an input's value ("" when not given).
