@@ -4,14 +4,19 @@ import (
 	"archive/tar"
 	"fmt"
 	"io"
+	"log"
 	"maps"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -225,5 +230,48 @@ func TestBuildWritesTheImage(t *testing.T) {
 	passwd, _ := os.ReadFile(filepath.Join(rootfsDir, "etc", "passwd"))
 	if !strings.Contains(string(passwd), ":65532:65532:") {
 		t.Errorf("%s/etc/passwd does not name uid 65532:\n%s", rootfsDir, passwd)
+	}
+}
+
+// -push sends the layout's index, both platforms, to a registry, and
+// names it by the digest it has there.
+func TestPushIndex(t *testing.T) {
+	t.Chdir(filepath.Join("..", ".."))
+	tmp := t.TempDir()
+	bin, ca := filepath.Join(tmp, "secgate"), filepath.Join(tmp, "ca.crt")
+	for _, f := range []string{bin, ca} {
+		if err := os.WriteFile(f, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(tmp, "layout")
+	if err := build(out, "v1", "r", ca, []string{"linux/amd64=" + bin, "linux/arm64=" + bin}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	got, err := pushIndex(host+"/secgate/secgate:v1-action", out, "v1-action")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := layoutIndex(out, "v1-action")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := want.Digest()
+	if got != host+"/secgate/secgate@"+d.String() {
+		t.Errorf("pushed %s, want the action index %s", got, d)
+	}
+	tag, err := name.ParseReference(host + "/secgate/secgate:v1-action")
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(tag)
+	if err != nil || desc.Digest != d {
+		t.Errorf("the registry has %v (%v), want %s", desc, err, d)
+	}
+	if _, err := pushIndex(host+"/x:y", out, "nope"); err == nil || !strings.Contains(err.Error(), `no entry named "nope"`) {
+		t.Errorf("an unknown entry: %v", err)
 	}
 }

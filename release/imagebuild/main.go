@@ -9,6 +9,8 @@
 // imagebuild_test.go holds it in step with the Dockerfile.
 //
 //	imagebuild -out DIR -version V -revision R -binary linux/amd64=FILE -binary linux/arm64=FILE
+//	imagebuild -unpack ROOTFS -from DIR -ref NAME -platform linux/amd64   (the image's files, for .ci/run to run it chrooted)
+//	imagebuild -push REF -from DIR -ref NAME   (the release workflow: the index to a registry, docker login's credentials; prints REF@DIGEST)
 package main
 
 import (
@@ -25,10 +27,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -70,7 +75,30 @@ func main() {
 	flag.StringVar(&revision, "revision", "unknown", "the source revision (label)")
 	flag.StringVar(&ca, "ca-certificates", "/etc/ssl/certs/ca-certificates.crt", "the CA bundle to ship")
 	flag.Var(&binaries, "binary", "PLATFORM=FILE, once per platform (linux/amd64=dist/secgate_linux_amd64)")
+	var unpackDir, from, ref, platform string
+	flag.StringVar(&unpackDir, "unpack", "", "write the files of one image of -from's -ref for -platform to this directory")
+	flag.StringVar(&from, "from", "", "the OCI layout to unpack from")
+	flag.StringVar(&ref, "ref", "", "the layout entry (ref name) to unpack")
+	flag.StringVar(&platform, "platform", "linux/amd64", "the platform to unpack")
+	var push string
+	flag.StringVar(&push, "push", "", "push -from's -ref index to this registry reference")
 	flag.Parse()
+	if push != "" {
+		pushed, err := pushIndex(push, from, ref)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "imagebuild:", err)
+			os.Exit(1)
+		}
+		fmt.Println(pushed)
+		return
+	}
+	if unpackDir != "" {
+		if err := unpack(unpackDir, from, ref, platform); err != nil {
+			fmt.Fprintln(os.Stderr, "imagebuild:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if out == "" || len(binaries) == 0 {
 		flag.Usage()
 		os.Exit(2)
@@ -319,4 +347,134 @@ func tarLayer(files []file, mtime time.Time) (v1.Layer, error) {
 	}
 	data := buf.Bytes()
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+}
+
+// layoutIndex is the index of the layout at from named ref.
+func layoutIndex(from, ref string) (v1.ImageIndex, error) {
+	p, err := layout.FromPath(from)
+	if err != nil {
+		return nil, err
+	}
+	root, err := p.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	rm, err := root.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range rm.Manifests {
+		if d.Annotations["org.opencontainers.image.ref.name"] == ref {
+			return root.ImageIndex(d.Digest)
+		}
+	}
+	return nil, fmt.Errorf("%s has no entry named %q", from, ref)
+}
+
+// pushIndex pushes the layout's index ref to the registry reference to,
+// with the docker config's credentials, and returns it by digest.
+func pushIndex(to, from, ref string, opts ...remote.Option) (string, error) {
+	idx, err := layoutIndex(from, ref)
+	if err != nil {
+		return "", err
+	}
+	tag, err := name.ParseReference(to)
+	if err != nil {
+		return "", err
+	}
+	if err := remote.WriteIndex(tag, idx, append([]remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain)}, opts...)...); err != nil {
+		return "", fmt.Errorf("pushing %s: %w", to, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return "", err
+	}
+	return tag.Context().Digest(d.String()).String(), nil
+}
+
+// unpack writes the files of the image ref/platform of the layout at from
+// to dir (owners and modes kept: run it as root), flattened.
+func unpack(dir, from, ref, platform string) error {
+	idx, err := layoutIndex(from, ref)
+	if err != nil {
+		return err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, m := range im.Manifests {
+		if m.Platform == nil || m.Platform.String() != platform {
+			continue
+		}
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			return err
+		}
+		rc := mutate.Extract(img)
+		defer rc.Close()
+		return untar(dir, rc)
+	}
+	return fmt.Errorf("%s has no %s image", ref, platform)
+}
+
+func untar(dir string, r io.Reader) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if !strings.HasPrefix(p, filepath.Clean(dir)+string(filepath.Separator)) {
+			return fmt.Errorf("%s leaves the directory", h.Name)
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		default:
+			continue
+		}
+		if err := os.Lchown(p, h.Uid, h.Gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, fs.FileMode(h.Mode&0o777)|modeBits(h.Mode)); err != nil {
+			return err
+		}
+	}
+}
+
+// modeBits turns a tar header's setuid/setgid/sticky bits into Go's.
+func modeBits(m int64) fs.FileMode {
+	var out fs.FileMode
+	if m&0o4000 != 0 {
+		out |= fs.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		out |= fs.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		out |= fs.ModeSticky
+	}
+	return out
 }
