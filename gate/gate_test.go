@@ -173,7 +173,7 @@ func TestRunConfigErrors(t *testing.T) {
 		c    Config
 		want string
 	}{
-		"unknown scanner":         {Config{Path: dir, Only: []string{"sast"}}, `unknown scanner "sast" (want secrets, deps, image, manifests, config)`},
+		"unknown scanner":         {Config{Path: dir, Only: []string{"sast"}}, `unknown scanner "sast" (want secrets, deps, image, manifests, dockerfile, config)`},
 		"only and skip":           {Config{Path: dir, Only: []string{"secrets"}, Skip: []string{"deps"}}, "only and skip cannot be combined"},
 		"head without base":       {Config{Path: dir, Head: "HEAD"}, "head needs base"},
 		"history and range":       {Config{Path: dir, History: true, Base: "main"}, "history and base select different secret scans"},
@@ -273,34 +273,34 @@ func TestNewScannerRegistersInOnePlace(t *testing.T) {
 	saved := registry
 	t.Cleanup(func() { registry = saved })
 	registry = append(slices.Clone(saved), Registration{
-		Name: "dockerfile", Section: "dockerfile",
-		Checks: []policy.Check{{ID: "dockerfile-latest-tag", Title: "FROM uses latest", Tier: policy.Low}},
+		Name: "licenses", Section: "licenses",
+		Checks: []policy.Check{{ID: "license-unknown", Title: "A dependency with no known license", Tier: policy.Low}},
 		Ready:  always,
 		Build: func(c Config, pol *policy.Policy, _ *slog.Logger) (Scanner, error) {
-			tier := pol.CheckTier("dockerfile-latest-tag", policy.Low)
-			return returns("dockerfile", policy.Finding{ID: "dockerfile-latest-tag", Kind: policy.KindImage, Rule: "dockerfile-latest-tag",
-				Severity: tier, ScoreSource: policy.SourceRuleDefault, Fingerprint: "df-1", Location: policy.Location{Path: "Dockerfile", Line: 1}}), nil
+			tier := pol.CheckTier("license-unknown", policy.Low)
+			return returns("licenses", policy.Finding{ID: "license-unknown", Kind: policy.KindImage, Rule: "license-unknown",
+				Severity: tier, ScoreSource: policy.SourceRuleDefault, Fingerprint: "df-1", Location: policy.Location{Path: "go.mod", Line: 1}}), nil
 		},
 	})
 	dir := t.TempDir()
-	writePolicy(t, dir, "skip_on_error: [dockerfile]\nchecks: {dockerfile-latest-tag: high}\n")
-	rep, err := Run(context.Background(), Config{Path: dir, Now: now, Only: []string{"dockerfile"}})
+	writePolicy(t, dir, "skip_on_error: [licenses]\nchecks: {license-unknown: high}\n")
+	rep, err := Run(context.Background(), Config{Path: dir, Now: now, Only: []string{"licenses"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Scanners) != 1 || rep.Scanners[0].Name != "dockerfile" || rep.Scanners[0].Status != report.StatusOK {
+	if len(rep.Scanners) != 1 || rep.Scanners[0].Name != "licenses" || rep.Scanners[0].Status != report.StatusOK {
 		t.Fatalf("scanners %+v", rep.Scanners)
 	}
 	if len(rep.Findings) != 1 || rep.Findings[0].Severity != policy.High || rep.Verdict != policy.VerdictBlockProduction {
 		t.Errorf("findings %+v verdict %v: want the policy's tier (high)", rep.Findings, rep.Verdict)
 	}
-	if !slices.Contains(ScannerNames(), "dockerfile") {
+	if !slices.Contains(ScannerNames(), "licenses") {
 		t.Error("ScannerNames does not list the new scanner")
 	}
 	// Without the registration, the same policy is an error naming it.
 	registry = saved
 	_, err = Run(context.Background(), Config{Path: dir, Now: now})
-	if err == nil || !strings.Contains(err.Error(), `unknown scanner "dockerfile"`) || !strings.Contains(err.Error(), `unknown check "dockerfile-latest-tag"`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown scanner "licenses"`) || !strings.Contains(err.Error(), `unknown check "license-unknown"`) {
 		t.Errorf("err = %v", err)
 	}
 }

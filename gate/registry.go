@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/secgate/secgate/gate/deps"
+	"github.com/secgate/secgate/gate/dockerfile"
 	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/manifests"
 	"github.com/secgate/secgate/gate/secrets"
@@ -92,6 +93,21 @@ var registry = []Registration{
 				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
 			}
 			return manifests.New(manifests.Options{Root: c.Path, Tiers: tiers, Exclude: pol.ManifestsExclude, Logger: log}), nil
+		},
+	},
+	{
+		Name: "dockerfile", Section: "dockerfile", Checks: dockerfile.Checks,
+		Ready: always,
+		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
+			text, err := secrets.NewTextScanner(c.FingerprintKey)
+			if err != nil {
+				return nil, err
+			}
+			tiers := map[string]policy.Severity{}
+			for _, ch := range dockerfile.Checks {
+				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
+			}
+			return dockerfile.New(dockerfile.Options{Root: c.Path, Tiers: tiers, Exclude: pol.DockerfileExclude, Secrets: text, Logger: log}), nil
 		},
 	},
 	{

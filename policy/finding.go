@@ -73,8 +73,9 @@ const (
 	KindSecret        Kind = "secret"
 	KindVulnerability Kind = "vulnerability"
 	KindImage         Kind = "image"
-	KindConfig        Kind = "config"   // a change to the gate's own configuration
-	KindManifest      Kind = "manifest" // how a Kubernetes or Compose file runs a container
+	KindConfig        Kind = "config"     // a change to the gate's own configuration
+	KindManifest      Kind = "manifest"   // how a Kubernetes or Compose file runs a container
+	KindDockerfile    Kind = "dockerfile" // how a Dockerfile builds an image
 )
 
 // Action is what the gate does about a finding.

@@ -100,6 +100,8 @@ type Policy struct {
 	SecretsContext map[string]Severity
 	// ManifestsExclude are directory names the manifests scanner skips.
 	ManifestsExclude []string
+	// DockerfileExclude are directory names the dockerfile scanner skips.
+	DockerfileExclude []string
 	// Response is where each tier is ticketed and who is notified.
 	Response Response
 	// SecretsRequireFiles and DepsRequireLockfiles make a scan that read
@@ -213,10 +215,8 @@ type rawPolicy struct {
 		Size      *string           `yaml:"size"`
 		Checks    map[string]string `yaml:"checks"`
 	} `yaml:"image"`
-	Manifests *struct {
-		Checks  map[string]string `yaml:"checks"`
-		Exclude []string          `yaml:"exclude"`
-	} `yaml:"manifests"`
+	Manifests  *rawFileChecks    `yaml:"manifests"`
+	Dockerfile *rawFileChecks    `yaml:"dockerfile"`
 	Checks     map[string]string `yaml:"checks"`
 	Exceptions []rawException    `yaml:"exceptions"`
 	Response   *rawResponse      `yaml:"response"`
@@ -396,22 +396,8 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 		}
 	}
 	// checks: the tier of any registered scanner's check, by id.
-	if mf := raw.Manifests; mf != nil {
-		for _, id := range slices.Sorted(maps.Keys(mf.Checks)) {
-			if _, ok := cat.Check("manifests", id); cat != nil && !ok {
-				v.errf("$.manifests.checks."+id, "unknown manifests check %q (want one of %s)", id, cat.checkIDs("manifests"))
-				continue
-			}
-			p.setCheckString(&v, "$.manifests.checks."+id, id, mf.Checks[id])
-		}
-		for i, e := range mf.Exclude {
-			if strings.TrimSpace(e) == "" || strings.Contains(e, "/") {
-				v.errf(fmt.Sprintf("$.manifests.exclude[%d]", i), "exclude %q: a directory name (charts, testdata)", e)
-				continue
-			}
-			p.ManifestsExclude = append(p.ManifestsExclude, e)
-		}
-	}
+	p.ManifestsExclude = p.fileChecks(&v, cat, "manifests", raw.Manifests)
+	p.DockerfileExclude = p.fileChecks(&v, cat, "dockerfile", raw.Dockerfile)
 	for _, id := range slices.Sorted(maps.Keys(raw.Checks)) {
 		ch, ok := cat.Check("", id)
 		if cat != nil && !ok {
@@ -486,6 +472,37 @@ func (p *Policy) setCheck(v *validator, at, id string, sev Severity) {
 		p.Checks = map[string]Severity{}
 	}
 	p.Checks[id] = sev
+}
+
+// rawFileChecks is the section of a scanner of files (manifests,
+// dockerfile): the tiers of its checks and the directories it skips.
+type rawFileChecks struct {
+	Checks  map[string]string `yaml:"checks"`
+	Exclude []string          `yaml:"exclude"`
+}
+
+// fileChecks applies a file scanner's section: its checks' tiers, and
+// returns its excluded directory names.
+func (p *Policy) fileChecks(v *validator, cat Catalogue, section string, raw *rawFileChecks) []string {
+	if raw == nil {
+		return nil
+	}
+	for _, id := range slices.Sorted(maps.Keys(raw.Checks)) {
+		if _, ok := cat.Check(section, id); cat != nil && !ok {
+			v.errf("$."+section+".checks."+id, "unknown %s check %q (want one of %s)", section, id, cat.checkIDs(section))
+			continue
+		}
+		p.setCheckString(v, "$."+section+".checks."+id, id, raw.Checks[id])
+	}
+	var out []string
+	for i, e := range raw.Exclude {
+		if strings.TrimSpace(e) == "" || strings.Contains(e, "/") {
+			v.errf(fmt.Sprintf("$.%s.exclude[%d]", section, i), "exclude %q: a directory name (charts, testdata)", e)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func (p *Policy) setCheckString(v *validator, at, id, tier string) {

@@ -172,7 +172,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"GitLab environment variable", map[string]string{"CI_ENVIRONMENT_NAME": "prod"}, []string{"run", "--policy", lowered, tr.Root}, 1},
 		{"GitLab tier", map[string]string{"CI_ENVIRONMENT_NAME": "eu-live", "CI_ENVIRONMENT_TIER": "production"}, []string{"run", "--policy", lowered, tr.Root}, 1},
 		{"env twin of --environment", map[string]string{"SECGATE_ENVIRONMENT": "production", "SECGATE_POLICY": lowered}, []string{"run", tr.Root}, 1},
-		{"env twin of --skip", map[string]string{"SECGATE_SKIP": "secrets,deps,manifests"}, []string{"run", tr.Root}, 2},
+		{"env twin of --skip", map[string]string{"SECGATE_SKIP": "secrets,deps,manifests,dockerfile"}, []string{"run", tr.Root}, 2},
 		{"flag wins over env", map[string]string{"SECGATE_ENVIRONMENT": "production"}, []string{"run", "--policy", lowered, "--environment", "dev", tr.Root}, 0},
 		{"bad env value", map[string]string{"SECGATE_DRY_RUN": "perhaps"}, []string{"run", tr.Root}, 2},
 		{"unknown flag", nil, []string{"run", "--frobnicate", tr.Root}, 2},

@@ -182,7 +182,7 @@ func resultMessage(f policy.Finding) string {
 		msg += " — " + f.Preview
 	case policy.KindImage:
 		msg += " (" + f.Location.Image + ")"
-	case policy.KindManifest:
+	case policy.KindManifest, policy.KindDockerfile:
 		msg += " (" + f.Location.Object + ")"
 	}
 	if f.Fix != "" {
