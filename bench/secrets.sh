@@ -29,14 +29,6 @@ if [ ! -d "$tree" ]; then
   "$out/bin/gentree" -out "$tree" -mb 50
 fi
 
-# measured CMD...: "wall cpu rss" of one run (seconds, user+system
-# seconds, peak RSS in MB; its output dropped)
-measured() {
-  /usr/bin/time -f '%e %U %S %M' -o "$out/time" "$@" >/dev/null 2>&1 || true
-  # the last line: time writes "Command exited with non-zero status N" first
-  tail -n 1 "$out/time" | awk '{ printf "%.3f %.3f %.0f\n", $1, $2 + $3, $4 / 1024 }'
-}
-
 # three runs of each tool, interleaved so that a slow spell of this shared
 # machine hits both alike; medians compared (wall, CPU and peak RSS each)
 compare() {
@@ -47,8 +39,6 @@ compare() {
     # shellcheck disable=SC2086
     s+=("$(measured "$out/bin/secgate" run --only secrets --format json $sargs "$dir")")
   done
-  # shellcheck disable=SC2046
-  col() { local i=$1; shift; median $(printf '%s\n' "$@" | awk -v i="$i" '{ print $i }'); }
   local gw sw gc sc gr sr
   gw=$(col 1 "${g[@]}") sw=$(col 1 "${s[@]}") gc=$(col 2 "${g[@]}") sc=$(col 2 "${s[@]}") gr=$(col 3 "${g[@]}") sr=$(col 3 "${s[@]}")
   printf '%-30s gitleaks %6.3fs %6.2f CPU-s %4d MB   secgate %6.3fs %6.2f CPU-s %4d MB   ratio wall %.2fx CPU %.2fx RSS %.2fx\n' \
