@@ -62,6 +62,12 @@ type Config struct {
 	OfflineDB       string   // offline OSV database directory; empty: the OSV API
 	DownloadDB      bool     // download the offline database into OfflineDB first
 	OSVAPIURL       string   // OSV API base URL (default the real one)
+	// CacheDir keeps, between runs, what the secret scan found nothing in
+	// (internal/cache); CacheMax bounds it; Version names the build in
+	// its digests.
+	CacheDir string
+	CacheMax int64
+	Version  string
 	// FingerprintKey keys the hash of secret values in their fingerprints
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte

@@ -9,6 +9,7 @@ import (
 	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/manifests"
 	"github.com/secgate/secgate/gate/secrets"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -36,7 +37,15 @@ var registry = []Registration{
 			Help: "A credential in the code or its history (a gitleaks rule, or one of secgate's): it is exposed until revoked and rotated. Tier: secrets.tier."}},
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
+			var store *cache.Store
+			if c.CacheDir != "" {
+				var err error
+				if store, err = cache.Open(c.CacheDir, c.CacheMax); err != nil {
+					return nil, err
+				}
+			}
 			return secrets.New(secrets.Options{
+				Cache: store, CacheVersion: c.Version,
 				Root: c.Path, History: c.History, Base: c.Base, Head: c.Head,
 				// On a pull/merge request, .gitleaks.toml and .gitleaksignore
 				// are the base revision's: the change cannot loosen them.

@@ -171,6 +171,8 @@ type runFlags struct {
 	failOnError   bool
 	lockfiles     []string
 	offlineDB     string
+	cacheDir      string
+	cacheMax      string
 	downloadDB    bool
 	osvAPIURL     string
 	platforms     []string
@@ -206,6 +208,11 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 			if err == nil {
 				err = applyEnv(cmd.Flags(), env)
 			}
+			if err == nil {
+				if _, serr := policy.ParseSize(f.cacheMax); serr != nil {
+					err = fmt.Errorf("--cache-max %q: %w", f.cacheMax, serr)
+				}
+			}
 			if err != nil {
 				// The flags that did parse (--report among them) say where
 				// the report goes.
@@ -235,6 +242,8 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.StringSliceVar(&f.lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
 	fl.StringVar(&f.offlineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
 	fl.BoolVar(&f.downloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) in this directory, and skip it next run (actions/cache, GitLab cache:)")
+	fl.StringVar(&f.cacheMax, "cache-max", "500MB", "bound the cache directory; the sets least recently written go first")
 	fl.StringVar(&f.osvAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
 	fl.BoolVar(&f.pullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
 	fl.BoolVar(&f.fileIssues, "file-issues", false, "in CI, file an issue per finding group (GitHub: issues: write); a dry run lists them")
@@ -308,6 +317,8 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		OfflineDB:   f.offlineDB,
 		DownloadDB:  f.downloadDB,
 		OSVAPIURL:   f.osvAPIURL,
+		CacheDir:    f.cacheDir,
+		Version:     cacheVersion(),
 		Now:         time.Now(),
 		Logger:      logger,
 	}
@@ -333,6 +344,9 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
 			logger.Warn(err.Error())
 		}
+	}
+	if f.cacheDir != "" {
+		cfg.CacheMax, _ = policy.ParseSize(f.cacheMax) // checked with the flags
 	}
 	// A key, never a flag (command lines are visible to every process).
 	if k, ok := env("SECGATE_FINGERPRINT_KEY"); ok && k != "" {
@@ -710,4 +724,22 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 			}
 		},
 	}
+}
+
+// cacheVersion names this build in the scan cache's digests: the version,
+// and for an unversioned (dev) build the executable's size and time, so
+// that a rebuilt binary never trusts what another build judged.
+func cacheVersion() string {
+	if version != "dev" {
+		return version
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Sprintf("dev %d", time.Now().UnixNano()) // no reuse
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return fmt.Sprintf("dev %d", time.Now().UnixNano())
+	}
+	return fmt.Sprintf("dev %d %d", fi.Size(), fi.ModTime().UnixNano())
 }

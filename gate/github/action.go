@@ -36,6 +36,7 @@ var Inputs = map[string]string{
 	"history":        "history",
 	"offline-db":     "offline-db",
 	"download-db":    "download-db",
+	"cache-dir":      "cache-dir",
 	"file-issues":    "file-issues",
 	"issue-labels":   "issue-labels",
 	"close-resolved": "close-resolved",

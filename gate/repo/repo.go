@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	gogit "github.com/go-git/go-git/v5"
@@ -550,4 +551,44 @@ func PushBase(ctx context.Context, root, before, after, defaultBranch string) (b
 		}
 	}
 	return "", fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why)
+}
+
+// IndexEntry is what git's index says of a tracked file.
+type IndexEntry struct {
+	Blob    [20]byte // the blob id of its staged content
+	Size    int64
+	ModTime time.Time
+}
+
+// Index maps the tracked files under root (absolute paths) to their index
+// entries, with the index's own modification time; nil when root is not
+// in a repository. A file whose size and modification time equal its
+// entry's, older than the index itself (git's racy-clean rule), has the
+// entry's content: its blob id is known without reading it.
+func Index(root string) (map[string]IndexEntry, time.Time) {
+	r, err := Open(root)
+	if err != nil {
+		return nil, time.Time{}
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		return nil, time.Time{}
+	}
+	idx, err := r.Storer.Index()
+	if err != nil {
+		return nil, time.Time{}
+	}
+	fi, err := os.Stat(filepath.Join(wt.Filesystem.Root(), ".git", "index"))
+	if err != nil {
+		return nil, time.Time{}
+	}
+	out := make(map[string]IndexEntry, len(idx.Entries))
+	top := wt.Filesystem.Root()
+	for _, e := range idx.Entries {
+		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd {
+			continue
+		}
+		out[filepath.Join(top, filepath.FromSlash(e.Name))] = IndexEntry{Blob: e.Hash, Size: int64(e.Size), ModTime: e.ModifiedAt}
+	}
+	return out, fi.ModTime()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/cache"
 )
 
 // gitHistory yields what each commit adds, as `git log -p -U0
@@ -38,6 +39,10 @@ type gitHistory struct {
 	root       string // a directory of the repository
 	base, head string // the range base..head; base "" is every commit of every ref
 	cfg        *config.Config
+
+	clean   *cache.Set      // commits known to add nothing gitleaks finds (nil: no cache)
+	scanned []plumbing.Hash // the commits diffed this run
+	hits    int             // the commits the cache spared
 }
 
 // commitWorkers is how many commits are diffed at once: go-git's diffs
@@ -55,6 +60,18 @@ func (h *gitHistory) Fragments(ctx context.Context, yield sources.FragmentsFunc)
 	if err != nil {
 		return err
 	}
+	if h.clean != nil {
+		kept := commits[:0]
+		for _, c := range commits {
+			if h.clean.Has(cache.ID(c)) {
+				h.hits++
+			} else {
+				kept = append(kept, c)
+			}
+		}
+		commits = kept
+	}
+	h.scanned = commits
 	work := make(chan plumbing.Hash)
 	var (
 		wg   sync.WaitGroup

@@ -26,6 +26,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -53,7 +54,12 @@ type Options struct {
 	// FingerprintKey keys the hash of each secret value in its fingerprint
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte
-	Logger         *slog.Logger
+	// Cache, when set, keeps the files and commits that gave nothing
+	// between runs (see cache.go); CacheVersion names this build in its
+	// digest.
+	Cache        *cache.Store
+	CacheVersion string
+	Logger       *slog.Logger
 }
 
 // Mode describes what Options scan, for the report.
@@ -128,10 +134,29 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 
 	var src sources.Source
 	var tree *treeFiles
+	var hist *gitHistory
 	status := policy.Status("")
+	var clean *cache.Set
+	var cacheWarnings []string
+	if s.opts.Cache != nil {
+		kind := "files"
+		if s.opts.Base != "" || s.opts.History {
+			kind = "commits"
+		}
+		digest, err := s.cacheDigest(ctx, root, kind)
+		if err != nil {
+			return policy.ScanResult{}, err
+		}
+		var warning string
+		clean, warning = s.opts.Cache.Load("secrets-"+kind, digest)
+		if warning != "" {
+			cacheWarnings = append(cacheWarnings, warning)
+		}
+	}
 	switch {
 	case s.opts.Base != "" || s.opts.History:
-		h := &gitHistory{root: root, cfg: &cfg}
+		h := &gitHistory{root: root, cfg: &cfg, clean: clean}
+		hist = h
 		if s.opts.Base != "" {
 			for _, rev := range []string{s.opts.Base, s.opts.head()} {
 				if err := repo.VerifyRevision(ctx, root, rev); err != nil {
@@ -145,7 +170,10 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		}
 		src = h
 	default:
-		tree = &treeFiles{root: root, cfg: &cfg, sema: d.Sema}
+		tree = &treeFiles{root: root, cfg: &cfg, sema: d.Sema, clean: clean, keys: map[string]cache.ID{}}
+		if clean != nil {
+			tree.index, tree.indexTime = repo.Index(root)
+		}
 		src = tree
 	}
 
@@ -196,7 +224,15 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		notes = append(notes, tree.notes...)
 		res.Coverage = tree.coverage
 	} else {
-		res.Coverage.Commits, res.Coverage.Range = len(commits), s.opts.Mode()
+		res.Coverage.Commits, res.Coverage.Range = len(commits)+hist.hits, s.opts.Mode()
+	}
+	res.Warnings = append(res.Warnings, cacheWarnings...)
+	if clean != nil {
+		if note, warning := s.remember(clean, raw, tree, hist); warning != "" {
+			res.Warnings = append(res.Warnings, warning)
+		} else {
+			notes = append(notes, note)
+		}
 	}
 	res.Notes = append(notes, res.Notes...)
 	if s.opts.RequireFiles && res.Coverage.Empty() {
@@ -421,4 +457,41 @@ func matchIgnore(ignores map[string]int, g report.Finding, path string) (int, bo
 		return n, ok
 	}
 	return 0, false
+}
+
+// remember adds to the cache what this run scanned and found nothing in,
+// and says what the cache spared.
+func (s *Scanner) remember(clean *cache.Set, raw []report.Finding, tree *treeFiles, hist *gitHistory) (note, warning string) {
+	hits := 0
+	if tree != nil {
+		found := map[string]bool{}
+		for _, g := range raw {
+			found[findingFile(g.File)] = true
+		}
+		for _, f := range tree.scanned {
+			if !found[f.path] {
+				clean.Add(f.key)
+			}
+		}
+		hits = tree.hits
+	} else {
+		found := map[string]bool{}
+		for _, g := range raw {
+			found[g.Commit] = true
+		}
+		for _, c := range hist.scanned {
+			if !found[c.String()] {
+				clean.Add(cache.ID(c))
+			}
+		}
+		hits = hist.hits
+	}
+	if err := clean.Save(); err != nil {
+		return "", err.Error() + ": the next run scans everything again"
+	}
+	what := "files"
+	if hist != nil {
+		what = "commits"
+	}
+	return fmt.Sprintf("cache: %d %s known to hold nothing were not scanned again (%d %s in the cache)", hits, what, clean.Len(), what), ""
 }

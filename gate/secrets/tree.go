@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/h2non/filetype"
 	"github.com/mholt/archives"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
+	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -41,6 +44,40 @@ type treeFiles struct {
 	mu       sync.Mutex
 	notes    []string
 	coverage policy.Coverage
+
+	// With a cache: the clean set, git's index, and the keys of the files
+	// read this run (by path), added to the set when they give nothing.
+	clean     *cache.Set
+	index     map[string]repo.IndexEntry
+	indexTime time.Time
+	keys      map[string]cache.ID
+	scanned   []scannedFile
+	hits      int
+}
+
+// cached reports whether the file at path is known clean (counted as read);
+// else it remembers its key, to be added when the scan finds nothing in it.
+func (t *treeFiles) cached(path string, info fs.FileInfo) bool {
+	if t.clean == nil {
+		return false
+	}
+	blob, err := blobID(path, info, t.index, t.indexTime)
+	if err != nil {
+		return false // scanned, and its error said, as without a cache
+	}
+	key := fileKey(relPath(t.root, path), blob)
+	if t.clean.Has(key) {
+		t.mu.Lock()
+		t.hits++
+		t.coverage.Files++
+		t.coverage.Bytes += info.Size()
+		t.mu.Unlock()
+		return true
+	}
+	t.mu.Lock()
+	t.keys[path] = key
+	t.mu.Unlock()
+	return false
 }
 
 func (t *treeFiles) skip(what, why, path string) {
@@ -49,11 +86,21 @@ func (t *treeFiles) skip(what, why, path string) {
 	t.mu.Unlock()
 }
 
-func (t *treeFiles) read(n int64) {
+// read counts a file scanned (its content handed to gitleaks).
+func (t *treeFiles) read(path string, n int64) {
 	t.mu.Lock()
 	t.coverage.Files++
 	t.coverage.Bytes += n
+	if key, ok := t.keys[path]; ok {
+		t.scanned = append(t.scanned, scannedFile{path, key})
+	}
 	t.mu.Unlock()
+}
+
+// scannedFile is a file read this run and its cache key.
+type scannedFile struct {
+	path string
+	key  cache.ID
 }
 
 // Placeholder names under which files are handed to gitleaks; fragment
@@ -110,6 +157,9 @@ func (t *treeFiles) Fragments(ctx context.Context, yield sources.FragmentsFunc) 
 		if err != nil || info.Size() == 0 {
 			return nil
 		}
+		if t.cached(path, info) {
+			return nil
+		}
 		wg.Add(1)
 		t.sema.Go(func() error {
 			defer wg.Done()
@@ -152,7 +202,7 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		if fi, err := f.Stat(); err == nil {
-			t.read(fi.Size())
+			t.read(path, fi.Size())
 		}
 		return t.fragments(ctx, f, path, asText, yield, nil)
 	}
@@ -173,7 +223,7 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 	}
 	if len(archiveErrs) == 0 {
 		if fi, err := f.Stat(); err == nil {
-			t.read(fi.Size())
+			t.read(path, fi.Size())
 		}
 		err := t.fragments(ctx, f, path, asArchive+format.Extension(), yield, &archiveErrs)
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -202,7 +252,7 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	t.read(int64(len(data)))
+	t.read(path, int64(len(data)))
 	return yield(sources.Fragment{Raw: string(data), Bytes: data, FilePath: path, StartLine: 1}, nil)
 }
 

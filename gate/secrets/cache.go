@@ -1,0 +1,87 @@
+package secrets
+
+import (
+	"context"
+	"crypto/sha1"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/cache"
+)
+
+// The scan cache (Options.Cache): the files (by path and content) and the
+// commits that gave gitleaks nothing under the same rules are not scanned
+// again. Only clean ones are kept: a file or commit with a match — a
+// finding, or a public example dropped later — is scanned every run, so a
+// cached run's findings are a fresh run's, and the cache holds no secret,
+// no preview, no path.
+
+// cacheDigest names everything that can change what gitleaks finds: this
+// secgate (its rules, its sources), gitleaks, the repository's
+// .gitleaks.toml (the base revision's on a pull request), the decoding
+// and archive depths. Not the policy nor .gitleaksignore: they judge the
+// findings after the scan, every run.
+func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte, error) {
+	data, _, err := repo.ReadFile(ctx, root, s.opts.ConfigRevision, RepoConfigFile)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return cache.Digest("secgate secrets cache 1", kind, s.opts.CacheVersion, gitleaksVersion(),
+		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
+}
+
+// gitleaksVersion is the linked gitleaks' module version.
+func gitleaksVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/zricethezav/gitleaks/v8" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
+// fileKey is a file's cache id: its path (rules and allowlists depend on
+// it) and git's blob id of its content.
+func fileKey(rel string, blob [20]byte) cache.ID {
+	h := sha1.New()
+	h.Write([]byte(rel))
+	h.Write([]byte{0})
+	h.Write(blob[:])
+	var id cache.ID
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
+// blobID is git's id of a file's content: from the index when the file is
+// as the index has it (not even read), else by reading it.
+func blobID(path string, info os.FileInfo, index map[string]repo.IndexEntry, indexTime time.Time) ([20]byte, error) {
+	if e, ok := index[path]; ok && e.Size == info.Size() && e.ModTime.Equal(info.ModTime()) && info.ModTime().Before(indexTime) {
+		return e.Blob, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return [20]byte{}, err
+	}
+	defer f.Close()
+	h := plumbing.NewHasher(plumbing.BlobObject, info.Size())
+	if _, err := io.Copy(h, f); err != nil {
+		return [20]byte{}, err
+	}
+	return h.Sum(), nil
+}
+
+// findingFile is the file a finding is in (an archive's, for its entries).
+func findingFile(p string) string {
+	f, _, _ := strings.Cut(p, sources.InnerPathSeparator)
+	return f
+}

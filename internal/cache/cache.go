@@ -1,0 +1,266 @@
+// Package cache keeps, between runs, what a scanner already judged clean:
+// a set of 20-byte ids (a file's path and content, a commit) that gave no
+// finding under one configuration, named by that configuration's digest.
+// Only clean ids are kept, so a cache holds no finding, no secret, no
+// path: what had a finding is scanned again, every run.
+//
+// A set is one file, DIR/<scanner>-<digest>.set: a versioned header, the
+// sorted ids, a SHA-256 of everything before it. A file that is short,
+// corrupt, of another version or of another configuration is ignored with
+// a warning, never trusted, never an error. Writes go to a temporary file
+// renamed over the old one, so concurrent runs sharing DIR never see half
+// a file (the last writer's set wins: a run's additions can be lost, never
+// a wrong id kept). The directory is bounded: past the limit, the sets
+// least recently written are removed.
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// ID is what a set holds: a hash of what was judged.
+type ID [20]byte
+
+const (
+	magic   = "SECGATE-CACHE\n"
+	version = 1
+	suffix  = ".set"
+)
+
+// Store is a cache directory.
+type Store struct {
+	dir string
+	max int64
+}
+
+// Open makes the directory if needed; max bounds its size in bytes (0: no
+// bound).
+func Open(dir string, max int64) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cache directory %s: %w", dir, err)
+	}
+	return &Store{dir: dir, max: max}, nil
+}
+
+// Set is one scanner's clean ids under one configuration.
+type Set struct {
+	store  *Store
+	name   string // <scanner>-<digest>
+	digest [32]byte
+
+	mu    sync.Mutex
+	ids   map[ID]struct{}
+	added int
+}
+
+// Digest names a configuration: everything that can change a result.
+func Digest(parts ...string) [32]byte {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return d
+}
+
+// Load reads the set of scanner under the configuration digest; warning
+// says why an existing file was not trusted ("" when it was, or when
+// there was none).
+func (s *Store) Load(scanner string, digest [32]byte) (set *Set, warning string) {
+	set = &Set{store: s, name: scanner + "-" + hex.EncodeToString(digest[:12]), digest: digest, ids: map[ID]struct{}{}}
+	data, err := os.ReadFile(set.path())
+	if errors.Is(err, fs.ErrNotExist) {
+		return set, ""
+	}
+	if err != nil {
+		return set, fmt.Sprintf("cache %s not read (%v): scanning everything", set.path(), err)
+	}
+	ids, err := decode(data, digest)
+	if err != nil {
+		return set, fmt.Sprintf("cache %s ignored (%v): scanning everything", set.path(), err)
+	}
+	for _, id := range ids {
+		set.ids[id] = struct{}{}
+	}
+	return set, ""
+}
+
+func (set *Set) path() string { return filepath.Join(set.store.dir, set.name+suffix) }
+
+// Len is the number of ids held.
+func (set *Set) Len() int {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	return len(set.ids)
+}
+
+// Has reports whether id was judged clean.
+func (set *Set) Has(id ID) bool {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	_, ok := set.ids[id]
+	return ok
+}
+
+// Add records id as clean.
+func (set *Set) Add(id ID) {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	if _, ok := set.ids[id]; !ok {
+		set.ids[id] = struct{}{}
+		set.added++
+	}
+}
+
+// Save writes the set when it grew, with what another run wrote since it
+// was loaded, then bounds the directory.
+func (set *Set) Save() error {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	if set.added == 0 {
+		return nil
+	}
+	if data, err := os.ReadFile(set.path()); err == nil {
+		if ids, err := decode(data, set.digest); err == nil {
+			for _, id := range ids {
+				set.ids[id] = struct{}{}
+			}
+		}
+	}
+	ids := make([]ID, 0, len(set.ids))
+	for id := range set.ids {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	tmp, err := os.CreateTemp(set.store.dir, "."+set.name+"-*")
+	if err != nil {
+		return fmt.Errorf("writing the cache: %w", err)
+	}
+	_, err = tmp.Write(encode(ids, set.digest))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // CreateTemp's 0600: a CI cache is shared by the jobs' users
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), set.path())
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing the cache: %w", err)
+	}
+	set.added = 0
+	return set.store.evict(set.path())
+}
+
+func encode(ids []ID, digest [32]byte) []byte {
+	var b bytes.Buffer
+	b.WriteString(magic)
+	b.WriteByte(version)
+	b.Write(digest[:])
+	binary.Write(&b, binary.BigEndian, uint32(len(ids)))
+	for _, id := range ids {
+		b.Write(id[:])
+	}
+	sum := sha256.Sum256(b.Bytes())
+	b.Write(sum[:])
+	return b.Bytes()
+}
+
+func decode(data []byte, digest [32]byte) ([]ID, error) {
+	head := len(magic) + 1 + 32 + 4
+	switch {
+	case len(data) < head+32 || !strings.HasPrefix(string(data), magic):
+		return nil, errors.New("not a secgate cache file")
+	case data[len(magic)] != version:
+		return nil, fmt.Errorf("version %d, this secgate writes %d", data[len(magic)], version)
+	}
+	sum := sha256.Sum256(data[:len(data)-32])
+	if !bytes.Equal(sum[:], data[len(data)-32:]) {
+		return nil, errors.New("checksum mismatch: corrupt or truncated")
+	}
+	if !bytes.Equal(data[len(magic)+1:len(magic)+33], digest[:]) {
+		return nil, errors.New("written for another configuration")
+	}
+	n := int(binary.BigEndian.Uint32(data[head-4 : head]))
+	if len(data) != head+n*20+32 {
+		return nil, errors.New("length does not match its count")
+	}
+	ids := make([]ID, n)
+	for i := range ids {
+		copy(ids[i][:], data[head+i*20:])
+	}
+	return ids, nil
+}
+
+// evict removes the sets least recently written until the directory is
+// within its bound; keep (the set just written) goes last.
+func (s *Store) evict(keep string) error {
+	if s.max <= 0 {
+		return nil
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	type file struct {
+		path string
+		size int64
+		mod  int64
+	}
+	var files []file
+	var total int64
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), suffix) || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		p := filepath.Join(s.dir, e.Name())
+		files = append(files, file{p, info.Size(), info.ModTime().UnixNano()})
+		total += info.Size()
+	}
+	sort.Slice(files, func(i, j int) bool {
+		if (files[i].path == keep) != (files[j].path == keep) {
+			return files[j].path == keep
+		}
+		return files[i].mod < files[j].mod
+	})
+	for _, f := range files {
+		if total <= s.max {
+			break
+		}
+		if err := os.Remove(f.path); err == nil {
+			total -= f.size
+		}
+	}
+	return nil
+}
+
+// Size is the directory's sets' total size in bytes.
+func (s *Store) Size() int64 {
+	var total int64
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), suffix) {
+			total += info.Size()
+		}
+	}
+	return total
+}
