@@ -119,7 +119,7 @@ func TestConcurrentSaves(t *testing.T) {
 		t.Fatalf("after concurrent saves: %q, %d ids", warn, final.Len())
 	}
 	for w := range 8 {
-		if !final.Has(id(w*1000 + 19)) && !final.Has(id(w*1000+18)) {
+		if !final.Has(id(w*1000+19)) && !final.Has(id(w*1000+18)) {
 			t.Logf("worker %d's last ids were overwritten by another run (allowed: lost, never wrong)", w)
 		}
 	}
