@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -56,8 +55,6 @@ func (s *Scanner) Target() string { return "Dockerfiles and Containerfiles under
 // maxFile is the largest Dockerfile read.
 const maxFile = 1 << 20
 
-var skipDirs = []string{".git", "node_modules", "vendor", "third_party"}
-
 // IsDockerfile reports whether a file name is a Dockerfile's: Dockerfile,
 // Containerfile, Dockerfile.prod, app.Dockerfile, app.containerfile — not
 // dockerfile.go nor Dockerfile.md.
@@ -81,35 +78,10 @@ var notDockerfile = []string{".dockerignore", ".md", ".txt", ".go", ".json", ".y
 func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	root := s.opts.Root
 	var res policy.ScanResult
-	ignored, err := repo.IgnoredDirs(ctx, root)
-	if err != nil {
-		return res, err
-	}
-	if len(ignored) > 0 {
-		res.Coverage.AddSkip("directory", "ignored by the tree's own .gitignore", ignored...)
-	}
 	c := &checker{s: s, ctx: ctx}
 	files := 0
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // an unreadable directory: as every scanner, skip it
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel != "." && (slices.Contains(skipDirs, d.Name()) || slices.Contains(s.opts.Exclude, d.Name()) || slices.Contains(ignored, rel)) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !IsDockerfile(d.Name()) {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil || !info.Mode().IsRegular() || info.Size() > maxFile {
+	err := repo.WalkFiles(ctx, root, s.opts.Exclude, maxFile, &res.Coverage, func(p, rel string) error {
+		if !IsDockerfile(path.Base(rel)) {
 			return nil
 		}
 		data, err := os.ReadFile(p)

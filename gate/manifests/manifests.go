@@ -10,11 +10,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -50,45 +48,17 @@ func (s *Scanner) Target() string { return "Kubernetes and Compose files under "
 // objects is a few hundred kB.
 const maxFile = 8 << 20
 
-// skipDirs are never manifests of this project.
-var skipDirs = []string{".git", "node_modules", "vendor", "third_party"}
-
 // Scan reads every *.yaml, *.yml and *.json under the root that parses as
 // Kubernetes objects or a Compose file, and checks each container.
 func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	root := s.opts.Root
 	var res policy.ScanResult
-	ignored, err := repo.IgnoredDirs(ctx, root)
-	if err != nil {
-		return res, err
-	}
-	if len(ignored) > 0 {
-		res.Coverage.AddSkip("directory", "ignored by the tree's own .gitignore", ignored...)
-	}
 	c := &collector{s: s, seen: map[string]bool{}}
 	var helm, unparsable []string
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // an unreadable directory: as every scanner, skip it
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel != "." && (slices.Contains(skipDirs, d.Name()) || slices.Contains(s.opts.Exclude, d.Name()) || slices.Contains(ignored, rel)) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	err := repo.WalkFiles(ctx, root, s.opts.Exclude, maxFile, &res.Coverage, func(p, rel string) error {
 		switch strings.ToLower(path.Ext(rel)) {
 		case ".yaml", ".yml", ".json":
 		default:
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil || !info.Mode().IsRegular() || info.Size() > maxFile {
 			return nil
 		}
 		data, err := os.ReadFile(p)

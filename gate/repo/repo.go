@@ -28,6 +28,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/secgate/secgate/policy"
 )
 
 // ErrOutsideTree is returned for a file that is a symlink leaving the tree.
@@ -591,4 +592,44 @@ func Index(root string) (map[string]IndexEntry, time.Time) {
 		out[filepath.Join(top, filepath.FromSlash(e.Name))] = IndexEntry{Blob: e.Hash, Size: int64(e.Size), ModTime: e.ModifiedAt}
 	}
 	return out, fi.ModTime()
+}
+
+// SkipDirs are directories the scanners of files (manifests, Dockerfiles)
+// never read: git's own, and other projects' code.
+var SkipDirs = []string{".git", "node_modules", "vendor", "third_party"}
+
+// WalkFiles calls visit for every regular file under root (p its path,
+// rel slash-separated from root) of at most maxSize bytes, except in
+// SkipDirs, in directories named in exclude, and in those the tree's own
+// ignore rules exclude; coverage records the ignored directories. An
+// unreadable directory is skipped, as by every scanner.
+func WalkFiles(ctx context.Context, root string, exclude []string, maxSize int64, coverage *policy.Coverage, visit func(p, rel string) error) error {
+	ignored, err := IgnoredDirs(ctx, root)
+	if err != nil {
+		return err
+	}
+	if len(ignored) > 0 {
+		coverage.AddSkip("directory", "ignored by the tree's own .gitignore", ignored...)
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && (slices.Contains(SkipDirs, d.Name()) || slices.Contains(exclude, d.Name()) || slices.Contains(ignored, rel)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || !info.Mode().IsRegular() || info.Size() > maxSize {
+			return nil
+		}
+		return visit(p, rel)
+	})
 }
