@@ -137,7 +137,7 @@ func OpenForWalk(dir string) (r *gogit.Repository, close func(), err error) {
 	for d := abs; ; d = filepath.Dir(d) {
 		gitDir := filepath.Join(d, ".git")
 		if fi, err := os.Stat(gitDir); err == nil && fi.IsDir() {
-			st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(32*cache.MiByte), filesystem.Options{KeepDescriptors: true})
+			st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(8*cache.MiByte), filesystem.Options{KeepDescriptors: true})
 			r, err := gogit.Open(st, osfs.New(d, osfs.WithBoundOS()))
 			if err != nil {
 				st.Close()
