@@ -4,8 +4,9 @@
 # engine (release/imagebuild; its test holds the two in step), and the
 # release workflow pushes, gates and signs it.
 #
-# Two targets, same files:
-#   docker build --target release .  the image for `docker run`, GitLab jobs and Kubernetes (USER 65532)
+# Three targets, the same files:
+#   docker build --target release .  the image for `docker run` and Kubernetes (USER 65532)
+#   docker build --target debug .    the same with busybox in /busybox: GitLab jobs (their scripts need a shell)
 #   docker build --target action .   the GitHub Action's image, and the last stage, because GitHub builds
 #                                    action.yml's `image: Dockerfile` without a target (release tags pin
 #                                    the pushed image instead). GitHub runs Docker actions as the image's
@@ -41,6 +42,25 @@ LABEL org.opencontainers.image.title="secgate" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
+
+# GitLab's Docker executor runs a job's script with the image's shell: the
+# debug variant adds Debian's static busybox (pinned by version and sum, as
+# release/busybox.sh) in /busybox, as distroless' and kaniko's :debug do.
+FROM build AS busybox
+ARG TARGETARCH
+RUN case "$TARGETARCH" in \
+      amd64) sum=3d3fdbe91d4660c873e14b092c213fe81c1da6362daa236eb25d0171eb108744 ;; \
+      arm64) sum=732c9135564fc71337e0e05fb4da4d11e6c28c1834bce3e405e575afef2a52f5 ;; \
+      *) echo "no busybox for $TARGETARCH"; exit 1 ;; \
+    esac \
+ && curl -fsSLo /tmp/bb.deb "http://deb.debian.org/debian/pool/main/b/busybox/busybox-static_1.35.0-4+deb12u1+b1_${TARGETARCH}.deb" \
+ && echo "$sum  /tmp/bb.deb" | sha256sum -c \
+ && dpkg-deb -x /tmp/bb.deb /tmp/bb && mkdir /busybox && install -m 0755 /tmp/bb/bin/busybox /busybox/busybox \
+ && for a in sh ash cat chmod cp cut date echo env false grep gzip head id ls mkdir mv printf pwd rm sed sleep sort tail tar test touch tr true uname wc which xargs; do ln -s busybox "/busybox/$a"; done
+
+FROM release AS debug
+COPY --from=busybox /busybox/ /busybox/
+ENV PATH=/usr/local/bin:/busybox
 
 FROM release AS action
 USER 0:0

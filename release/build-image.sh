@@ -2,9 +2,10 @@
 # release/build-image.sh OUTDIR: the release image, built without a
 # container engine. Cross-compiles the static, stripped binary for each
 # platform (CGO off, -trimpath, the version stamped) into dist/, then writes
-# OUTDIR as an OCI layout holding two multi-platform indexes — VERSION (the
-# image for docker run, GitLab and Kubernetes, user 65532) and
-# VERSION-action (the GitHub Action's, USER 0:0, see the Dockerfile) — with
+# OUTDIR as an OCI layout holding three multi-platform indexes — VERSION
+# (the image for docker run and Kubernetes, user 65532), VERSION-debug (the
+# same with Debian's static busybox, for GitLab jobs: release/busybox.sh)
+# and VERSION-action (the GitHub Action's, USER 0:0, see the Dockerfile) — with
 # the Dockerfile's final-stage files, user, entrypoint and labels
 # (release/imagebuild; its test holds the two in step).
 #
@@ -20,10 +21,13 @@ revision=${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 platforms=${PLATFORMS:-linux/amd64 linux/arm64}
 mkdir -p dist
 args=()
+archs=()
 for p in $platforms; do
   goos=${p%/*} goarch=${p#*/}
   bin="dist/secgate_${goos}_${goarch}"
   CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$bin" ./cmd/secgate
-  args+=(-binary "$p=$bin")
+  args+=(-binary "$p=$bin" -busybox "$p=dist/busybox_${goos}_${goarch}")
+  archs+=("$goarch")
 done
+ARCHS="${archs[*]}" release/busybox.sh dist
 go run ./release/imagebuild -out "$out" -version "$version" -revision "$revision" "${args[@]}"

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ import (
 
 // stage is what a Dockerfile stage says about the final image.
 type stage struct {
+	runs       []string
 	base       string
 	copies     []string // "FROM|CHOWN|CHMOD|SOURCES -> DEST"
 	env        []string
@@ -54,11 +56,14 @@ func dockerfileStages(t *testing.T) map[string]*stage {
 		if parent, ok := out[s.BaseName]; ok { // FROM an earlier stage
 			*st = *parent
 			st.labels = maps.Clone(parent.labels)
+			st.copies, st.env, st.runs = slices.Clone(parent.copies), slices.Clone(parent.env), nil
 		}
 		for _, c := range s.Commands {
 			switch c := c.(type) {
 			case *instructions.CopyCommand:
 				st.copies = append(st.copies, fmt.Sprintf("%s|%s|%s|%s -> %s", c.From, c.Chown, c.Chmod, strings.Join(c.SourcePaths, ","), c.DestPath))
+			case *instructions.RunCommand:
+				st.runs = append(st.runs, strings.Join(c.CmdLine, " "))
 			case *instructions.EnvCommand:
 				for _, kv := range c.Env {
 					st.env = append(st.env, kv.Key+"="+kv.Value)
@@ -133,6 +138,40 @@ func TestDockerfileAndImagebuildAgree(t *testing.T) {
 	if len(rel.labels) != len(staticLabels)+2 {
 		t.Errorf("the Dockerfile's labels %v, imagebuild's %v + version, revision", rel.labels, staticLabels)
 	}
+
+	// The debug variant: the release image, busybox's layer, its PATH.
+	dbg, bb := stages["debug"], stages["busybox"]
+	if dbg == nil || bb == nil || len(bb.runs) != 1 {
+		t.Fatal("the Dockerfile has no debug stage, or no busybox stage with one RUN")
+	}
+	if got := dbg.copies[len(dbg.copies)-1]; got != "busybox|||"+busyboxDir+"/ -> "+busyboxDir+"/" {
+		t.Errorf("the debug stage's COPY: %s", got)
+	}
+	if env := dbg.env[len(dbg.env)-1]; env != debugEnv[0] {
+		t.Errorf("the debug stage's ENV %s, imagebuild's %s", env, debugEnv[0])
+	}
+	if dbg.user != user {
+		t.Errorf("the debug stage runs as %q, want the release's %q", dbg.user, user)
+	}
+	_, loop, _ := strings.Cut(bb.runs[0], "for a in ")
+	loop, _, _ = strings.Cut(loop, ";")
+	if !slices.Equal(strings.Fields(loop), busyboxApplets) {
+		t.Errorf("the Dockerfile links %v, imagebuild %v", strings.Fields(loop), busyboxApplets)
+	}
+	// The same busybox as release/busybox.sh: version and sums.
+	script, err := os.ReadFile(filepath.Join("release", "busybox.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`(?m)^version=(\S+)|\[(amd64|arm64)\]=([0-9a-f]{64})`).FindAllStringSubmatch(string(script), -1) {
+		want := m[1]
+		if want == "" {
+			want = m[2] + ") sum=" + m[3]
+		}
+		if !strings.Contains(bb.runs[0], want) {
+			t.Errorf("the Dockerfile's busybox stage lacks %q (release/busybox.sh's)", want)
+		}
+	}
 }
 
 // build writes what it says: both indexes, both platforms, the config
@@ -149,7 +188,11 @@ func TestBuildWritesTheImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(tmp, "layout")
-	if err := build(out, "v9.9.9", "abc123", ca, []string{"linux/amd64=" + bin, "linux/arm64=" + bin}); err != nil {
+	bb := filepath.Join(tmp, "busybox")
+	if err := os.WriteFile(bb, []byte("#!fake busybox\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := build(out, "v9.9.9", "abc123", ca, []string{"linux/amd64=" + bin, "linux/arm64=" + bin}, "linux/amd64="+bb, "linux/arm64="+bb); err != nil {
 		t.Fatal(err)
 	}
 	p, err := layout.FromPath(out)
@@ -188,32 +231,42 @@ func TestBuildWritesTheImage(t *testing.T) {
 			if cf.Architecture != m.Platform.Architecture || cf.OS != "linux" {
 				t.Errorf("config says %s/%s under %s", cf.OS, cf.Architecture, m.Platform)
 			}
-			users[d.Annotations["org.opencontainers.image.ref.name"]] = cf.Config.User
-			if !slices.Equal(cf.Config.Entrypoint, entrypoint) || cf.Config.WorkingDir != workdir || !slices.Equal(cf.Config.Env, env) ||
+			ref := d.Annotations["org.opencontainers.image.ref.name"]
+			users[ref] = cf.Config.User
+			wantEnv, wantLayers := env, 1
+			if ref == "v9.9.9-debug" {
+				wantEnv, wantLayers = debugEnv, 2
+			}
+			if !slices.Equal(cf.Config.Entrypoint, entrypoint) || cf.Config.WorkingDir != workdir || !slices.Equal(cf.Config.Env, wantEnv) ||
 				cf.Config.Labels["org.opencontainers.image.version"] != "v9.9.9" || cf.Config.Labels["org.opencontainers.image.revision"] != "abc123" {
 				t.Errorf("config %+v", cf.Config)
 			}
 			layers, err := img.Layers()
-			if err != nil || len(layers) != 1 {
-				t.Fatalf("layers %v %v", len(layers), err)
-			}
-			rc, err := layers[0].Uncompressed()
-			if err != nil {
-				t.Fatal(err)
+			if err != nil || len(layers) != wantLayers {
+				t.Fatalf("%s: layers %v %v, want %d", ref, len(layers), err, wantLayers)
 			}
 			files := map[string]string{}
-			tr := tar.NewReader(rc)
-			for {
-				h, err := tr.Next()
-				if err == io.EOF {
-					break
-				}
+			for _, l := range layers {
+				rc, err := l.Uncompressed()
 				if err != nil {
 					t.Fatal(err)
 				}
-				files["/"+strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%o %d", h.Mode, h.Uid)
+				tr := tar.NewReader(rc)
+				for {
+					h, err := tr.Next()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					files["/"+strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%o %d%s", h.Mode, h.Uid, h.Linkname)
+				}
+				rc.Close()
 			}
-			rc.Close()
+			if wantLayers == 2 && (files["/busybox/busybox"] != "755 0" || files["/busybox/sh"] != "777 0busybox") {
+				t.Errorf("%s: busybox %q, sh %q", ref, files["/busybox/busybox"], files["/busybox/sh"])
+			}
 			for path, want := range map[string]string{binaryPath: "755 0", caPath: "644 0", "/etc/passwd": "644 0", "/etc/group": "644 0", "/home/nonroot": "755 65532", "/tmp": "1777 0", workdir: "755 0"} {
 				if files[path] != want {
 					t.Errorf("%s: %q, want %q", path, files[path], want)
@@ -224,7 +277,7 @@ func TestBuildWritesTheImage(t *testing.T) {
 			t.Errorf("platforms %v", platforms)
 		}
 	}
-	if users["v9.9.9"] != user || users["v9.9.9-action"] != actionUser {
+	if users["v9.9.9"] != user || users["v9.9.9-action"] != actionUser || users["v9.9.9-debug"] != user {
 		t.Errorf("users by ref name: %v", users)
 	}
 	passwd, _ := os.ReadFile(filepath.Join(rootfsDir, "etc", "passwd"))

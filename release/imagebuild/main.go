@@ -63,6 +63,13 @@ var (
 		mode int64
 		uid  int
 	}{{"/home/nonroot", 0o755, 65532}, {"/tmp", 0o1777, 0}, {workdir, 0o755, 0}}
+
+	// The debug variant (the Dockerfile's debug target): the release image
+	// and a layer with Debian's static busybox in /busybox, for GitLab's
+	// Docker executor, which runs a job's script with the image's shell.
+	busyboxDir     = "/busybox"
+	debugEnv       = []string{"PATH=/usr/local/bin:/busybox", "HOME=/home/nonroot"}
+	busyboxApplets = []string{"sh", "ash", "cat", "chmod", "cp", "cut", "date", "echo", "env", "false", "grep", "gzip", "head", "id", "ls", "mkdir", "mv", "printf", "pwd", "rm", "sed", "sleep", "sort", "tail", "tar", "test", "touch", "tr", "true", "uname", "wc", "which", "xargs"}
 )
 
 func main() {
@@ -75,6 +82,8 @@ func main() {
 	flag.StringVar(&revision, "revision", "unknown", "the source revision (label)")
 	flag.StringVar(&ca, "ca-certificates", "/etc/ssl/certs/ca-certificates.crt", "the CA bundle to ship")
 	flag.Var(&binaries, "binary", "PLATFORM=FILE, once per platform (linux/amd64=dist/secgate_linux_amd64)")
+	var busyboxes multiFlag
+	flag.Var(&busyboxes, "busybox", "PLATFORM=FILE, a static busybox per platform: also write the VERSION-debug index (release/busybox.sh fetches them)")
 	var unpackDir, from, ref, platform string
 	flag.StringVar(&unpackDir, "unpack", "", "write the files of one image of -from's -ref for -platform to this directory")
 	flag.StringVar(&from, "from", "", "the OCI layout to unpack from")
@@ -103,7 +112,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := build(out, version, revision, ca, binaries); err != nil {
+	if err := build(out, version, revision, ca, binaries, busyboxes...); err != nil {
 		fmt.Fprintln(os.Stderr, "imagebuild:", err)
 		os.Exit(1)
 	}
@@ -116,7 +125,7 @@ func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 // build writes the layout: the release index (ref name version) and the
 // action's (version-action), and prints each one's digest.
-func build(out, version, revision, caFile string, binaries []string) error {
+func build(out, version, revision, caFile string, binaries []string, busyboxes ...string) error {
 	if err := os.RemoveAll(out); err != nil {
 		return err
 	}
@@ -128,8 +137,21 @@ func build(out, version, revision, caFile string, binaries []string) error {
 	if err != nil {
 		return err
 	}
-	for _, v := range []struct{ ref, user string }{{version, user}, {version + "-action", actionUser}} {
-		idx, err := index(v.user, version, revision, layers)
+	type variant struct {
+		ref, user string
+		env       []string
+		extra     map[string]v1.Layer // by platform
+	}
+	variants := []variant{{version, user, env, nil}, {version + "-action", actionUser, env, nil}}
+	if len(busyboxes) > 0 {
+		extra, err := busyboxLayers(busyboxes, layers)
+		if err != nil {
+			return err
+		}
+		variants = append(variants, variant{version + "-debug", user, debugEnv, extra})
+	}
+	for _, v := range variants {
+		idx, err := index(v.user, v.env, version, revision, layers, v.extra)
 		if err != nil {
 			return err
 		}
@@ -238,7 +260,7 @@ func sourceDate() (time.Time, error) {
 }
 
 // index builds the multi-platform index of the image that runs as user.
-func index(user, version, revision string, layers []platformLayer) (v1.ImageIndex, error) {
+func index(user string, env []string, version, revision string, layers []platformLayer, extra map[string]v1.Layer) (v1.ImageIndex, error) {
 	created, err := sourceDate()
 	if err != nil {
 		return nil, err
@@ -250,7 +272,11 @@ func index(user, version, revision string, layers []platformLayer) (v1.ImageInde
 	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, pl := range layers {
 		osName, arch, layer := pl.os, pl.arch, pl.layer
-		img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+		add := []v1.Layer{layer}
+		if l, ok := extra[osName+"/"+arch]; ok {
+			add = append(add, l)
+		}
+		img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), add...)
 		if err != nil {
 			return nil, err
 		}
@@ -262,7 +288,10 @@ func index(user, version, revision string, layers []platformLayer) (v1.ImageInde
 		cf = cf.DeepCopy()
 		cf.OS, cf.Architecture, cf.Created = osName, arch, v1.Time{Time: created}
 		cf.Config.User, cf.Config.WorkingDir, cf.Config.Entrypoint, cf.Config.Env, cf.Config.Labels = user, workdir, entrypoint, env, labels
-		cf.History = []v1.History{{Created: v1.Time{Time: created}, CreatedBy: "release/imagebuild: the Dockerfile's final stage", Comment: "secgate " + version}}
+		cf.History = []v1.History{{Created: v1.Time{Time: created}, CreatedBy: "release/imagebuild: the Dockerfile's release stage", Comment: "secgate " + version}}
+		if len(add) > 1 {
+			cf.History = append(cf.History, v1.History{Created: v1.Time{Time: created}, CreatedBy: "release/imagebuild: the Dockerfile's debug stage (busybox)"})
+		}
 		if img, err = mutate.ConfigFile(img, cf); err != nil {
 			return nil, err
 		}
@@ -273,17 +302,51 @@ func index(user, version, revision string, layers []platformLayer) (v1.ImageInde
 }
 
 // file is one entry of the image's filesystem.
-type file struct {
+type fileEntry struct {
 	path     string
 	mode     int64
 	uid, gid int
 	dir      bool
+	link     string // a symlink's target
 	data     []byte
 }
 
+// busyboxLayers makes each platform's debug layer: busybox and its
+// applets' links in /busybox. Every platform of the image needs one.
+func busyboxLayers(busyboxes []string, layers []platformLayer) (map[string]v1.Layer, error) {
+	created, err := sourceDate()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]v1.Layer{}
+	for _, b := range busyboxes {
+		platform, file, ok := strings.Cut(b, "=")
+		if !ok {
+			return nil, fmt.Errorf("-busybox %q: want PLATFORM=FILE", b)
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		files := []fileEntry{{path: busyboxDir + "/busybox", mode: 0o755, data: data}}
+		for _, a := range busyboxApplets {
+			files = append(files, fileEntry{path: busyboxDir + "/" + a, mode: 0o777, link: "busybox"})
+		}
+		if out[platform], err = tarLayer(files, created); err != nil {
+			return nil, err
+		}
+	}
+	for _, l := range layers {
+		if _, ok := out[l.os+"/"+l.arch]; !ok {
+			return nil, fmt.Errorf("no -busybox for %s/%s", l.os, l.arch)
+		}
+	}
+	return out, nil
+}
+
 // rootfs lists the final image's files: the Dockerfile's COPY lines.
-func rootfs(bin, ca []byte) ([]file, error) {
-	files := []file{
+func rootfs(bin, ca []byte) ([]fileEntry, error) {
+	files := []fileEntry{
 		{path: binaryPath, mode: 0o755, data: bin},
 		{path: caPath, mode: 0o644, data: ca},
 	}
@@ -296,27 +359,27 @@ func rootfs(bin, ca []byte) ([]file, error) {
 			return err
 		}
 		rel, _ := filepath.Rel(rootfsDir, p)
-		files = append(files, file{path: "/" + filepath.ToSlash(rel), mode: 0o644, data: data})
+		files = append(files, fileEntry{path: "/" + filepath.ToSlash(rel), mode: 0o644, data: data})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s (run from the repository's root): %w", rootfsDir, err)
 	}
 	for _, d := range dirs {
-		files = append(files, file{path: d.path, mode: d.mode, uid: d.uid, gid: d.uid, dir: true})
+		files = append(files, fileEntry{path: d.path, mode: d.mode, uid: d.uid, gid: d.uid, dir: true})
 	}
 	return files, nil
 }
 
 // tarLayer writes files, with their parent directories, as one layer with
 // fixed times: the same inputs give the same digest.
-func tarLayer(files []file, mtime time.Time) (v1.Layer, error) {
-	all := map[string]file{}
+func tarLayer(files []fileEntry, mtime time.Time) (v1.Layer, error) {
+	all := map[string]fileEntry{}
 	for _, f := range files {
 		all[f.path] = f
 		for d := filepath.Dir(f.path); d != "/"; d = filepath.Dir(d) {
 			if _, ok := all[d]; !ok {
-				all[d] = file{path: d, mode: 0o755, dir: true}
+				all[d] = fileEntry{path: d, mode: 0o755, dir: true}
 			}
 		}
 	}
@@ -330,9 +393,12 @@ func tarLayer(files []file, mtime time.Time) (v1.Layer, error) {
 	for _, p := range paths {
 		f := all[p]
 		h := &tar.Header{Name: strings.TrimPrefix(p, "/"), Mode: f.mode, Uid: f.uid, Gid: f.gid, ModTime: mtime, Format: tar.FormatPAX}
-		if f.dir {
+		switch {
+		case f.dir:
 			h.Typeflag, h.Name = tar.TypeDir, h.Name+"/"
-		} else {
+		case f.link != "":
+			h.Typeflag, h.Linkname = tar.TypeSymlink, f.link
+		default:
 			h.Typeflag, h.Size = tar.TypeReg, int64(len(f.data))
 		}
 		if err := tw.WriteHeader(h); err != nil {
@@ -452,6 +518,17 @@ func untar(dir string, r io.Reader) error {
 			if err != nil {
 				return err
 			}
+		case tar.TypeSymlink:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := os.Symlink(h.Linkname, p); err != nil {
+				return err
+			}
+			if err := os.Lchown(p, h.Uid, h.Gid); err != nil {
+				return err
+			}
+			continue
 		default:
 			continue
 		}
