@@ -63,4 +63,5 @@ COPY --from=busybox /busybox/ /busybox/
 ENV PATH=/usr/local/bin:/busybox
 
 FROM release AS action
+ENV SECGATE_AS_WORKSPACE_OWNER=1
 USER 0:0

@@ -19,10 +19,11 @@ import (
 // the runner's own steps, and the files it writes are the runner's, not
 // root-owned leftovers that break the next checkout on a self-hosted
 // runner. A workspace owned by root (a runner running as root) keeps root:
-// that is the runner's own user. Outside GitHub Actions, or when not
-// root, nothing changes.
+// that is the runner's own user. Only the action image asks for it
+// (SECGATE_AS_WORKSPACE_OWNER=1 in its config), and only in GitHub Actions,
+// as root: the CLI run as root by a workflow step (sudo) stays root.
 func becomeWorkspaceOwner(getenv func(string) string, stderr io.Writer) error {
-	if os.Geteuid() != 0 || getenv("GITHUB_ACTIONS") != "true" {
+	if os.Geteuid() != 0 || getenv("GITHUB_ACTIONS") != "true" || getenv("SECGATE_AS_WORKSPACE_OWNER") != "1" {
 		return nil
 	}
 	dir := getenv("GITHUB_WORKSPACE")

@@ -130,7 +130,8 @@ func owner(t *testing.T, p string) uint32 {
 func TestActionImageBecomesTheWorkspaceOwner(t *testing.T) {
 	bin, ws, base := permissionFixture(t, runnerUID, 0o755, 0o644)
 	dir, env := stepFiles(t, ws, base)
-	_, stderr, code := asUser(t, bin, -1, ws, env, "run", "--only", "secrets", "--report", "secgate-report.json", ".")
+	// The action image's config sets SECGATE_AS_WORKSPACE_OWNER=1.
+	_, stderr, code := asUser(t, bin, -1, ws, append(env, "SECGATE_AS_WORKSPACE_OWNER=1"), "run", "--only", "secrets", "--report", "secgate-report.json", ".")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (the leaked token fails the gate)\n%s", code, stderr)
 	}
@@ -146,6 +147,15 @@ func TestActionImageBecomesTheWorkspaceOwner(t *testing.T) {
 	}
 	if u := owner(t, filepath.Join(ws, "secgate.sarif")); u != runnerUID {
 		t.Errorf("the SARIF file belongs to uid %d, want the runner's %d", u, runnerUID)
+	}
+
+	// Without the image's word (the CLI run as root by a step, sudo), root stays root.
+	_, stderr, _ = asUser(t, bin, -1, ws, env, "run", "--only", "secrets", "--report", "root-report.json", ".")
+	if strings.Contains(stderr, "running as uid") {
+		t.Errorf("the CLI changed user without SECGATE_AS_WORKSPACE_OWNER:\n%s", stderr)
+	}
+	if u := owner(t, filepath.Join(ws, "root-report.json")); u != 0 {
+		t.Errorf("the report belongs to uid %d, want root's", u)
 	}
 }
 

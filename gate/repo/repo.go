@@ -293,8 +293,14 @@ func Changed(ctx context.Context, root, base string, pathspecs ...string) ([]str
 		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if d.Name() == ".git" || rel != "." && len(names) == 0 && !slices.ContainsFunc(literal, func(l string) bool { return strings.HasPrefix(l, rel+"/") }) {
+			switch {
+			case rel == ".":
+			case d.Name() == ".git":
 				return filepath.SkipDir
+			case len(names) == 0 && !slices.ContainsFunc(literal, func(l string) bool { return strings.HasPrefix(l, rel+"/") }):
+				return filepath.SkipDir // no literal path below it
+			case ignored.ignores(rel, true) && !ignored.tracked[rel]:
+				return filepath.SkipDir // untracked and ignored (node_modules…): git does not list it either
 			}
 			return nil
 		}

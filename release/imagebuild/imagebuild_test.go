@@ -119,6 +119,7 @@ func TestDockerfileAndImagebuildAgree(t *testing.T) {
 		{"WORKDIR", rel.workdir, workdir},
 		{"USER", rel.user, user},
 		{"action USER", act.user, actionUser},
+		{"action ENV", strings.Join(act.env, " "), strings.Join(actionEnv, " ")},
 		{"ENTRYPOINT", strings.Join(rel.entrypoint, " "), strings.Join(entrypoint, " ")},
 	} {
 		if c.dockerfile != c.imagebuild {
@@ -234,8 +235,11 @@ func TestBuildWritesTheImage(t *testing.T) {
 			ref := d.Annotations["org.opencontainers.image.ref.name"]
 			users[ref] = cf.Config.User
 			wantEnv, wantLayers := env, 1
-			if ref == "v9.9.9-debug" {
+			switch ref {
+			case "v9.9.9-debug":
 				wantEnv, wantLayers = debugEnv, 2
+			case "v9.9.9-action":
+				wantEnv = actionEnv
 			}
 			if !slices.Equal(cf.Config.Entrypoint, entrypoint) || cf.Config.WorkingDir != workdir || !slices.Equal(cf.Config.Env, wantEnv) ||
 				cf.Config.Labels["org.opencontainers.image.version"] != "v9.9.9" || cf.Config.Labels["org.opencontainers.image.revision"] != "abc123" {

@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +47,8 @@ var (
 	rootfsDir  = "release/rootfs" // COPY release/rootfs/ /
 	user       = "65532:65532"
 	actionUser = "0:0" // the action target: USER 0:0 (see the Dockerfile)
+	// ENV of the action target: secgate becomes the workspace's owner.
+	actionEnv  = append(slices.Clone(env), "SECGATE_AS_WORKSPACE_OWNER=1")
 	workdir    = "/src"
 	entrypoint = []string{binaryPath}
 	env        = []string{"PATH=/usr/local/bin", "HOME=/home/nonroot"}
@@ -142,7 +145,7 @@ func build(out, version, revision, caFile string, binaries []string, busyboxes .
 		env       []string
 		extra     map[string]v1.Layer // by platform
 	}
-	variants := []variant{{version, user, env, nil}, {version + "-action", actionUser, env, nil}}
+	variants := []variant{{version, user, env, nil}, {version + "-action", actionUser, actionEnv, nil}}
 	if len(busyboxes) > 0 {
 		extra, err := busyboxLayers(busyboxes, layers)
 		if err != nil {
