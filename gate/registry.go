@@ -8,6 +8,7 @@ import (
 	"github.com/secgate/secgate/gate/dockerfile"
 	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/manifests"
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/secrets"
 	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
@@ -45,7 +46,7 @@ var registry = []Registration{
 				}
 			}
 			return secrets.New(secrets.Options{
-				Cache: store, CacheVersion: c.Version,
+				Cache: store, CacheVersion: c.Version + " " + engineVersions()["secrets"],
 				Root: c.Path, History: c.History, Base: c.Base, Head: c.Head,
 				// On a pull/merge request, .gitleaks.toml and .gitleaksignore
 				// are the base revision's: the change cannot loosen them.
@@ -62,7 +63,7 @@ var registry = []Registration{
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
 			export := func(ctx context.Context, ref string) (string, func(), error) {
-				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Workspace: c.Path, Logger: log})
+				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log})
 			}
 			return deps.New(deps.Options{
 				ExportImage: export,
@@ -83,13 +84,9 @@ var registry = []Registration{
 			if err != nil {
 				return nil, err
 			}
-			tiers := map[string]policy.Severity{}
-			for _, ch := range image.Checks {
-				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
-			}
 			return image.New(image.Options{
-				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: tiers,
-				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, Workspace: c.Path, Logger: log,
+				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: checkTiers(pol, image.Checks),
+				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log,
 			}), nil
 		},
 	},
@@ -97,11 +94,7 @@ var registry = []Registration{
 		Name: "manifests", Section: "manifests", Checks: manifests.Checks,
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
-			tiers := map[string]policy.Severity{}
-			for _, ch := range manifests.Checks {
-				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
-			}
-			return manifests.New(manifests.Options{Root: c.Path, Tiers: tiers, Exclude: pol.ManifestsExclude, Logger: log}), nil
+			return manifests.New(manifests.Options{Root: c.Path, Tiers: checkTiers(pol, manifests.Checks), Exclude: pol.ManifestsExclude, Logger: log}), nil
 		},
 	},
 	{
@@ -112,11 +105,7 @@ var registry = []Registration{
 			if err != nil {
 				return nil, err
 			}
-			tiers := map[string]policy.Severity{}
-			for _, ch := range dockerfile.Checks {
-				tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
-			}
-			return dockerfile.New(dockerfile.Options{Root: c.Path, Tiers: tiers, Exclude: pol.DockerfileExclude, Secrets: text, Logger: log}), nil
+			return dockerfile.New(dockerfile.Options{Root: c.Path, Tiers: checkTiers(pol, dockerfile.Checks), Exclude: pol.DockerfileExclude, Secrets: text, Logger: log}), nil
 		},
 	},
 	{
@@ -144,3 +133,12 @@ func Catalogue() policy.Catalogue {
 
 // ScannerNames are the names of the registered scanners, in report order.
 func ScannerNames() []string { return Catalogue().Names() }
+
+// checkTiers is the tier of each of a scanner's checks under the policy.
+func checkTiers(pol *policy.Policy, checks []policy.Check) map[string]policy.Severity {
+	tiers := map[string]policy.Severity{}
+	for _, ch := range checks {
+		tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
+	}
+	return tiers
+}

@@ -66,3 +66,32 @@ func (c Catalogue) checkIDs(section string) string {
 	}
 	return strings.Join(ids, ", ")
 }
+
+// FileFinding is a finding of one of checks over a file (a deploy manifest,
+// a Dockerfile): titled by the check (its parenthesised reference left
+// out) and detail, at the tier the policy gives the check (tiers), else
+// the check's default, located at path:line in object (a workload, a
+// stage), identified by kind, check, path and object.
+func FileFinding(kind Kind, checks []Check, tiers map[string]Severity, id, path string, line int, object, detail, fix string) Finding {
+	var ch Check
+	if i := slices.IndexFunc(checks, func(c Check) bool { return c.ID == id }); i >= 0 {
+		ch = checks[i]
+	}
+	tier, ok := tiers[id]
+	if !ok {
+		tier = ch.Tier
+	}
+	title := ch.Title
+	if i := strings.Index(title, " ("); i > 0 {
+		title = title[:i]
+	}
+	return Finding{
+		ID: id, Kind: kind, Rule: id,
+		Title:       title + ": " + detail,
+		Severity:    tier,
+		ScoreSource: SourceRuleDefault,
+		Location:    Location{Path: path, Line: line, Object: object},
+		Fix:         fix,
+		Fingerprint: Fingerprint(kind, id, path, object),
+	}
+}

@@ -43,7 +43,7 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 			continue // the change adds this lockfile
 		}
 		if base == "" {
-			dir, _, err := scratch.Dir("reading the base revision's lockfiles", "secgate-base-", root)
+			dir, _, err := scratch.Dir("reading the base revision's lockfiles", "secgate-base-", repo.GitDir(root))
 			if err != nil {
 				return out, err
 			}

@@ -41,18 +41,8 @@ var Checks = []policy.Check{
 		Help: "`app ALL=(ALL) NOPASSWD:ALL` gives the non-root user root back without a password: USER protects nothing."},
 	{ID: CheckSudoInstalled, Tier: policy.Low, Title: "sudo is installed",
 		Help: "A container has no use for sudo; it is a way back to root."},
-	{ID: CheckChmod777, Tier: policy.Low, Title: "Files are made world-writable (chmod 777)",
+	{ID: CheckChmod777, Tier: policy.Low, Title: "Files are made world-writable",
 		Help: "Any process, any user can change them. Give the runtime user what it needs, no more."},
 	{ID: CheckCurlPipe, Tier: policy.Medium, Title: "A downloaded script is piped into a shell",
 		Help: "curl … | sh runs whatever the server sends at build time. Download, verify a checksum or signature, then run."},
-}
-
-// Check is the catalogue's entry for id.
-func Check(id string) policy.Check {
-	for _, c := range Checks {
-		if c.ID == id {
-			return c
-		}
-	}
-	return policy.Check{ID: id}
 }

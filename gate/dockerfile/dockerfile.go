@@ -78,7 +78,7 @@ var notDockerfile = []string{".dockerignore", ".md", ".txt", ".go", ".json", ".y
 func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	root := s.opts.Root
 	var res policy.ScanResult
-	c := &checker{s: s, ctx: ctx}
+	c := &checker{s: s, ctx: ctx, seen: map[string]bool{}}
 	files := 0
 	err := repo.WalkFiles(ctx, root, s.opts.Exclude, maxFile, &res.Coverage, func(p, rel string) error {
 		if !IsDockerfile(path.Base(rel)) {
@@ -122,6 +122,7 @@ type checker struct {
 	ctx      context.Context
 	findings []policy.Finding
 	warnings []string
+	seen     map[string]bool // fingerprints added
 }
 
 // file checks one Dockerfile; false when it does not parse (a warning).
@@ -412,24 +413,9 @@ func redactURL(u string) string {
 
 // add records a finding once per check, file and object.
 func (c *checker) add(check, rel string, ln int, object, detail, fix string) {
-	fp := policy.Fingerprint(policy.KindDockerfile, check, rel, object)
-	for _, f := range c.findings {
-		if f.Fingerprint == fp {
-			return
-		}
+	f := policy.FileFinding(policy.KindDockerfile, Checks, c.s.opts.Tiers, check, rel, ln, object, detail, fix)
+	if !c.seen[f.Fingerprint] {
+		c.seen[f.Fingerprint] = true
+		c.findings = append(c.findings, f)
 	}
-	ch := Check(check)
-	tier, ok := c.s.opts.Tiers[check]
-	if !ok {
-		tier = ch.Tier
-	}
-	c.findings = append(c.findings, policy.Finding{
-		ID: check, Kind: policy.KindDockerfile, Rule: check,
-		Title:       ch.Title + ": " + detail,
-		Severity:    tier,
-		ScoreSource: policy.SourceRuleDefault,
-		Location:    policy.Location{Path: rel, Line: ln, Object: object},
-		Fix:         fix,
-		Fingerprint: fp,
-	})
 }

@@ -55,7 +55,7 @@ func (s *Scanner) fromDaemon(ctx context.Context, image, ref string) ([]target, 
 		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&msg)
 		return nil, nil, fmt.Errorf("docker engine at %s: %s: %s", host, resp.Status, msg.Message)
 	}
-	dir, cleanup, err := scratch.Dir("reading image "+ref+" from the docker engine", "secgate-daemon-", s.opts.Workspace)
+	dir, cleanup, err := scratch.Dir("reading image "+ref+" from the docker engine", "secgate-daemon-", s.opts.ScratchDir)
 	if err != nil {
 		return nil, nil, err
 	}

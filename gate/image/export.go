@@ -49,7 +49,7 @@ func Export(ctx context.Context, ref string, o Options) (archive string, cleanup
 		done()
 		return "", nil, fmt.Errorf("image %s: %s of layers, over the %s bound", ref, mb(total), mb(s.opts.MaxExtract))
 	}
-	dir, rm, err := scratch.Dir("exporting image "+ref+" for the package scan", "secgate-image-", o.Workspace)
+	dir, rm, err := scratch.Dir("exporting image "+ref+" for the package scan", "secgate-image-", o.ScratchDir)
 	if err != nil {
 		done()
 		return "", nil, err

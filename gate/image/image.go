@@ -105,11 +105,11 @@ type Options struct {
 	// DockerHost is the engine of docker-daemon: references (default
 	// unix:///var/run/docker.sock).
 	DockerHost string
-	// Workspace is the scanned tree: a docker-daemon export or an image
-	// exported for the package scanner goes to its .git directory when
-	// TMPDIR is not writable (a read-only root filesystem).
-	Workspace string
-	Logger    *slog.Logger
+	// ScratchDir is where a docker-daemon export or an image exported for
+	// the package scanner goes when TMPDIR is not writable (a read-only
+	// root filesystem): the scanned repository's .git ("": none).
+	ScratchDir string
+	Logger     *slog.Logger
 }
 
 // Credential is a registry login.

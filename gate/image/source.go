@@ -57,14 +57,15 @@ func (s *Scanner) resolveTargets(ctx context.Context, ref string) ([]target, str
 		return dockerArchive(strings.TrimPrefix(ref, "docker-archive:"), ref)
 	case strings.HasPrefix(ref, "oci-layout:"):
 		dir, name := layoutRef(strings.TrimPrefix(ref, "oci-layout:"))
-		idx, err := layout.ImageIndexFromPath(dir)
+		var idx v1.ImageIndex
+		var err error
+		if name != "" {
+			idx, err = LayoutEntry(dir, name)
+		} else {
+			idx, err = layout.ImageIndexFromPath(dir)
+		}
 		if err != nil {
 			return nil, "", err
-		}
-		if name != "" {
-			if idx, err = layoutImage(idx, name); err != nil {
-				return nil, "", err
-			}
 		}
 		ts, err := s.fromIndex(ref, idx)
 		return ts, "", err
@@ -359,5 +360,16 @@ func layoutImage(idx v1.ImageIndex, name string) (v1.ImageIndex, error) {
 		}
 		return mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img, Descriptor: d}), nil
 	}
-	return nil, fmt.Errorf("the layout has no image named %q (it has: %s)", name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("the layout has no entry named %q (it has: %s)", name, strings.Join(names, ", "))
+}
+
+// LayoutEntry is the entry of the OCI layout at dir named name (its
+// org.opencontainers.image.ref.name), as an index: what
+// oci-layout:DIR:NAME checks.
+func LayoutEntry(dir, name string) (v1.ImageIndex, error) {
+	idx, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, err
+	}
+	return layoutImage(idx, name)
 }

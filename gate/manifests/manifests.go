@@ -169,32 +169,9 @@ func (c *collector) file(rel string, data []byte) fileKind {
 
 // add records a finding once per check, file and object.
 func (c *collector) add(check, rel string, ln int, object, detail, fix string) {
-	id := check + "\x00" + rel + "\x00" + object
-	if c.seen[id] {
-		return
+	f := policy.FileFinding(policy.KindManifest, Checks, c.s.opts.Tiers, check, rel, ln, object, detail, fix)
+	if !c.seen[f.Fingerprint] {
+		c.seen[f.Fingerprint] = true
+		c.findings = append(c.findings, f)
 	}
-	c.seen[id] = true
-	var ch policy.Check
-	for _, x := range Checks {
-		if x.ID == check {
-			ch = x
-		}
-	}
-	tier, ok := c.s.opts.Tiers[check]
-	if !ok {
-		tier = ch.Tier
-	}
-	title := ch.Title
-	if i := strings.Index(title, " ("); i > 0 {
-		title = title[:i]
-	}
-	c.findings = append(c.findings, policy.Finding{
-		ID: check, Kind: policy.KindManifest, Rule: check,
-		Title:       title + ": " + detail,
-		Severity:    tier,
-		ScoreSource: policy.SourceRuleDefault,
-		Location:    policy.Location{Path: rel, Line: ln, Object: object},
-		Fix:         fix,
-		Fingerprint: policy.Fingerprint(policy.KindManifest, check, rel, object),
-	})
 }

@@ -130,28 +130,41 @@ func Open(dir string) (*gogit.Repository, error) {
 // default opens a pack for every object: 8x the time of git log on 5,000
 // commits). The caller calls close when done.
 func OpenForWalk(dir string) (r *gogit.Repository, close func(), err error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	for d := abs; ; d = filepath.Dir(d) {
-		gitDir := filepath.Join(d, ".git")
-		if fi, err := os.Stat(gitDir); err == nil && fi.IsDir() {
-			st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(8*cache.MiByte), filesystem.Options{KeepDescriptors: true})
-			r, err := gogit.Open(st, osfs.New(d, osfs.WithBoundOS()))
-			if err != nil {
-				st.Close()
-				return nil, nil, fmt.Errorf("%s: %w", d, err)
-			}
-			return r, func() { st.Close() }, nil
+	if gitDir := GitDir(dir); gitDir != "" {
+		top := filepath.Dir(gitDir)
+		st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(8*cache.MiByte), filesystem.Options{KeepDescriptors: true})
+		r, err := gogit.Open(st, osfs.New(top, osfs.WithBoundOS()))
+		if err != nil {
+			st.Close()
+			return nil, nil, fmt.Errorf("%s: %w", top, err)
 		}
-		if filepath.Dir(d) == d {
-			break
-		}
+		return r, func() { st.Close() }, nil
 	}
 	// A worktree's or a submodule's .git file: go-git's own resolution.
 	r, err = Open(dir)
 	return r, func() {}, err
+}
+
+// GitDir is the .git directory of the repository holding dir, "" when
+// there is none, or when .git is a file (a worktree's, a submodule's).
+func GitDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for {
+		gitDir := filepath.Join(d, ".git")
+		if fi, err := os.Stat(gitDir); err == nil && fi.IsDir() {
+			return gitDir
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+		d = filepath.Dir(d)
+	}
 }
 
 // ResolveCommit resolves rev (a commit id, a branch, a tag, HEAD, rev~n)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ import (
 // no preview, no path.
 
 // cacheDigest names everything that can change what gitleaks finds: this
-// secgate (its rules, its sources), gitleaks, the repository's
+// build and its gitleaks (Options.CacheVersion), the repository's
 // .gitleaks.toml (the base revision's on a pull request), the decoding
 // and archive depths. Not the policy nor .gitleaksignore: they judge the
 // findings after the scan, every run.
@@ -34,20 +33,8 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return cache.Digest("secgate secrets cache 1", kind, s.opts.CacheVersion, gitleaksVersion(),
+	return cache.Digest("secgate secrets cache 1", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
-}
-
-// gitleaksVersion is the linked gitleaks' module version.
-func gitleaksVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/zricethezav/gitleaks/v8" {
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
 }
 
 // fileKey is a file's cache id: its path (rules and allowlists depend on

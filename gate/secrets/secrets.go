@@ -55,8 +55,8 @@ type Options struct {
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte
 	// Cache, when set, keeps the files and commits that gave nothing
-	// between runs (see cache.go); CacheVersion names this build in its
-	// digest.
+	// between runs (see cache.go); CacheVersion names this build and its
+	// gitleaks in its digest.
 	Cache        *cache.Store
 	CacheVersion string
 	Logger       *slog.Logger

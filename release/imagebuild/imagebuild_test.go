@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/secgate/secgate/gate/image"
 )
 
 // stage is what a Dockerfile stage says about the final image.
@@ -312,7 +313,7 @@ func TestPushIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := layoutIndex(out, "v1-action")
+	want, err := image.LayoutEntry(out, "v1-action")
 	if err != nil {
 		t.Fatal(err)
 	}

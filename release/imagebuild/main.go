@@ -37,6 +37,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/secgate/secgate/gate/image"
 )
 
 // The final stage, as the Dockerfile states it (imagebuild_test.go
@@ -418,32 +419,10 @@ func tarLayer(files []fileEntry, mtime time.Time) (v1.Layer, error) {
 	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
 }
 
-// layoutIndex is the index of the layout at from named ref.
-func layoutIndex(from, ref string) (v1.ImageIndex, error) {
-	p, err := layout.FromPath(from)
-	if err != nil {
-		return nil, err
-	}
-	root, err := p.ImageIndex()
-	if err != nil {
-		return nil, err
-	}
-	rm, err := root.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range rm.Manifests {
-		if d.Annotations["org.opencontainers.image.ref.name"] == ref {
-			return root.ImageIndex(d.Digest)
-		}
-	}
-	return nil, fmt.Errorf("%s has no entry named %q", from, ref)
-}
-
 // pushIndex pushes the layout's index ref to the registry reference to,
 // with the docker config's credentials, and returns it by digest.
 func pushIndex(to, from, ref string, opts ...remote.Option) (string, error) {
-	idx, err := layoutIndex(from, ref)
+	idx, err := image.LayoutEntry(from, ref)
 	if err != nil {
 		return "", err
 	}
@@ -464,7 +443,7 @@ func pushIndex(to, from, ref string, opts ...remote.Option) (string, error) {
 // unpack writes the files of the image ref/platform of the layout at from
 // to dir (owners and modes kept: run it as root), flattened.
 func unpack(dir, from, ref, platform string) error {
-	idx, err := layoutIndex(from, ref)
+	idx, err := image.LayoutEntry(from, ref)
 	if err != nil {
 		return err
 	}
