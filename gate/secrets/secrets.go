@@ -20,7 +20,6 @@ import (
 	"sync"
 
 	"github.com/rs/zerolog"
-	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -128,9 +127,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		notes = append(notes, fmt.Sprintf("%s and %s read from the base revision %s", RepoConfigFile, IgnoreFile, s.opts.ConfigRevision))
 	}
 
-	d := detect.NewDetectorContext(ctx, cfg)
-	d.MaxDecodeDepth = maxDecodeDepth
-	d.MaxArchiveDepth = maxArchiveDepth
+	d := newDetector(ctx, cfg, maxDecodeDepth, maxArchiveDepth)
 
 	var src sources.Source
 	var tree *treeFiles
@@ -170,7 +167,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		}
 		src = h
 	default:
-		tree = &treeFiles{root: root, cfg: &cfg, sema: d.Sema, clean: clean, keys: map[string]cache.ID{}}
+		tree = &treeFiles{root: root, cfg: &cfg, sema: d.full.Sema, clean: clean, keys: map[string]cache.ID{}}
 		if clean != nil {
 			tree.index, tree.indexTime = repo.Index(root)
 		}
@@ -200,8 +197,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		if len(fragment.Raw) == 0 && len(fragment.FilePath) == 0 {
 			return nil
 		}
-		//lint:ignore SA1019 DetectContext takes the deprecated alias until gitleaks v9
-		found := d.DetectContext(ctx, detect.Fragment(fragment))
+		found := d.DetectContext(ctx, fragment)
 		if len(found) > 0 {
 			mu.Lock()
 			raw = append(raw, found...)

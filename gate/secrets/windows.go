@@ -1,0 +1,634 @@
+package secrets
+
+import (
+	"context"
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/detect/codec"
+	"github.com/zricethezav/gitleaks/v8/report"
+	"github.com/zricethezav/gitleaks/v8/sources"
+)
+
+// Windowed detection: the same findings as gitleaks' DetectContext on a
+// fragment, for less work.
+//
+// Most of a scan's time is the few rules whose keywords are common words
+// (generic-api-key: "key", "token", "api", ...; hashicorp-tf-password:
+// "password"): gitleaks runs their regexes, which start with an
+// unanchored `[\w.-]{0,50}?`, over every byte of a fragment that has the
+// word anywhere, and Go's regexp does that slowly. Yet such a regex can
+// only match around one of its literals, within a bounded distance of it.
+// So each rule's regex is read once (regexp/syntax) for:
+//
+//   - anchors: literals of which every match contains one (for generic-api-key,
+//     access, auth, api, key, token, ...), each containing one of the rule's
+//     keywords, so that a window with the anchor passes gitleaks' keyword
+//     prefilter exactly when a match could be in it;
+//   - reach: how far a match extends on either side of its anchor, as
+//     steps of a bounded number of bytes or "to the line's end" for an
+//     unbounded part that cannot cross a line (the secret `[\w.=-]+`).
+//     A part unbounded across lines (`\s+`) makes a rule not windowed.
+//
+// Such a rule runs on windows: whole lines from one line before the
+// earliest start of any match around an anchor to one line after its
+// latest end, merged. A match is then never on a window's first or last
+// line, so gitleaks computes the same line, columns and line text (its
+// columns differ on a fragment's first line) and the same \b, ^ and $
+// around it; FindAll finds the same matches, since no match lies outside
+// a window. Everything else (the other rules, allowlists, entropy, the
+// gitleaks:allow comment) is gitleaks' own code on the window.
+//
+// The windowed path is taken only when gitleaks would not decode anything
+// in the fragment (its decoder finds no encoded segment: then it runs its
+// rules once, on the raw text), when the fragment is big enough to be
+// worth it, and when it has none of the two non-ASCII letters that fold
+// to ASCII ones (Kelvin sign, long s) that the byte search of anchors
+// would miss; otherwise the fragment goes to gitleaks whole. A rule whose
+// windows would cover most of the fragment runs on it whole.
+// TestWindowedMatchesGitleaks and FuzzWindowed hold the findings equal.
+type detector struct {
+	full  *detect.Detector // all rules, decoding as configured: the fallback
+	rest  *detect.Detector // the rules not windowed, raw text only
+	rules []windowedRule   // the windowed rules, each with its own detector
+
+	trie     *ahocorasick.Trie // keywords of every rule and anchors of windowed rules
+	patterns []acPattern       // by trie pattern index
+
+	// fragments smaller go whole; rules whose windows cover more of a
+	// fragment than maxCover run on it whole (tests change both)
+	minSize  int
+	maxCover float64
+}
+
+type windowedRule struct {
+	id       string
+	forms    []form
+	keywords []int            // its keywords' patterns
+	det      *detect.Detector // this rule alone, raw text only
+}
+
+// acPattern says what a search pattern is: a keyword of rules (gitleaks'
+// prefilter) and/or an anchor of windowed rules' forms.
+type acPattern struct {
+	text     string
+	keyword  bool
+	anchorOf []formRef
+}
+
+type formRef struct{ rule, form int }
+
+// form is one way a regex can match: every match contains one of anchors,
+// preceded by at most `before` and followed by at most `after`.
+type form struct {
+	anchors       []string // ASCII lower case
+	before, after []step   // outward from the anchor
+}
+
+// step is part of a match's reach: a number of bytes, or up to the line's
+// boundary (a part with no line break in it, of any length).
+type step struct {
+	bytes int
+	line  bool
+}
+
+const (
+	// minWindowed is the smallest fragment worth windows: below it the
+	// search for anchors costs about what it saves.
+	minWindowed = 8 << 10
+	// maxCovered is how much of a fragment a rule's windows may cover
+	// before the rule runs on the whole fragment.
+	maxCovered = 0.5
+)
+
+// newDetector builds the detectors of cfg.
+func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive int) *detector {
+	d := &detector{full: detect.NewDetectorContext(ctx, cfg), minSize: minWindowed, maxCover: maxCovered}
+	d.full.MaxDecodeDepth, d.full.MaxArchiveDepth = maxDecode, maxArchive
+
+	required := map[string]bool{}
+	for _, r := range cfg.Rules {
+		for _, q := range r.RequiredRules {
+			required[q.RuleID] = true
+		}
+	}
+	restCfg := cfg
+	restCfg.Rules = map[string]config.Rule{}
+	index := map[string]int{}
+	add := func(text string) *acPattern {
+		i, ok := index[text]
+		if !ok {
+			i = len(d.patterns)
+			index[text] = i
+			d.patterns = append(d.patterns, acPattern{text: text})
+		}
+		return &d.patterns[i]
+	}
+	for _, id := range sortedRuleIDs(cfg) {
+		r := cfg.Rules[id]
+		for _, k := range r.Keywords {
+			add(strings.ToLower(k)).keyword = true
+		}
+		forms, ok := windowable(r, required[id])
+		if !ok {
+			restCfg.Rules[id] = r
+			continue
+		}
+		one := cfg
+		one.Rules = map[string]config.Rule{id: r}
+		one.Keywords = map[string]struct{}{}
+		for _, k := range r.Keywords {
+			one.Keywords[strings.ToLower(k)] = struct{}{}
+		}
+		wr := windowedRule{id: id, forms: forms, det: detect.NewDetectorContext(ctx, one)}
+		for _, k := range r.Keywords {
+			wr.keywords = append(wr.keywords, index[strings.ToLower(k)])
+		}
+		for fi, f := range forms {
+			for _, a := range f.anchors {
+				p := add(a)
+				p.anchorOf = append(p.anchorOf, formRef{len(d.rules), fi})
+			}
+		}
+		d.rules = append(d.rules, wr)
+	}
+	d.rest = detect.NewDetectorContext(ctx, restCfg)
+	texts := make([]string, len(d.patterns))
+	for i, p := range d.patterns {
+		texts[i] = p.text
+	}
+	d.trie = ahocorasick.NewTrieBuilder().AddStrings(texts).Build()
+	return d
+}
+
+func sortedRuleIDs(cfg config.Config) []string {
+	ids := make([]string, 0, len(cfg.Rules))
+	for id := range cfg.Rules {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// windowable returns the forms of a rule that can run on windows.
+func windowable(r config.Rule, required bool) ([]form, bool) {
+	if r.Regex == nil || len(r.RequiredRules) > 0 || required || r.SkipReport {
+		return nil, false
+	}
+	re, err := syntax.Parse(r.Regex.String(), syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	forms, ok := formsOf(re)
+	if !ok {
+		return nil, false
+	}
+	if len(r.Keywords) > 0 {
+		// every anchor must pass the keyword prefilter wherever it is
+		for _, f := range forms {
+			for _, a := range f.anchors {
+				if !slices.ContainsFunc(r.Keywords, func(k string) bool { return strings.Contains(a, strings.ToLower(k)) }) {
+					return nil, false
+				}
+			}
+		}
+	}
+	return forms, true
+}
+
+// formsOf finds the forms of a regex: for a concatenation, around the
+// element with the longest sure literals.
+func formsOf(re *syntax.Regexp) ([]form, bool) {
+	if lits, ok := literals(re); ok && !slices.Contains(lits, "") {
+		return []form{{anchors: lits}}, true
+	}
+	switch re.Op {
+	case syntax.OpCapture:
+		return formsOf(re.Sub[0])
+	case syntax.OpAlternate:
+		var all []form
+		for _, sub := range re.Sub {
+			fs, ok := formsOf(sub)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, fs...)
+		}
+		return all, true
+	case syntax.OpPlus, syntax.OpRepeat:
+		if re.Op == syntax.OpRepeat && re.Min < 1 {
+			return nil, false
+		}
+		fs, ok := formsOf(re.Sub[0])
+		if !ok {
+			return nil, false
+		}
+		// the anchor in the first repetition, the others after it
+		rest, ok := steps(re, false)
+		if !ok {
+			return nil, false
+		}
+		for i := range fs {
+			fs[i].after = append(slices.Clip(fs[i].after), rest...)
+		}
+		return fs, true
+	case syntax.OpConcat:
+		var best []form
+		bestLen := 0
+		for i, sub := range re.Sub {
+			fs, ok := formsOf(sub)
+			if !ok {
+				continue
+			}
+			var before, after []step
+			for j := i - 1; j >= 0 && ok; j-- {
+				var s []step
+				s, ok = steps(re.Sub[j], true)
+				before = append(before, s...)
+			}
+			for j := i + 1; j < len(re.Sub) && ok; j++ {
+				var s []step
+				s, ok = steps(re.Sub[j], false)
+				after = append(after, s...)
+			}
+			if !ok {
+				continue
+			}
+			if n := shortest(fs); n > bestLen {
+				best, bestLen = nil, n
+				for _, f := range fs {
+					f.before = append(slices.Clip(f.before), before...)
+					f.after = append(slices.Clip(f.after), after...)
+					best = append(best, f)
+				}
+			}
+		}
+		return best, best != nil
+	}
+	return nil, false
+}
+
+func shortest(fs []form) int {
+	n := -1
+	for _, f := range fs {
+		for _, a := range f.anchors {
+			if n < 0 || len(a) < n {
+				n = len(a)
+			}
+		}
+	}
+	return n
+}
+
+// maxLiterals bounds the strings a literal set expands to.
+const maxLiterals = 64
+
+// literals returns the strings of which every match of re is one, lower
+// case: literals, small classes ([Aa]) and their concatenations and
+// alternations. The Kelvin sign and the long s, which (?i) classes hold
+// for k and s, are left out: fragments with them are not windowed.
+func literals(re *syntax.Regexp) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		var b strings.Builder
+		for _, r := range re.Rune {
+			if r >= utf8.RuneSelf {
+				return nil, false
+			}
+			b.WriteByte(lowerASCII(byte(r)))
+		}
+		return []string{b.String()}, true
+	case syntax.OpCharClass:
+		var set []string
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				if r == 0x212A || r == 0x17F {
+					continue
+				}
+				if r >= utf8.RuneSelf || len(set) > maxLiterals {
+					return nil, false
+				}
+				if s := string(lowerASCII(byte(r))); !slices.Contains(set, s) {
+					set = append(set, s)
+				}
+			}
+		}
+		return set, len(set) > 0 && len(set) <= 8
+	case syntax.OpCapture:
+		return literals(re.Sub[0])
+	case syntax.OpQuest:
+		set, ok := literals(re.Sub[0])
+		return append(set, ""), ok
+	case syntax.OpAlternate:
+		var set []string
+		for _, sub := range re.Sub {
+			s, ok := literals(sub)
+			if !ok {
+				return nil, false
+			}
+			set = append(set, s...)
+		}
+		return set, len(set) <= maxLiterals
+	case syntax.OpConcat:
+		set := []string{""}
+		for _, sub := range re.Sub {
+			if zeroWidth(sub.Op) {
+				continue
+			}
+			s, ok := literals(sub)
+			if !ok || len(set)*len(s) > maxLiterals {
+				return nil, false
+			}
+			var next []string
+			for _, a := range set {
+				for _, b := range s {
+					next = append(next, a+b)
+				}
+			}
+			set = next
+		}
+		return set, true
+	}
+	return nil, false
+}
+
+func zeroWidth(op syntax.Op) bool {
+	switch op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpEmptyMatch:
+		return true
+	}
+	return false
+}
+
+// steps returns the reach of re, outward: leftward (reversed) or rightward.
+func steps(re *syntax.Regexp, leftward bool) ([]step, bool) {
+	switch re.Op {
+	case syntax.OpCapture:
+		return steps(re.Sub[0], leftward)
+	case syntax.OpConcat:
+		var all []step
+		for i := range re.Sub {
+			sub := re.Sub[i]
+			if leftward {
+				sub = re.Sub[len(re.Sub)-1-i]
+			}
+			s, ok := steps(sub, leftward)
+			if !ok {
+				return nil, false
+			}
+			all = append(all, s...)
+		}
+		return all, true
+	}
+	n, nl := width(re)
+	switch {
+	case n >= 0:
+		return []step{{bytes: n}}, true
+	case !nl:
+		return []step{{line: true}}, true
+	}
+	return nil, false
+}
+
+// width returns the most bytes re can match (-1: no bound) and whether it
+// can match a line break.
+func width(re *syntax.Regexp) (n int, nl bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		for _, r := range re.Rune {
+			n += runeWidth(r, re.Flags&syntax.FoldCase != 0)
+			nl = nl || r == '\n'
+		}
+		return n, nl
+	case syntax.OpCharClass:
+		if len(re.Rune) == 0 {
+			return 0, false
+		}
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			nl = nl || re.Rune[i] <= '\n' && '\n' <= re.Rune[i+1]
+		}
+		return utf8.RuneLen(min(re.Rune[len(re.Rune)-1], unicode.MaxRune)), nl
+	case syntax.OpAnyCharNotNL:
+		return utf8.UTFMax, false
+	case syntax.OpAnyChar:
+		return utf8.UTFMax, true
+	case syntax.OpCapture, syntax.OpQuest:
+		return width(re.Sub[0])
+	case syntax.OpStar, syntax.OpPlus, syntax.OpRepeat:
+		m, subNL := width(re.Sub[0])
+		switch {
+		case m == 0:
+			return 0, subNL
+		case m < 0 || re.Op != syntax.OpRepeat || re.Max < 0:
+			return -1, subNL
+		}
+		return m * re.Max, subNL
+	case syntax.OpConcat, syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			m, subNL := width(sub)
+			nl = nl || subNL
+			switch {
+			case m < 0 || n < 0:
+				n = -1
+			case re.Op == syntax.OpConcat:
+				n += m
+			default:
+				n = max(n, m)
+			}
+		}
+		return n, nl
+	}
+	return 0, false // empty-width assertions, empty match, no match
+}
+
+// runeWidth is the most bytes r takes, with its case variants if folded.
+func runeWidth(r rune, fold bool) int {
+	n := utf8.RuneLen(r)
+	if fold {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			n = max(n, utf8.RuneLen(f))
+		}
+	}
+	return n
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// DetectContext finds what gitleaks' DetectContext finds in a fragment.
+func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
+	raw := f.Raw
+	if len(raw) < d.minSize || len(d.rules) == 0 ||
+		strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F") {
+		return d.full.DetectContext(ctx, asDetect(f))
+	}
+	if _, segments := codec.NewDecoder().Decode(raw, nil); len(segments) > 0 {
+		return d.full.DetectContext(ctx, asDetect(f))
+	}
+
+	// keywords as gitleaks' prefilter sees them (strings.ToLower); anchors
+	// in the raw text with ASCII letters lowered, at the same offsets
+	lower := make([]byte, len(raw))
+	ascii := true
+	for i := 0; i < len(raw); i++ {
+		lower[i] = lowerASCII(raw[i])
+		ascii = ascii && raw[i] < utf8.RuneSelf
+	}
+	keywords := make([]bool, len(d.patterns))
+	type hit struct{ pattern, start int }
+	var anchors []hit
+	d.trie.Walk(lower, func(end, n, p int64) bool {
+		if ascii {
+			keywords[p] = true
+		}
+		if len(d.patterns[p].anchorOf) > 0 {
+			anchors = append(anchors, hit{int(p), int(end - n + 1)})
+		}
+		return true
+	})
+	if !ascii {
+		u := strings.ToLower(raw)
+		d.trie.Walk(unsafe.Slice(unsafe.StringData(u), len(u)), func(_, _, p int64) bool {
+			keywords[p] = true
+			return true
+		})
+	}
+	active := func(wr windowedRule) bool {
+		return len(wr.keywords) == 0 || slices.ContainsFunc(wr.keywords, func(i int) bool { return keywords[i] })
+	}
+
+	findings := d.rest.DetectContext(ctx, asDetect(f))
+	windows := make([][]span, len(d.rules))
+	for _, h := range anchors {
+		a := d.patterns[h.pattern]
+		for _, ref := range a.anchorOf {
+			fm := d.rules[ref.rule].forms[ref.form]
+			windows[ref.rule] = append(windows[ref.rule], window(raw, h.start, h.start+len(a.text), fm))
+		}
+	}
+	for i, wr := range d.rules {
+		if len(windows[i]) == 0 || !active(wr) {
+			continue // no match can be anywhere, or gitleaks would not run the rule
+		}
+		ws := merge(windows[i])
+		covered := 0
+		for _, w := range ws {
+			covered += w.end - w.start
+		}
+		if float64(covered) > d.maxCover*float64(len(raw)) {
+			findings = append(findings, wr.det.DetectContext(ctx, asDetect(f))...)
+			continue
+		}
+		line, at := f.StartLine, 0
+		for _, w := range ws {
+			line += strings.Count(raw[at:w.start], "\n")
+			at = w.start
+			part := f
+			part.Raw, part.Bytes, part.StartLine = raw[w.start:w.end], nil, line
+			findings = append(findings, wr.det.DetectContext(ctx, asDetect(part))...)
+		}
+	}
+	return dropGenericAsGitleaks(findings)
+}
+
+// span is a window: raw[start:end].
+type span struct{ start, end int }
+
+// window returns the lines around an anchor at raw[start:end] that hold
+// any match of the form there, and one line more on either side.
+func window(raw string, start, end int, f form) span {
+	for _, s := range f.before {
+		if s.line {
+			start = lineStart(raw, start)
+		} else {
+			start = max(0, start-s.bytes)
+		}
+	}
+	start = lineStart(raw, start)
+	if start > 0 {
+		start = lineStart(raw, start-1)
+	}
+	for _, s := range f.after {
+		if s.line {
+			end = lineEnd(raw, end)
+		} else {
+			end = min(len(raw), end+s.bytes)
+		}
+	}
+	end = lineEnd(raw, end)
+	if end < len(raw) {
+		end = lineEnd(raw, end+1)
+	}
+	if end == len(raw) && !strings.HasSuffix(raw, "\n") {
+		// gitleaks gives a match on a last line with no line break the
+		// text from the fragment's start as its line
+		start = 0
+	}
+	return span{start, end}
+}
+
+// lineStart is the offset of the start of the line holding raw[i].
+func lineStart(raw string, i int) int {
+	return strings.LastIndexByte(raw[:i], '\n') + 1
+}
+
+// lineEnd is the offset of the line break ending the line holding raw[i]
+// (or the end).
+func lineEnd(raw string, i int) int {
+	if j := strings.IndexByte(raw[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(raw)
+}
+
+// merge sorts windows and joins those that overlap or touch.
+func merge(ws []span) []span {
+	slices.SortFunc(ws, func(a, b span) int { return a.start - b.start })
+	out := ws[:1]
+	for _, w := range ws[1:] {
+		last := &out[len(out)-1]
+		if w.start <= last.end+1 {
+			last.end = max(last.end, w.end)
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// dropGenericAsGitleaks applies the rule gitleaks applies to the findings
+// of one fragment: a finding of a rule named generic is dropped when a
+// rule not so named found a secret containing its secret on the same line
+// of the same commit. Run per detector, gitleaks applies it within each;
+// applied again to them all, it gives what one detector would have.
+func dropGenericAsGitleaks(fs []report.Finding) []report.Finding {
+	generic := func(f report.Finding) bool { return strings.Contains(strings.ToLower(f.RuleID), "generic") }
+	out := fs[:0:0]
+	for _, f := range fs {
+		if generic(f) && slices.ContainsFunc(fs, func(g report.Finding) bool {
+			return !generic(g) && g.StartLine == f.StartLine && g.Commit == f.Commit &&
+				g.RuleID != f.RuleID && strings.Contains(g.Secret, f.Secret)
+		}) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// asDetect is the fragment as gitleaks' DetectContext takes it.
+//
+//lint:ignore SA1019 DetectContext takes the deprecated alias until gitleaks v9
+func asDetect(f sources.Fragment) detect.Fragment { return detect.Fragment(f) }

@@ -1,0 +1,160 @@
+package secrets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/zricethezav/gitleaks/v8/report"
+	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/secgate/secgate/gate/secrets/secretstest"
+)
+
+// testDetector is the scan's detector with windows on every fragment, of
+// any size and coverage.
+func testDetector(t testing.TB) *detector {
+	t.Helper()
+	cfg, _, err := loadConfig(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDetector(context.Background(), cfg, maxDecodeDepth, 0)
+	d.minSize, d.maxCover = 0, 2
+	return d
+}
+
+func canonical(fs []report.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s %s:%d-%d c%d-%d line=%q match=%q secret=%q entropy=%v tags=%v",
+			f.RuleID, f.File, f.StartLine, f.EndLine, f.StartColumn, f.EndColumn, f.Line, f.Match, f.Secret, f.Entropy, f.Tags))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sameAsGitleaks checks one fragment: windowed findings against gitleaks'
+// DetectContext with all the rules.
+func sameAsGitleaks(t testing.TB, d *detector, fr sources.Fragment) int {
+	t.Helper()
+	ctx := context.Background()
+	want := canonical(d.full.DetectContext(ctx, asDetect(fr)))
+	got := canonical(d.DetectContext(ctx, fr))
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: windowed findings differ from gitleaks'\n got: %s\nwant: %s", fr.FilePath, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
+	}
+	return len(want)
+}
+
+func TestWindowableRules(t *testing.T) {
+	d := testDetector(t)
+	forms := map[string][]form{}
+	for _, wr := range d.rules {
+		forms[wr.id] = wr.forms
+	}
+	t.Logf("%d of %d rules run on windows", len(d.rules), len(d.full.Config.Rules))
+	for _, id := range []string{"generic-api-key", "hashicorp-tf-password", "jwt", "vault-service-token", "aws-secret-access-key", "connection-url-credentials"} {
+		if forms[id] == nil {
+			t.Errorf("%s does not run on windows", id)
+		}
+	}
+	// \s+ and (?s:.) reach across any number of lines; a path rule has no regex
+	for _, id := range []string{"kubernetes-secret-yaml", "private-key", "pkcs12-file"} {
+		if _, ok := forms[id]; ok {
+			t.Errorf("%s runs on windows", id)
+		}
+	}
+	var anchors []string
+	for _, f := range forms["generic-api-key"] {
+		anchors = append(anchors, f.anchors...)
+	}
+	for _, a := range []string{"access", "auth", "api", "credential", "creds", "key", "passwd", "password", "secret", "token"} {
+		if !slices.Contains(anchors, a) {
+			t.Errorf("generic-api-key: anchor %q missing from %q", a, anchors)
+		}
+	}
+	// [\w.-]{0,50}? before the keyword (3 bytes each: (?i) lets \w match
+	// the Kelvin sign); after it, the bounded separators, the secret to
+	// the line's end, its terminator
+	f := forms["generic-api-key"][0]
+	if want := []step{{bytes: 150}}; !slices.Equal(f.before, want) {
+		t.Errorf("generic-api-key before = %v, want %v", f.before, want)
+	}
+	if !slices.Contains(f.after, step{line: true}) {
+		t.Errorf("generic-api-key after = %v: no step to the line's end", f.after)
+	}
+}
+
+// TestWindowedMatchesGitleaks holds windowed detection equal to gitleaks'
+// on every file of this repository (fixtures with real-format secrets,
+// encoded ones, test code full of keywords) and on a tree of planted
+// secrets, whole and cut into pieces that start and end anywhere.
+func TestWindowedMatchesGitleaks(t *testing.T) {
+	d := testDetector(t)
+	var files []sources.Fragment
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{root, secretstest.New(t).Root} {
+		err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if e.IsDir() && (e.Name() == ".git" || e.Name() == ".out") {
+				return filepath.SkipDir
+			}
+			if !e.Type().IsRegular() {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil || len(data) > 4<<20 || slices.Contains(data, 0) {
+				return err
+			}
+			files = append(files, sources.Fragment{Raw: string(data), FilePath: p, StartLine: 1})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := 0
+	for i, fr := range files {
+		found += sameAsGitleaks(t, d, fr)
+		// a piece cut at arbitrary offsets: windows at a fragment's edges
+		if n := len(fr.Raw); n > 10 {
+			a, b := (i*7919)%(n/2), n/2+(i*104729)%(n/2)
+			piece := fr
+			piece.Raw, piece.StartLine = fr.Raw[a:b], 40
+			sameAsGitleaks(t, d, piece)
+		}
+	}
+	if found < 50 {
+		t.Errorf("only %d findings in %d files: the comparison saw too few", found, len(files))
+	}
+	t.Logf("%d files, %d findings, equal", len(files), found)
+}
+
+func FuzzWindowed(f *testing.F) {
+	for _, s := range []string{
+		"api_key = \"Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5\"\n",
+		"x\n\nconst token=\n  'ab12cd34ef56gh78ij90'\nnext line\n",
+		"password: \"s3cr3tP4ss\"",
+		"\u212Aey = \"Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5\"",
+		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U\n",
+		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+		"hvs.CAESIJlU8mpV7Z0sN2x3aPq4Rr5Tt6Yy7Uu8Ii9Oo0Pp1Aa2Ss3Dd4Ff5Gg6Hh7Jj8Kk9Ll0Zz1Xx2Cc3Vv4Bb5Nn6Mm7Qq8Ww9Ee0Rr1Tt2Yy3Uu4Ii5\n",
+		"postgres://admin:hunter2secret@db.internal:5432/app\n",
+	} {
+		f.Add(s)
+	}
+	d := testDetector(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		sameAsGitleaks(t, d, sources.Fragment{Raw: s, FilePath: "fuzz.txt", StartLine: 1})
+	})
+}
