@@ -55,7 +55,8 @@ import (
 // windows would cover most of the fragment runs on it whole.
 // TestWindowedMatchesGitleaks and FuzzWindowed hold the findings equal.
 type detector struct {
-	full  *detect.Detector // all rules, decoding as configured: the fallback
+	full  *detect.Detector // all rules, decoding as configured
+	raw   *detect.Detector // all rules, raw text only
 	rest  *detect.Detector // the rules not windowed, raw text only
 	rules []windowedRule   // the windowed rules, each with its own detector
 
@@ -102,7 +103,7 @@ type step struct {
 const (
 	// minWindowed is the smallest fragment worth windows: below it the
 	// search for anchors costs about what it saves.
-	minWindowed = 8 << 10
+	minWindowed = 1024
 	// maxCovered is how much of a fragment a rule's windows may cover
 	// before the rule runs on the whole fragment.
 	maxCovered = 0.5
@@ -158,6 +159,13 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 			}
 		}
 		d.rules = append(d.rules, wr)
+	}
+	d.raw = detect.NewDetectorContext(ctx, cfg)
+	restCfg.Keywords = map[string]struct{}{}
+	for _, r := range restCfg.Rules {
+		for _, k := range r.Keywords {
+			restCfg.Keywords[strings.ToLower(k)] = struct{}{}
+		}
 	}
 	d.rest = detect.NewDetectorContext(ctx, restCfg)
 	texts := make([]string, len(d.patterns))
@@ -470,12 +478,13 @@ func lowerASCII(c byte) byte {
 // DetectContext finds what gitleaks' DetectContext finds in a fragment.
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
 	raw := f.Raw
-	if len(raw) < d.minSize || len(d.rules) == 0 ||
-		strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F") {
+	if decodes(raw) {
 		return d.full.DetectContext(ctx, asDetect(f))
 	}
-	if _, segments := codec.NewDecoder().Decode(raw, nil); len(segments) > 0 {
-		return d.full.DetectContext(ctx, asDetect(f))
+	// gitleaks would run its rules once, on the raw text
+	if len(raw) < d.minSize || len(d.rules) == 0 ||
+		strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F") {
+		return d.raw.DetectContext(ctx, asDetect(f))
 	}
 
 	// keywords as gitleaks' prefilter sees them (strings.ToLower); anchors
@@ -509,7 +518,6 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		return len(wr.keywords) == 0 || slices.ContainsFunc(wr.keywords, func(i int) bool { return keywords[i] })
 	}
 
-	findings := d.rest.DetectContext(ctx, asDetect(f))
 	windows := make([][]span, len(d.rules))
 	for _, h := range anchors {
 		a := d.patterns[h.pattern]
@@ -518,6 +526,12 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 			windows[ref.rule] = append(windows[ref.rule], window(raw, h.start, h.start+len(a.text), fm))
 		}
 	}
+	type run struct {
+		rule  int
+		parts []span // nil: the whole fragment
+	}
+	var runs []run
+	whole := 0
 	for i, wr := range d.rules {
 		if len(windows[i]) == 0 || !active(wr) {
 			continue // no match can be anywhere, or gitleaks would not run the rule
@@ -528,19 +542,95 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 			covered += w.end - w.start
 		}
 		if float64(covered) > d.maxCover*float64(len(raw)) {
-			findings = append(findings, wr.det.DetectContext(ctx, asDetect(f))...)
+			ws = nil
+			whole++
+		}
+		runs = append(runs, run{i, ws})
+	}
+	if whole > 1 {
+		// more than one pass over the whole text: all rules in one
+		return d.raw.DetectContext(ctx, asDetect(f))
+	}
+	findings := d.rest.DetectContext(ctx, asDetect(f))
+	for _, r := range runs {
+		det := d.rules[r.rule].det
+		if r.parts == nil {
+			findings = append(findings, det.DetectContext(ctx, asDetect(f))...)
 			continue
 		}
 		line, at := f.StartLine, 0
-		for _, w := range ws {
+		for _, w := range r.parts {
 			line += strings.Count(raw[at:w.start], "\n")
 			at = w.start
 			part := f
 			part.Raw, part.Bytes, part.StartLine = raw[w.start:w.end], nil, line
-			findings = append(findings, wr.det.DetectContext(ctx, asDetect(part))...)
+			findings = append(findings, det.DetectContext(ctx, asDetect(part))...)
 		}
 	}
 	return dropGenericAsGitleaks(findings)
+}
+
+// decodes reports whether gitleaks' decoder finds an encoded segment in
+// raw, which it then scans again decoded. Its patterns (percent, \u
+// escapes, hex, base64) do not reach across lines, but for U+XXXX
+// sequences: the decoder runs on the lines that have what its patterns
+// need, unless raw has a "U+".
+func decodes(raw string) bool {
+	if strings.Contains(raw, "U+") {
+		_, segments := codec.NewDecoder().Decode(raw, nil)
+		return len(segments) > 0
+	}
+	var (
+		lines []byte
+		start int  // of the current line
+		run   int  // base64/hex characters in a row
+		keep  bool // the current line has a candidate
+	)
+	for i := 0; i <= len(raw); i++ {
+		if i == len(raw) || raw[i] == '\n' {
+			if keep {
+				lines = append(lines, raw[start:i]...)
+				lines = append(lines, '\n')
+			}
+			start, run, keep = i+1, 0, false
+			continue
+		}
+		if keep {
+			continue
+		}
+		c := raw[i]
+		switch {
+		case encodedChar[c]:
+			run++
+			keep = run >= 16 // the shortest base64 the decoder tries (hex: 32)
+		case c == '%':
+			keep = i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2])
+			run = 0
+		case c == '\\':
+			keep = i+1 < len(raw) && (raw[i+1] == 'u' || raw[i+1] == 'U')
+			run = 0
+		default:
+			run = 0
+		}
+	}
+	if len(lines) == 0 {
+		return false
+	}
+	_, segments := codec.NewDecoder().Decode(string(lines), nil)
+	return len(segments) > 0
+}
+
+// encodedChar holds the characters of gitleaks' base64 pattern [\w/+-]
+// (hex digits among them).
+var encodedChar = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/+-" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // span is a window: raw[start:end].

@@ -9,23 +9,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zricethezav/gitleaks/v8/detect/codec"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 )
 
-// testDetector is the scan's detector with windows on every fragment, of
-// any size and coverage.
-func testDetector(t testing.TB) *detector {
+// testDetectors returns the scan's detector with windows on every
+// fragment, of any size and coverage, and as the scan has it.
+func testDetectors(t testing.TB) (everywhere, prod *detector) {
 	t.Helper()
 	cfg, _, err := loadConfig(context.Background(), "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newDetector(context.Background(), cfg, maxDecodeDepth, 0)
-	d.minSize, d.maxCover = 0, 2
-	return d
+	everywhere = newDetector(context.Background(), cfg, maxDecodeDepth, 0)
+	everywhere.minSize, everywhere.maxCover = 0, 2
+	return everywhere, newDetector(context.Background(), cfg, maxDecodeDepth, 0)
 }
 
 func canonical(fs []report.Finding) []string {
@@ -38,21 +39,28 @@ func canonical(fs []report.Finding) []string {
 	return out
 }
 
-// sameAsGitleaks checks one fragment: windowed findings against gitleaks'
-// DetectContext with all the rules.
-func sameAsGitleaks(t testing.TB, d *detector, fr sources.Fragment) int {
+// sameAsGitleaks checks one fragment: windowed findings, with windows
+// everywhere and as the scan sets them, against gitleaks' DetectContext
+// with all the rules; and whether gitleaks' decoder finds anything.
+func sameAsGitleaks(t testing.TB, d, prod *detector, fr sources.Fragment) int {
 	t.Helper()
 	ctx := context.Background()
 	want := canonical(d.full.DetectContext(ctx, asDetect(fr)))
-	got := canonical(d.DetectContext(ctx, fr))
-	if !slices.Equal(got, want) {
-		t.Errorf("%s: windowed findings differ from gitleaks'\n got: %s\nwant: %s", fr.FilePath, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
+	for _, d := range []*detector{d, prod} {
+		got := canonical(d.DetectContext(ctx, fr))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s (min size %d): windowed findings differ from gitleaks'\n got: %s\nwant: %s", fr.FilePath, d.minSize, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
+		}
+	}
+	_, segments := codec.NewDecoder().Decode(fr.Raw, nil)
+	if got := decodes(fr.Raw); got != (len(segments) > 0) {
+		t.Errorf("%s: decodes = %v, gitleaks' decoder found %d segments", fr.FilePath, got, len(segments))
 	}
 	return len(want)
 }
 
 func TestWindowableRules(t *testing.T) {
-	d := testDetector(t)
+	d, _ := testDetectors(t)
 	forms := map[string][]form{}
 	for _, wr := range d.rules {
 		forms[wr.id] = wr.forms
@@ -95,7 +103,7 @@ func TestWindowableRules(t *testing.T) {
 // encoded ones, test code full of keywords) and on a tree of planted
 // secrets, whole and cut into pieces that start and end anywhere.
 func TestWindowedMatchesGitleaks(t *testing.T) {
-	d := testDetector(t)
+	d, prod := testDetectors(t)
 	var files []sources.Fragment
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -125,13 +133,13 @@ func TestWindowedMatchesGitleaks(t *testing.T) {
 	}
 	found := 0
 	for i, fr := range files {
-		found += sameAsGitleaks(t, d, fr)
+		found += sameAsGitleaks(t, d, prod, fr)
 		// a piece cut at arbitrary offsets: windows at a fragment's edges
 		if n := len(fr.Raw); n > 10 {
 			a, b := (i*7919)%(n/2), n/2+(i*104729)%(n/2)
 			piece := fr
 			piece.Raw, piece.StartLine = fr.Raw[a:b], 40
-			sameAsGitleaks(t, d, piece)
+			sameAsGitleaks(t, d, prod, piece)
 		}
 	}
 	if found < 50 {
@@ -150,11 +158,16 @@ func FuzzWindowed(f *testing.F) {
 		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
 		"hvs.CAESIJlU8mpV7Z0sN2x3aPq4Rr5Tt6Yy7Uu8Ii9Oo0Pp1Aa2Ss3Dd4Ff5Gg6Hh7Jj8Kk9Ll0Zz1Xx2Cc3Vv4Bb5Nn6Mm7Qq8Ww9Ee0Rr1Tt2Yy3Uu4Ii5\n",
 		"postgres://admin:hunter2secret@db.internal:5432/app\n",
+		"x = \"YXBpX2tleT0iWng4TGsySnE5UHc0UnQ2WXYxTmIzTWM1Ig==\"\n",
+		"url=https://h/?q=%70%61%73%73word%3D%22s3cr3tP4ss%22\n",
+		"s = \"\\u0061\\u0070\\u0069_key = 'Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5'\"\n",
+		"U+0041 U+0050\nU+0049\n",
+		"hex: 6170695f6b65793d225a78384c6b324a7139507734527436597631\n",
 	} {
 		f.Add(s)
 	}
-	d := testDetector(f)
+	d, prod := testDetectors(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		sameAsGitleaks(t, d, sources.Fragment{Raw: s, FilePath: "fuzz.txt", StartLine: 1})
+		sameAsGitleaks(t, d, prod, sources.Fragment{Raw: s, FilePath: "fuzz.txt", StartLine: 1})
 	})
 }
