@@ -2,8 +2,12 @@ package secrets
 
 import (
 	"context"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/zricethezav/gitleaks/v8/sources"
 )
 
 func BenchmarkLoadConfig(b *testing.B) {
@@ -27,4 +31,50 @@ func BenchmarkScanTree(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkDetect compares, on the files of SECGATE_BENCH_TREE read into
+// memory, gitleaks' DetectContext with all the rules and secgate's
+// windowed detection (one goroutine: the detection alone, no file system).
+func BenchmarkDetect(b *testing.B) {
+	dir := os.Getenv("SECGATE_BENCH_TREE")
+	if dir == "" {
+		b.Skip("SECGATE_BENCH_TREE not set")
+	}
+	cfg, _, err := loadConfig(context.Background(), dir, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := newDetector(context.Background(), cfg, maxDecodeDepth, maxArchiveDepth)
+	var frags []sources.Fragment
+	size := 0
+	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		frags = append(frags, sources.Fragment{Raw: string(data), FilePath: p, StartLine: 1})
+		size += len(data)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("gitleaks", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			for _, f := range frags {
+				d.full.DetectContext(ctx, asDetect(f))
+			}
+		}
+	})
+	b.Run("secgate", func(b *testing.B) {
+		b.SetBytes(int64(size))
+		for b.Loop() {
+			for _, f := range frags {
+				d.DetectContext(ctx, f)
+			}
+		}
+	})
 }

@@ -7,12 +7,12 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
+	"github.com/zricethezav/gitleaks/v8/regexp"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 )
@@ -60,27 +60,27 @@ type detector struct {
 	rest  *detect.Detector // the rules not windowed, raw text only
 	rules []windowedRule   // the windowed rules, each with its own detector
 
-	trie     *ahocorasick.Trie // keywords of every rule and anchors of windowed rules
+	trie     *ahocorasick.Trie // the anchors of windowed rules
 	patterns []acPattern       // by trie pattern index
 
-	// fragments smaller go whole; rules whose windows cover more of a
-	// fragment than maxCover run on it whole (tests change both)
+	// fragments smaller go whole; a rule whose reaches add up to more
+	// than maxReach of a fragment, or whose windows cover more than
+	// maxCover of it, runs on it whole (tests change them)
 	minSize  int
+	maxReach float64
 	maxCover float64
 }
 
 type windowedRule struct {
-	id       string
-	forms    []form
-	keywords []int            // its keywords' patterns
-	det      *detect.Detector // this rule alone, raw text only
+	id    string
+	re    *regexp.Regexp
+	forms []form
+	det   *detect.Detector // this rule alone, raw text only
 }
 
-// acPattern says what a search pattern is: a keyword of rules (gitleaks'
-// prefilter) and/or an anchor of windowed rules' forms.
+// acPattern is an anchor and the forms it anchors.
 type acPattern struct {
 	text     string
-	keyword  bool
 	anchorOf []formRef
 }
 
@@ -93,10 +93,12 @@ type form struct {
 	before, after []step   // outward from the anchor
 }
 
-// step is part of a match's reach: a number of bytes, or up to the line's
-// boundary (a part with no line break in it, of any length).
+// step is part of a match's reach: a number of bytes (on the same line if
+// the part cannot hold a line break), or up to the line's boundary (a part
+// with no line break in it, of any length).
 type step struct {
 	bytes int
+	nl    bool
 	line  bool
 }
 
@@ -104,14 +106,16 @@ const (
 	// minWindowed is the smallest fragment worth windows: below it the
 	// search for anchors costs about what it saves.
 	minWindowed = 1024
-	// maxCovered is how much of a fragment a rule's windows may cover
-	// before the rule runs on the whole fragment.
+	// maxReached is how much text a rule's regex may be tried on around
+	// its anchors, maxCovered how much of a fragment its windows may
+	// cover, before it runs on the whole fragment instead.
+	maxReached = 1.0
 	maxCovered = 0.5
 )
 
 // newDetector builds the detectors of cfg.
 func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive int) *detector {
-	d := &detector{full: detect.NewDetectorContext(ctx, cfg), minSize: minWindowed, maxCover: maxCovered}
+	d := &detector{full: detect.NewDetectorContext(ctx, cfg), minSize: minWindowed, maxReach: maxReached, maxCover: maxCovered}
 	d.full.MaxDecodeDepth, d.full.MaxArchiveDepth = maxDecode, maxArchive
 
 	required := map[string]bool{}
@@ -134,9 +138,6 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 	}
 	for _, id := range sortedRuleIDs(cfg) {
 		r := cfg.Rules[id]
-		for _, k := range r.Keywords {
-			add(strings.ToLower(k)).keyword = true
-		}
 		forms, ok := windowable(r, required[id])
 		if !ok {
 			restCfg.Rules[id] = r
@@ -148,10 +149,7 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 		for _, k := range r.Keywords {
 			one.Keywords[strings.ToLower(k)] = struct{}{}
 		}
-		wr := windowedRule{id: id, forms: forms, det: detect.NewDetectorContext(ctx, one)}
-		for _, k := range r.Keywords {
-			wr.keywords = append(wr.keywords, index[strings.ToLower(k)])
-		}
+		wr := windowedRule{id: id, re: r.Regex, forms: forms, det: detect.NewDetectorContext(ctx, one)}
 		for fi, f := range forms {
 			for _, a := range f.anchors {
 				p := add(a)
@@ -399,7 +397,7 @@ func steps(re *syntax.Regexp, leftward bool) ([]step, bool) {
 	n, nl := width(re)
 	switch {
 	case n >= 0:
-		return []step{{bytes: n}}, true
+		return []step{{bytes: n, nl: nl}}, true
 	case !nl:
 		return []step{{line: true}}, true
 	}
@@ -487,43 +485,31 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		return d.raw.DetectContext(ctx, asDetect(f))
 	}
 
-	// keywords as gitleaks' prefilter sees them (strings.ToLower); anchors
-	// in the raw text with ASCII letters lowered, at the same offsets
+	// Anchors in the raw text with ASCII letters lowered (at the same
+	// offsets). A rule with an anchor in the text has a keyword in it too,
+	// as gitleaks' prefilter sees it; one without cannot match.
 	lower := make([]byte, len(raw))
-	ascii := true
 	for i := 0; i < len(raw); i++ {
 		lower[i] = lowerASCII(raw[i])
-		ascii = ascii && raw[i] < utf8.RuneSelf
 	}
-	keywords := make([]bool, len(d.patterns))
 	type hit struct{ pattern, start int }
 	var anchors []hit
 	d.trie.Walk(lower, func(end, n, p int64) bool {
-		if ascii {
-			keywords[p] = true
-		}
-		if len(d.patterns[p].anchorOf) > 0 {
-			anchors = append(anchors, hit{int(p), int(end - n + 1)})
-		}
+		anchors = append(anchors, hit{int(p), int(end - n + 1)})
 		return true
 	})
-	if !ascii {
-		u := strings.ToLower(raw)
-		d.trie.Walk(unsafe.Slice(unsafe.StringData(u), len(u)), func(_, _, p int64) bool {
-			keywords[p] = true
-			return true
-		})
-	}
-	active := func(wr windowedRule) bool {
-		return len(wr.keywords) == 0 || slices.ContainsFunc(wr.keywords, func(i int) bool { return keywords[i] })
-	}
 
-	windows := make([][]span, len(d.rules))
+	// Where each rule can match: the reach around each of its anchors.
+	reaches := make([][]span, len(d.rules))
 	for _, h := range anchors {
 		a := d.patterns[h.pattern]
 		for _, ref := range a.anchorOf {
-			fm := d.rules[ref.rule].forms[ref.form]
-			windows[ref.rule] = append(windows[ref.rule], window(raw, h.start, h.start+len(a.text), fm))
+			s, e := reach(raw, h.start, h.start+len(a.text), d.rules[ref.rule].forms[ref.form])
+			rs := reaches[ref.rule]
+			if n := len(rs); n > 0 && rs[n-1] == (span{s, e}) {
+				continue // another anchor on the same line
+			}
+			reaches[ref.rule] = append(rs, span{s, e})
 		}
 	}
 	type run struct {
@@ -532,17 +518,39 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 	}
 	var runs []run
 	whole := 0
-	for i, wr := range d.rules {
-		if len(windows[i]) == 0 || !active(wr) {
-			continue // no match can be anywhere, or gitleaks would not run the rule
+	for i, rs := range reaches {
+		if len(rs) == 0 {
+			continue // no match anywhere
 		}
-		ws := merge(windows[i])
-		covered := 0
-		for _, w := range ws {
-			covered += w.end - w.start
+		// The rule's regex on each reach (and a byte on either side, for
+		// \b, ^ and $) finds the few that hold a match: keywords are
+		// common, secrets rare. Unless the reaches add up to about the
+		// whole text: then once over all of it.
+		reached := 0
+		for _, r := range rs {
+			reached += r.end - r.start
 		}
-		if float64(covered) > d.maxCover*float64(len(raw)) {
-			ws = nil
+		var ws []span
+		if float64(reached) <= d.maxReach*float64(len(raw)) {
+			re := d.rules[i].re
+			for _, r := range rs {
+				if re.MatchString(raw[max(0, r.start-1):min(len(raw), r.end+1)]) {
+					ws = append(ws, window(raw, r.start, r.end))
+				}
+			}
+			if len(ws) == 0 {
+				continue
+			}
+			ws = merge(ws)
+			covered := 0
+			for _, w := range ws {
+				covered += w.end - w.start
+			}
+			if float64(covered) > d.maxCover*float64(len(raw)) {
+				ws = nil
+			}
+		}
+		if ws == nil {
 			whole++
 		}
 		runs = append(runs, run{i, ws})
@@ -573,8 +581,8 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 // decodes reports whether gitleaks' decoder finds an encoded segment in
 // raw, which it then scans again decoded. Its patterns (percent, \u
 // escapes, hex, base64) do not reach across lines, but for U+XXXX
-// sequences: the decoder runs on the lines that have what its patterns
-// need, unless raw has a "U+".
+// sequences: unless raw has a "U+", the decoder runs only on the lines
+// that have what it would keep.
 func decodes(raw string) bool {
 	if strings.Contains(raw, "U+") {
 		_, segments := codec.NewDecoder().Decode(raw, nil)
@@ -582,35 +590,35 @@ func decodes(raw string) bool {
 	}
 	var (
 		lines []byte
-		start int  // of the current line
-		run   int  // base64/hex characters in a row
-		keep  bool // the current line has a candidate
+		start = 0     // of the current line
+		run   = -1    // start of the current run of base64 characters
+		keep  = false // the current line has a candidate
 	)
 	for i := 0; i <= len(raw); i++ {
-		if i == len(raw) || raw[i] == '\n' {
+		eol := i == len(raw) || raw[i] == '\n'
+		if !eol && encodedChar[raw[i]] {
+			if run < 0 {
+				run = i
+			}
+			continue
+		}
+		if run >= 0 && !keep {
+			keep = mayDecode(raw[run:i])
+		}
+		run = -1
+		if eol {
 			if keep {
 				lines = append(lines, raw[start:i]...)
 				lines = append(lines, '\n')
 			}
-			start, run, keep = i+1, 0, false
+			start, keep = i+1, false
 			continue
 		}
-		if keep {
-			continue
-		}
-		c := raw[i]
-		switch {
-		case encodedChar[c]:
-			run++
-			keep = run >= 16 // the shortest base64 the decoder tries (hex: 32)
-		case c == '%':
-			keep = i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2])
-			run = 0
-		case c == '\\':
-			keep = i+1 < len(raw) && (raw[i+1] == 'u' || raw[i+1] == 'U')
-			run = 0
-		default:
-			run = 0
+		switch raw[i] {
+		case '%':
+			keep = keep || i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2])
+		case '\\':
+			keep = keep || i+1 < len(raw) && (raw[i+1] == 'u' || raw[i+1] == 'U')
 		}
 	}
 	if len(lines) == 0 {
@@ -618,6 +626,65 @@ func decodes(raw string) bool {
 	}
 	_, segments := codec.NewDecoder().Decode(string(lines), nil)
 	return len(segments) > 0
+}
+
+// mayDecode reports whether some part of a run of base64 characters could
+// be what gitleaks' decoder keeps: 16 characters of one base64 alphabet
+// that decode to 12 printable bytes (its shortest base64), or 32 hex
+// digits that decode to 16 (its shortest hex).
+func mayDecode(run string) bool {
+	return len(run) >= 16 && (printableFrom(run, 4, 4, quad(&stdAlphabet)) ||
+		printableFrom(run, 4, 4, quad(&urlAlphabet)) ||
+		printableFrom(run, 2, 16, hexPair))
+}
+
+// printableFrom reports whether n units of size bytes in a row, from some
+// offset of run, each decode to printable bytes.
+func printableFrom(run string, size, n int, ok func(string) bool) bool {
+	for p := 0; p+size*n <= len(run); p++ {
+		k := 0
+		for k < n && ok(run[p+k*size:p+(k+1)*size]) {
+			k++
+		}
+		if k == n {
+			return true
+		}
+	}
+	return false
+}
+
+// quad decodes four base64 characters of an alphabet to three printable
+// bytes, as gitleaks counts printable (tab to tilde).
+func quad(alphabet *[256]int8) func(string) bool {
+	return func(q string) bool {
+		var v [4]byte
+		for i := range v {
+			x := alphabet[q[i]]
+			if x < 0 {
+				return false
+			}
+			v[i] = byte(x)
+		}
+		return printable(v[0]<<2|v[1]>>4) && printable(v[1]<<4|v[2]>>2) && printable(v[2]<<6|v[3])
+	}
+}
+
+func hexPair(p string) bool {
+	return isHex(p[0]) && isHex(p[1]) && printable(hexValue(p[0])<<4|hexValue(p[1]))
+}
+
+func printable(b byte) bool { return '\t' <= b && b <= '~' }
+
+var stdAlphabet, urlAlphabet = alphabet("+/"), alphabet("-_")
+
+func alphabet(last2 string) (t [256]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + last2 {
+		t[c] = int8(i)
+	}
+	return t
 }
 
 // encodedChar holds the characters of gitleaks' base64 pattern [\w/+-]
@@ -629,6 +696,16 @@ var encodedChar = func() (t [256]bool) {
 	return t
 }()
 
+func hexValue(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
@@ -636,26 +713,38 @@ func isHex(c byte) bool {
 // span is a window: raw[start:end].
 type span struct{ start, end int }
 
-// window returns the lines around an anchor at raw[start:end] that hold
-// any match of the form there, and one line more on either side.
-func window(raw string, start, end int, f form) span {
+// reach returns the bounds of any match of the form around an anchor at
+// raw[start:end].
+func reach(raw string, start, end int, f form) (int, int) {
 	for _, s := range f.before {
-		if s.line {
+		switch {
+		case s.line:
 			start = lineStart(raw, start)
-		} else {
+		case s.nl:
 			start = max(0, start-s.bytes)
+		default:
+			start = max(lineStart(raw, start), start-s.bytes)
 		}
 	}
+	for _, s := range f.after {
+		switch {
+		case s.line:
+			end = lineEnd(raw, end)
+		case s.nl:
+			end = min(len(raw), end+s.bytes)
+		default:
+			end = min(lineEnd(raw, end), end+s.bytes)
+		}
+	}
+	return start, end
+}
+
+// window returns the lines holding raw[start:end], the reach of matches
+// around an anchor, and one line more on either side.
+func window(raw string, start, end int) span {
 	start = lineStart(raw, start)
 	if start > 0 {
 		start = lineStart(raw, start-1)
-	}
-	for _, s := range f.after {
-		if s.line {
-			end = lineEnd(raw, end)
-		} else {
-			end = min(len(raw), end+s.bytes)
-		}
 	}
 	end = lineEnd(raw, end)
 	if end < len(raw) {

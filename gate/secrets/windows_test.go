@@ -25,7 +25,7 @@ func testDetectors(t testing.TB) (everywhere, prod *detector) {
 		t.Fatal(err)
 	}
 	everywhere = newDetector(context.Background(), cfg, maxDecodeDepth, 0)
-	everywhere.minSize, everywhere.maxCover = 0, 2
+	everywhere.minSize, everywhere.maxReach, everywhere.maxCover = 0, 1e9, 2
 	return everywhere, newDetector(context.Background(), cfg, maxDecodeDepth, 0)
 }
 
