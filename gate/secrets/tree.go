@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/h2non/filetype"
 	"github.com/mholt/archives"
@@ -185,21 +186,26 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 		return nil
 	}
 	defer f.Close()
-	format, _, idErr := archives.Identify(ctx, "", f) // the content only
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	var format archives.Format
+	idErr := archives.NoMatch
+	if !isText(head) {
+		format, _, idErr = archives.Identify(ctx, "", f) // the content only: no name
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
 	}
 	if errors.Is(idErr, archives.NoMatch) || idErr == nil && format == nil {
 		// gitleaks skips a file whose first bytes say it is a binary
 		// (an image, an executable): counted here by the same test.
-		head := make([]byte, 512)
-		n, _ := io.ReadFull(f, head)
-		if kind, err := filetype.Match(head[:n]); err == nil && kind.MIME.Type == "application" {
+		if kind, err := filetype.Match(head); err == nil && kind.MIME.Type == "application" {
 			t.skip("file", "binary ("+kind.MIME.Value+"), not read", path)
 			return nil
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		if fi, err := f.Stat(); err == nil {
 			t.read(path, fi.Size())
@@ -254,6 +260,32 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 	}
 	t.read(path, int64(len(data)))
 	return yield(sources.Fragment{Raw: string(data), Bytes: data, FilePath: path, StartLine: 1}, nil)
+}
+
+// isText reports whether a file's first bytes are text: UTF-8 with no
+// control character but tab, line feed, form feed and carriage return.
+// No archive or compressed format starts so (they have magic bytes with
+// control characters, or NULs in a tar header; brotli is random bytes),
+// and the guess that needs a trial decode (brotli) is the costly one.
+func isText(head []byte) bool {
+	// a multi-byte character cut at the end of the head is still text
+	if i := len(head) - 1; i >= 0 && !utf8.Valid(head) {
+		for i > 0 && len(head)-i < utf8.UTFMax && !utf8.RuneStart(head[i]) {
+			i--
+		}
+		if !utf8.FullRune(head[i:]) {
+			head = head[:i]
+		}
+	}
+	if !utf8.Valid(head) {
+		return false
+	}
+	for _, c := range head {
+		if c < ' ' && c != '\t' && c != '\n' && c != '\f' && c != '\r' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // maxTextFallback bounds what is read as text of a file that is not the

@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -75,7 +76,7 @@ type windowedRule struct {
 	id    string
 	re    *regexp.Regexp
 	forms []form
-	det   *detect.Detector // this rule alone, raw text only
+	det   func() *detect.Detector // this rule alone, raw text only (built when first needed)
 }
 
 // acPattern is an anchor and the forms it anchors.
@@ -149,7 +150,7 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 		for _, k := range r.Keywords {
 			one.Keywords[strings.ToLower(k)] = struct{}{}
 		}
-		wr := windowedRule{id: id, re: r.Regex, forms: forms, det: detect.NewDetectorContext(ctx, one)}
+		wr := windowedRule{id: id, re: r.Regex, forms: forms, det: sync.OnceValue(func() *detect.Detector { return detect.NewDetectorContext(ctx, one) })}
 		for fi, f := range forms {
 			for _, a := range f.anchors {
 				p := add(a)
@@ -561,7 +562,7 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 	}
 	findings := d.rest.DetectContext(ctx, asDetect(f))
 	for _, r := range runs {
-		det := d.rules[r.rule].det
+		det := d.rules[r.rule].det()
 		if r.parts == nil {
 			findings = append(findings, det.DetectContext(ctx, asDetect(f))...)
 			continue
