@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -34,7 +35,7 @@ func BenchmarkScanTree(b *testing.B) {
 }
 
 // BenchmarkDetect compares, on the files of SECGATE_BENCH_TREE read into
-// memory, gitleaks' DetectContext with all the rules and secgate's
+// memory (with SECGATE_BENCH_HISTORY set: what each of its commits adds), gitleaks' DetectContext with all the rules and secgate's
 // windowed detection (one goroutine: the detection alone, no file system).
 func BenchmarkDetect(b *testing.B) {
 	dir := os.Getenv("SECGATE_BENCH_TREE")
@@ -46,21 +47,35 @@ func BenchmarkDetect(b *testing.B) {
 		b.Fatal(err)
 	}
 	d := newDetector(context.Background(), cfg, maxDecodeDepth, maxArchiveDepth)
-	var frags []sources.Fragment
-	size := 0
-	err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil || !e.Type().IsRegular() {
+	var (
+		frags []sources.Fragment
+		size  int
+		mu    sync.Mutex
+	)
+	ctx := context.Background()
+	if os.Getenv("SECGATE_BENCH_HISTORY") != "" {
+		// what each commit of the repository adds
+		err = (&gitHistory{root: dir, cfg: &cfg}).Fragments(ctx, func(f sources.Fragment, err error) error {
+			mu.Lock()
+			defer mu.Unlock()
+			frags = append(frags, f)
+			size += len(f.Raw)
 			return err
-		}
-		data, err := os.ReadFile(p)
-		frags = append(frags, sources.Fragment{Raw: string(data), FilePath: p, StartLine: 1})
-		size += len(data)
-		return err
-	})
+		})
+	} else {
+		err = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || !e.Type().IsRegular() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			frags = append(frags, sources.Fragment{Raw: string(data), FilePath: p, StartLine: 1})
+			size += len(data)
+			return err
+		})
+	}
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
 	b.Run("gitleaks", func(b *testing.B) {
 		b.SetBytes(int64(size))
 		for b.Loop() {

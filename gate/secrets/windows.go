@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	stdregexp "regexp"
 	"regexp/syntax"
 	"slices"
 	"strings"
@@ -92,6 +93,11 @@ type formRef struct{ rule, form int }
 type form struct {
 	anchors       []string // ASCII lower case
 	before, after []step   // outward from the anchor
+	// what a match has from its anchor on (the anchor's element and those
+	// after it), and it compiled and anchored: a cheap test of whether a
+	// match can hold the anchor where it is
+	tail   *syntax.Regexp
+	filter *stdregexp.Regexp
 }
 
 // step is part of a match's reach: a number of bytes (on the same line if
@@ -197,6 +203,13 @@ func windowable(r config.Rule, required bool) ([]form, bool) {
 	if !ok {
 		return nil, false
 	}
+	for i := range forms {
+		f, err := stdregexp.Compile(`\A(?:` + forms[i].tail.String() + `)`)
+		if err != nil {
+			return nil, false
+		}
+		forms[i].filter = f
+	}
 	if len(r.Keywords) > 0 {
 		// every anchor must pass the keyword prefilter wherever it is
 		for _, f := range forms {
@@ -214,7 +227,7 @@ func windowable(r config.Rule, required bool) ([]form, bool) {
 // element with the longest sure literals.
 func formsOf(re *syntax.Regexp) ([]form, bool) {
 	if lits, ok := literals(re); ok && !slices.Contains(lits, "") {
-		return []form{{anchors: lits}}, true
+		return []form{{anchors: lits, tail: re}}, true
 	}
 	switch re.Op {
 	case syntax.OpCapture:
@@ -273,6 +286,7 @@ func formsOf(re *syntax.Regexp) ([]form, bool) {
 				for _, f := range fs {
 					f.before = append(slices.Clip(f.before), before...)
 					f.after = append(slices.Clip(f.after), after...)
+					f.tail = &syntax.Regexp{Op: syntax.OpConcat, Sub: append([]*syntax.Regexp{f.tail}, re.Sub[i+1:]...)}
 					best = append(best, f)
 				}
 			}
@@ -500,12 +514,17 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		return true
 	})
 
-	// Where each rule can match: the reach around each of its anchors.
+	// Where each rule can match: the reach around each of its anchors
+	// whose form's tail matches there (keywords are common, secrets rare).
 	reaches := make([][]span, len(d.rules))
 	for _, h := range anchors {
 		a := d.patterns[h.pattern]
 		for _, ref := range a.anchorOf {
-			s, e := reach(raw, h.start, h.start+len(a.text), d.rules[ref.rule].forms[ref.form])
+			fm := d.rules[ref.rule].forms[ref.form]
+			s, e := reach(raw, h.start, h.start+len(a.text), fm)
+			if !fm.filter.MatchString(raw[h.start:min(len(raw), e+1)]) {
+				continue
+			}
 			rs := reaches[ref.rule]
 			if n := len(rs); n > 0 && rs[n-1] == (span{s, e}) {
 				continue // another anchor on the same line
@@ -524,9 +543,8 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 			continue // no match anywhere
 		}
 		// The rule's regex on each reach (and a byte on either side, for
-		// \b, ^ and $) finds the few that hold a match: keywords are
-		// common, secrets rare. Unless the reaches add up to about the
-		// whole text: then once over all of it.
+		// \b, ^ and $) finds those that hold a match. Unless the reaches
+		// add up to about the whole text: then once over all of it.
 		reached := 0
 		for _, r := range rs {
 			reached += r.end - r.start

@@ -163,6 +163,8 @@ func FuzzWindowed(f *testing.F) {
 		"s = \"\\u0061\\u0070\\u0069_key = 'Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5'\"\n",
 		"U+0041 U+0050\nU+0049\n",
 		"hex: 6170695f6b65793d225a78384c6b324a7139507734527436597631\n",
+		"\t// key name retry id\n\tname := \"token response secret\"\n\tkey.request(id, 6213)\n\tauth_token := \"Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5\"\n",
+		"KEY=\n\n  \"Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5\";\nTOKEN='\\nq8Rt6Yv1Nb3Mc5Zx8Lk2'",
 	} {
 		f.Add(s)
 	}
