@@ -359,7 +359,7 @@ type walker struct {
 }
 
 // maxTrees bounds a walker's decoded trees.
-const maxTrees = 50000
+const maxTrees = 1024
 
 func (w *walker) tree(h plumbing.Hash) (*object.Tree, error) {
 	if t, ok := w.trees[h]; ok {

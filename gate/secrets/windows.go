@@ -10,7 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
@@ -48,27 +47,30 @@ import (
 // a window. Everything else (the other rules, allowlists, entropy, the
 // gitleaks:allow comment) is gitleaks' own code on the window.
 //
+// An anchor counts only where the rest of the regex from it on (its
+// "tail", anchored there) matches, and a window is made only where the
+// whole regex matches in the reach around it: keywords are common,
+// secrets rare, and both tests are cheap on a line.
+//
 // The windowed path is taken only when gitleaks would not decode anything
 // in the fragment (its decoder finds no encoded segment: then it runs its
-// rules once, on the raw text), when the fragment is big enough to be
-// worth it, and when it has none of the two non-ASCII letters that fold
-// to ASCII ones (Kelvin sign, long s) that the byte search of anchors
-// would miss; otherwise the fragment goes to gitleaks whole. A rule whose
-// windows would cover most of the fragment runs on it whole.
-// TestWindowedMatchesGitleaks and FuzzWindowed hold the findings equal.
+// rules once, on the raw text), and when the fragment has none of the two
+// non-ASCII letters that fold to ASCII ones (Kelvin sign, long s) that the
+// byte search of anchors would miss; otherwise the fragment goes to
+// gitleaks whole. A rule whose windows would cover most of the fragment
+// runs on it whole. TestWindowedMatchesGitleaks and FuzzWindowed hold the
+// findings equal.
 type detector struct {
 	full  *detect.Detector // all rules, decoding as configured
-	raw   *detect.Detector // all rules, raw text only
 	rest  *detect.Detector // the rules not windowed, raw text only
 	rules []windowedRule   // the windowed rules, each with its own detector
 
-	trie     *ahocorasick.Trie // the anchors of windowed rules
-	patterns []acPattern       // by trie pattern index
+	anchors  anchorIndex
+	patterns []acPattern // by index
 
-	// fragments smaller go whole; a rule whose reaches add up to more
-	// than maxReach of a fragment, or whose windows cover more than
-	// maxCover of it, runs on it whole (tests change them)
-	minSize  int
+	// a rule whose reaches add up to more than maxReach of a fragment, or
+	// whose windows cover more than maxCover of it, runs on it whole
+	// (tests change them)
 	maxReach float64
 	maxCover float64
 }
@@ -78,6 +80,48 @@ type windowedRule struct {
 	re    *regexp.Regexp
 	forms []form
 	det   func() *detect.Detector // this rule alone, raw text only (built when first needed)
+}
+
+// anchorIndex finds anchors by their first two bytes: for each pair, the
+// anchors that start with it (a few; anchors are the rules' literals,
+// lower case).
+type anchorIndex struct {
+	group  [1 << 16]uint16 // pair -> 1 + its index in groups, 0: none
+	groups [][]int         // patterns
+}
+
+func newAnchorIndex(patterns []acPattern) anchorIndex {
+	var x anchorIndex
+	for i, p := range patterns {
+		k := uint16(p.text[0])<<8 | uint16(p.text[1])
+		if x.group[k] == 0 {
+			x.groups = append(x.groups, nil)
+			x.group[k] = uint16(len(x.groups))
+		}
+		g := &x.groups[x.group[k]-1]
+		*g = append(*g, i)
+	}
+	return x
+}
+
+// anchorHit is an anchor found at an offset.
+type anchorHit struct{ pattern, start int }
+
+// find returns every occurrence of every anchor in text, by offset.
+func (x *anchorIndex) find(text []byte, patterns []acPattern) []anchorHit {
+	var hits []anchorHit
+	for i := 0; i+1 < len(text); i++ {
+		g := x.group[uint16(text[i])<<8|uint16(text[i+1])]
+		if g == 0 {
+			continue
+		}
+		for _, p := range x.groups[g-1] {
+			if t := patterns[p].text; len(t) <= len(text)-i && string(text[i:i+len(t)]) == t {
+				hits = append(hits, anchorHit{p, i})
+			}
+		}
+	}
+	return hits
 }
 
 // acPattern is an anchor and the forms it anchors.
@@ -94,10 +138,10 @@ type form struct {
 	anchors       []string // ASCII lower case
 	before, after []step   // outward from the anchor
 	// what a match has from its anchor on (the anchor's element and those
-	// after it), and it compiled and anchored: a cheap test of whether a
-	// match can hold the anchor where it is
+	// after it), and it compiled and anchored when first needed: a cheap
+	// test of whether a match can hold the anchor where it is
 	tail   *syntax.Regexp
-	filter *stdregexp.Regexp
+	filter func() *stdregexp.Regexp
 }
 
 // step is part of a match's reach: a number of bytes (on the same line if
@@ -110,9 +154,6 @@ type step struct {
 }
 
 const (
-	// minWindowed is the smallest fragment worth windows: below it the
-	// search for anchors costs about what it saves.
-	minWindowed = 1024
 	// maxReached is how much text a rule's regex may be tried on around
 	// its anchors, maxCovered how much of a fragment its windows may
 	// cover, before it runs on the whole fragment instead.
@@ -122,7 +163,7 @@ const (
 
 // newDetector builds the detectors of cfg.
 func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive int) *detector {
-	d := &detector{full: detect.NewDetectorContext(ctx, cfg), minSize: minWindowed, maxReach: maxReached, maxCover: maxCovered}
+	d := &detector{full: detect.NewDetectorContext(ctx, cfg), maxReach: maxReached, maxCover: maxCovered}
 	d.full.MaxDecodeDepth, d.full.MaxArchiveDepth = maxDecode, maxArchive
 
 	required := map[string]bool{}
@@ -165,7 +206,6 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 		}
 		d.rules = append(d.rules, wr)
 	}
-	d.raw = detect.NewDetectorContext(ctx, cfg)
 	restCfg.Keywords = map[string]struct{}{}
 	for _, r := range restCfg.Rules {
 		for _, k := range r.Keywords {
@@ -173,11 +213,7 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 		}
 	}
 	d.rest = detect.NewDetectorContext(ctx, restCfg)
-	texts := make([]string, len(d.patterns))
-	for i, p := range d.patterns {
-		texts[i] = p.text
-	}
-	d.trie = ahocorasick.NewTrieBuilder().AddStrings(texts).Build()
+	d.anchors = newAnchorIndex(d.patterns)
 	return d
 }
 
@@ -204,11 +240,16 @@ func windowable(r config.Rule, required bool) ([]form, bool) {
 		return nil, false
 	}
 	for i := range forms {
-		f, err := stdregexp.Compile(`\A(?:` + forms[i].tail.String() + `)`)
-		if err != nil {
-			return nil, false
+		if slices.ContainsFunc(forms[i].anchors, func(a string) bool { return len(a) < 2 }) {
+			return nil, false // the anchor index finds two bytes and more
 		}
-		forms[i].filter = f
+		expr := `\A(?:` + forms[i].tail.String() + `)`
+		forms[i].filter = sync.OnceValue(func() *stdregexp.Regexp {
+			if f, err := stdregexp.Compile(expr); err == nil {
+				return f
+			}
+			return stdregexp.MustCompile(``) // matches anywhere: no test
+		})
 	}
 	if len(r.Keywords) > 0 {
 		// every anchor must pass the keyword prefilter wherever it is
@@ -495,11 +536,9 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		return d.full.DetectContext(ctx, asDetect(f))
 	}
 	// gitleaks would run its rules once, on the raw text
-	if len(raw) < d.minSize || len(d.rules) == 0 ||
-		strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F") {
-		return d.raw.DetectContext(ctx, asDetect(f))
+	if strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F") {
+		return d.full.DetectContext(ctx, asDetect(f))
 	}
-
 	// Anchors in the raw text with ASCII letters lowered (at the same
 	// offsets). A rule with an anchor in the text has a keyword in it too,
 	// as gitleaks' prefilter sees it; one without cannot match.
@@ -507,12 +546,7 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 	for i := 0; i < len(raw); i++ {
 		lower[i] = lowerASCII(raw[i])
 	}
-	type hit struct{ pattern, start int }
-	var anchors []hit
-	d.trie.Walk(lower, func(end, n, p int64) bool {
-		anchors = append(anchors, hit{int(p), int(end - n + 1)})
-		return true
-	})
+	anchors := d.anchors.find(lower, d.patterns)
 
 	// Where each rule can match: the reach around each of its anchors
 	// whose form's tail matches there (keywords are common, secrets rare).
@@ -522,7 +556,7 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		for _, ref := range a.anchorOf {
 			fm := d.rules[ref.rule].forms[ref.form]
 			s, e := reach(raw, h.start, h.start+len(a.text), fm)
-			if !fm.filter.MatchString(raw[h.start:min(len(raw), e+1)]) {
+			if !fm.filter().MatchString(raw[h.start:min(len(raw), e+1)]) {
 				continue
 			}
 			rs := reaches[ref.rule]
@@ -537,7 +571,6 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		parts []span // nil: the whole fragment
 	}
 	var runs []run
-	whole := 0
 	for i, rs := range reaches {
 		if len(rs) == 0 {
 			continue // no match anywhere
@@ -569,14 +602,7 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 				ws = nil
 			}
 		}
-		if ws == nil {
-			whole++
-		}
 		runs = append(runs, run{i, ws})
-	}
-	if whole > 1 {
-		// more than one pass over the whole text: all rules in one
-		return d.raw.DetectContext(ctx, asDetect(f))
 	}
 	findings := d.rest.DetectContext(ctx, asDetect(f))
 	for _, r := range runs {

@@ -25,7 +25,7 @@ func testDetectors(t testing.TB) (everywhere, prod *detector) {
 		t.Fatal(err)
 	}
 	everywhere = newDetector(context.Background(), cfg, maxDecodeDepth, 0)
-	everywhere.minSize, everywhere.maxReach, everywhere.maxCover = 0, 1e9, 2
+	everywhere.maxReach, everywhere.maxCover = 1e9, 2
 	return everywhere, newDetector(context.Background(), cfg, maxDecodeDepth, 0)
 }
 
@@ -49,7 +49,7 @@ func sameAsGitleaks(t testing.TB, d, prod *detector, fr sources.Fragment) int {
 	for _, d := range []*detector{d, prod} {
 		got := canonical(d.DetectContext(ctx, fr))
 		if !slices.Equal(got, want) {
-			t.Errorf("%s (min size %d): windowed findings differ from gitleaks'\n got: %s\nwant: %s", fr.FilePath, d.minSize, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
+			t.Errorf("%s (max reach %v): windowed findings differ from gitleaks'\n got: %s\nwant: %s", fr.FilePath, d.maxReach, strings.Join(got, "\n      "), strings.Join(want, "\n      "))
 		}
 	}
 	_, segments := codec.NewDecoder().Decode(fr.Raw, nil)
