@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -16,6 +17,12 @@ func main() { os.Exit(start(os.Args[1:])) }
 // start is the process: the Docker action's change of user first, then
 // the command line.
 func start(args []string) int {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// A CI step shares its runner or pod: half the default heap
+		// headroom, for about 3% more CPU (bench/secrets.sh: peak RSS
+		// 147 -> 123 MB on a 5,000-commit history). GOGC set wins.
+		debug.SetGCPercent(50)
+	}
 	if err := becomeWorkspaceOwner(os.Getenv, os.Stderr); err != nil {
 		// Fail closed: better no verdict than one run with root's rights.
 		fmt.Fprintln(os.Stderr, "secgate:", err)

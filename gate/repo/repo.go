@@ -132,7 +132,7 @@ func Open(dir string) (*gogit.Repository, error) {
 func OpenForWalk(dir string) (r *gogit.Repository, close func(), err error) {
 	if gitDir := GitDir(dir); gitDir != "" {
 		top := filepath.Dir(gitDir)
-		st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(8*cache.MiByte), filesystem.Options{KeepDescriptors: true})
+		st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(4*cache.MiByte), filesystem.Options{KeepDescriptors: true})
 		r, err := gogit.Open(st, osfs.New(top, osfs.WithBoundOS()))
 		if err != nil {
 			st.Close()
