@@ -131,8 +131,14 @@ func TestWindowedMatchesGitleaks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	found := 0
+	found, stride := 0, 1
+	if raceEnabled {
+		stride = 4 // a sample: see race_test.go
+	}
 	for i, fr := range files {
+		if i%stride != 0 {
+			continue
+		}
 		found += sameAsGitleaks(t, d, prod, fr)
 		// a piece cut at arbitrary offsets: windows at a fragment's edges
 		if n := len(fr.Raw); n > 10 {
@@ -142,7 +148,7 @@ func TestWindowedMatchesGitleaks(t *testing.T) {
 			sameAsGitleaks(t, d, prod, piece)
 		}
 	}
-	if found < 50 {
+	if found < 50/stride {
 		t.Errorf("only %d findings in %d files: the comparison saw too few", found, len(files))
 	}
 	t.Logf("%d files, %d findings, equal", len(files), found)
