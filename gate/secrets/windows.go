@@ -66,7 +66,7 @@ type detector struct {
 	rules []windowedRule   // the windowed rules, each with its own detector
 
 	anchors  anchorIndex
-	patterns []acPattern // by index
+	patterns []anchorPattern // the anchors, each once
 
 	// a rule whose reaches add up to more than maxReach of a fragment, or
 	// whose windows cover more than maxCover of it, runs on it whole
@@ -90,7 +90,7 @@ type anchorIndex struct {
 	groups [][]int         // patterns
 }
 
-func newAnchorIndex(patterns []acPattern) anchorIndex {
+func newAnchorIndex(patterns []anchorPattern) anchorIndex {
 	var x anchorIndex
 	for i, p := range patterns {
 		k := uint16(p.text[0])<<8 | uint16(p.text[1])
@@ -108,7 +108,7 @@ func newAnchorIndex(patterns []acPattern) anchorIndex {
 type anchorHit struct{ pattern, start int }
 
 // find returns every occurrence of every anchor in text, by offset.
-func (x *anchorIndex) find(text []byte, patterns []acPattern) []anchorHit {
+func (x *anchorIndex) find(text []byte, patterns []anchorPattern) []anchorHit {
 	var hits []anchorHit
 	for i := 0; i+1 < len(text); i++ {
 		g := x.group[uint16(text[i])<<8|uint16(text[i+1])]
@@ -124,8 +124,8 @@ func (x *anchorIndex) find(text []byte, patterns []acPattern) []anchorHit {
 	return hits
 }
 
-// acPattern is an anchor and the forms it anchors.
-type acPattern struct {
+// anchorPattern is an anchor and the forms it anchors.
+type anchorPattern struct {
 	text     string
 	anchorOf []formRef
 }
@@ -175,12 +175,12 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 	restCfg := cfg
 	restCfg.Rules = map[string]config.Rule{}
 	index := map[string]int{}
-	add := func(text string) *acPattern {
+	add := func(text string) *anchorPattern {
 		i, ok := index[text]
 		if !ok {
 			i = len(d.patterns)
 			index[text] = i
-			d.patterns = append(d.patterns, acPattern{text: text})
+			d.patterns = append(d.patterns, anchorPattern{text: text})
 		}
 		return &d.patterns[i]
 	}
