@@ -9,7 +9,8 @@
 # ratio <= 1.0x (goal 0.9x) on trees and history, RSS <= 1.3x, range scan
 # < 1 s.
 #
-# Usage: bench/secrets.sh   (outputs under bench/.out/, reused between runs)
+# Usage: bench/secrets.sh   (outputs under bench/.out/, reused between runs;
+# after bench/precision.sh, also three real repositories' histories)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -81,3 +82,15 @@ printf '%-28s %6.3fs   (target < 1 s)\n' "range scan, 100-line diff" "$r"
 printf '%-28s %6.3fs   (for scale: all %d commits)\n' "full history scan" "$h" "$(git -C "$repo" rev-list --count HEAD)"
 # secgate reads history with go-git (no git binary), gitleaks runs git log -p
 compare "history, $(git -C "$repo" rev-list --count --all) commits" "$repo" git --history
+
+# Real histories, when bench/precision.sh has fetched its repositories
+# (pinned commits): the generated one is dense with keywords and has small
+# blobs; these have real deltas, diffs and encoded test data.
+for name in spf13+cobra heartcombo+devise psf+requests; do
+  real="$out/precision/repos/$name"
+  if [ -d "$real/.git" ]; then
+    compare "history of ${name/+//} ($(git -C "$real" rev-list --count --all))" "$real" git --history
+  else
+    echo "history of ${name/+//}: not fetched (run bench/precision.sh first)"
+  fi
+done

@@ -65,6 +65,12 @@ type detector struct {
 	rest  *detect.Detector // the rules not windowed, raw text only
 	rules []windowedRule   // the windowed rules, each with its own detector
 
+	// for fragments with encoded text, built when first needed: the rules
+	// not windowed and the windowed ones, decoding as configured; and the
+	// most line breaks a windowed rule's match can reach across
+	restDecoding, windowedDecoding func() *detect.Detector
+	lines                          int
+
 	anchors  anchorIndex
 	patterns []anchorPattern // the anchors, each once
 
@@ -214,6 +220,37 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 	}
 	d.rest = detect.NewDetectorContext(ctx, restCfg)
 	d.anchors = newAnchorIndex(d.patterns)
+
+	decoding := func(rules func(id string) bool) func() *detect.Detector {
+		return sync.OnceValue(func() *detect.Detector {
+			c := cfg
+			c.Rules, c.Keywords = map[string]config.Rule{}, map[string]struct{}{}
+			for id, r := range cfg.Rules {
+				if rules(id) {
+					c.Rules[id] = r
+					for _, k := range r.Keywords {
+						c.Keywords[strings.ToLower(k)] = struct{}{}
+					}
+				}
+			}
+			det := detect.NewDetectorContext(ctx, c)
+			det.MaxDecodeDepth = maxDecode
+			return det
+		})
+	}
+	d.restDecoding = decoding(func(id string) bool { _, ok := d.rest.Config.Rules[id]; return ok })
+	d.windowedDecoding = decoding(func(id string) bool { _, ok := d.rest.Config.Rules[id]; return !ok })
+	for _, wr := range d.rules {
+		for _, f := range wr.forms {
+			n := 0
+			for _, s := range append(slices.Clip(f.before), f.after...) {
+				if s.nl {
+					n += s.bytes
+				}
+			}
+			d.lines = max(d.lines, n)
+		}
+	}
 	return d
 }
 
@@ -532,13 +569,70 @@ func lowerASCII(c byte) byte {
 // DetectContext finds what gitleaks' DetectContext finds in a fragment.
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
 	raw := f.Raw
-	if decodes(raw) {
-		return d.full.DetectContext(ctx, asDetect(f))
-	}
-	// gitleaks would run its rules once, on the raw text
 	if strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F") {
 		return d.full.DetectContext(ctx, asDetect(f))
 	}
+	encoded, whole := encodedLines(raw)
+	if whole {
+		return d.full.DetectContext(ctx, asDetect(f))
+	}
+	var findings []report.Finding
+	if len(encoded) == 0 {
+		// gitleaks would run its rules once, on the raw text
+		findings = d.rest.DetectContext(ctx, asDetect(f))
+	} else {
+		// and again on the text decoded: the rules not windowed on all of
+		// it, the windowed ones around the encoded lines
+		findings = d.restDecoding().DetectContext(ctx, asDetect(f))
+		findings = append(findings, d.decoded(ctx, f, encoded)...)
+	}
+	findings = append(findings, d.windowed(ctx, f)...)
+	return dropGenericAsGitleaks(findings)
+}
+
+// decoded returns what the windowed rules find in the decoded text of the
+// encoded lines (gitleaks' decoding passes): a match of theirs reaches
+// across at most d.lines line breaks, so each encoded line is scanned with
+// that many lines on either side and one more, and only what gitleaks
+// found decoded (tagged decode-depth) is kept: the raw text is the
+// windows' part.
+func (d *detector) decoded(ctx context.Context, f sources.Fragment, encoded []int) []report.Finding {
+	raw := f.Raw
+	var regions []span
+	for _, at := range encoded {
+		start, end := at, lineEnd(raw, at)
+		for range d.lines + 1 {
+			if start > 0 {
+				start = lineStart(raw, start-1)
+			}
+			if end < len(raw) {
+				end = lineEnd(raw, end+1)
+			}
+		}
+		if end == len(raw) && !strings.HasSuffix(raw, "\n") {
+			start = 0 // see window
+		}
+		regions = append(regions, span{start, end})
+	}
+	var found []report.Finding
+	line, at := f.StartLine, 0
+	for _, r := range merge(regions) {
+		line += strings.Count(raw[at:r.start], "\n")
+		at = r.start
+		part := f
+		part.Raw, part.Bytes, part.StartLine = raw[r.start:r.end], nil, line
+		for _, g := range d.windowedDecoding().DetectContext(ctx, asDetect(part)) {
+			if len(g.Tags) > len(d.full.Config.Rules[g.RuleID].Tags) {
+				found = append(found, g)
+			}
+		}
+	}
+	return found
+}
+
+// windowed returns what the windowed rules find in the raw text.
+func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Finding {
+	raw := f.Raw
 	// Anchors in the raw text with ASCII letters lowered (at the same
 	// offsets). A rule with an anchor in the text has a keyword in it too,
 	// as gitleaks' prefilter sees it; one without cannot match.
@@ -604,7 +698,7 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		}
 		runs = append(runs, run{i, ws})
 	}
-	findings := d.rest.DetectContext(ctx, asDetect(f))
+	var findings []report.Finding
 	for _, r := range runs {
 		det := d.rules[r.rule].det()
 		if r.parts == nil {
@@ -620,21 +714,22 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 			findings = append(findings, det.DetectContext(ctx, asDetect(part))...)
 		}
 	}
-	return dropGenericAsGitleaks(findings)
+	return findings
 }
 
-// decodes reports whether gitleaks' decoder finds an encoded segment in
-// raw, which it then scans again decoded. Its patterns (percent, \u
-// escapes, hex, base64) do not reach across lines, but for U+XXXX
-// sequences: unless raw has a "U+", the decoder runs only on the lines
-// that have what it would keep.
-func decodes(raw string) bool {
+// encodedLines returns the offsets of the lines in which gitleaks' decoder
+// finds an encoded segment (which it then scans again, decoded). Its
+// patterns (percent, \u escapes, hex, base64) do not reach across lines,
+// but for U+XXXX sequences: with a "U+" in raw, whole says whether the
+// decoder finds anything in it at all. Only lines with a run that could
+// decode to printable text are decoded.
+func encodedLines(raw string) (lines []int, whole bool) {
 	if strings.Contains(raw, "U+") {
 		_, segments := codec.NewDecoder().Decode(raw, nil)
-		return len(segments) > 0
+		return nil, len(segments) > 0
 	}
 	var (
-		lines []byte
+		dec   = codec.NewDecoder()
 		start = 0     // of the current line
 		run   = -1    // start of the current run of base64 characters
 		keep  = false // the current line has a candidate
@@ -653,8 +748,9 @@ func decodes(raw string) bool {
 		run = -1
 		if eol {
 			if keep {
-				lines = append(lines, raw[start:i]...)
-				lines = append(lines, '\n')
+				if _, segments := dec.Decode(raw[start:i], nil); len(segments) > 0 {
+					lines = append(lines, start)
+				}
 			}
 			start, keep = i+1, false
 			continue
@@ -666,11 +762,13 @@ func decodes(raw string) bool {
 			keep = keep || i+1 < len(raw) && (raw[i+1] == 'u' || raw[i+1] == 'U')
 		}
 	}
-	if len(lines) == 0 {
-		return false
-	}
-	_, segments := codec.NewDecoder().Decode(string(lines), nil)
-	return len(segments) > 0
+	return lines, false
+}
+
+// decodes reports whether gitleaks' decoder finds anything in raw.
+func decodes(raw string) bool {
+	lines, whole := encodedLines(raw)
+	return whole || len(lines) > 0
 }
 
 // mayDecode reports whether some part of a run of base64 characters could

@@ -2,7 +2,10 @@ package secrets
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,4 +182,47 @@ func FuzzWindowed(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		sameAsGitleaks(t, d, prod, sources.Fragment{Raw: s, FilePath: "fuzz.txt", StartLine: 1})
 	})
+}
+
+// Encoded secrets are found in the decoded text around their lines, as
+// gitleaks finds them: base64, hex and percent-encoded values, a decoded
+// match that reaches across lines, one whose keyword is raw text before
+// the encoded value, an encoding in an encoding, near a fragment's ends
+// and deep inside filler code full of keywords.
+func TestWindowedDecoded(t *testing.T) {
+	d, prod := testDetectors(t)
+	value := secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	pat := secretstest.GitHubPAT(t)
+	b64 := base64.StdEncoding.EncodeToString
+	encoded := []string{
+		"blob = \"" + b64([]byte("api_key = '"+value+"'")) + "\"",
+		"hexed = \"" + hex.EncodeToString([]byte("token := \""+value+"\"")) + "\"",
+		"url = \"https://h/?q=" + url.QueryEscape("password=\""+value+"\"") + "&x=%41\"",
+		"across = \"" + b64([]byte("secret =\n\n  '"+value+"'\n")) + "\"",
+		"auth_token = '" + b64([]byte(value+"xyz")) + "'",
+		"nested = \"" + b64([]byte(b64([]byte("GITHUB_TOKEN="+pat)))) + "\"",
+		"gh = \"" + b64([]byte(pat)) + "\"",
+	}
+	var filler []string
+	for i := range 40 {
+		filler = append(filler, fmt.Sprintf("\tkey.request(token, %d) // auth secret api access", i))
+	}
+	decodedFound := 0
+	for i, e := range encoded {
+		for _, at := range []int{0, 1, 20, 39, 40} {
+			lines := slices.Insert(slices.Clone(filler), at, e)
+			for _, text := range []string{strings.Join(lines, "\n") + "\n", strings.Join(lines, "\n")} {
+				fr := sources.Fragment{Raw: text, FilePath: fmt.Sprintf("enc%d.go", i), StartLine: 1}
+				sameAsGitleaks(t, d, prod, fr)
+				for _, g := range d.DetectContext(context.Background(), fr) {
+					if slices.ContainsFunc(g.Tags, func(tag string) bool { return strings.HasPrefix(tag, "decode-depth:") }) {
+						decodedFound++
+					}
+				}
+			}
+		}
+	}
+	if decodedFound < len(encoded)*5 {
+		t.Errorf("%d decoded findings: the encoded secrets were not all found", decodedFound)
+	}
 }
