@@ -1,22 +1,17 @@
 package secrets
 
 import (
-	"strings"
-
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
 )
 
 // encodedLines returns the offsets of the lines in which gitleaks' decoder
 // finds an encoded segment (which it then scans again, decoded). Its
-// patterns (percent, \u escapes, hex, base64) do not reach across lines,
-// but for U+XXXX sequences: with a "U+" in raw, whole says whether the
-// decoder finds anything in it at all. Only lines with a run that could
-// decode to printable text are decoded.
-func encodedLines(raw string) (lines []int, whole bool) {
-	if strings.Contains(raw, "U+") {
-		_, segments := codec.NewDecoder().Decode(raw, nil)
-		return nil, len(segments) > 0
-	}
+// patterns (percent, \u escapes, hex, base64) do not reach across lines;
+// a run of U+XXXX sequences does, but only onto a line that starts with
+// one, which is then an encoded line too (and `$` ends such a run at a
+// line's end as a line break would). Only lines with what could decode to
+// printable text are decoded.
+func encodedLines(raw string) (lines []int) {
 	var (
 		dec   = codec.NewDecoder()
 		start = 0     // of the current line
@@ -28,6 +23,9 @@ func encodedLines(raw string) (lines []int, whole bool) {
 		if !eol && encodedChar[raw[i]] {
 			if run < 0 {
 				run = i
+			}
+			if raw[i] == 'U' && !keep {
+				keep = i+5 < len(raw) && raw[i+1] == '+' && isHex(raw[i+2]) && isHex(raw[i+3]) && isHex(raw[i+4]) && isHex(raw[i+5])
 			}
 			continue
 		}
@@ -51,13 +49,12 @@ func encodedLines(raw string) (lines []int, whole bool) {
 			keep = keep || i+1 < len(raw) && (raw[i+1] == 'u' || raw[i+1] == 'U')
 		}
 	}
-	return lines, false
+	return lines
 }
 
 // decodes reports whether gitleaks' decoder finds anything in raw.
 func decodes(raw string) bool {
-	lines, whole := encodedLines(raw)
-	return whole || len(lines) > 0
+	return len(encodedLines(raw)) > 0
 }
 
 // mayDecode reports whether some part of a run of base64 characters could

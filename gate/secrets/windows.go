@@ -48,16 +48,16 @@ import (
 // secrets rare, and both tests are cheap on a line.
 //
 // gitleaks scans the text again decoded when its decoder finds encoded
-// values (base64, hex, percent, \u escapes) in it; it finds them line by
-// line (encoded.go), so the rules not windowed scan such a fragment with
-// decoding as gitleaks does, and the windowed ones scan decoded only the
-// lines around the encoded ones (a windowed rule's match crosses at most
-// d.lines line breaks). A fragment with U+XXXX sequences that decode (they
-// can run across lines) or with one of the two non-ASCII letters that fold
-// to ASCII ones (Kelvin sign, long s), which the byte search of anchors
-// would miss, goes to gitleaks whole. A rule whose windows would cover
-// most of a fragment runs on it whole. TestWindowedMatchesGitleaks,
-// TestWindowedDecoded and FuzzWindowed hold the findings equal.
+// values (base64, hex, percent, \u escapes, U+XXXX runs) in it; it finds
+// them line by line (encoded.go), so the rules not windowed scan such a
+// fragment with decoding as gitleaks does, and the windowed ones scan
+// decoded only the lines around the encoded ones (a windowed rule's match
+// crosses at most d.lines line breaks). Of the two non-ASCII letters that
+// (?i) matches for ASCII ones, the Kelvin sign is searched as a k; a
+// fragment with a long s goes to gitleaks whole. A rule whose windows
+// would cover most of a fragment runs on it whole.
+// TestWindowedMatchesGitleaks, TestWindowedDecoded, TestWindowedFolds and
+// FuzzWindowed hold the findings equal.
 type detector struct {
 	full  *detect.Detector // all rules, decoding as configured
 	rest  *detect.Detector // the rules not windowed, raw text only
@@ -243,13 +243,12 @@ func sortedRuleIDs(cfg config.Config) []string {
 // DetectContext finds what gitleaks' DetectContext finds in a fragment.
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
 	raw := f.Raw
-	if strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F") {
+	if strings.Contains(raw, "\u017F") {
+		// (?i) matches a long s for s, but strings.ToLower leaves it: a
+		// window around one may miss the keyword gitleaks finds elsewhere
 		return d.full.DetectContext(ctx, asDetect(f))
 	}
-	encoded, whole := encodedLines(raw)
-	if whole {
-		return d.full.DetectContext(ctx, asDetect(f))
-	}
+	encoded := encodedLines(raw)
 	var findings []report.Finding
 	if len(encoded) == 0 {
 		// gitleaks would run its rules once, on the raw text
@@ -307,24 +306,25 @@ func (d *detector) decoded(ctx context.Context, f sources.Fragment, encoded []in
 // windowed returns what the windowed rules find in the raw text.
 func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Finding {
 	raw := f.Raw
-	// Anchors in the raw text with ASCII letters lowered (at the same
-	// offsets). A rule with an anchor in the text has a keyword in it too,
-	// as gitleaks' prefilter sees it; one without cannot match.
-	lower := make([]byte, len(raw))
-	for i := 0; i < len(raw); i++ {
-		lower[i] = lowerASCII(raw[i])
-	}
-	anchors := d.anchors.find(lower, d.patterns)
+	// Anchors in the raw text with ASCII letters (and the Kelvin sign)
+	// lowered. A rule with an anchor in the text has a keyword in it too,
+	// as gitleaks' prefilter sees it (strings.ToLower), and so has a window
+	// around the anchor.
+	text, at := anchorText(raw)
 
 	// Where each rule can match: the reach around each of its anchors
 	// whose form's tail matches there (keywords are common, secrets rare).
 	reaches := make([][]span, len(d.rules))
-	for _, h := range anchors {
+	for _, h := range d.anchors.find(text, d.patterns) {
 		a := d.patterns[h.pattern]
+		start, end := h.start, h.start+len(a.text)
+		if at != nil {
+			start, end = at[start], at[end]
+		}
 		for _, ref := range a.anchorOf {
 			fm := d.rules[ref.rule].forms[ref.form]
-			s, e := reach(raw, h.start, h.start+len(a.text), fm)
-			if !fm.filter().MatchString(raw[h.start:min(len(raw), e+1)]) {
+			s, e := reach(raw, start, end, fm)
+			if !fm.filter().MatchString(raw[start:min(len(raw), e+1)]) {
 				continue
 			}
 			rs := reaches[ref.rule]
@@ -389,6 +389,33 @@ func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Fi
 		}
 	}
 	return findings
+}
+
+// anchorText returns raw with ASCII letters lowered, and the Kelvin sign,
+// which (?i) matches for k and strings.ToLower makes a k, as k. With one,
+// at maps each offset of text (and its end) to raw's; else at is nil and
+// the offsets are raw's.
+func anchorText(raw string) (text []byte, at []int) {
+	folded := strings.Contains(raw, "\u212A")
+	text = make([]byte, 0, len(raw))
+	if folded {
+		at = make([]int, 0, len(raw)+1)
+	}
+	for i := 0; i < len(raw); {
+		c, n := lowerASCII(raw[i]), 1
+		if folded {
+			if strings.HasPrefix(raw[i:], "\u212A") {
+				c, n = 'k', len("\u212A")
+			}
+			at = append(at, i)
+		}
+		text = append(text, c)
+		i += n
+	}
+	if folded {
+		at = append(at, len(raw))
+	}
+	return text, at
 }
 
 // span is a window: raw[start:end].

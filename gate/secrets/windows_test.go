@@ -173,6 +173,7 @@ func FuzzWindowed(f *testing.F) {
 		"s = \"\\u0061\\u0070\\u0069_key = 'Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5'\"\n",
 		"U+0041 U+0050\nU+0049\n",
 		"hex: 6170695f6b65793d225a78384c6b324a7139507734527436597631\n",
+		"U+0061 U+0070 U+0069 U+005F U+006B U+0065 U+0079\nU+003D U+0027 U+0041 U+0042\n",
 		"\t// key name retry id\n\tname := \"token response secret\"\n\tkey.request(id, 6213)\n\tauth_token := \"Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5\"\n",
 		"KEY=\n\n  \"Zx8Lk2Jq9Pw4Rt6Yv1Nb3Mc5\";\nTOKEN='\\nq8Rt6Yv1Nb3Mc5Zx8Lk2'",
 	} {
@@ -202,13 +203,17 @@ func TestWindowedDecoded(t *testing.T) {
 		"auth_token = '" + b64([]byte(value+"xyz")) + "'",
 		"nested = \"" + b64([]byte(b64([]byte("GITHUB_TOKEN="+pat)))) + "\"",
 		"gh = \"" + b64([]byte(pat)) + "\"",
+		// U+XXXX runs go on across a line break onto a line that starts
+		// with one
+		unicodePoints("api_key = '"+value[:12]) + "\n" + unicodePoints(value[12:]+"'"),
+		"note: " + unicodePoints("token: "+value),
 	}
 	var filler []string
 	for i := range 40 {
 		filler = append(filler, fmt.Sprintf("\tkey.request(token, %d) // auth secret api access", i))
 	}
-	decodedFound := 0
 	for i, e := range encoded {
+		decodedFound := 0
 		for _, at := range []int{0, 1, 20, 39, 40} {
 			lines := slices.Insert(slices.Clone(filler), at, e)
 			for _, text := range []string{strings.Join(lines, "\n") + "\n", strings.Join(lines, "\n")} {
@@ -221,8 +226,37 @@ func TestWindowedDecoded(t *testing.T) {
 				}
 			}
 		}
+		if decodedFound < 5 {
+			t.Errorf("%.40q: %d decoded findings in 10 fragments", e, decodedFound)
+		}
 	}
-	if decodedFound < len(encoded)*5 {
-		t.Errorf("%d decoded findings: the encoded secrets were not all found", decodedFound)
+}
+
+// unicodePoints writes s as U+XXXX sequences, one space apart.
+func unicodePoints(s string) string {
+	var parts []string
+	for _, r := range s {
+		parts = append(parts, fmt.Sprintf("U+%04X", r))
+	}
+	return strings.Join(parts, " ")
+}
+
+// The Kelvin sign is a k to (?i) and to strings.ToLower, the long s an s
+// to (?i) only: keys written with them are found, or not, as gitleaks
+// does, with and without the ASCII keyword elsewhere in the fragment.
+func TestWindowedFolds(t *testing.T) {
+	d, prod := testDetectors(t)
+	value := secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	for _, line := range []string{
+		"api_\u212Aey = '" + value + "'",
+		"\u212AEY: \"" + value + "\"",
+		"\u017Fecret = '" + value + "'",
+		"pa\u017F\u017Fword := \"" + value + "\"",
+		"to\u212Aen = '" + value + "' # \u017F",
+	} {
+		for _, other := range []string{"", "\t// the secret key\n"} {
+			text := "package x\n\n" + other + strings.Repeat("\tx := compute(1)\n", 20) + "\t" + line + "\n" + strings.Repeat("\ty := compute(2)\n", 20)
+			sameAsGitleaks(t, d, prod, sources.Fragment{Raw: text, FilePath: "fold.go", StartLine: 1})
+		}
 	}
 }
