@@ -166,8 +166,7 @@ const maxLiterals = 64
 // literals returns the strings of which every match of re is one, lower
 // case: literals, small classes ([Aa]) and their concatenations and
 // alternations. The Kelvin sign and the long s, which (?i) classes hold
-// for k and s, are left out: the anchor search reads the one as a k, and
-// fragments with the other are not windowed.
+// for k and s, are left out: the anchor search reads them as k and s.
 func literals(re *syntax.Regexp) ([]string, bool) {
 	switch re.Op {
 	case syntax.OpLiteral:

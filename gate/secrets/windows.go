@@ -52,10 +52,9 @@ import (
 // them line by line (encoded.go), so the rules not windowed scan such a
 // fragment with decoding as gitleaks does, and the windowed ones scan
 // decoded only the lines around the encoded ones (a windowed rule's match
-// crosses at most d.lines line breaks). Of the two non-ASCII letters that
-// (?i) matches for ASCII ones, the Kelvin sign is searched as a k; a
-// fragment with a long s goes to gitleaks whole. A rule whose windows
-// would cover most of a fragment runs on it whole.
+// crosses at most d.lines line breaks). The two non-ASCII letters that
+// (?i) matches for ASCII ones are searched as them (anchorText). A rule
+// whose windows would cover most of a fragment runs on it whole.
 // TestWindowedMatchesGitleaks, TestWindowedDecoded, TestWindowedFolds and
 // FuzzWindowed hold the findings equal.
 type detector struct {
@@ -243,12 +242,12 @@ func sortedRuleIDs(cfg config.Config) []string {
 // DetectContext finds what gitleaks' DetectContext finds in a fragment.
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
 	raw := f.Raw
-	if strings.Contains(raw, "\u017F") {
-		// (?i) matches a long s for s, but strings.ToLower leaves it: a
-		// window around one may miss the keyword gitleaks finds elsewhere
+	encoded := encodedLines(raw)
+	if len(encoded) > 0 && strings.Contains(raw, "\u017F") {
+		// a region of decoded text around a long s may lack the keyword
+		// gitleaks finds elsewhere (see anchorText)
 		return d.full.DetectContext(ctx, asDetect(f))
 	}
-	encoded := encodedLines(raw)
 	var findings []report.Finding
 	if len(encoded) == 0 {
 		// gitleaks would run its rules once, on the raw text
@@ -309,15 +308,24 @@ func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Fi
 	// Anchors in the raw text with ASCII letters (and the Kelvin sign)
 	// lowered. A rule with an anchor in the text has a keyword in it too,
 	// as gitleaks' prefilter sees it (strings.ToLower), and so has a window
-	// around the anchor.
-	text, at := anchorText(raw)
+	// around the anchor; but for an anchor with a long s, which the
+	// prefilter does not read as an s: its rule runs on the whole text,
+	// where gitleaks' prefilter decides, as it does for the whole.
+	text, at, longS := anchorText(raw)
 
 	// Where each rule can match: the reach around each of its anchors
 	// whose form's tail matches there (keywords are common, secrets rare).
 	reaches := make([][]span, len(d.rules))
+	whole := make([]bool, len(d.rules))
 	for _, h := range d.anchors.find(text, d.patterns) {
 		a := d.patterns[h.pattern]
 		start, end := h.start, h.start+len(a.text)
+		if slices.ContainsFunc(longS, func(p int) bool { return start <= p && p < end }) {
+			for _, ref := range a.anchorOf {
+				whole[ref.rule] = true
+			}
+			continue
+		}
 		if at != nil {
 			start, end = at[start], at[end]
 		}
@@ -340,6 +348,10 @@ func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Fi
 	}
 	var runs []run
 	for i, rs := range reaches {
+		if whole[i] {
+			runs = append(runs, run{i, nil})
+			continue
+		}
 		if len(rs) == 0 {
 			continue // no match anywhere
 		}
@@ -391,12 +403,13 @@ func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Fi
 	return findings
 }
 
-// anchorText returns raw with ASCII letters lowered, and the Kelvin sign,
-// which (?i) matches for k and strings.ToLower makes a k, as k. With one,
-// at maps each offset of text (and its end) to raw's; else at is nil and
-// the offsets are raw's.
-func anchorText(raw string) (text []byte, at []int) {
-	folded := strings.Contains(raw, "\u212A")
+// anchorText returns raw with ASCII letters lowered, and the two letters
+// (?i) matches for ASCII ones as those: the Kelvin sign as k (which
+// strings.ToLower makes a k too) and the long s as s (which it leaves, so
+// longS says where in text those are). With either, at maps each offset
+// of text (and its end) to raw's; else at is nil and the offsets are raw's.
+func anchorText(raw string) (text []byte, at, longS []int) {
+	folded := strings.Contains(raw, "\u212A") || strings.Contains(raw, "\u017F")
 	text = make([]byte, 0, len(raw))
 	if folded {
 		at = make([]int, 0, len(raw)+1)
@@ -404,8 +417,12 @@ func anchorText(raw string) (text []byte, at []int) {
 	for i := 0; i < len(raw); {
 		c, n := lowerASCII(raw[i]), 1
 		if folded {
-			if strings.HasPrefix(raw[i:], "\u212A") {
+			switch {
+			case strings.HasPrefix(raw[i:], "\u212A"):
 				c, n = 'k', len("\u212A")
+			case strings.HasPrefix(raw[i:], "\u017F"):
+				c, n = 's', len("\u017F")
+				longS = append(longS, len(text))
 			}
 			at = append(at, i)
 		}
@@ -415,7 +432,7 @@ func anchorText(raw string) (text []byte, at []int) {
 	if folded {
 		at = append(at, len(raw))
 	}
-	return text, at
+	return text, at, longS
 }
 
 // span is a window: raw[start:end].
