@@ -8,6 +8,7 @@ import (
 
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/detect/codec"
 	"github.com/zricethezav/gitleaks/v8/regexp"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -243,7 +244,7 @@ func sortedRuleIDs(cfg config.Config) []string {
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
 	raw := f.Raw
 	encoded := encodedLines(raw)
-	if len(encoded) > 0 && strings.Contains(raw, "\u017F") {
+	if len(encoded) > 0 && (strings.Contains(raw, "\u017F") || d.decodesLongS(raw, encoded)) {
 		// a region of decoded text around a long s may lack the keyword
 		// gitleaks finds elsewhere (see anchorText)
 		return d.full.DetectContext(ctx, asDetect(f))
@@ -300,6 +301,24 @@ func (d *detector) decoded(ctx context.Context, f sources.Fragment, encoded []in
 		}
 	}
 	return found
+}
+
+// decodesLongS reports whether gitleaks' decoding passes (as deep as it
+// goes) make a long s of an encoded line.
+func (d *detector) decodesLongS(raw string, encoded []int) bool {
+	dec := codec.NewDecoder()
+	for _, at := range encoded {
+		text, segments := raw[at:lineEnd(raw, at)], []*codec.EncodedSegment(nil)
+		for range d.full.MaxDecodeDepth {
+			if text, segments = dec.Decode(text, segments); len(segments) == 0 {
+				break
+			}
+			if strings.Contains(text, "\u017F") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // windowed returns what the windowed rules find in the raw text.

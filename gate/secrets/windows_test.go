@@ -253,6 +253,10 @@ func TestWindowedFolds(t *testing.T) {
 		"\u017Fecret = '" + value + "'",
 		"pa\u017F\u017Fword := \"" + value + "\"",
 		"to\u212Aen = '" + value + "' # \u017F",
+		// a long s that only decoding makes (percent, hex and base64
+		// decode to ASCII only; \u escapes and U+XXXX to any letter)
+		`j = "\u017fecret = '` + value + `'"`,
+		"u = " + unicodePoints("\u017Fecret = '"+value+"'"),
 	} {
 		for _, other := range []string{"", "\t// the secret key\n"} {
 			text := "package x\n\n" + other + strings.Repeat("\tx := compute(1)\n", 20) + "\t" + line + "\n" + strings.Repeat("\ty := compute(2)\n", 20)
