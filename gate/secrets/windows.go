@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -272,17 +273,18 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 func (d *detector) decoded(ctx context.Context, f sources.Fragment, encoded []int) []report.Finding {
 	raw := f.Raw
 	var regions []span
+	l := newLines(raw)
 	for _, at := range encoded {
-		start, end := at, lineEnd(raw, at)
+		start, end := at, l.end(at)
 		for range d.lines + 1 {
 			if start > 0 {
-				start = lineStart(raw, start-1)
+				start = l.start(start - 1)
 			}
 			if end < len(raw) {
-				end = lineEnd(raw, end+1)
+				end = l.end(end + 1)
 			}
 		}
-		if end == len(raw) && !strings.HasSuffix(raw, "\n") {
+		if end == len(raw) && !l.endsLine() {
 			start = 0 // see window
 		}
 		regions = append(regions, span{start, end})
@@ -308,7 +310,11 @@ func (d *detector) decoded(ctx context.Context, f sources.Fragment, encoded []in
 func (d *detector) decodesLongS(raw string, encoded []int) bool {
 	dec := codec.NewDecoder()
 	for _, at := range encoded {
-		text, segments := raw[at:lineEnd(raw, at)], []*codec.EncodedSegment(nil)
+		end := len(raw)
+		if j := strings.IndexByte(raw[at:], '\n'); j >= 0 {
+			end = at + j
+		}
+		text, segments := raw[at:end], []*codec.EncodedSegment(nil)
 		for range d.full.MaxDecodeDepth {
 			if text, segments = dec.Decode(text, segments); len(segments) == 0 {
 				break
@@ -331,6 +337,7 @@ func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Fi
 	// prefilter does not read as an s: its rule runs on the whole text,
 	// where gitleaks' prefilter decides, as it does for the whole.
 	text, at, longS := anchorText(raw)
+	l := newLines(raw)
 
 	// Where each rule can match: the reach around each of its anchors
 	// whose form's tail matches there (keywords are common, secrets rare).
@@ -350,7 +357,7 @@ func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Fi
 		}
 		for _, ref := range a.anchorOf {
 			fm := d.rules[ref.rule].forms[ref.form]
-			s, e := reach(raw, start, end, fm)
+			s, e := reach(l, start, end, fm)
 			if !fm.filter().MatchString(raw[start:min(len(raw), e+1)]) {
 				continue
 			}
@@ -386,7 +393,7 @@ func (d *detector) windowed(ctx context.Context, f sources.Fragment) []report.Fi
 			re := d.rules[i].re
 			for _, r := range rs {
 				if re.MatchString(raw[max(0, r.start-1):min(len(raw), r.end+1)]) {
-					ws = append(ws, window(raw, r.start, r.end))
+					ws = append(ws, window(l, r.start, r.end))
 				}
 			}
 			if len(ws) == 0 {
@@ -459,25 +466,25 @@ type span struct{ start, end int }
 
 // reach returns the bounds of any match of the form around an anchor at
 // raw[start:end].
-func reach(raw string, start, end int, f form) (int, int) {
+func reach(l lines, start, end int, f form) (int, int) {
 	for _, s := range f.before {
 		switch {
 		case s.line:
-			start = lineStart(raw, start)
+			start = l.start(start)
 		case s.nl:
 			start = max(0, start-s.bytes)
 		default:
-			start = max(lineStart(raw, start), start-s.bytes)
+			start = max(l.start(start), start-s.bytes)
 		}
 	}
 	for _, s := range f.after {
 		switch {
 		case s.line:
-			end = lineEnd(raw, end)
+			end = l.end(end)
 		case s.nl:
-			end = min(len(raw), end+s.bytes)
+			end = min(l.n, end+s.bytes)
 		default:
-			end = min(lineEnd(raw, end), end+s.bytes)
+			end = min(l.end(end), end+s.bytes)
 		}
 	}
 	return start, end
@@ -485,16 +492,16 @@ func reach(raw string, start, end int, f form) (int, int) {
 
 // window returns the lines holding raw[start:end], the reach of matches
 // around an anchor, and one line more on either side.
-func window(raw string, start, end int) span {
-	start = lineStart(raw, start)
+func window(l lines, start, end int) span {
+	start = l.start(start)
 	if start > 0 {
-		start = lineStart(raw, start-1)
+		start = l.start(start - 1)
 	}
-	end = lineEnd(raw, end)
-	if end < len(raw) {
-		end = lineEnd(raw, end+1)
+	end = l.end(end)
+	if end < l.n {
+		end = l.end(end + 1)
 	}
-	if end == len(raw) && !strings.HasSuffix(raw, "\n") {
+	if end == l.n && !l.endsLine() {
 		// gitleaks gives a match on a last line with no line break the
 		// text from the fragment's start as its line
 		start = 0
@@ -502,19 +509,45 @@ func window(raw string, start, end int) span {
 	return span{start, end}
 }
 
-// lineStart is the offset of the start of the line holding raw[i].
-func lineStart(raw string, i int) int {
-	return strings.LastIndexByte(raw[:i], '\n') + 1
+// lines holds the offsets of a text's line breaks, to find the bounds of
+// the line holding an offset in log time: a minified file is one long
+// line with thousands of anchors on it.
+type lines struct {
+	n  int   // the text's length
+	nl []int // the offsets of its line breaks
 }
 
-// lineEnd is the offset of the line break ending the line holding raw[i]
-// (or the end).
-func lineEnd(raw string, i int) int {
-	if j := strings.IndexByte(raw[i:], '\n'); j >= 0 {
-		return i + j
+func newLines(raw string) lines {
+	l := lines{n: len(raw)}
+	for i := 0; ; {
+		j := strings.IndexByte(raw[i:], '\n')
+		if j < 0 {
+			return l
+		}
+		l.nl = append(l.nl, i+j)
+		i += j + 1
 	}
-	return len(raw)
 }
+
+// start is the offset of the start of the line holding offset i.
+func (l lines) start(i int) int {
+	if k := sort.SearchInts(l.nl, i); k > 0 {
+		return l.nl[k-1] + 1
+	}
+	return 0
+}
+
+// end is the offset of the line break ending the line holding offset i
+// (or the text's end).
+func (l lines) end(i int) int {
+	if k := sort.SearchInts(l.nl, i); k < len(l.nl) {
+		return l.nl[k]
+	}
+	return l.n
+}
+
+// endsLine reports whether the text ends with a line break.
+func (l lines) endsLine() bool { return len(l.nl) > 0 && l.nl[len(l.nl)-1] == l.n-1 }
 
 // merge sorts windows and joins those that overlap or touch.
 func merge(ws []span) []span {

@@ -212,9 +212,13 @@ func TestWindowedDecoded(t *testing.T) {
 	for i := range 40 {
 		filler = append(filler, fmt.Sprintf("\tkey.request(token, %d) // auth secret api access", i))
 	}
+	positions := []int{0, 1, 20, 39, 40}
+	if raceEnabled {
+		positions = []int{1, 40} // a sample: see race_test.go
+	}
 	for i, e := range encoded {
 		decodedFound := 0
-		for _, at := range []int{0, 1, 20, 39, 40} {
+		for _, at := range positions {
 			lines := slices.Insert(slices.Clone(filler), at, e)
 			for _, text := range []string{strings.Join(lines, "\n") + "\n", strings.Join(lines, "\n")} {
 				fr := sources.Fragment{Raw: text, FilePath: fmt.Sprintf("enc%d.go", i), StartLine: 1}
@@ -226,8 +230,8 @@ func TestWindowedDecoded(t *testing.T) {
 				}
 			}
 		}
-		if decodedFound < 5 {
-			t.Errorf("%.40q: %d decoded findings in 10 fragments", e, decodedFound)
+		if decodedFound < len(positions) {
+			t.Errorf("%.40q: %d decoded findings in %d fragments", e, decodedFound, 2*len(positions))
 		}
 	}
 }
@@ -261,6 +265,30 @@ func TestWindowedFolds(t *testing.T) {
 		for _, other := range []string{"", "\t// the secret key\n"} {
 			text := "package x\n\n" + other + strings.Repeat("\tx := compute(1)\n", 20) + "\t" + line + "\n" + strings.Repeat("\ty := compute(2)\n", 20)
 			sameAsGitleaks(t, d, prod, sources.Fragment{Raw: text, FilePath: "fold.go", StartLine: 1})
+		}
+	}
+}
+
+// A minified file is one long line with thousands of anchors on it: the
+// same findings, and (BenchmarkDetectMinified) not a scan of the line per
+// anchor.
+func TestWindowedLongLine(t *testing.T) {
+	d, prod := testDetectors(t)
+	value := secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	code := strings.Repeat(`var a={key:b.token,api:c.s.x};`, 400)
+	for _, secret := range []string{
+		`auth_token="` + value + `";`,
+		`gh="` + secretstest.GitHubPAT(t) + `";`,
+		`x="` + base64.StdEncoding.EncodeToString([]byte(`api_key = "`+value+`"`)) + `";`,
+	} {
+		texts := []string{code + secret + code, secret + code, code + secret, code + secret + code + "\n"}
+		if raceEnabled {
+			texts = texts[:1] // a sample: see race_test.go
+		}
+		for _, text := range texts {
+			if sameAsGitleaks(t, d, prod, sources.Fragment{Raw: text, FilePath: "app.min.js", StartLine: 1}) == 0 {
+				t.Errorf("%.20q in a minified line: nothing found", secret)
+			}
 		}
 	}
 }
