@@ -41,8 +41,9 @@ import (
 // line, so gitleaks computes the same line, columns and line text (its
 // columns differ on a fragment's first line) and the same \b, ^ and $
 // around it; FindAll finds the same matches, since no match lies outside
-// a window. Everything else (the other rules, allowlists, entropy, the
-// gitleaks:allow comment) is gitleaks' own code on the window.
+// a window. Everything else (allowlists, entropy, secret groups, the
+// gitleaks:allow comment) is gitleaks' own code on the window; the rules
+// not windowed run on the whole fragment, as in gitleaks.
 //
 // An anchor counts only where the rest of the regex from it on (its
 // "tail", anchored there) matches, and a window is made only where the
@@ -57,8 +58,8 @@ import (
 // crosses at most d.lines line breaks). The two non-ASCII letters that
 // (?i) matches for ASCII ones are searched as them (anchorText). A rule
 // whose windows would cover most of a fragment runs on it whole.
-// TestWindowedMatchesGitleaks, TestWindowedDecoded, TestWindowedFolds and
-// FuzzWindowed hold the findings equal.
+// TestWindowedMatchesGitleaks, TestWindowedDecoded, TestWindowedFolds,
+// TestWindowedLongLine and FuzzWindowed hold the findings equal.
 type detector struct {
 	full  *detect.Detector // all rules, decoding as configured
 	rest  *detect.Detector // the rules not windowed, raw text only
