@@ -77,22 +77,7 @@ func BenchmarkDetect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("gitleaks", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		for b.Loop() {
-			for _, f := range frags {
-				d.full.DetectContext(ctx, asDetect(f))
-			}
-		}
-	})
-	b.Run("secgate", func(b *testing.B) {
-		b.SetBytes(int64(size))
-		for b.Loop() {
-			for _, f := range frags {
-				d.DetectContext(ctx, f)
-			}
-		}
-	})
+	benchDetect(b, d, frags, size)
 }
 
 // BenchmarkDetectMinified compares gitleaks' DetectContext and secgate's
@@ -105,17 +90,27 @@ func BenchmarkDetectMinified(b *testing.B) {
 	}
 	d := newDetector(context.Background(), cfg, maxDecodeDepth, maxArchiveDepth)
 	f := sources.Fragment{Raw: strings.Repeat(`var a={key:b.token,api:c.s.x};`, 20000), FilePath: "app.min.js", StartLine: 1}
+	benchDetect(b, d, []sources.Fragment{f}, len(f.Raw))
+}
+
+// benchDetect runs gitleaks' DetectContext with all the rules and
+// secgate's windowed detection on the same fragments.
+func benchDetect(b *testing.B, d *detector, frags []sources.Fragment, size int) {
 	ctx := context.Background()
-	b.Run("gitleaks", func(b *testing.B) {
-		b.SetBytes(int64(len(f.Raw)))
-		for b.Loop() {
-			d.full.DetectContext(ctx, asDetect(f))
-		}
-	})
-	b.Run("secgate", func(b *testing.B) {
-		b.SetBytes(int64(len(f.Raw)))
-		for b.Loop() {
-			d.DetectContext(ctx, f)
-		}
-	})
+	for _, run := range []struct {
+		name   string
+		detect func(sources.Fragment)
+	}{
+		{"gitleaks", func(f sources.Fragment) { d.full.DetectContext(ctx, asDetect(f)) }},
+		{"secgate", func(f sources.Fragment) { d.DetectContext(ctx, f) }},
+	} {
+		b.Run(run.name, func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				for _, f := range frags {
+					run.detect(f)
+				}
+			}
+		})
+	}
 }

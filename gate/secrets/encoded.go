@@ -52,11 +52,6 @@ func encodedLines(raw string) (lines []int) {
 	return lines
 }
 
-// decodes reports whether gitleaks' decoder finds anything in raw.
-func decodes(raw string) bool {
-	return len(encodedLines(raw)) > 0
-}
-
 // mayDecode reports whether some part of a run of base64 characters could
 // be what gitleaks' decoder keeps: 16 characters of one base64 alphabet
 // that decode to 12 printable bytes (its shortest base64), or 32 hex

@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -157,8 +158,7 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 			required[q.RuleID] = true
 		}
 	}
-	restCfg := cfg
-	restCfg.Rules = map[string]config.Rule{}
+	rest := map[string]bool{} // rule ids not windowed
 	index := map[string]int{}
 	add := func(text string) *anchorPattern {
 		i, ok := index[text]
@@ -169,58 +169,21 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 		}
 		return &d.patterns[i]
 	}
-	for _, id := range sortedRuleIDs(cfg) {
+	for _, id := range slices.Sorted(maps.Keys(cfg.Rules)) {
 		r := cfg.Rules[id]
 		forms, ok := windowable(r, required[id])
 		if !ok {
-			restCfg.Rules[id] = r
+			rest[id] = true
 			continue
 		}
-		one := cfg
-		one.Rules = map[string]config.Rule{id: r}
-		one.Keywords = map[string]struct{}{}
-		for _, k := range r.Keywords {
-			one.Keywords[strings.ToLower(k)] = struct{}{}
-		}
-		wr := windowedRule{id: id, re: r.Regex, forms: forms, det: sync.OnceValue(func() *detect.Detector { return detect.NewDetectorContext(ctx, one) })}
+		wr := windowedRule{id: id, re: r.Regex, forms: forms, det: sync.OnceValue(func() *detect.Detector {
+			return detectorOf(ctx, cfg, func(rule string) bool { return rule == id }, 0)
+		})}
 		for fi, f := range forms {
 			for _, a := range f.anchors {
 				p := add(a)
 				p.anchorOf = append(p.anchorOf, formRef{len(d.rules), fi})
 			}
-		}
-		d.rules = append(d.rules, wr)
-	}
-	restCfg.Keywords = map[string]struct{}{}
-	for _, r := range restCfg.Rules {
-		for _, k := range r.Keywords {
-			restCfg.Keywords[strings.ToLower(k)] = struct{}{}
-		}
-	}
-	d.rest = detect.NewDetectorContext(ctx, restCfg)
-	d.anchors = newAnchorIndex(d.patterns)
-
-	decoding := func(rules func(id string) bool) func() *detect.Detector {
-		return sync.OnceValue(func() *detect.Detector {
-			c := cfg
-			c.Rules, c.Keywords = map[string]config.Rule{}, map[string]struct{}{}
-			for id, r := range cfg.Rules {
-				if rules(id) {
-					c.Rules[id] = r
-					for _, k := range r.Keywords {
-						c.Keywords[strings.ToLower(k)] = struct{}{}
-					}
-				}
-			}
-			det := detect.NewDetectorContext(ctx, c)
-			det.MaxDecodeDepth = maxDecode
-			return det
-		})
-	}
-	d.restDecoding = decoding(func(id string) bool { _, ok := d.rest.Config.Rules[id]; return ok })
-	d.windowedDecoding = decoding(func(id string) bool { _, ok := d.rest.Config.Rules[id]; return !ok })
-	for _, wr := range d.rules {
-		for _, f := range wr.forms {
 			n := 0
 			for _, s := range append(slices.Clip(f.before), f.after...) {
 				if s.nl {
@@ -229,17 +192,34 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 			}
 			d.lines = max(d.lines, n)
 		}
+		d.rules = append(d.rules, wr)
 	}
+	d.anchors = newAnchorIndex(d.patterns)
+	notWindowed := func(id string) bool { return rest[id] }
+	d.rest = detectorOf(ctx, cfg, notWindowed, 0)
+	d.restDecoding = sync.OnceValue(func() *detect.Detector { return detectorOf(ctx, cfg, notWindowed, maxDecode) })
+	d.windowedDecoding = sync.OnceValue(func() *detect.Detector {
+		return detectorOf(ctx, cfg, func(id string) bool { return !rest[id] }, maxDecode)
+	})
 	return d
 }
 
-func sortedRuleIDs(cfg config.Config) []string {
-	ids := make([]string, 0, len(cfg.Rules))
-	for id := range cfg.Rules {
-		ids = append(ids, id)
+// detectorOf is a gitleaks detector of the rules of cfg that keep says,
+// with their keywords (its prefilter) and cfg's global allowlists.
+func detectorOf(ctx context.Context, cfg config.Config, keep func(id string) bool, maxDecode int) *detect.Detector {
+	c := cfg
+	c.Rules, c.Keywords = map[string]config.Rule{}, map[string]struct{}{}
+	for id, r := range cfg.Rules {
+		if keep(id) {
+			c.Rules[id] = r
+			for _, k := range r.Keywords {
+				c.Keywords[strings.ToLower(k)] = struct{}{}
+			}
+		}
 	}
-	slices.Sort(ids)
-	return ids
+	det := detect.NewDetectorContext(ctx, c)
+	det.MaxDecodeDepth = maxDecode
+	return det
 }
 
 // DetectContext finds what gitleaks' DetectContext finds in a fragment.
