@@ -126,19 +126,24 @@ func Open(dir string) (*gogit.Repository, error) {
 }
 
 // OpenForWalk opens the repository holding dir for reading many objects
-// (a history scan): the pack files stay open between reads (go-git's
-// default opens a pack for every object: 8x the time of git log on 5,000
-// commits). The caller calls close when done.
+// (a history scan): the pack files are mapped into memory and stay so
+// between reads (go-git's default opens a pack for every object: 8x the
+// time of git log on 5,000 commits). The caller calls close when done.
 func OpenForWalk(dir string) (r *gogit.Repository, close func(), err error) {
 	if gitDir := GitDir(dir); gitDir != "" {
 		top := filepath.Dir(gitDir)
-		st := filesystem.NewStorageWithOptions(osfs.New(gitDir, osfs.WithBoundOS()), cache.NewObjectLRU(4*cache.MiByte), filesystem.Options{KeepDescriptors: true})
+		packs := newPackFS(osfs.New(gitDir, osfs.WithBoundOS()), gitDir)
+		st := filesystem.NewStorageWithOptions(packs, cache.NewObjectLRU(4*cache.MiByte), filesystem.Options{KeepDescriptors: true})
+		closeAll := func() {
+			st.Close()
+			packs.close()
+		}
 		r, err := gogit.Open(st, osfs.New(top, osfs.WithBoundOS()))
 		if err != nil {
-			st.Close()
+			closeAll()
 			return nil, nil, fmt.Errorf("%s: %w", top, err)
 		}
-		return r, func() { st.Close() }, nil
+		return r, closeAll, nil
 	}
 	// A worktree's or a submodule's .git file: go-git's own resolution.
 	r, err = Open(dir)
@@ -174,10 +179,19 @@ func ResolveCommit(r *gogit.Repository, rev string) (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if _, err := r.CommitObject(*h); err == nil {
-		return *h, nil
+	return PeelCommit(r, *h)
+}
+
+// PeelCommit is the commit h names: h itself, or the commit an annotated
+// tag h points at. (A reference's hash is peeled with it, not resolved
+// as a revision: go-git looks a revision up among the references first,
+// reading packed-refs for each candidate name — on a repository with
+// 184 tags, 8% of its history scan.)
+func PeelCommit(r *gogit.Repository, h plumbing.Hash) (plumbing.Hash, error) {
+	if _, err := r.CommitObject(h); err == nil {
+		return h, nil
 	}
-	tag, err := r.TagObject(*h)
+	tag, err := r.TagObject(h)
 	if err != nil {
 		return plumbing.ZeroHash, plumbing.ErrObjectNotFound
 	}
@@ -327,7 +341,9 @@ func Changed(ctx context.Context, root, base string, pathspecs ...string) ([]str
 		if err != nil {
 			return err
 		}
-		now[rel] = plumbing.ComputeHash(plumbing.BlobObject, data)
+		if now[rel], err = BlobID(bytes.NewReader(data), int64(len(data))); err != nil {
+			return err
+		}
 		return nil
 	})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/secgate/secgate/gate/repo/repotest"
 )
 
@@ -122,6 +124,23 @@ func TestIgnoredDirsMatchesGit(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("IgnoredDirs(%s) = %v, git ls-files says %v", root, got, want)
+		}
+	}
+}
+
+// TestBlobID: git's blob ids (as `git hash-object` gives them), with the
+// standard library's SHA-1 registered for go-git's own hashing.
+func TestBlobID(t *testing.T) {
+	for data, want := range map[string]string{
+		"":              "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
+		"hello world\n": "3b18e512dba79e4c8300dd08aeb37f8e728b8dad",
+	} {
+		got, err := BlobID(strings.NewReader(data), int64(len(data)))
+		if err != nil || got.String() != want {
+			t.Errorf("BlobID(%q) = %s, %v; want %s", data, got, err, want)
+		}
+		if h := plumbing.ComputeHash(plumbing.BlobObject, []byte(data)); h.String() != want {
+			t.Errorf("go-git's hash of %q = %s, want %s", data, h, want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -112,5 +113,30 @@ func benchDetect(b *testing.B, d *detector, frags []sources.Fragment, size int) 
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkHistoryRead reads what each commit of SECGATE_BENCH_TREE's
+// repository adds (SECGATE_BENCH_HISTORY set), without detection: the
+// cost of go-git's walk, object reads and line diffs.
+func BenchmarkHistoryRead(b *testing.B) {
+	dir := os.Getenv("SECGATE_BENCH_TREE")
+	if dir == "" || os.Getenv("SECGATE_BENCH_HISTORY") == "" {
+		b.Skip("SECGATE_BENCH_TREE and SECGATE_BENCH_HISTORY not set")
+	}
+	cfg, _, err := loadConfig(context.Background(), dir, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		var size atomic.Int64
+		err := (&gitHistory{root: dir, cfg: &cfg}).Fragments(context.Background(), func(f sources.Fragment, err error) error {
+			size.Add(int64(len(f.Raw)))
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(size.Load())
 	}
 }

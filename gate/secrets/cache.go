@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"github.com/secgate/secgate/gate/repo"
@@ -60,11 +58,7 @@ func blobID(path string, info os.FileInfo, index map[string]repo.IndexEntry, ind
 		return [20]byte{}, err
 	}
 	defer f.Close()
-	h := plumbing.NewHasher(plumbing.BlobObject, info.Size())
-	if _, err := io.Copy(h, f); err != nil {
-		return [20]byte{}, err
-	}
-	return h.Sum(), nil
+	return repo.BlobID(f, info.Size())
 }
 
 // findingFile is the file a finding is in (an archive's, for its entries).

@@ -5,18 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/utils/diff"
 	"github.com/go-git/go-git/v5/utils/merkletrie"
 	"github.com/mholt/archives"
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -40,9 +39,36 @@ type gitHistory struct {
 	base, head string // the range base..head; base "" is every commit of every ref
 	cfg        *config.Config
 
-	clean   *cache.Set      // commits known to add nothing gitleaks finds (nil: no cache)
-	scanned []plumbing.Hash // the commits diffed this run
-	hits    int             // the commits the cache spared
+	clean   *cache.Set                      // commits known to add nothing gitleaks finds (nil: no cache)
+	scanned []plumbing.Hash                 // the commits diffed this run
+	hits    int                             // the commits the cache spared
+	trees   map[plumbing.Hash]plumbing.Hash // the tree of each commit listed (read only once the walk is done)
+
+	// skipPath's answers by path: a history changes the same paths again
+	// and again, and the default allowlist's path regex is one large
+	// alternation (8% of a history's reading, asked every time)
+	skipMu sync.Mutex
+	skips  map[string]bool
+}
+
+// maxSkips bounds the paths whose skipPath answer is kept.
+const maxSkips = 1 << 16
+
+func (h *gitHistory) skipPath(path string) bool {
+	h.skipMu.Lock()
+	skip, ok := h.skips[path]
+	h.skipMu.Unlock()
+	if ok {
+		return skip
+	}
+	skip = skipPath(h.cfg, path)
+	h.skipMu.Lock()
+	if h.skips == nil || len(h.skips) >= maxSkips {
+		h.skips = map[string]bool{}
+	}
+	h.skips[path] = skip
+	h.skipMu.Unlock()
+	return skip
 }
 
 // commitWorkers is how many commits are diffed at once: go-git's diffs
@@ -124,7 +150,7 @@ func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := walk(r, []plumbing.Hash{b}, nil, func(c plumbing.Hash) { exclude[c] = true }); err != nil {
+		if err := walk(r, []plumbing.Hash{b}, nil, func(c *object.Commit) { exclude[c.Hash] = true }); err != nil {
 			return nil, err
 		}
 		hd, err := repo.ResolveCommit(r, h.head)
@@ -144,7 +170,7 @@ func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 			if ref.Type() != plumbing.HashReference {
 				return nil
 			}
-			if c, err := repo.ResolveCommit(r, ref.Hash().String()); err == nil {
+			if c, err := repo.PeelCommit(r, ref.Hash()); err == nil {
 				starts = append(starts, c)
 			}
 			return nil
@@ -154,13 +180,17 @@ func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 		}
 	}
 	var out []plumbing.Hash
-	err := walk(r, starts, exclude, func(c plumbing.Hash) { out = append(out, c) })
+	h.trees = map[plumbing.Hash]plumbing.Hash{}
+	err := walk(r, starts, exclude, func(c *object.Commit) {
+		out = append(out, c.Hash)
+		h.trees[c.Hash] = c.TreeHash
+	})
 	return out, err
 }
 
 // walk visits every commit reachable from starts, each once, none of
 // exclude's (nor what only they reach).
-func walk(r *gogit.Repository, starts []plumbing.Hash, exclude map[plumbing.Hash]bool, visit func(plumbing.Hash)) error {
+func walk(r *gogit.Repository, starts []plumbing.Hash, exclude map[plumbing.Hash]bool, visit func(*object.Commit)) error {
 	seen := map[plumbing.Hash]bool{}
 	stack := append([]plumbing.Hash(nil), starts...)
 	for len(stack) > 0 {
@@ -177,7 +207,7 @@ func walk(r *gogit.Repository, starts []plumbing.Hash, exclude map[plumbing.Hash
 		if err != nil {
 			return fmt.Errorf("commit %s: %w", c, err)
 		}
-		visit(c)
+		visit(commit)
 		stack = append(stack, commit.ParentHashes...)
 	}
 	return nil
@@ -193,22 +223,14 @@ func (h *gitHistory) commit(ctx context.Context, w *walker, hash plumbing.Hash, 
 	if c.NumParents() > 1 {
 		return nil // git log -p shows no diff for a merge
 	}
-	tree, err := c.Tree()
+	tree, err := w.tree(c.TreeHash)
 	if err != nil {
 		return err
 	}
 	var parent *object.Tree
 	if c.NumParents() == 1 {
-		p, err := c.Parent(0)
-		if errors.Is(err, plumbing.ErrObjectNotFound) && repo.IsShallowBoundary(r, c.ParentHashes[0]) {
-			p = nil // a shallow clone's first commit: git shows it whole
-		} else if err != nil {
+		if parent, err = h.parentTree(w, c.ParentHashes[0]); err != nil {
 			return err
-		}
-		if p != nil {
-			if parent, err = p.Tree(); err != nil {
-				return err
-			}
 		}
 	}
 	changes, err := w.changes(parent, tree)
@@ -249,10 +271,27 @@ func (h *gitHistory) commit(ctx context.Context, w *walker, hash plumbing.Hash, 
 
 func isSymlink(m filemode.FileMode) bool { return m == filemode.Symlink }
 
+// parentTree is the tree of commit p, nil for a shallow clone's edge (git
+// shows the first commit whole). The walk noted the trees of the commits
+// it listed; a range's base side is read here.
+func (h *gitHistory) parentTree(w *walker, p plumbing.Hash) (*object.Tree, error) {
+	if t, ok := h.trees[p]; ok {
+		return w.tree(t)
+	}
+	c, err := w.r.CommitObject(p)
+	if errors.Is(err, plumbing.ErrObjectNotFound) && repo.IsShallowBoundary(w.r, p) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return w.tree(c.TreeHash)
+}
+
 // change yields the added lines of one file, or its archive's entries.
 func (h *gitHistory) change(ctx context.Context, r *gogit.Repository, ch *object.Change, info *sources.CommitInfo, yield sources.FragmentsFunc) error {
 	path := ch.To.Name
-	if skipPath(h.cfg, path) {
+	if h.skipPath(path) {
 		return nil
 	}
 	newData, err := blob(r, ch.To.TreeEntry.Hash)
@@ -299,7 +338,12 @@ func blob(r *gogit.Repository, h plumbing.Hash) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	// the size is known: one allocation (io.ReadAll grows a slice step
+	// by step, and copies at each step); a size past 64 MB, which a
+	// damaged pack may claim, is not trusted for it
+	buf := bytes.NewBuffer(make([]byte, 0, min(b.Size, 64<<20)+bytes.MinRead))
+	_, err = buf.ReadFrom(rc)
+	return buf.Bytes(), err
 }
 
 // isBinary is git's test: a NUL byte in the first 8000 bytes.
@@ -313,41 +357,84 @@ type hunk struct {
 	text  string
 }
 
-// addedLines diffs two versions of a file by line (Myers, as git does)
-// and returns the added runs, as `git diff -U0` would show them: the
-// lines a hunk adds, with the line of the new file they start at.
+// addedLines diffs two versions of a file by line and returns the added
+// runs, as `git diff -U0` would show them: the lines a hunk adds, with the
+// line of the new file they start at. The diff is go-diff's on lines
+// (go-git's utils/diff.Do), each distinct line one rune; the lines are
+// numbered here in one pass (go-diff's own DiffLinesToRunes spells every
+// line number out as text first: half the cost of a history's diffs).
 func addedLines(old, new string) []hunk {
+	if new == "" {
+		return nil
+	}
 	if old == "" {
-		if new == "" {
-			return nil
-		}
 		return []hunk{{start: 1, text: new}}
 	}
+	ids := make(map[string]rune, strings.Count(new, "\n")+1)
+	a, _, ok := lineRunes(old, ids)
+	b, at, ok2 := lineRunes(new, ids)
+	if !ok || !ok2 {
+		// more distinct lines than runes (go-diff would panic): the
+		// new version whole, which holds every added line
+		return []hunk{{start: 1, text: new}}
+	}
+	dmp := diffmatchpatch.New()
+	// go-git's setting: a deadline far off (the same diff on a slow
+	// machine), which also turns on go-diff's half-match speed-up
+	dmp.DiffTimeout = time.Hour
 	var (
 		out  []hunk
-		line = 1
+		line = 0     // lines of the new version before the current diff
 		open = false // the last hunk still grows (only deletions since)
 	)
-	for _, d := range diff.Do(old, new) {
-		n := strings.Count(d.Text, "\n")
-		if !strings.HasSuffix(d.Text, "\n") {
-			n++
-		}
+	for _, d := range dmp.DiffMainRunes(a, b, false) {
+		n := utf8.RuneCountInString(d.Text)
 		switch d.Type {
 		case diffmatchpatch.DiffEqual:
 			line += n
 			open = false
 		case diffmatchpatch.DiffInsert:
 			if open {
-				out[len(out)-1].text += d.Text
+				out[len(out)-1].text = new[at[out[len(out)-1].start-1]:at[line+n]]
 			} else {
-				out = append(out, hunk{start: line, text: d.Text})
+				out = append(out, hunk{start: line + 1, text: new[at[line]:at[line+n]]})
 				open = true
 			}
 			line += n
 		}
 	}
 	return out
+}
+
+// lineRunes numbers the lines of text (each with its "\n", the last one
+// maybe without) by ids, adding the new ones, and returns one rune per
+// line and where each line starts (and, last, len(text)). ok is false
+// when there are more distinct lines than runes.
+func lineRunes(text string, ids map[string]rune) (runes []rune, at []int, ok bool) {
+	n := strings.Count(text, "\n") + 1
+	runes, at = make([]rune, 0, n), make([]int, 0, n+1)
+	for i := 0; i < len(text); {
+		end := strings.IndexByte(text[i:], '\n') + 1
+		if end == 0 {
+			end = len(text) - i
+		}
+		line := text[i : i+end]
+		r, seen := ids[line]
+		if !seen {
+			// 1, 2, … skipping the surrogates, which are not runes
+			r = rune(len(ids) + 1)
+			if r >= 0xD800 {
+				r += 0x800
+			}
+			if r > utf8.MaxRune {
+				return nil, nil, false
+			}
+			ids[line] = r
+		}
+		runes, at = append(runes, r), append(at, i)
+		i += end
+	}
+	return runes, append(at, len(text)), true
 }
 
 // walker is one worker's repository and its decoded trees: consecutive

@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/go-git/go-git/v5/utils/diff"
+	"github.com/sergi/go-diff/diffmatchpatch"
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
@@ -159,5 +163,104 @@ func TestAddedLines(t *testing.T) {
 		if got := addedLines(tt.old, tt.new); !slices.Equal(got, tt.want) {
 			t.Errorf("addedLines(%q, %q) = %+v, want %+v", tt.old, tt.new, got, tt.want)
 		}
+	}
+}
+
+// TestAddedLinesAsGoGit holds addedLines to what it replaced, go-git's
+// utils/diff.Do (go-diff's line mode), on this package's sources edited
+// at random: lines dropped, added, moved and repeated.
+func TestAddedLinesAsGoGit(t *testing.T) {
+	goGit := func(old, new string) []hunk {
+		if old == "" {
+			if new == "" {
+				return nil
+			}
+			return []hunk{{start: 1, text: new}}
+		}
+		var (
+			out  []hunk
+			line = 1
+			open = false
+		)
+		for _, d := range diff.Do(old, new) {
+			n := strings.Count(d.Text, "\n")
+			if !strings.HasSuffix(d.Text, "\n") {
+				n++
+			}
+			switch d.Type {
+			case diffmatchpatch.DiffEqual:
+				line += n
+				open = false
+			case diffmatchpatch.DiffInsert:
+				if open {
+					out[len(out)-1].text += d.Text
+				} else {
+					out = append(out, hunk{start: line, text: d.Text})
+					open = true
+				}
+				line += n
+			}
+		}
+		return out
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) < 10 {
+		t.Fatal(files, err)
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	edits, hunks := 0, 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := strings.SplitAfter(string(data), "\n")
+		for range 6 {
+			lines := slices.Clone(old)
+			for range 1 + rnd.IntN(12) {
+				i := rnd.IntN(len(lines))
+				switch rnd.IntN(4) {
+				case 0: // dropped
+					lines = slices.Delete(lines, i, min(len(lines), i+1+rnd.IntN(5)))
+				case 1: // added
+					lines = slices.Insert(lines, i, fmt.Sprintf("added %d\n", rnd.IntN(1000)))
+				case 2: // repeated
+					lines = slices.Insert(lines, i, lines[rnd.IntN(len(lines))])
+				case 3: // the last line without its line break
+					lines[len(lines)-1] = strings.TrimSuffix(lines[len(lines)-1], "\n")
+				}
+				if len(lines) == 0 {
+					lines = []string{"x"}
+				}
+			}
+			o, n := string(data), strings.Join(lines, "")
+			for _, pair := range [][2]string{{o, n}, {n, o}} {
+				want := goGit(pair[0], pair[1])
+				if got := addedLines(pair[0], pair[1]); !slices.Equal(got, want) {
+					t.Fatalf("%s edited: addedLines = %+v\ngo-git's diff: %+v", f, got, want)
+				}
+				edits++
+				hunks += len(want)
+			}
+		}
+	}
+	if hunks < edits {
+		t.Errorf("%d edits gave only %d hunks", edits, hunks)
+	}
+}
+
+// TestAddedLinesTooManyLines: more distinct lines than runes (go-diff's
+// own line mode panics there) gives the new version whole.
+func TestAddedLinesTooManyLines(t *testing.T) {
+	var b strings.Builder
+	for i := range utf8.MaxRune {
+		fmt.Fprintf(&b, "%x\n", i)
+	}
+	if _, _, ok := lineRunes(b.String(), map[string]rune{}); ok {
+		t.Fatal("lineRunes numbered more lines than there are runes")
+	}
+	got := addedLines("a\n", b.String())
+	if len(got) != 1 || got[0].start != 1 || len(got[0].text) != b.Len() {
+		t.Errorf("addedLines gave %d hunks, want the new version whole", len(got))
 	}
 }
