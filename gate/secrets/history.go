@@ -77,13 +77,15 @@ func (h *gitHistory) skipPath(path string) bool {
 var commitWorkers = max(2, runtime.GOMAXPROCS(0))
 
 func (h *gitHistory) Fragments(ctx context.Context, yield sources.FragmentsFunc) error {
+	// the repository that lists the commits is then the first worker's
+	// (a repository's pack indexes are in memory: one set a worker)
 	r, done, err := repo.OpenForWalk(h.root)
 	if err != nil {
 		return err
 	}
-	defer done()
 	commits, err := h.commits(r)
 	if err != nil {
+		done()
 		return err
 	}
 	if h.clean != nil {
@@ -104,11 +106,14 @@ func (h *gitHistory) Fragments(ctx context.Context, yield sources.FragmentsFunc)
 		mu   sync.Mutex
 		errs []error
 	)
-	for range min(commitWorkers, max(1, len(commits))) {
-		wr, done, err := repo.OpenForWalk(h.root)
-		if err != nil {
-			return err
+	for i := range min(commitWorkers, max(1, len(commits))) {
+		wr := r
+		if i > 0 {
+			if wr, done, err = repo.OpenForWalk(h.root); err != nil {
+				break // opened once already: the workers started scan it all
+			}
 		}
+		done := done
 		w := &walker{r: wr, trees: map[plumbing.Hash]*object.Tree{}}
 		wg.Add(1)
 		go func() {
