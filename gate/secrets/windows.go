@@ -226,9 +226,12 @@ func detectorOf(ctx context.Context, cfg config.Config, keep func(id string) boo
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
 	raw := f.Raw
 	encoded := encodedLines(raw)
-	if len(encoded) > 0 && (strings.Contains(raw, "\u017F") || d.decodesLongS(raw, encoded)) {
-		// a region of decoded text around a long s may lack the keyword
-		// gitleaks finds elsewhere (see anchorText)
+	regions := d.decodeRegions(raw, encoded)
+	if len(encoded) > 0 && (slices.ContainsFunc(regions, func(r span) bool { return strings.Contains(raw[r.start:r.end], "\u017F") }) || d.decodesLongS(raw, encoded)) {
+		// a region of decoded text with a long s may lack the keyword
+		// gitleaks finds elsewhere (see anchorText); a long s outside
+		// them is the windows' concern (binary-like text, a PDF's
+		// streams, has one every 64 kB)
 		return d.full.DetectContext(ctx, asDetect(f))
 	}
 	var findings []report.Finding
@@ -239,20 +242,20 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		// and again on the text decoded: the rules not windowed on all of
 		// it, the windowed ones around the encoded lines
 		findings = d.restDecoding().DetectContext(ctx, asDetect(f))
-		findings = append(findings, d.decoded(ctx, f, encoded)...)
+		findings = append(findings, d.decoded(ctx, f, regions)...)
 	}
 	findings = append(findings, d.windowed(ctx, f)...)
 	return dropGenericAsGitleaks(findings)
 }
 
-// decoded returns what the windowed rules find in the decoded text of the
-// encoded lines (gitleaks' decoding passes): a match of theirs reaches
-// across at most d.lines line breaks, so each encoded line is scanned with
-// that many lines on either side and one more, and only what gitleaks
-// found decoded (tagged decode-depth) is kept: the raw text is the
-// windows' part.
-func (d *detector) decoded(ctx context.Context, f sources.Fragment, encoded []int) []report.Finding {
-	raw := f.Raw
+// decodeRegions is where the windowed rules can match in the decoded text
+// of the encoded lines (gitleaks' decoding passes): a match of theirs
+// reaches across at most d.lines line breaks, so each encoded line with
+// that many lines on either side and one more, merged.
+func (d *detector) decodeRegions(raw string, encoded []int) []span {
+	if len(encoded) == 0 {
+		return nil
+	}
 	var regions []span
 	l := newLines(raw)
 	for _, at := range encoded {
@@ -270,9 +273,17 @@ func (d *detector) decoded(ctx context.Context, f sources.Fragment, encoded []in
 		}
 		regions = append(regions, span{start, end})
 	}
+	return merge(regions)
+}
+
+// decoded returns what the windowed rules find decoded in regions (see
+// decodeRegions): only what gitleaks found decoded (tagged decode-depth)
+// is kept, the raw text is the windows' part.
+func (d *detector) decoded(ctx context.Context, f sources.Fragment, regions []span) []report.Finding {
+	raw := f.Raw
 	var found []report.Finding
 	line, at := f.StartLine, 0
-	for _, r := range merge(regions) {
+	for _, r := range regions {
 		line += strings.Count(raw[at:r.start], "\n")
 		at = r.start
 		part := f

@@ -271,10 +271,19 @@ func TestWindowedFolds(t *testing.T) {
 		// decode to ASCII only; \u escapes and U+XXXX to any letter)
 		`j = "\u017fecret = '` + value + `'"`,
 		"u = " + unicodePoints("\u017Fecret = '"+value+"'"),
+		// a long s a line before a value that decodes: the decoded
+		// match's keyword (the ASCII one far off in the fragment)
+		"\u017Fecret =\n\t'" + base64.StdEncoding.EncodeToString([]byte(value)) + "'",
 	} {
+		// and an encoded key, far from the line (a long s outside the
+		// decoded regions leaves the fragment to the windows) or next
+		// to it (inside them: the fragment goes to gitleaks whole)
+		encoded := "\tb := \"" + base64.StdEncoding.EncodeToString([]byte(`api_key = "`+value+`"`)) + "\"\n"
 		for _, other := range []string{"", "\t// the secret key\n"} {
-			text := "package x\n\n" + other + strings.Repeat("\tx := compute(1)\n", 20) + "\t" + line + "\n" + strings.Repeat("\ty := compute(2)\n", 20)
-			sameAsGitleaks(t, d, prod, sources.Fragment{Raw: text, FilePath: "fold.go", StartLine: 1})
+			for _, far := range []string{"", strings.Repeat("\tz := compute(3)\n", 20) + encoded, encoded} {
+				text := "package x\n\n" + other + strings.Repeat("\tx := compute(1)\n", 20) + "\t" + line + "\n" + far + strings.Repeat("\ty := compute(2)\n", 20)
+				sameAsGitleaks(t, d, prod, sources.Fragment{Raw: text, FilePath: "fold.go", StartLine: 1})
+			}
 		}
 	}
 }
