@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +101,11 @@ func (h *gitHistory) Fragments(ctx context.Context, yield sources.FragmentsFunc)
 		commits = kept
 	}
 	h.scanned = commits
+	// oldest first, as listed from the references back: a history's
+	// largest commits are usually its first (the initial import, the
+	// vendored trees), and a long fragment dealt out last leaves the
+	// other workers idle while it runs (requests: 4.05 -> 3.40 s)
+	slices.Reverse(commits)
 	work := make(chan plumbing.Hash)
 	var (
 		wg   sync.WaitGroup
