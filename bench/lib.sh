@@ -30,3 +30,32 @@ col() {
   # shellcheck disable=SC2046
   median $(printf '%s\n' "$@" | awk -v i="$i" '{ print $i }')
 }
+
+# peakmem CMD...: "anon file" — the peak anonymous and file-backed resident
+# memory in MB of CMD's process tree (CMD and its children, summed as they
+# run: gitleaks' git log counts with it), sampled every 10 ms. A run of its
+# own, not timed: the sampling costs CPU. Anonymous memory is what a
+# memory limit presses on; file-backed pages (the binary, mapped git packs)
+# are clean page cache the kernel drops under pressure.
+peakmem() {
+  "$@" >/dev/null 2>&1 &
+  local pid=$! anon=0 file=0 a f p k v state
+  while :; do
+    a=0 f=0 state=
+    for p in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+      { while read -r k v _; do
+        case $k in
+          State:) [ "$p" = "$pid" ] && state=$v ;;
+          RssAnon:) a=$((a + v)) ;;
+          RssFile:) f=$((f + v)) ;;
+        esac
+      done < /proc/"$p"/status; } 2>/dev/null || true # a child may be gone
+    done
+    [ -z "$state" ] || [ "$state" = Z ] && break
+    [ "$a" -gt "$anon" ] && anon=$a
+    [ "$f" -gt "$file" ] && file=$f
+    sleep 0.01
+  done
+  wait "$pid" || true
+  echo "$((anon / 1024)) $((file / 1024))"
+}

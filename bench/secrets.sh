@@ -4,7 +4,9 @@
 # the same trees (this repository, a real Go module from the module cache,
 # and a generated ~50 MB tree dense with keywords) and on the history of a
 # generated 5,000-commit repository (`gitleaks git` against `secgate run
-# --history`), three runs each: wall time, CPU seconds and peak RSS; then a
+# --history`), three runs each: wall time, CPU seconds and peak RSS, and a
+# fourth, untimed, for the peak anonymous and file-backed memory of each
+# tool's process tree (gitleaks' git log counts with it); then a
 # commit-range scan of a 100-line diff on top of that repository. Targets:
 # ratio <= 1.0x (goal 0.9x) on trees and history, RSS <= 1.3x, range scan
 # < 1 s.
@@ -42,10 +44,16 @@ compare() {
     # shellcheck disable=SC2086
     s+=("$(measured "$out/bin/secgate" run --only secrets --format json $sargs "$dir")")
   done
-  local gw sw gc sc gr sr
+  local gw sw gc sc gr sr gm sm
   gw=$(col 1 "${g[@]}") sw=$(col 1 "${s[@]}") gc=$(col 2 "${g[@]}") sc=$(col 2 "${s[@]}") gr=$(col 3 "${g[@]}") sr=$(col 3 "${s[@]}")
+  # shellcheck disable=SC2086
+  gm=$(peakmem "$out/bin/gitleaks" $gargs --no-banner --log-level error --exit-code 0 --report-format json --report-path "$out/gitleaks-report.json" "$dir")
+  # shellcheck disable=SC2086
+  sm=$(peakmem "$out/bin/secgate" run --only secrets --format json $sargs "$dir")
   printf '%-30s gitleaks %6.3fs %6.2f CPU-s %4d MB   secgate %6.3fs %6.2f CPU-s %4d MB   ratio wall %.2fx CPU %.2fx RSS %.2fx\n' \
     "$name" "$gw" "$gc" "$gr" "$sw" "$sc" "$sr" "$(ratio "$sw" "$gw")" "$(ratio "$sc" "$gc")" "$(ratio "$sr" "$gr")"
+  printf '%-30s   memory of the process tree (a run of its own): anonymous / file-backed MB: gitleaks %s / %s, secgate %s / %s\n' \
+    "" ${gm% *} ${gm#* } ${sm% *} ${sm#* }
 }
 
 median3() { local t=(); for _ in 1 2 3; do t+=("$(timed "$@")"); done; median "${t[@]}"; }

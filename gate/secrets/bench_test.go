@@ -102,7 +102,7 @@ func benchDetect(b *testing.B, d *detector, frags []sources.Fragment, size int) 
 		name   string
 		detect func(sources.Fragment)
 	}{
-		{"gitleaks", func(f sources.Fragment) { d.full.DetectContext(ctx, asDetect(f)) }},
+		{"gitleaks", func(f sources.Fragment) { d.full().DetectContext(ctx, asDetect(f)) }},
 		{"secgate", func(f sources.Fragment) { d.DetectContext(ctx, f) }},
 	} {
 		b.Run(run.name, func(b *testing.B) {

@@ -167,7 +167,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		}
 		src = h
 	default:
-		tree = &treeFiles{root: root, cfg: &cfg, sema: d.full.Sema, clean: clean, keys: map[string]cache.ID{}}
+		tree = &treeFiles{root: root, cfg: &cfg, sema: d.rest.Sema, clean: clean, keys: map[string]cache.ID{}}
 		if clean != nil {
 			tree.index, tree.indexTime = repo.Index(root)
 		}

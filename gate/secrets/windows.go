@@ -62,15 +62,17 @@ import (
 // TestWindowedMatchesGitleaks, TestWindowedDecoded, TestWindowedFolds,
 // TestWindowedLongLine and FuzzWindowed hold the findings equal.
 type detector struct {
-	full  *detect.Detector // all rules, decoding as configured
-	rest  *detect.Detector // the rules not windowed, raw text only
-	rules []windowedRule   // the windowed rules, each with its own detector
+	cfg   config.Config
+	full  func() *detect.Detector // all rules, decoding as configured (built when first needed: 2.5 MB)
+	rest  *detect.Detector        // the rules not windowed, raw text only
+	rules []windowedRule          // the windowed rules, each with its own detector
 
 	// for fragments with encoded text, built when first needed: the rules
 	// not windowed and the windowed ones, decoding as configured; and the
 	// most line breaks a windowed rule's match can reach across
 	restDecoding, windowedDecoding func() *detect.Detector
 	lines                          int
+	maxDecode                      int // gitleaks' decoding depth
 
 	anchors  anchorIndex
 	patterns []anchorPattern // the anchors, each once
@@ -149,8 +151,12 @@ const (
 
 // newDetector builds the detectors of cfg.
 func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive int) *detector {
-	d := &detector{full: detect.NewDetectorContext(ctx, cfg), maxReach: maxReached, maxCover: maxCovered}
-	d.full.MaxDecodeDepth, d.full.MaxArchiveDepth = maxDecode, maxArchive
+	d := &detector{cfg: cfg, maxDecode: maxDecode, maxReach: maxReached, maxCover: maxCovered}
+	d.full = sync.OnceValue(func() *detect.Detector {
+		full := detect.NewDetectorContext(ctx, cfg)
+		full.MaxDecodeDepth, full.MaxArchiveDepth = maxDecode, maxArchive
+		return full
+	})
 
 	required := map[string]bool{}
 	for _, r := range cfg.Rules {
@@ -232,7 +238,7 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 		// gitleaks finds elsewhere (see anchorText); a long s outside
 		// them is the windows' concern (binary-like text, a PDF's
 		// streams, has one every 64 kB)
-		return d.full.DetectContext(ctx, asDetect(f))
+		return d.full().DetectContext(ctx, asDetect(f))
 	}
 	var findings []report.Finding
 	if len(encoded) == 0 {
@@ -289,7 +295,7 @@ func (d *detector) decoded(ctx context.Context, f sources.Fragment, regions []sp
 		part := f
 		part.Raw, part.Bytes, part.StartLine = raw[r.start:r.end], nil, line
 		for _, g := range d.windowedDecoding().DetectContext(ctx, asDetect(part)) {
-			if len(g.Tags) > len(d.full.Config.Rules[g.RuleID].Tags) {
+			if len(g.Tags) > len(d.cfg.Rules[g.RuleID].Tags) {
 				found = append(found, g)
 			}
 		}
@@ -307,7 +313,7 @@ func (d *detector) decodesLongS(raw string, encoded []int) bool {
 			end = at + j
 		}
 		text, segments := raw[at:end], []*codec.EncodedSegment(nil)
-		for range d.full.MaxDecodeDepth {
+		for range d.maxDecode {
 			if text, segments = dec.Decode(text, segments); len(segments) == 0 {
 				break
 			}

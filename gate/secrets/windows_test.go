@@ -48,7 +48,7 @@ func canonical(fs []report.Finding) []string {
 func sameAsGitleaks(t testing.TB, d, prod *detector, fr sources.Fragment) int {
 	t.Helper()
 	ctx := context.Background()
-	want := canonical(d.full.DetectContext(ctx, asDetect(fr)))
+	want := canonical(d.full().DetectContext(ctx, asDetect(fr)))
 	for _, d := range []*detector{d, prod} {
 		got := canonical(d.DetectContext(ctx, fr))
 		if !slices.Equal(got, want) {
@@ -68,7 +68,7 @@ func TestWindowableRules(t *testing.T) {
 	for _, wr := range d.rules {
 		forms[wr.id] = wr.forms
 	}
-	t.Logf("%d of %d rules run on windows", len(d.rules), len(d.full.Config.Rules))
+	t.Logf("%d of %d rules run on windows", len(d.rules), len(d.cfg.Rules))
 	for _, id := range []string{"generic-api-key", "hashicorp-tf-password", "jwt", "vault-service-token", "aws-secret-access-key", "connection-url-credentials"} {
 		if forms[id] == nil {
 			t.Errorf("%s does not run on windows", id)
