@@ -233,7 +233,8 @@ func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []repo
 	raw := f.Raw
 	encoded := encodedLines(raw)
 	regions := d.decodeRegions(raw, encoded)
-	if len(encoded) > 0 && (slices.ContainsFunc(regions, func(r span) bool { return strings.Contains(raw[r.start:r.end], "\u017F") }) || d.decodesLongS(raw, encoded)) {
+	longS := func(r span) bool { return strings.Contains(raw[r.start:r.end], "\u017F") }
+	if len(encoded) > 0 && (slices.ContainsFunc(regions, longS) || d.decodesLongS(raw, encoded)) {
 		// a region of decoded text with a long s may lack the keyword
 		// gitleaks finds elsewhere (see anchorText); a long s outside
 		// them is the windows' concern (binary-like text, a PDF's
