@@ -38,18 +38,18 @@ fi
 # machine hits both alike; medians compared (wall, CPU and peak RSS each)
 compare() {
   local name=$1 dir=$2 gargs=$3 sargs=$4 g=() s=()
+  # the two command lines, measured by $1 (measured, peakmem)
+  # shellcheck disable=SC2086
+  gl() { "$1" "$out/bin/gitleaks" $gargs --no-banner --log-level error --exit-code 0 --report-format json --report-path "$out/gitleaks-report.json" "$dir"; }
+  # shellcheck disable=SC2086
+  sg() { "$1" "$out/bin/secgate" run --only secrets --format json $sargs "$dir"; }
   for _ in 1 2 3; do
-    # shellcheck disable=SC2086
-    g+=("$(measured "$out/bin/gitleaks" $gargs --no-banner --log-level error --exit-code 0 --report-format json --report-path "$out/gitleaks-report.json" "$dir")")
-    # shellcheck disable=SC2086
-    s+=("$(measured "$out/bin/secgate" run --only secrets --format json $sargs "$dir")")
+    g+=("$(gl measured)")
+    s+=("$(sg measured)")
   done
   local gw sw gc sc gr sr gm sm
   gw=$(col 1 "${g[@]}") sw=$(col 1 "${s[@]}") gc=$(col 2 "${g[@]}") sc=$(col 2 "${s[@]}") gr=$(col 3 "${g[@]}") sr=$(col 3 "${s[@]}")
-  # shellcheck disable=SC2086
-  gm=$(peakmem "$out/bin/gitleaks" $gargs --no-banner --log-level error --exit-code 0 --report-format json --report-path "$out/gitleaks-report.json" "$dir")
-  # shellcheck disable=SC2086
-  sm=$(peakmem "$out/bin/secgate" run --only secrets --format json $sargs "$dir")
+  gm=$(gl peakmem) sm=$(sg peakmem)
   printf '%-30s gitleaks %6.3fs %6.2f CPU-s %4d MB   secgate %6.3fs %6.2f CPU-s %4d MB   ratio wall %.2fx CPU %.2fx RSS %.2fx\n' \
     "$name" "$gw" "$gc" "$gr" "$sw" "$sc" "$sr" "$(ratio "$sw" "$gw")" "$(ratio "$sc" "$gc")" "$(ratio "$sr" "$gr")"
   printf '%-30s   memory of the process tree (a run of its own): anonymous / file-backed MB: gitleaks %s / %s, secgate %s / %s\n' \
