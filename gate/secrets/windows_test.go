@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -30,6 +31,66 @@ func testDetectors(t testing.TB) (everywhere, prod *detector) {
 	everywhere = newDetector(context.Background(), cfg, maxDecodeDepth, 0)
 	everywhere.maxReach, everywhere.maxCover = 1e9, 2
 	return everywhere, newDetector(context.Background(), cfg, maxDecodeDepth, 0)
+}
+
+// alnum24 draws the 24-character values the windowed tests plant.
+func alnum24(t testing.TB) func() string {
+	return func() string {
+		return secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	}
+}
+
+// detectable draws a value (secretstest.Drawn) that gitleaks' own
+// detector, all rules, finds with rule in each plain line the contexts
+// make of it: a value that trips the rule's entropy floor or stopwords is
+// drawn again, so that a test's empty result means the code, not the draw.
+func detectable(t testing.TB, d *detector, rule string, draw func() string, contexts ...func(v string) string) string {
+	t.Helper()
+	return secretstest.Drawn(t, draw, func(v string) error {
+		for _, c := range contexts {
+			line := c(v)
+			found := d.full().DetectContext(context.Background(), detect.Fragment{Raw: line, FilePath: "plain.txt", StartLine: 1})
+			if !slices.ContainsFunc(found, func(f report.Finding) bool { return f.RuleID == rule }) {
+				return fmt.Errorf("gitleaks finds no %s in %q", rule, line)
+			}
+		}
+		return nil
+	})
+}
+
+// quoted makes the plain line "<key> = '<v><suffix>'".
+func quoted(key, suffix string) func(string) string {
+	return func(v string) string { return key + " = '" + v + suffix + "'" }
+}
+
+// A value gitleaks refuses (one of generic-api-key's stopwords, inside a
+// value otherwise random) is drawn again, and the value kept is one
+// gitleaks finds.
+func TestDetectableRedraws(t *testing.T) {
+	d, _ := testDetectors(t)
+	draws, random := 0, alnum24(t)
+	draw := func() string {
+		draws++
+		if draws == 1 {
+			return "Xq7" + "java" + "script" + "Wz9Pk2Lm4Nb6Vc8"
+		}
+		return random()
+	}
+	line := quoted("api_key", "")
+	v := detectable(t, d, "generic-api-key", draw, line)
+	if draws < 2 {
+		t.Fatalf("%d draws: the refused value was kept", draws)
+	}
+	if v == "Xq7javascriptWz9Pk2Lm4Nb6Vc8" {
+		t.Fatal("the refused value was returned")
+	}
+	// the first value is one gitleaks itself refuses, the kept one it finds
+	for want, value := range map[bool]string{false: "Xq7javascriptWz9Pk2Lm4Nb6Vc8", true: v} {
+		found := d.full().DetectContext(context.Background(), detect.Fragment{Raw: line(value), FilePath: "plain.txt", StartLine: 1})
+		if got := len(found) > 0; got != want {
+			t.Errorf("gitleaks on %q: found %v, want %v", line(value), got, want)
+		}
+	}
 }
 
 func canonical(fs []report.Finding) []string {
@@ -202,7 +263,11 @@ func FuzzWindowed(f *testing.F) {
 // and deep inside filler code full of keywords.
 func TestWindowedDecoded(t *testing.T) {
 	d, prod := testDetectors(t)
-	value := secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	// each encoded row's text, decoded, with the value as it is planted
+	value := detectable(t, d, "generic-api-key", alnum24(t),
+		quoted("api_key", ""), func(v string) string { return `token := "` + v + `"` },
+		func(v string) string { return `password="` + v + `"` }, func(v string) string { return "secret =\n\n  '" + v + "'\n" },
+		quoted("auth_token", "xyz"), func(v string) string { return "note: token: " + v })
 	pat := secretstest.GitHubPAT(t)
 	b64 := base64.StdEncoding.EncodeToString
 	encoded := []string{
@@ -260,7 +325,7 @@ func unicodePoints(s string) string {
 // does, with and without the ASCII keyword elsewhere in the fragment.
 func TestWindowedFolds(t *testing.T) {
 	d, prod := testDetectors(t)
-	value := secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	value := detectable(t, d, "generic-api-key", alnum24(t), quoted("api_key", ""), quoted("secret", ""), quoted("token", ""))
 	for _, line := range []string{
 		"api_\u212Aey = '" + value + "'",
 		"\u212AEY: \"" + value + "\"",
@@ -293,7 +358,8 @@ func TestWindowedFolds(t *testing.T) {
 // anchor.
 func TestWindowedLongLine(t *testing.T) {
 	d, prod := testDetectors(t)
-	value := secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	value := detectable(t, d, "generic-api-key", alnum24(t),
+		func(v string) string { return `auth_token="` + v + `";` }, func(v string) string { return `api_key = "` + v + `"` })
 	code := strings.Repeat(`var a={key:b.token,api:c.s.x};`, 400)
 	for _, secret := range []string{
 		`auth_token="` + value + `";`,

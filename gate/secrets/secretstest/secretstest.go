@@ -56,6 +56,29 @@ func Random(t testing.TB, alphabet string, n int) string {
 	return string(b)
 }
 
+// maxDraws bounds Drawn: a filter that rejects a value drawn at random one
+// time in ten rejects twenty in a row once in 10^20 runs.
+const maxDraws = 20
+
+// Drawn returns the first value draw makes that accept takes (accept says
+// why it refuses one), logging every value it refuses, and fails the test
+// when maxDraws draws were all refused. A value drawn at random can trip a
+// rule's entropy floor, stopwords or keyword constraints: a test that
+// plants one must know its detector finds it before asserting anything.
+func Drawn(t testing.TB, draw func() string, accept func(string) error) string {
+	t.Helper()
+	for range maxDraws {
+		v := draw()
+		err := accept(v)
+		if err == nil {
+			return v
+		}
+		t.Logf("drew again: %q refused: %v", v, err)
+	}
+	t.Fatalf("%d values drawn, all refused", maxDraws)
+	return ""
+}
+
 // AWSKeyID returns a random AWS access key id.
 func AWSKeyID(t testing.TB) string { return "AKIA" + Random(t, b32, 16) }
 
