@@ -202,11 +202,37 @@ func PeelCommit(r *gogit.Repository, h plumbing.Hash) (plumbing.Hash, error) {
 	return c.Hash, nil
 }
 
-// IsShallowBoundary reports whether h is a commit whose parents a shallow
-// clone does not have.
-func IsShallowBoundary(r *gogit.Repository, h plumbing.Hash) bool {
+// ShallowCommits is the edge of a shallow clone: the commits listed in
+// .git/shallow, which the clone has but whose parents it does not (none
+// for a complete clone). git reads them as root commits; so must a walk.
+func ShallowCommits(r *gogit.Repository) (map[plumbing.Hash]bool, error) {
 	shallow, err := r.Storer.Shallow()
-	return err == nil && slices.Contains(shallow, h)
+	if err != nil {
+		return nil, fmt.Errorf("reading the shallow clone's edge: %w", err)
+	}
+	m := make(map[plumbing.Hash]bool, len(shallow))
+	for _, h := range shallow {
+		m[h] = true
+	}
+	return m, nil
+}
+
+// WorkFile is the file rel (slash-separated) of the work tree top, as a
+// path to open: symlinks resolved, and refused (ErrOutsideTree) when they
+// lead out of top. A missing file is an fs.ErrNotExist error.
+func WorkFile(top, rel string) (string, error) {
+	p := filepath.Join(top, filepath.FromSlash(rel))
+	if _, err := os.Lstat(p); err != nil {
+		return "", err
+	}
+	if err := inside(top, p); err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", err // dangling: not there
+	}
+	return real, nil
 }
 
 // VerifyRevision fails when rev does not name a commit of the repository

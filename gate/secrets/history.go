@@ -17,7 +17,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/utils/merkletrie"
 	"github.com/mholt/archives"
 	"github.com/sergi/go-diff/diffmatchpatch"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -28,13 +27,28 @@ import (
 )
 
 // gitHistory yields what each commit adds, as `git log -p -U0
-// --full-history --diff-filter=tuxdb` shows it to gitleaks' git source —
-// the added lines of every added, modified, copied or renamed file, one
-// fragment per hunk, merges showing nothing — without the git binary:
-// the objects are read with go-git. The release image has no git (and so
-// no shell and no package manager), and git refuses a checkout owned by
-// another user ("dubious ownership"), which is what a container running
-// as its own user sees; go-git reads the objects as they are.
+// --full-history` shows it to gitleaks' git source — the added lines of
+// every added, modified, copied or renamed file, one fragment per hunk —
+// without the git binary: the objects are read with go-git. The release
+// image has no git (and so no shell and no package manager), and git
+// refuses a checkout owned by another user ("dubious ownership"), which is
+// what a container running as its own user sees; go-git reads the objects
+// as they are.
+//
+// Where git log -p shows nothing, and so gitleaks reads nothing, a commit
+// can still bring a secret in (issue 24); those are read here too:
+//   - a merge, against its first parent (git show --first-parent), less
+//     the files it takes unchanged from another parent: their content is
+//     that parent's, read where its own commits brought it in (or, in a
+//     range, the base's and not the range's); a file the merge resolves
+//     itself, matching no parent, is read as any change;
+//   - a type change (a symlink or a submodule becoming a file, or back),
+//     and a binary becoming text: the new blob whole, as an added file;
+//   - the edge of a shallow clone: its commits are root commits, the
+//     whole tree added, as git log shows them (the coverage says so).
+//
+// In a range, a last pass reads the head version of every path the range
+// touched (rangepass.go), so that what the walk misses is still judged.
 type gitHistory struct {
 	root       string // a directory of the repository
 	base, head string // the range base..head; base "" is every commit of every ref
@@ -44,6 +58,14 @@ type gitHistory struct {
 	scanned []plumbing.Hash                 // the commits diffed this run
 	hits    int                             // the commits the cache spared
 	trees   map[plumbing.Hash]plumbing.Hash // the tree of each commit listed (read only once the walk is done)
+	shallow map[plumbing.Hash]bool          // a shallow clone's edge: commits read as roots
+	edge    []plumbing.Hash                 // the edge commits the walk listed
+
+	// what the walk left out and why, and in a range what the last pass
+	// needs to know of the walk (rangepass.go)
+	mu   sync.Mutex
+	left skipped
+	pass rangePass
 
 	// skipPath's answers by path: a history changes the same paths again
 	// and again, and the default allowlist's path regex is one large
@@ -84,16 +106,22 @@ func (h *gitHistory) Fragments(ctx context.Context, yield sources.FragmentsFunc)
 	if err != nil {
 		return err
 	}
+	defer done()
 	commits, err := h.commits(r)
 	if err != nil {
-		done()
 		return err
 	}
+	var jobs []job
 	if h.clean != nil {
 		kept := commits[:0]
 		for _, c := range commits {
 			if h.clean.Has(cache.ID(c)) {
 				h.hits++
+				if h.base != "" {
+					// nothing to find in it, but the last pass
+					// reads the paths it touched
+					jobs = append(jobs, job{commit: c, touchOnly: true})
+				}
 			} else {
 				kept = append(kept, c)
 			}
@@ -105,41 +133,77 @@ func (h *gitHistory) Fragments(ctx context.Context, yield sources.FragmentsFunc)
 	// largest commits are usually its first (the initial import, the
 	// vendored trees), and a long fragment dealt out last leaves the
 	// other workers idle while it runs (requests: 4.05 -> 3.40 s)
-	slices.Reverse(commits)
-	work := make(chan plumbing.Hash)
+	for i := len(commits) - 1; i >= 0; i-- {
+		jobs = append(jobs, job{commit: commits[i]})
+	}
+	work := make(chan job)
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
+		wg, walked sync.WaitGroup
+		mu         sync.Mutex
+		errs       []error
 	)
-	for i := range min(commitWorkers, max(1, len(commits))) {
-		wr := r
+	workers := min(commitWorkers, max(1, len(jobs)))
+	if h.base != "" {
+		workers = commitWorkers // the last pass's paths are dealt out too
+	}
+	for i := range workers {
+		wr, done := r, func() {}
 		if i > 0 {
 			if wr, done, err = repo.OpenForWalk(h.root); err != nil {
 				break // opened once already: the workers started scan it all
 			}
 		}
-		done := done
 		w := &walker{r: wr, trees: map[plumbing.Hash]*object.Tree{}}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer done()
-			for c := range work {
-				if err := h.commit(ctx, w, c, yield); err != nil {
+			for j := range work {
+				var err error
+				if j.path != "" {
+					err = h.readHead(ctx, w, j, yield)
+				} else {
+					err = h.commit(ctx, w, j.commit, j.touchOnly, yield)
+					walked.Done()
+				}
+				if err != nil {
 					mu.Lock()
-					errs = append(errs, fmt.Errorf("commit %s: %w", c, err))
+					errs = append(errs, err)
 					mu.Unlock()
 				}
 			}
 		}()
 	}
-send:
-	for _, c := range commits {
+	send := func(j job) bool {
 		select {
-		case work <- c:
+		case work <- j:
+			return true
 		case <-ctx.Done():
-			break send
+			return false
+		}
+	}
+	walked.Add(len(jobs))
+	sent := 0
+	for _, j := range jobs {
+		if !send(j) {
+			break
+		}
+		sent++
+	}
+	walked.Add(sent - len(jobs))
+	if h.base != "" && sent == len(jobs) {
+		// the last pass, once the walk has said what it touched
+		walked.Wait()
+		paths, err := h.touchedAtHead(r)
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		for _, j := range paths {
+			if !send(j) {
+				break
+			}
 		}
 	}
 	close(work)
@@ -150,18 +214,32 @@ send:
 	return errors.Join(errs...)
 }
 
+// job is a worker's next piece: a commit to diff (touchOnly: only the
+// paths it touches noted), or a path of the last pass.
+type job struct {
+	commit    plumbing.Hash
+	touchOnly bool
+	path      string
+	entry     object.TreeEntry // the path's head version
+}
+
 // commits lists the commits to scan: those reachable from head and not
 // from base, or with no base those reachable from any reference and HEAD
 // (git log --all).
 func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 	var starts []plumbing.Hash
 	exclude := map[plumbing.Hash]bool{}
+	shallow, err := repo.ShallowCommits(r)
+	if err != nil {
+		return nil, err
+	}
+	h.shallow = shallow
 	if h.base != "" {
 		b, err := repo.ResolveCommit(r, h.base)
 		if err != nil {
 			return nil, err
 		}
-		if err := walk(r, []plumbing.Hash{b}, nil, func(c *object.Commit) { exclude[c.Hash] = true }); err != nil {
+		if err := walk(r, []plumbing.Hash{b}, nil, shallow, func(c *object.Commit) { exclude[c.Hash] = true }); err != nil {
 			return nil, err
 		}
 		hd, err := repo.ResolveCommit(r, h.head)
@@ -169,6 +247,7 @@ func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 			return nil, err
 		}
 		starts = append(starts, hd)
+		h.pass.head = hd
 	} else {
 		if head, err := r.Head(); err == nil {
 			starts = append(starts, head.Hash())
@@ -192,16 +271,21 @@ func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 	}
 	var out []plumbing.Hash
 	h.trees = map[plumbing.Hash]plumbing.Hash{}
-	err := walk(r, starts, exclude, func(c *object.Commit) {
+	err = walk(r, starts, exclude, shallow, func(c *object.Commit) {
 		out = append(out, c.Hash)
 		h.trees[c.Hash] = c.TreeHash
+		if shallow[c.Hash] {
+			h.edge = append(h.edge, c.Hash)
+		}
 	})
 	return out, err
 }
 
 // walk visits every commit reachable from starts, each once, none of
-// exclude's (nor what only they reach).
-func walk(r *gogit.Repository, starts []plumbing.Hash, exclude map[plumbing.Hash]bool, visit func(*object.Commit)) error {
+// exclude's (nor what only they reach). The commits of a shallow clone's
+// edge are visited, their parents not (the clone has none of them: git
+// log stops there too).
+func walk(r *gogit.Repository, starts []plumbing.Hash, exclude, shallow map[plumbing.Hash]bool, visit func(*object.Commit)) error {
 	seen := map[plumbing.Hash]bool{}
 	stack := append([]plumbing.Hash(nil), starts...)
 	for len(stack) > 0 {
@@ -212,41 +296,59 @@ func walk(r *gogit.Repository, starts []plumbing.Hash, exclude map[plumbing.Hash
 		}
 		seen[c] = true
 		commit, err := r.CommitObject(c)
-		if errors.Is(err, plumbing.ErrObjectNotFound) && repo.IsShallowBoundary(r, c) {
-			continue // the edge of a shallow clone: git log stops there too
-		}
 		if err != nil {
 			return fmt.Errorf("commit %s: %w", c, err)
 		}
 		visit(commit)
-		stack = append(stack, commit.ParentHashes...)
+		if !shallow[c] {
+			stack = append(stack, commit.ParentHashes...)
+		}
 	}
 	return nil
 }
 
-// commit yields the fragments of what one commit adds to its parent.
-func (h *gitHistory) commit(ctx context.Context, w *walker, hash plumbing.Hash, yield sources.FragmentsFunc) error {
+// commit yields the fragments of what one commit adds to its first
+// parent (see gitHistory); touchOnly notes the paths it touches, for the
+// last pass of a range, and reads nothing.
+func (h *gitHistory) commit(ctx context.Context, w *walker, hash plumbing.Hash, touchOnly bool, yield sources.FragmentsFunc) error {
+	if err := h.commitChanges(ctx, w, hash, touchOnly, yield); err != nil {
+		return fmt.Errorf("commit %s: %w", hash, err)
+	}
+	return nil
+}
+
+func (h *gitHistory) commitChanges(ctx context.Context, w *walker, hash plumbing.Hash, touchOnly bool, yield sources.FragmentsFunc) error {
 	r := w.r
 	c, err := r.CommitObject(hash)
 	if err != nil {
 		return err
 	}
-	if c.NumParents() > 1 {
-		return nil // git log -p shows no diff for a merge
+	parents := c.ParentHashes
+	if h.shallow[hash] {
+		parents = nil // the edge of a shallow clone: a root commit, as git log shows it
 	}
 	tree, err := w.tree(c.TreeHash)
 	if err != nil {
 		return err
 	}
 	var parent *object.Tree
-	if c.NumParents() == 1 {
-		if parent, err = h.parentTree(w, c.ParentHashes[0]); err != nil {
+	if len(parents) > 0 {
+		if parent, err = h.parentTree(w, parents[0]); err != nil {
 			return err
 		}
 	}
-	changes, err := w.changes(parent, tree)
+	var changes object.Changes
+	if len(parents) > 1 {
+		changes, err = h.mergeChanges(w, parent, tree, parents[1:])
+	} else {
+		changes, err = w.changes(parent, tree)
+	}
 	if err != nil {
 		return err
+	}
+	h.touch(changes)
+	if touchOnly {
+		return nil
 	}
 	info := &sources.CommitInfo{
 		AuthorName:  c.Author.Name,
@@ -260,15 +362,17 @@ func (h *gitHistory) commit(ctx context.Context, w *walker, hash plumbing.Hash, 
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		action, err := ch.Action()
-		if err != nil {
-			return err
+		if ch.To.Name == "" {
+			continue // a deletion adds nothing
 		}
-		if action == merkletrie.Delete || ch.To.TreeEntry.Mode == filemode.Submodule {
+		if ch.To.TreeEntry.Mode == filemode.Submodule {
+			h.skip("a submodule: its commits are another repository's", ch.To.Name)
 			continue
 		}
-		if action == merkletrie.Modify && isSymlink(ch.From.TreeEntry.Mode) != isSymlink(ch.To.TreeEntry.Mode) {
-			continue // a type change (--diff-filter=t)
+		if ch.From.Name != "" && fileKind(ch.From.TreeEntry.Mode) != fileKind(ch.To.TreeEntry.Mode) {
+			// a type change (git log's --diff-filter=t, which gitleaks
+			// drops): the new blob whole, as an added file
+			ch.From = object.ChangeEntry{}
 		}
 		if ch.From.Name != "" && ch.From.TreeEntry.Hash == ch.To.TreeEntry.Hash {
 			continue // a rename or a mode change: nothing added
@@ -280,19 +384,58 @@ func (h *gitHistory) commit(ctx context.Context, w *walker, hash plumbing.Hash, 
 	return nil
 }
 
-func isSymlink(m filemode.FileMode) bool { return m == filemode.Symlink }
+// fileKind is what a tree entry is, for a type change: a file (whatever
+// its executable bit), a symlink or a submodule.
+func fileKind(m filemode.FileMode) filemode.FileMode {
+	switch m {
+	case filemode.Symlink, filemode.Submodule, filemode.Dir:
+		return m
+	}
+	return filemode.Regular
+}
 
-// parentTree is the tree of commit p, nil for a shallow clone's edge (git
-// shows the first commit whole). The walk noted the trees of the commits
-// it listed; a range's base side is read here.
+// mergeChanges is what a merge commit adds against its first parent
+// (first: its tree, nil for none), less the files it takes unchanged from
+// one of its other parents. Renames are not looked for: a file the merge
+// resolves itself is read against the same path of the first parent, or
+// whole.
+func (h *gitHistory) mergeChanges(w *walker, first, tree *object.Tree, others []plumbing.Hash) (object.Changes, error) {
+	var changes object.Changes
+	if err := w.diff(first, tree, "", &changes); err != nil {
+		return nil, err
+	}
+	changes = slices.DeleteFunc(changes, func(ch *object.Change) bool { return ch.To.Name == "" })
+	for _, p := range others {
+		if len(changes) == 0 {
+			break
+		}
+		pt, err := h.parentTree(w, p)
+		if err != nil {
+			return nil, err
+		}
+		var fromP object.Changes
+		if err := w.diff(pt, tree, "", &fromP); err != nil {
+			return nil, err
+		}
+		// the paths where the merge's blob is not parent p's
+		differs := make(map[string]bool, len(fromP))
+		for _, ch := range fromP {
+			if ch.To.Name != "" && (ch.From.Name == "" || ch.From.TreeEntry.Hash != ch.To.TreeEntry.Hash) {
+				differs[ch.To.Name] = true
+			}
+		}
+		changes = slices.DeleteFunc(changes, func(ch *object.Change) bool { return !differs[ch.To.Name] })
+	}
+	return changes, nil
+}
+
+// parentTree is the tree of commit p. The walk noted the trees of the
+// commits it listed; a range's base side is read here.
 func (h *gitHistory) parentTree(w *walker, p plumbing.Hash) (*object.Tree, error) {
 	if t, ok := h.trees[p]; ok {
 		return w.tree(t)
 	}
 	c, err := w.r.CommitObject(p)
-	if errors.Is(err, plumbing.ErrObjectNotFound) && repo.IsShallowBoundary(w.r, p) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -303,6 +446,7 @@ func (h *gitHistory) parentTree(w *walker, p plumbing.Hash) (*object.Tree, error
 func (h *gitHistory) change(ctx context.Context, r *gogit.Repository, ch *object.Change, info *sources.CommitInfo, yield sources.FragmentsFunc) error {
 	path := ch.To.Name
 	if h.skipPath(path) {
+		h.skip("a path the secret rules allowlist", path)
 		return nil
 	}
 	newData, err := blob(r, ch.To.TreeEntry.Hash)
@@ -319,16 +463,23 @@ func (h *gitHistory) change(ctx context.Context, r *gogit.Repository, ch *object
 		f.CommitSHA, f.CommitInfo = info.SHA, info
 		return yield(f, err)
 	}
+	if isBinary(oldData) && !isBinary(newData) {
+		oldData = nil // a binary becoming text: git shows no lines, the text is new whole
+	}
+	h.read(info, ch, oldData == nil || isBinary(newData), len(newData))
 	if isBinary(newData) || isBinary(oldData) {
 		// git shows "Binary files differ": gitleaks reads an archive's
 		// entries from the blob, and skips any other binary.
 		format, _, err := archives.Identify(ctx, "", bytes.NewReader(newData))
 		if err != nil || format == nil {
+			h.skip("binary, not read", path)
 			return nil
 		}
 		t := &treeFiles{cfg: h.cfg}
 		var archiveErrs []error
-		_ = t.fragments(ctx, bytes.NewReader(newData), path, asArchive+format.Extension(), emit, &archiveErrs)
+		if err := t.fragments(ctx, bytes.NewReader(newData), path, asArchive+format.Extension(), emit, &archiveErrs); err != nil || len(archiveErrs) > 0 {
+			h.skip("an archive that does not open (or not wholly), not read", path)
+		}
 		return nil // like gitleaks: an archive that does not open is skipped
 	}
 	for _, hk := range addedLines(string(oldData), string(newData)) {

@@ -40,6 +40,9 @@ func rawFindings(t *testing.T, root string, src func(*detect.Detector) sources.S
 			t.Errorf("source error: %v", ferr)
 			return nil
 		}
+		if fr.CommitInfo != nil && fr.CommitInfo.Message == lastPassMark {
+			return nil // a range's last pass: git log has none (TestRedTeamRange)
+		}
 		//lint:ignore SA1019 DetectContext takes the deprecated alias until gitleaks v9
 		for _, g := range d.DetectContext(ctx, detect.Fragment(fr)) {
 			mu.Lock()

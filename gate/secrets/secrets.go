@@ -180,7 +180,6 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		mu      sync.Mutex
 		srcErrs []error
 		raw     []report.Finding
-		commits = map[string]bool{}
 	)
 	err = src.Fragments(ctx, func(fragment sources.Fragment, ferr error) error {
 		if ferr != nil {
@@ -188,11 +187,6 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 			srcErrs = append(srcErrs, ferr)
 			mu.Unlock()
 			return nil
-		}
-		if fragment.CommitSHA != "" {
-			mu.Lock()
-			commits[fragment.CommitSHA] = true
-			mu.Unlock()
 		}
 		if len(fragment.Raw) == 0 && len(fragment.FilePath) == 0 {
 			return nil
@@ -215,12 +209,17 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), errors.Join(srcErrs...))
 	}
 
+	if hist != nil {
+		raw = hist.settle(ctx, d, raw, s.opts.FingerprintKey) // the range's last pass against its walk
+	}
 	res := convert(root, raw, ignores, status, s.opts.FingerprintKey)
 	if tree != nil {
 		notes = append(notes, tree.notes...)
 		res.Coverage = tree.coverage
 	} else {
-		res.Coverage.Commits, res.Coverage.Range = len(commits)+hist.hits, s.opts.Mode()
+		notes = append(notes, hist.pass.notes...)
+		res.Coverage = hist.coverage(s.opts.Mode())
+		hist.markExisting(res.Findings)
 	}
 	res.Warnings = append(res.Warnings, cacheWarnings...)
 	if clean != nil {
