@@ -221,6 +221,7 @@ type job struct {
 	touchOnly bool
 	path      string
 	entry     object.TreeEntry // the path's head version
+	walked    bool             // the walk read that blob whole at this path
 }
 
 // commits lists the commits to scan: those reachable from head and not
@@ -346,7 +347,9 @@ func (h *gitHistory) commitChanges(ctx context.Context, w *walker, hash plumbing
 	if err != nil {
 		return err
 	}
-	h.touch(changes)
+	if len(parents) < 2 {
+		h.touch(changes) // a merge's: all it changes against its first parent
+	}
 	if touchOnly {
 		return nil
 	}
@@ -404,6 +407,7 @@ func (h *gitHistory) mergeChanges(w *walker, first, tree *object.Tree, others []
 	if err := w.diff(first, tree, "", &changes); err != nil {
 		return nil, err
 	}
+	h.touch(changes)
 	changes = slices.DeleteFunc(changes, func(ch *object.Change) bool { return ch.To.Name == "" })
 	for _, p := range others {
 		if len(changes) == 0 {

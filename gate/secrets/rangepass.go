@@ -25,11 +25,12 @@ import (
 )
 
 // A range's last pass (issue 24): once the walk has read what each commit
-// adds, the head version of every path the range's commits touched is
-// read as a file — the touched paths only, so it costs what the change
-// costs — and a Git LFS pointer among them is read as the working file it
-// stands for. Whatever the walk misses, the net result of the change is
-// judged.
+// adds, the head version of every path the range's commits touched (a
+// merge: every path it changes against its first parent) is read as a
+// file — the touched paths only, so it costs what the change costs, and
+// not those whose head version is the base's, which bring nothing in —
+// and a Git LFS pointer among them is read as the working file it stands
+// for. Whatever the walk misses, the net result of the change is judged.
 //
 // The two passes find the same value twice wherever the walk saw it: the
 // last pass's finding is dropped when the walk found the value in the same
@@ -154,6 +155,13 @@ func (h *gitHistory) touchedAtHead(r *gogit.Repository) ([]job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", h.pass.head, err)
 	}
+	// a path whose head version is the base's brings nothing in
+	var baseTree *object.Tree
+	if b, err := repo.ResolveCommit(r, h.base); err == nil {
+		if bc, err := r.CommitObject(b); err == nil {
+			baseTree, _ = bc.Tree()
+		}
+	}
 	var jobs []job
 	for _, p := range slices.Sorted(maps.Keys(h.pass.touched)) {
 		e, err := tree.FindEntry(p)
@@ -163,10 +171,17 @@ func (h *gitHistory) touchedAtHead(r *gogit.Repository) ([]job, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s at %s: %w", p, h.pass.head, err)
 		}
-		if e.Mode == filemode.Dir || e.Mode == filemode.Submodule || h.pass.whole[pathBlob{p, e.Hash}] {
+		if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
 			continue
 		}
-		jobs = append(jobs, job{path: p, entry: *e})
+		if baseTree != nil {
+			if be, err := baseTree.FindEntry(p); err == nil && be.Hash == e.Hash && be.Mode == e.Mode {
+				continue
+			}
+		}
+		// a blob the walk read whole there is not read again (the same
+		// findings), but an LFS pointer's working file still is
+		jobs = append(jobs, job{path: p, entry: *e, walked: h.pass.whole[pathBlob{p, e.Hash}]})
 	}
 	return jobs, nil
 }
@@ -180,9 +195,11 @@ func (h *gitHistory) readHead(ctx context.Context, w *walker, j job, yield sourc
 	}
 	h.pass.last[j.path] = j.entry.Hash
 	h.mu.Unlock()
-	ch := &object.Change{To: object.ChangeEntry{Name: j.path, TreeEntry: j.entry}}
-	if err := h.change(ctx, w.r, ch, h.pass.info, yield); err != nil {
-		return fmt.Errorf("%s at %s: %w", j.path, h.pass.head, err)
+	if !j.walked {
+		ch := &object.Change{To: object.ChangeEntry{Name: j.path, TreeEntry: j.entry}}
+		if err := h.change(ctx, w.r, ch, h.pass.info, yield); err != nil {
+			return fmt.Errorf("%s at %s: %w", j.path, h.pass.head, err)
+		}
 	}
 	if j.entry.Mode == filemode.Symlink {
 		return nil
