@@ -66,7 +66,9 @@ func rangeNewRepo(t testing.TB) *rangeRepo {
 	return &rangeRepo{t: t, dir: dir, r: r}
 }
 
-func (rr *rangeRepo) store(o interface{ Encode(plumbing.EncodedObject) error }, typ plumbing.ObjectType) plumbing.Hash {
+func (rr *rangeRepo) store(o interface {
+	Encode(plumbing.EncodedObject) error
+}, typ plumbing.ObjectType) plumbing.Hash {
 	rr.t.Helper()
 	obj := rr.r.Storer.NewEncodedObject()
 	obj.SetType(typ)
