@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
@@ -66,9 +67,12 @@ func rangeNewRepo(t testing.TB) *rangeRepo {
 	return &rangeRepo{t: t, dir: dir, r: r}
 }
 
-func (rr *rangeRepo) store(o interface {
+// rangeEncoder is a git object that encodes itself (a tree, a commit).
+type rangeEncoder interface {
 	Encode(plumbing.EncodedObject) error
-}, typ plumbing.ObjectType) plumbing.Hash {
+}
+
+func (rr *rangeRepo) store(o rangeEncoder, typ plumbing.ObjectType) plumbing.Hash {
 	rr.t.Helper()
 	obj := rr.r.Storer.NewEncodedObject()
 	obj.SetType(typ)
@@ -440,4 +444,184 @@ func rangeZip(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// rangePool is the files the generated histories change.
+var rangePool = []string{"app.txt", "conf/settings.env", "scripts/run.sh", "conf/deep/keys.ini"}
+
+// rangeHistory is a generated history: base (no token), head, and what
+// lies between.
+type rangeHistory struct {
+	rr                 *rangeRepo
+	base, head         plumbing.Hash
+	baseSnap, headSnap rangeSnap
+	touched            map[string]bool // paths some commit of the range changed (a merge: against its first parent)
+	planted            int             // commits that brought the token in
+}
+
+// rangeGenerate builds a history from ops, one byte an operation on a file
+// of rangePool (the high bits choose it): an edit, a deletion, a type
+// change (file <-> symlink, file -> submodule), a binary, the token
+// planted, a commit on a side branch, a merge of it (with the token added
+// by the merge itself when bit 3 is set). The range base..head holds the
+// token at least once; the base does not.
+func rangeGenerate(t testing.TB, ops []byte, tok string) *rangeHistory {
+	t.Helper()
+	rr := rangeNewRepo(t)
+	cur := rangeSnap{"README.md": {data: "readme\n"}}
+	h := &rangeHistory{rr: rr, baseSnap: cur, touched: map[string]bool{}}
+	h.base = rr.commit(cur)
+	mainHead, side, sideHead := h.base, cur.clone(), h.base
+	planted := "x = 1\nGITHUB_TOKEN=" + tok + "\n"
+	commitMain := func(next rangeSnap, parents ...plumbing.Hash) {
+		for p, f := range next {
+			if cur[p] != f {
+				h.touched[p] = true
+			}
+		}
+		for p := range cur {
+			if _, ok := next[p]; !ok {
+				h.touched[p] = true
+			}
+		}
+		mainHead, cur = rr.commit(next, parents...), next
+	}
+	for i, b := range ops {
+		file := rangePool[int(b>>4)%len(rangePool)]
+		next := cur.clone()
+		switch b % 8 {
+		case 0:
+			next[file] = rangeFile{data: "line " + strconv.Itoa(i) + "\nvalue = " + strconv.Itoa(int(b)) + "\n"}
+		case 1:
+			delete(next, file)
+		case 2:
+			if next[file].mode == filemode.Symlink {
+				next[file] = rangeFile{data: "was a link " + strconv.Itoa(i) + "\n"}
+			} else {
+				next[file] = rangeFile{mode: filemode.Symlink, data: "README.md"}
+			}
+		case 3:
+			next[file] = rangeFile{data: "\x00\x01binary " + strconv.Itoa(i)}
+		case 4:
+			next[file] = rangeFile{data: planted}
+			h.planted++
+		case 5:
+			side = side.clone()
+			side[file] = rangeFile{data: "side " + strconv.Itoa(i) + "\n"}
+			sideHead = rr.commit(side, sideHead)
+			continue
+		case 6:
+			for p, f := range side {
+				next[p] = f
+			}
+			if b&8 != 0 {
+				next[rangePool[(int(b>>4)+1)%len(rangePool)]] = rangeFile{data: planted}
+				h.planted++
+			}
+			commitMain(next, mainHead, sideHead)
+			side, sideHead = next.clone(), mainHead
+			continue
+		case 7:
+			next[file] = rangeFile{mode: filemode.Submodule, data: strings.Repeat("0123456789", 4)}
+		}
+		commitMain(next, mainHead)
+	}
+	if h.planted == 0 {
+		next := cur.clone()
+		next[rangePool[0]] = rangeFile{data: planted}
+		h.planted++
+		commitMain(next, mainHead)
+	}
+	h.head, h.headSnap = mainHead, cur
+	return h
+}
+
+// rangeFoundToken reports whether res holds tok at any path of rangePool.
+func rangeFoundToken(res policy.ScanResult, tok string) bool {
+	for _, p := range rangePool {
+		if rangeHas(res, "github-pat", p, tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzRangeTransitions: whatever sequence of edits, deletions, type
+// changes, binaries, side commits and merges a history makes, a token one
+// of its commits brings in is found by the range scan (and the history
+// scan).
+func FuzzRangeTransitions(f *testing.F) {
+	for _, seed := range [][]byte{
+		{0x04},                   // planted
+		{0x13, 0x14, 0x10},       // binary -> text with the token, then edited
+		{0x22, 0x24},             // symlink -> file with the token
+		{0x07, 0x04},             // submodule -> file with the token
+		{0x05, 0x15, 0x0e},       // side commits, a merge adding the token itself
+		{0x04, 0x01, 0x00},       // planted, deleted, the path written again
+		{0x45, 0x06, 0x54, 0x32}, // a merge, then the token, then a type change
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 24 {
+			ops = ops[:24]
+		}
+		tok := secretstest.GitHubPAT(t)
+		h := rangeGenerate(t, ops, tok)
+		res := rangeScan(t, h.rr.dir, h.base.String(), h.head.String())
+		if !rangeFoundToken(res, tok) {
+			t.Fatalf("ops %x: the range missed the token:%s", ops, rangeDescribe(res))
+		}
+		if res.Coverage.Commits == 0 {
+			t.Fatalf("ops %x: coverage says 0 commits", ops)
+		}
+		if res = rangeScan(t, h.rr.dir, "", ""); !rangeFoundToken(res, tok) {
+			t.Fatalf("ops %x: the history missed the token:%s", ops, rangeDescribe(res))
+		}
+	})
+}
+
+// TestRangeCoversTree: on generated histories, the findings of a range
+// are a superset of those of a tree scan of its head's checkout on the
+// files the range touched (those whose head version is not the base's:
+// the others bring nothing in) — same rule, path and value, so the same
+// fingerprint. The base holds no token, so every one is new.
+func TestRangeCoversTree(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(24, 7))
+	compared := 0
+	for i := range 12 {
+		ops := make([]byte, 6+rnd.IntN(14))
+		for j := range ops {
+			ops[j] = byte(rnd.IntN(256))
+		}
+		tok := secretstest.GitHubPAT(t)
+		h := rangeGenerate(t, ops, tok)
+		h.rr.checkout(h.headSnap)
+		got := rangeScan(t, h.rr.dir, h.base.String(), h.head.String())
+		tree, err := New(Options{Root: h.rr.dir}).Scan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		inRange := map[string]bool{}
+		for _, f := range got.Findings {
+			inRange[f.Fingerprint] = true
+			if f.Status != policy.StatusNew {
+				t.Errorf("history %d (ops %x): %s at %s is %s, want new (the base holds no token)", i, ops, f.Rule, f.Location.Path, f.Status)
+			}
+		}
+		for _, f := range tree.Findings {
+			p := f.Location.Path
+			if !h.touched[p] || h.baseSnap[p] == h.headSnap[p] {
+				continue
+			}
+			compared++
+			if !inRange[f.Fingerprint] {
+				t.Errorf("history %d (ops %x): the tree scan finds %s at %s, the range does not:%s", i, ops, f.Rule, p, rangeDescribe(got))
+			}
+		}
+	}
+	t.Logf("%d tree findings on touched files compared", compared)
+	if compared < 6 {
+		t.Errorf("only %d tree findings on touched files compared: the histories prove little", compared)
+	}
 }
