@@ -48,12 +48,12 @@ const lastPassMark = "\x00secgate: the head version of a path the range touched"
 // rangePass is what the last pass of a range needs and what it found.
 type rangePass struct {
 	head    plumbing.Hash
-	info    *sources.CommitInfo // the last pass's fragments' (nil: no last pass ran)
-	top     string              // the repository's work tree, for LFS files ("" when none)
-	touched map[string]bool     // the paths the range's commits changed
-	whole   map[pathBlob]bool   // the blobs the walk read whole, at their path
-	blobs   map[string]plumbing.Hash
-	last    map[string]plumbing.Hash // path → the head blob the last pass read
+	info    *sources.CommitInfo        // the last pass's fragments' (nil: no last pass ran)
+	top     string                     // the repository's work tree, for LFS files ("" when none)
+	touched map[string]bool            // the paths the range's commits changed
+	whole   map[pathBlob]bool          // the blobs the walk read whole, at their path
+	readAt  map[plumbing.Hash][]string // blob → the paths the walk read it at
+	last    map[string]plumbing.Hash   // path → the head blob the last pass read
 	files   int
 	bytes   int64
 	notes   []string
@@ -123,10 +123,12 @@ func (h *gitHistory) read(info *sources.CommitInfo, ch *object.Change, whole boo
 		h.pass.bytes += int64(size)
 		return
 	}
-	if h.pass.blobs == nil {
-		h.pass.blobs, h.pass.whole = map[string]plumbing.Hash{}, map[pathBlob]bool{}
+	if h.pass.readAt == nil {
+		h.pass.readAt, h.pass.whole = map[plumbing.Hash][]string{}, map[pathBlob]bool{}
 	}
-	h.pass.blobs[info.SHA+"\x00"+ch.To.Name] = ch.To.TreeEntry.Hash
+	if at := h.pass.readAt[ch.To.TreeEntry.Hash]; !slices.Contains(at, ch.To.Name) {
+		h.pass.readAt[ch.To.TreeEntry.Hash] = append(at, ch.To.Name)
+	}
 	if whole {
 		h.pass.whole[pathBlob{ch.To.Name, ch.To.TreeEntry.Hash}] = true
 	}
@@ -305,7 +307,8 @@ func fileIs(p string, data []byte) (bool, error) {
 }
 
 // settle drops the last pass's findings that the walk gave already (the
-// same value in the same file, or in the same blob at another path), and
+// same value in the same file, the file followed across renames by its
+// head blob: the paths the walk read that blob at), and
 // notes those the base side already held (see markExisting). key is the
 // fingerprint key.
 func (h *gitHistory) settle(ctx context.Context, d *detector, raw []report.Finding, key []byte) []report.Finding {
@@ -313,22 +316,32 @@ func (h *gitHistory) settle(ctx context.Context, d *detector, raw []report.Findi
 		return raw
 	}
 	isLast := func(g report.Finding) bool { return g.Message == lastPassMark && g.Commit == h.pass.info.SHA }
-	outer := func(file string) string { o, _, _ := strings.Cut(file, sources.InnerPathSeparator); return o }
-	inFile, inBlob := map[[2]string]bool{}, map[[2]string]bool{}
+	inFile := map[[2]string]bool{}
 	for _, g := range raw {
-		if isLast(g) {
-			continue
+		if !isLast(g) {
+			inFile[[2]string{g.File, g.Secret}] = true
 		}
-		inFile[[2]string{g.File, g.Secret}] = true
-		if b, ok := h.pass.blobs[g.Commit+"\x00"+outer(g.File)]; ok {
-			inBlob[[2]string{b.String(), g.Secret}] = true
+	}
+	walked := func(g report.Finding) bool {
+		if inFile[[2]string{g.File, g.Secret}] {
+			return true
 		}
+		p, inner, archived := strings.Cut(g.File, sources.InnerPathSeparator)
+		for _, alias := range h.pass.readAt[h.pass.last[p]] {
+			if archived {
+				alias += sources.InnerPathSeparator + inner
+			}
+			if inFile[[2]string{alias, g.Secret}] {
+				return true
+			}
+		}
+		return false
 	}
 	out := raw[:0:0]
 	var fresh []report.Finding
 	for _, g := range raw {
 		if isLast(g) {
-			if inFile[[2]string{g.File, g.Secret}] || inBlob[[2]string{h.pass.last[outer(g.File)].String(), g.Secret}] {
+			if walked(g) {
 				continue
 			}
 			fresh = append(fresh, g)
