@@ -31,7 +31,9 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return cache.Digest("secgate secrets cache 1", kind, s.opts.CacheVersion,
+	// 2: a history's walk reads merges, type changes and binary-to-text
+	// changes (issue 24): a commit cached clean by 1 may not have been read
+	return cache.Digest("secgate secrets cache 2", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
 }
 
