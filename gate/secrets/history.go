@@ -243,6 +243,11 @@ func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 		if err := walk(r, []plumbing.Hash{b}, nil, shallow, func(c *object.Commit) { exclude[c.Hash] = true }); err != nil {
 			return nil, err
 		}
+		bc, err := r.CommitObject(b)
+		if err != nil {
+			return nil, fmt.Errorf("commit %s: %w", b, err)
+		}
+		h.pass.baseTree = bc.TreeHash
 		hd, err := repo.ResolveCommit(r, h.head)
 		if err != nil {
 			return nil, err
@@ -325,15 +330,23 @@ func (h *gitHistory) commitChanges(ctx context.Context, w *walker, hash plumbing
 		return err
 	}
 	parents := c.ParentHashes
-	if h.shallow[hash] {
-		parents = nil // the edge of a shallow clone: a root commit, as git log shows it
-	}
 	tree, err := w.tree(c.TreeHash)
 	if err != nil {
 		return err
 	}
 	var parent *object.Tree
-	if len(parents) > 0 {
+	switch {
+	case h.shallow[hash] && h.base != "":
+		// the edge of a shallow clone in a range: what the commits
+		// between it and the base changed is not in the clone; against
+		// the base's tree, what it holds that the base does not
+		parents = nil
+		if parent, err = w.tree(h.pass.baseTree); err != nil {
+			return err
+		}
+	case h.shallow[hash]:
+		parents = nil // the edge of a shallow clone: a root commit, as git log shows it
+	case len(parents) > 0:
 		if parent, err = h.parentTree(w, parents[0]); err != nil {
 			return err
 		}

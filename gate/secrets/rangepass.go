@@ -47,16 +47,17 @@ const lastPassMark = "\x00secgate: the head version of a path the range touched"
 
 // rangePass is what the last pass of a range needs and what it found.
 type rangePass struct {
-	head    plumbing.Hash
-	info    *sources.CommitInfo        // the last pass's fragments' (nil: no last pass ran)
-	top     string                     // the repository's work tree, for LFS files ("" when none)
-	touched map[string]bool            // the paths the range's commits changed
-	whole   map[pathBlob]bool          // the blobs the walk read whole, at their path
-	readAt  map[plumbing.Hash][]string // blob → the paths the walk read it at
-	last    map[string]plumbing.Hash   // path → the head blob the last pass read
-	files   int
-	bytes   int64
-	notes   []string
+	head     plumbing.Hash
+	baseTree plumbing.Hash              // the base's tree
+	info     *sources.CommitInfo        // the last pass's fragments' (nil: no last pass ran)
+	top      string                     // the repository's work tree, for LFS files ("" when none)
+	touched  map[string]bool            // the paths the range's commits changed
+	whole    map[pathBlob]bool          // the blobs the walk read whole, at their path
+	readAt   map[plumbing.Hash][]string // blob → the paths the walk read it at
+	last     map[string]plumbing.Hash   // path → the head blob the last pass read
+	files    int
+	bytes    int64
+	notes    []string
 	// the fingerprints of last-pass findings the base side already held
 	existing map[string]bool
 }
@@ -439,6 +440,9 @@ func (h *gitHistory) coverage(mode string) policy.Coverage {
 	if len(h.edge) > 0 {
 		s := policy.Skip{What: "history", Count: len(h.edge),
 			Why: "the parents of a shallow clone's edge commits (not fetched): the edge commits were read whole, as root commits (git log does the same); fetch more history to judge what they changed"}
+		if h.base != "" {
+			s.Why = "the commits between a shallow clone's edge and the base (not fetched): the edge commits were read against the base's tree; fetch more history to judge each commit"
+		}
 		for _, e := range h.edge[:min(5, len(h.edge))] {
 			s.Paths = append(s.Paths, "commit "+e.String()[:12])
 		}

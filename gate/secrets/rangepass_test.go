@@ -181,3 +181,32 @@ func TestRangeLFSWorkingFileRefused(t *testing.T) {
 		t.Errorf("the working file inside the tree was not read:%s", rangeDescribe(res))
 	}
 }
+
+// A range whose head is the edge of a shallow clone (the commits down to
+// the base not fetched) reads the edge against the base's tree: what it
+// holds that the base does not is new, what the base holds is not the
+// range's; the coverage says the commits between were not read.
+func TestRangeShallowEdgeAgainstBase(t *testing.T) {
+	old, tok := secretstest.GitHubPAT(t), secretstest.GitHubPAT(t)
+	src := t.TempDir()
+	git(t, src, "init", "-q", "-b", "main")
+	writeFile(t, src, "a.env", "OLD_TOKEN="+old+"\n")
+	git(t, src, "add", "-A")
+	git(t, src, "commit", "-qm", "base")
+	git(t, src, "branch", "base")
+	writeFile(t, src, "c.txt", "between\n")
+	git(t, src, "add", "-A")
+	git(t, src, "commit", "-qm", "between")
+	writeFile(t, src, "b.env", "NEW_TOKEN="+tok+"\n")
+	git(t, src, "add", "-A")
+	git(t, src, "commit", "-qm", "head")
+	dir := filepath.Join(t.TempDir(), "clone")
+	git(t, src, "clone", "-q", "--depth", "1", "--no-single-branch", "file://"+src, dir)
+	res := rangeScan(t, dir, "origin/base", "origin/main")
+	if !rangeHas(res, "github-pat", "b.env", tok) || len(res.Findings) != 1 || res.Findings[0].Status != policy.StatusNew {
+		t.Errorf("want the head's new token alone, new:%s", rangeDescribe(res))
+	}
+	if rangeSkipped(res.Coverage, "shallow clone") == nil || res.Coverage.Commits != 1 {
+		t.Errorf("the shallow edge is not in the coverage:%s", rangeDescribe(res))
+	}
+}
