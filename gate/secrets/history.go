@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
-	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -412,38 +412,114 @@ func fileKind(m filemode.FileMode) filemode.FileMode {
 
 // mergeChanges is what a merge commit adds against its first parent
 // (first: its tree, nil for none), less the files it takes unchanged from
-// one of its other parents. Renames are not looked for: a file the merge
-// resolves itself is read against the same path of the first parent, or
-// whole.
+// one of its other parents: the files whose blob is no parent's. Renames
+// are not looked for: such a file is read against the same path of the
+// first parent, or whole. In a range, all the merge changes against its
+// first parent is touched (the last pass reads it).
 func (h *gitHistory) mergeChanges(w *walker, first, tree *object.Tree, others []plumbing.Hash) (object.Changes, error) {
-	var changes object.Changes
-	if err := w.diff(first, tree, "", &changes); err != nil {
-		return nil, err
-	}
-	h.touch(changes)
-	changes = slices.DeleteFunc(changes, func(ch *object.Change) bool { return ch.To.Name == "" })
+	parents := []*object.Tree{first}
 	for _, p := range others {
-		if len(changes) == 0 {
-			break
-		}
 		pt, err := h.parentTree(w, p)
 		if err != nil {
 			return nil, err
 		}
-		var fromP object.Changes
-		if err := w.diff(pt, tree, "", &fromP); err != nil {
+		parents = append(parents, pt)
+	}
+	var changes object.Changes
+	if err := w.noParents(parents, tree, "", &changes); err != nil {
+		return nil, err
+	}
+	if h.base != "" {
+		var all object.Changes
+		if err := w.diff(first, tree, "", &all); err != nil {
 			return nil, err
 		}
-		// the paths where the merge's blob is not parent p's
-		differs := make(map[string]bool, len(fromP))
-		for _, ch := range fromP {
-			if ch.To.Name != "" && (ch.From.Name == "" || ch.From.TreeEntry.Hash != ch.To.TreeEntry.Hash) {
-				differs[ch.To.Name] = true
-			}
-		}
-		changes = slices.DeleteFunc(changes, func(ch *object.Change) bool { return !differs[ch.To.Name] })
+		h.touch(all)
 	}
 	return changes, nil
+}
+
+// noParents appends the files of tree b (under prefix) whose blob none of
+// the parents' trees (nil: empty) has at the same path, each a change
+// from the first parent's entry (a file, else none). A subtree that one
+// parent has as it is holds no such file and is not opened: a clean
+// merge opens only the directories both sides changed (one diff against
+// the first parent opens every directory the other side changed).
+func (w *walker) noParents(parents []*object.Tree, b *object.Tree, prefix string, out *object.Changes) error {
+	for i := range b.Entries {
+		eb := &b.Entries[i]
+		same := false
+		var subs []*object.Tree
+		var first *object.TreeEntry
+		for k, pt := range parents {
+			var ea *object.TreeEntry
+			if pt != nil {
+				ea = entry(pt, eb.Name)
+			}
+			if ea != nil && ea.Hash == eb.Hash {
+				same = true
+				break
+			}
+			if k == 0 && ea != nil && ea.Mode != filemode.Dir {
+				first = ea
+			}
+			if eb.Mode == filemode.Dir {
+				var sub *object.Tree
+				if ea != nil && ea.Mode == filemode.Dir {
+					t, err := w.tree(ea.Hash)
+					if err != nil {
+						return err
+					}
+					sub = t
+				}
+				subs = append(subs, sub)
+			}
+		}
+		if same {
+			continue
+		}
+		name := path.Join(prefix, eb.Name)
+		if eb.Mode == filemode.Dir {
+			sb, err := w.tree(eb.Hash)
+			if err != nil {
+				return err
+			}
+			if err := w.noParents(subs, sb, name, out); err != nil {
+				return err
+			}
+			continue
+		}
+		c := &object.Change{To: object.ChangeEntry{Name: name, Tree: b, TreeEntry: *eb}}
+		if first != nil {
+			c.From = object.ChangeEntry{Name: name, Tree: parents[0], TreeEntry: *first}
+		}
+		*out = append(*out, c)
+	}
+	return nil
+}
+
+// entry is t's entry named name, nil when none. Entries are in git's
+// order, a directory sorted as its name and a slash; a tree out of order
+// (written by hand) may hide one: then the file reads as the merge's own,
+// more read, never less.
+func entry(t *object.Tree, name string) *object.TreeEntry {
+	key := func(e *object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	i := sort.Search(len(t.Entries), func(i int) bool { return key(&t.Entries[i]) >= name })
+	for ; i < len(t.Entries); i++ {
+		e := &t.Entries[i]
+		if e.Name == name {
+			return e
+		}
+		if key(e) > name+"/" {
+			break
+		}
+	}
+	return nil
 }
 
 // parentTree is the tree of commit p. The walk noted the trees of the

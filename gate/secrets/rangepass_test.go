@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 	"github.com/secgate/secgate/policy"
@@ -208,5 +209,27 @@ func TestRangeShallowEdgeAgainstBase(t *testing.T) {
 	}
 	if rangeSkipped(res.Coverage, "shallow clone") == nil || res.Coverage.Commits != 1 {
 		t.Errorf("the shallow edge is not in the coverage:%s", rangeDescribe(res))
+	}
+}
+
+// entry finds a name among entries in git's order, where a directory
+// sorts as its name and a slash (after "a-b" and "a.c", before "a0").
+func TestRangeTreeEntry(t *testing.T) {
+	tr := &object.Tree{Entries: []object.TreeEntry{
+		{Name: "a-b", Mode: filemode.Regular},
+		{Name: "a.c", Mode: filemode.Regular},
+		{Name: "a", Mode: filemode.Dir},
+		{Name: "a0", Mode: filemode.Regular},
+		{Name: "b", Mode: filemode.Symlink},
+	}}
+	for _, name := range []string{"a-b", "a.c", "a", "a0", "b"} {
+		if e := entry(tr, name); e == nil || e.Name != name {
+			t.Errorf("entry(%q) = %v", name, e)
+		}
+	}
+	for _, name := range []string{"", "a-", "a/", "a1", "c", "0"} {
+		if e := entry(tr, name); e != nil {
+			t.Errorf("entry(%q) = %q, want none", name, e.Name)
+		}
 	}
 }
