@@ -154,33 +154,31 @@ func (h *gitHistory) touchedAtHead(r *gogit.Repository) ([]job, error) {
 	if wt, err := r.Worktree(); err == nil {
 		h.pass.top = wt.Filesystem.Root()
 	}
-	tree, err := c.Tree()
+	w := &walker{r: r, trees: map[plumbing.Hash]*object.Tree{}}
+	tree, err := w.tree(c.TreeHash)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", h.pass.head, err)
 	}
 	// a path whose head version is the base's brings nothing in
-	var baseTree *object.Tree
-	if b, err := repo.ResolveCommit(r, h.base); err == nil {
-		if bc, err := r.CommitObject(b); err == nil {
-			baseTree, _ = bc.Tree()
-		}
+	baseTree, err := w.tree(h.pass.baseTree)
+	if err != nil {
+		return nil, fmt.Errorf("the base's tree %s: %w", h.pass.baseTree, err)
 	}
 	var jobs []job
 	for _, p := range slices.Sorted(maps.Keys(h.pass.touched)) {
-		e, err := tree.FindEntry(p)
-		if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
-			continue // not at the head (deleted, or the old name of a rename)
-		}
+		e, err := w.find(tree, p)
 		if err != nil {
 			return nil, fmt.Errorf("%s at %s: %w", p, h.pass.head, err)
 		}
-		if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
-			continue
+		if e == nil || e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
+			continue // not a file at the head (deleted, or the old name of a rename)
 		}
-		if baseTree != nil {
-			if be, err := baseTree.FindEntry(p); err == nil && be.Hash == e.Hash && be.Mode == e.Mode {
-				continue
-			}
+		be, err := w.find(baseTree, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s at %s: %w", p, h.base, err)
+		}
+		if be != nil && be.Hash == e.Hash && be.Mode == e.Mode {
+			continue
 		}
 		// a blob the walk read whole there is not read again (the same
 		// findings), but an LFS pointer's working file still is
@@ -399,17 +397,18 @@ func (h *gitHistory) baseValues(ctx context.Context, d *detector, fresh []report
 			paths[p] = true
 		}
 	}
+	w := &walker{r: r, trees: map[plumbing.Hash]*object.Tree{}}
 	for _, c := range sides {
-		tree, err := c.Tree()
+		tree, err := w.tree(c.TreeHash)
 		if err != nil {
 			continue
 		}
 		for p := range paths {
-			f, err := tree.File(p)
-			if err != nil {
+			e, err := w.find(tree, p)
+			if err != nil || e == nil || e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
 				continue
 			}
-			data, err := blob(r, f.Hash)
+			data, err := blob(r, e.Hash)
 			if err != nil || isBinary(data) {
 				continue
 			}
@@ -449,4 +448,25 @@ func (h *gitHistory) coverage(mode string) policy.Coverage {
 		c.Skipped = append(c.Skipped, s)
 	}
 	return c
+}
+
+// find is the entry at path p (slash-separated) of tree t, nil when none.
+// go-git's own lookup refuses names git allows (a control character, a
+// backslash before a dot-dot): it would fail the scan on them.
+func (w *walker) find(t *object.Tree, p string) (*object.TreeEntry, error) {
+	for {
+		name, rest, nested := strings.Cut(p, "/")
+		e := entry(t, name)
+		if !nested || e == nil {
+			return e, nil
+		}
+		if e.Mode != filemode.Dir {
+			return nil, nil
+		}
+		sub, err := w.tree(e.Hash)
+		if err != nil {
+			return nil, err
+		}
+		t, p = sub, rest
+	}
 }

@@ -233,3 +233,21 @@ func TestRangeTreeEntry(t *testing.T) {
 		}
 	}
 }
+
+// Names git allows and go-git's path lookup refuses (a control character,
+// a backslash before a dot-dot) are read by the walk and the last pass
+// alike: neither fails the scan nor skips the file.
+func TestRangeOddPathNames(t *testing.T) {
+	for _, name := range []string{"conf/we\tird.env", `conf/..\x.env`, "conf/line\nbreak.env"} {
+		tok := secretstest.GitHubPAT(t)
+		rr := rangeNewRepo(t)
+		s := rangeSnap{name: {data: "A=1\n"}}
+		base := rr.commit(s)
+		s = rangeSnap{name: {data: "A=1\nGITHUB_TOKEN=" + tok + "\n"}}
+		head := rr.commit(s, base)
+		res := rangeScan(t, rr.dir, base.String(), head.String())
+		if !rangeHas(res, "github-pat", name, tok) {
+			t.Errorf("%q: the token passed:%s", name, rangeDescribe(res))
+		}
+	}
+}
