@@ -226,6 +226,7 @@ type rangeCase struct {
 	build   func(t *testing.T, tok string) (dir, base, head string)
 	path    string
 	history bool
+	tree    bool // a scan of the work tree must find it too
 	// status the range must give it ("" for new)
 	status policy.Status
 }
@@ -300,7 +301,7 @@ func TestRedTeamRange(t *testing.T) {
 					head := rr.commit(s, base)
 					return rr.dir, base.String(), head.String()
 				}},
-			{name: "a merge bringing back an old version of a file that held the token", path: "ci/deploy.sh",
+			{name: "a merge bringing back an old version of a file that held the token", path: "ci/deploy.sh", history: true,
 				build: func(t *testing.T, tok string) (string, string, string) {
 					rr := rangeNewRepo(t)
 					s := rangeSnap{"ci/deploy.sh": {data: "#!/bin/sh\nexport GITHUB_TOKEN=" + tok + "\n"}}
@@ -318,7 +319,7 @@ func TestRedTeamRange(t *testing.T) {
 				}},
 		}},
 		{"5 Git LFS", []rangeCase{
-			{name: "a pointer whose working file is text", path: "models/settings.json",
+			{name: "a pointer whose working file is text", path: "models/settings.json", tree: true,
 				build: func(t *testing.T, tok string) (string, string, string) {
 					rr := rangeNewRepo(t)
 					s := rangeSnap{".gitattributes": {data: "models/** filter=lfs diff=lfs merge=lfs -text\n"}}
@@ -330,7 +331,7 @@ func TestRedTeamRange(t *testing.T) {
 					rr.checkout(rangeSnap{".gitattributes": s[".gitattributes"], "models/settings.json": {data: content}})
 					return rr.dir, base.String(), head.String()
 				}},
-			{name: "a pointer whose working file is a zip", path: "assets/bundle.blob!config/.env",
+			{name: "a pointer whose working file is a zip", path: "assets/bundle.blob!config/.env", tree: true,
 				build: func(t *testing.T, tok string) (string, string, string) {
 					rr := rangeNewRepo(t)
 					s := rangeSnap{"assets/bundle.blob": {data: rangeLFSPointer("old")}}
@@ -416,6 +417,12 @@ func TestRedTeamRange(t *testing.T) {
 					res := rangeScan(t, dir, "", "")
 					if !rangeHas(res, "github-pat", v.path, tok) {
 						t.Errorf("history: the token at %s passed:%s", v.path, rangeDescribe(res))
+					}
+				}
+				if v.tree {
+					res, err := New(Options{Root: dir}).Scan(context.Background())
+					if err != nil || !rangeHas(res, "github-pat", v.path, tok) {
+						t.Errorf("tree: the token at %s passed (%v):%s", v.path, err, rangeDescribe(res))
 					}
 				}
 			})
