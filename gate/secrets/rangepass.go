@@ -67,8 +67,8 @@ type pathBlob struct {
 	blob plumbing.Hash
 }
 
-// skipped is what a walk left out, by reason, each path once.
-type skipped struct {
+// blobSkips is what a walk left out, by reason, each path once.
+type blobSkips struct {
 	cov  policy.Coverage
 	seen map[string]bool
 }
@@ -80,7 +80,7 @@ func (h *gitHistory) skip(why, path string) {
 	h.left.add("blob", why, path)
 }
 
-func (s *skipped) add(what, why, path string) {
+func (s *blobSkips) add(what, why, path string) {
 	key := what + "\x00" + why + "\x00" + path
 	if s.seen[key] {
 		return
@@ -138,7 +138,7 @@ func (h *gitHistory) read(info *sources.CommitInfo, ch *object.Change, whole boo
 // touchedAtHead lists the last pass's paths: the touched paths that are
 // files at the head, less those whose head blob the walk read whole
 // there. Called once the walk is done, before any path is dealt out.
-func (h *gitHistory) touchedAtHead(r *gogit.Repository) ([]job, error) {
+func (h *gitHistory) touchedAtHead(r *gogit.Repository) ([]walkJob, error) {
 	c, err := r.CommitObject(h.pass.head)
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", h.pass.head, err)
@@ -164,7 +164,7 @@ func (h *gitHistory) touchedAtHead(r *gogit.Repository) ([]job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the base's tree %s: %w", h.pass.baseTree, err)
 	}
-	var jobs []job
+	var jobs []walkJob
 	for _, p := range slices.Sorted(maps.Keys(h.pass.touched)) {
 		e, err := w.find(tree, p)
 		if err != nil {
@@ -182,14 +182,14 @@ func (h *gitHistory) touchedAtHead(r *gogit.Repository) ([]job, error) {
 		}
 		// a blob the walk read whole there is not read again (the same
 		// findings), but an LFS pointer's working file still is
-		jobs = append(jobs, job{path: p, entry: *e, walked: h.pass.whole[pathBlob{p, e.Hash}]})
+		jobs = append(jobs, walkJob{path: p, entry: *e, walked: h.pass.whole[pathBlob{p, e.Hash}]})
 	}
 	return jobs, nil
 }
 
 // readHead reads the head version of one touched path as an added file,
 // and the working file of an LFS pointer.
-func (h *gitHistory) readHead(ctx context.Context, w *walker, j job, yield sources.FragmentsFunc) error {
+func (h *gitHistory) readHead(ctx context.Context, w *walker, j walkJob, yield sources.FragmentsFunc) error {
 	h.mu.Lock()
 	if h.pass.last == nil {
 		h.pass.last = map[string]plumbing.Hash{}
@@ -456,7 +456,7 @@ func (h *gitHistory) coverage(mode string) policy.Coverage {
 func (w *walker) find(t *object.Tree, p string) (*object.TreeEntry, error) {
 	for {
 		name, rest, nested := strings.Cut(p, "/")
-		e := entry(t, name)
+		e := entryNamed(t, name)
 		if !nested || e == nil {
 			return e, nil
 		}

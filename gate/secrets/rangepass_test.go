@@ -212,7 +212,7 @@ func TestRangeShallowEdgeAgainstBase(t *testing.T) {
 	}
 }
 
-// entry finds a name among entries in git's order, where a directory
+// entryNamed finds a name among entries in git's order, where a directory
 // sorts as its name and a slash (after "a-b" and "a.c", before "a0").
 func TestRangeTreeEntry(t *testing.T) {
 	tr := &object.Tree{Entries: []object.TreeEntry{
@@ -223,12 +223,12 @@ func TestRangeTreeEntry(t *testing.T) {
 		{Name: "b", Mode: filemode.Symlink},
 	}}
 	for _, name := range []string{"a-b", "a.c", "a", "a0", "b"} {
-		if e := entry(tr, name); e == nil || e.Name != name {
+		if e := entryNamed(tr, name); e == nil || e.Name != name {
 			t.Errorf("entry(%q) = %v", name, e)
 		}
 	}
 	for _, name := range []string{"", "a-", "a/", "a1", "c", "0"} {
-		if e := entry(tr, name); e != nil {
+		if e := entryNamed(tr, name); e != nil {
 			t.Errorf("entry(%q) = %q, want none", name, e.Name)
 		}
 	}
