@@ -58,6 +58,13 @@ type Options struct {
 	// gitleaks in its digest.
 	Cache        *cache.Store
 	CacheVersion string
+	// ArchiveBytes and RunArchiveBytes bound the bytes decompressed from
+	// one archive file and from all of a run's (0: DefaultArchiveBytes,
+	// DefaultRunArchiveBytes). Past a bound the scan fails, unless
+	// SkipArchiveBounds (secrets.archives: skip): then the archive is
+	// read no further and coverage names it.
+	ArchiveBytes, RunArchiveBytes int64
+	SkipArchiveBounds             bool
 	Logger       *slog.Logger
 }
 
@@ -127,7 +134,8 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		notes = append(notes, fmt.Sprintf("%s and %s read from the base revision %s", RepoConfigFile, IgnoreFile, s.opts.ConfigRevision))
 	}
 
-	d := newDetector(ctx, cfg, maxDecodeDepth, maxArchiveDepth)
+	d := newContentDetector(ctx, cfg, maxDecodeDepth, maxArchiveDepth)
+	ctx = withArchiveBudget(ctx, newArchiveBudget(s.opts.ArchiveBytes, s.opts.RunArchiveBytes))
 
 	var src sources.Source
 	var tree *treeFiles
@@ -181,11 +189,16 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		srcErrs []error
 		raw     []report.Finding
 		commits = map[string]bool{}
+		bounded []string // archives past a bound, under secrets.archives: skip
 	)
 	err = src.Fragments(ctx, func(fragment sources.Fragment, ferr error) error {
 		if ferr != nil {
 			mu.Lock()
-			srcErrs = append(srcErrs, ferr)
+			if bound := (*ArchiveBoundError)(nil); errors.As(ferr, &bound) && s.opts.SkipArchiveBounds {
+				bounded = append(bounded, bound.Path)
+			} else {
+				srcErrs = append(srcErrs, ferr)
+			}
 			mu.Unlock()
 			return nil
 		}
@@ -197,7 +210,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		if len(fragment.Raw) == 0 && len(fragment.FilePath) == 0 {
 			return nil
 		}
-		found := d.DetectContext(ctx, fragment)
+		found := d.Detect(ctx, fragment)
 		if len(found) > 0 {
 			mu.Lock()
 			raw = append(raw, found...)
@@ -221,6 +234,12 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		res.Coverage = tree.coverage
 	} else {
 		res.Coverage.Commits, res.Coverage.Range = len(commits)+hist.hits, s.opts.Mode()
+	}
+	for _, p := range bounded {
+		res.Coverage.AddSkip("archive", "decompressed past its bound: read no further (secrets.archives: skip)", relPath(root, p))
+	}
+	for _, p := range d.ProviderOnlyPaths() {
+		res.Coverage.AddSkip("file", ProviderOnlyWhy, relPath(root, p))
 	}
 	res.Warnings = append(res.Warnings, cacheWarnings...)
 	if clean != nil {
