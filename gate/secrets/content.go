@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect/codec"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 	"golang.org/x/crypto/ssh"
@@ -209,9 +210,13 @@ func providerConfig(cfg config.Config) config.Config {
 			if len(a.Regexes) == 0 && len(a.StopWords) == 0 && len(a.Commits) == 0 {
 				continue
 			}
-			b := *a
-			b.Paths = nil
-			a = &b
+			// a new one: a copy would keep the compiled path pattern
+			b := &config.Allowlist{Description: a.Description, MatchCondition: a.MatchCondition, Commits: a.Commits,
+				RegexTarget: a.RegexTarget, Regexes: a.Regexes, StopWords: a.StopWords}
+			if b.Validate() != nil {
+				continue
+			}
+			a = b
 		}
 		c.Allowlists = append(c.Allowlists, a)
 	}
@@ -294,30 +299,57 @@ func (c *contentDetector) ProviderOnlyPaths() []string {
 const minEncoded = 16
 
 // paddedURLBase64 returns what the rules find in f once its padded
-// URL-safe base64 segments are decoded (depth: this decoding's level),
-// that is not in f as it is.
+// URL-safe base64 segments are decoded, that is not in f as it is: the
+// segments in f itself, and those under gitleaks' own encodings (base64,
+// hex, percent...; line by line, as its decoder finds them, encoded.go).
+// depth is this decoding's level; none goes deeper than gitleaks' depth.
 func (d *detector) paddedURLBase64(ctx context.Context, f sources.Fragment, depth int) []report.Finding {
 	if depth > d.maxDecode {
 		return nil
 	}
 	raw := f.Raw
-	decoded, ok := decodePaddedURLBase64(raw)
-	if !ok {
-		return nil
+	type decodedText struct {
+		text  string
+		line  int // of f's first line
+		depth int
 	}
-	g := f
-	g.Raw, g.Bytes = decoded, nil
+	var texts []decodedText
+	if u, ok := decodePaddedURLBase64(raw); ok {
+		texts = append(texts, decodedText{u, f.StartLine, depth})
+	}
+	if depth < d.maxDecode {
+		dec := codec.NewDecoder()
+		for _, at := range encodedLines(raw) {
+			end := len(raw)
+			if j := strings.IndexByte(raw[at:], '\n'); j >= 0 {
+				end = at + j
+			}
+			text, segments := raw[at:end], []*codec.EncodedSegment(nil)
+			for level := depth; level < d.maxDecode; level++ {
+				if text, segments = dec.Decode(text, segments); len(segments) == 0 {
+					break
+				}
+				if u, ok := decodePaddedURLBase64(text); ok {
+					texts = append(texts, decodedText{u, f.StartLine + strings.Count(raw[:at], "\n"), level + 1})
+				}
+			}
+		}
+	}
 	var out []report.Finding
-	found := d.DetectContext(ctx, g)
-	found = append(found, d.paddedURLBase64(ctx, g, depth+1)...)
-	for _, x := range found {
-		if x.Secret == "" || strings.Contains(raw, x.Secret) {
-			continue // found as it is (gitleaks' part)
+	for _, dt := range texts {
+		g := f
+		g.Raw, g.Bytes, g.StartLine = dt.text, nil, dt.line
+		found := d.DetectContext(ctx, g)
+		found = append(found, d.paddedURLBase64(ctx, g, dt.depth+1)...)
+		for _, x := range found {
+			if x.Secret == "" || strings.Contains(raw, x.Secret) {
+				continue // found as it is (gitleaks' part)
+			}
+			if !isDecoded(x) {
+				x.Tags = append(slices.Clip(x.Tags), "decoded:base64", fmt.Sprintf("decode-depth:%d", dt.depth))
+			}
+			out = append(out, x)
 		}
-		if !isDecoded(x) {
-			x.Tags = append(slices.Clip(x.Tags), "decoded:base64", fmt.Sprintf("decode-depth:%d", depth))
-		}
-		out = append(out, x)
 	}
 	return out
 }

@@ -309,6 +309,16 @@ const maxTextFallback = 16 << 20
 // yielded (the scan fails closed, or notes it under secrets.archives: skip).
 func (t *treeFiles) fragments(ctx context.Context, content io.Reader, path, name string, yield sources.FragmentsFunc, archiveErrs *[]error) error {
 	collect := func(fr sources.Fragment, ferr error) error {
+		if bound := (*ArchiveBoundError)(nil); errors.As(ferr, &bound) {
+			// gitleaks' file source yields a read error with what it
+			// read, and reads on: that is scanned, and the walk stops
+			if fr.Raw != "" {
+				if err := yield(fr, nil); err != nil {
+					return err
+				}
+			}
+			return ferr
+		}
 		if ferr != nil && archiveErrs != nil {
 			*archiveErrs = append(*archiveErrs, ferr)
 			return nil
