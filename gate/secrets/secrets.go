@@ -65,7 +65,7 @@ type Options struct {
 	// read no further and coverage names it.
 	ArchiveBytes, RunArchiveBytes int64
 	SkipArchiveBounds             bool
-	Logger       *slog.Logger
+	Logger                        *slog.Logger
 }
 
 // Mode describes what Options scan, for the report.

@@ -16,8 +16,8 @@ import (
 // config applies). Safe for concurrent use.
 type TextScanner struct {
 	d        *contentDetector // Detect keeps no state between calls but its path cache
-	key      []byte    // the fingerprint key
-	redactor Redactor  // every value found by any call
+	key      []byte           // the fingerprint key
+	redactor Redactor         // every value found by any call
 }
 
 // NewTextScanner loads the rules once. key keys the fingerprints, as
