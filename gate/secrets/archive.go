@@ -303,3 +303,8 @@ func (t *treeFiles) textFragments(ctx context.Context, content io.Reader, path, 
 		return yield(fr, ferr)
 	})
 }
+
+// identifyName is an archive's format by its name alone.
+func identifyName(ctx context.Context, name string) (archives.Format, io.Reader, error) {
+	return archives.Identify(ctx, name, nil)
+}

@@ -275,8 +275,9 @@ func (c *contentDetector) Detect(ctx context.Context, f sources.Fragment) []repo
 	if f.FilePath != "" && c.route.providerRulesOnly(f.FilePath) {
 		d = c.provider()
 	}
-	found := d.DetectContext(ctx, f)
-	found = append(found, d.paddedURLBase64(ctx, f, 1)...)
+	encoded := encodedLines(f.Raw)
+	found := d.detectEncoded(ctx, f, encoded)
+	found = append(found, d.paddedURLBase64(ctx, f, encoded, 1)...)
 	return markKeyFile(f, found)
 }
 
@@ -303,7 +304,7 @@ const minEncoded = 16
 // segments in f itself, and those under gitleaks' own encodings (base64,
 // hex, percent...; line by line, as its decoder finds them, encoded.go).
 // depth is this decoding's level; none goes deeper than gitleaks' depth.
-func (d *detector) paddedURLBase64(ctx context.Context, f sources.Fragment, depth int) []report.Finding {
+func (d *detector) paddedURLBase64(ctx context.Context, f sources.Fragment, encoded []int, depth int) []report.Finding {
 	if depth > d.maxDecode {
 		return nil
 	}
@@ -319,7 +320,7 @@ func (d *detector) paddedURLBase64(ctx context.Context, f sources.Fragment, dept
 	}
 	if depth < d.maxDecode {
 		dec := codec.NewDecoder()
-		for _, at := range encodedLines(raw) {
+		for _, at := range encoded {
 			end := len(raw)
 			if j := strings.IndexByte(raw[at:], '\n'); j >= 0 {
 				end = at + j
@@ -339,8 +340,9 @@ func (d *detector) paddedURLBase64(ctx context.Context, f sources.Fragment, dept
 	for _, dt := range texts {
 		g := f
 		g.Raw, g.Bytes, g.StartLine = dt.text, nil, dt.line
-		found := d.DetectContext(ctx, g)
-		found = append(found, d.paddedURLBase64(ctx, g, dt.depth+1)...)
+		enc := encodedLines(g.Raw)
+		found := d.detectEncoded(ctx, g, enc)
+		found = append(found, d.paddedURLBase64(ctx, g, enc, dt.depth+1)...)
 		for _, x := range found {
 			if x.Secret == "" || strings.Contains(raw, x.Secret) {
 				continue // found as it is (gitleaks' part)
@@ -361,7 +363,12 @@ func decodePaddedURLBase64(raw string) (string, bool) {
 	var b strings.Builder
 	last, changed := 0, false
 	for i := 0; i < len(raw); i++ {
-		if raw[i] != '=' || i > 0 && raw[i-1] == '=' {
+		if k := strings.IndexByte(raw[i:], '='); k < 0 {
+			break
+		} else {
+			i += k
+		}
+		if i > 0 && raw[i-1] == '=' {
 			continue
 		}
 		j := i

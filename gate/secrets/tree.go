@@ -328,7 +328,7 @@ func (t *treeFiles) fragments(ctx context.Context, content io.Reader, path, name
 	if !strings.HasPrefix(name, asArchive) {
 		return t.textFragments(ctx, content, path, name, collect)
 	}
-	format, _, err := archives.Identify(ctx, name, nil)
+	format, _, err := identifyName(ctx, name)
 	if err != nil || format == nil {
 		return collect(sources.Fragment{FilePath: path}, fmt.Errorf("%s: %w", path, archives.NoMatch))
 	}
