@@ -23,8 +23,11 @@ import (
 )
 
 // treeFiles yields the fragments of every file of a working tree, as
-// gitleaks' sources.Files does (same walk: empty files, symlinks and the
-// global allowlist's paths skipped), except how archives are told apart.
+// gitleaks' sources.Files does (same walk: empty files and symlinks
+// skipped), except how archives are told apart and walked (archive.go),
+// what is read as text (textdecode.go), and that gitleaks' default
+// allowlist's paths are read for the provider-format rules (content.go),
+// only the repository's own allowlisted paths skipped.
 //
 // gitleaks picks an archive format by the file's name alone, by substring:
 // `.browserslistrc` is opened as brotli (".br") and its failure stops the
