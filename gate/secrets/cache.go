@@ -31,7 +31,9 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return cache.Digest("secgate secrets cache 1", kind, s.opts.CacheVersion,
+	// 2: files and commits read further since 1 (issue 24: UTF-16, text
+	// with a NUL, allowlisted paths, padded URL-safe base64)
+	return cache.Digest("secgate secrets cache 2", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
 }
 

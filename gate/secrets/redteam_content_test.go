@@ -22,6 +22,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/secgate/secgate/gate/secrets/secretstest"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -343,4 +344,35 @@ func contentRandom(t *testing.T, n int) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestArchiveBoundNotCached: an archive read only up to its bound, under
+// secrets.archives: skip, is not remembered as clean: the next run with
+// the cache still reads it (and, failing closed, fails).
+func TestArchiveBoundNotCached(t *testing.T) {
+	dir := contentRepo(t, map[string][]byte{"dist/bundle.zip": contentZip(t, map[string][]byte{"big.txt": bytes.Repeat([]byte("a"), 2<<20)})})
+	cacheDir := t.TempDir()
+	for _, mode := range contentModes {
+		opts := Options{Root: dir, ArchiveBytes: 1 << 20}
+		switch mode {
+		case "range":
+			opts.Base, opts.Head = "HEAD~1", "HEAD"
+		case "history":
+			opts.History = true
+		}
+		skip := opts
+		skip.SkipArchiveBounds = true
+		if res := cached(t, cacheDir, skip); !contentSkipped(res, "archive", "dist/bundle.zip") {
+			t.Fatalf("%s: coverage %+v", mode, res.Coverage.Skipped)
+		}
+		store, err := cache.Open(cacheDir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Cache, opts.CacheVersion = store, "test"
+		var bound *ArchiveBoundError
+		if _, err := New(opts).Scan(context.Background()); !errors.As(err, &bound) {
+			t.Errorf("%s: the second run with the cache: %v, want the bound error", mode, err)
+		}
+	}
 }

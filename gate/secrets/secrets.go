@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -185,17 +186,20 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	// The loop of detect.Detector.DetectSource, with source errors kept
 	// (gitleaks only logs them: a broken git log would pass as clean).
 	var (
-		mu      sync.Mutex
-		srcErrs []error
-		raw     []report.Finding
-		commits = map[string]bool{}
-		bounded []string // archives past a bound, under secrets.archives: skip
+		mu         sync.Mutex
+		srcErrs    []error
+		raw        []report.Finding
+		commits    = map[string]bool{}
+		bounded    []string         // archives past a bound, under secrets.archives: skip
+		unfinished []report.Finding // their files and commits, for the cache
 	)
 	err = src.Fragments(ctx, func(fragment sources.Fragment, ferr error) error {
 		if ferr != nil {
 			mu.Lock()
 			if bound := (*ArchiveBoundError)(nil); errors.As(ferr, &bound) && s.opts.SkipArchiveBounds {
 				bounded = append(bounded, bound.Path)
+				// not read to its end: never remembered as clean
+				unfinished = append(unfinished, report.Finding{File: fragment.FilePath, Commit: fragment.CommitSHA})
 			} else {
 				srcErrs = append(srcErrs, ferr)
 			}
@@ -243,7 +247,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	}
 	res.Warnings = append(res.Warnings, cacheWarnings...)
 	if clean != nil {
-		if note, warning := s.remember(clean, raw, tree, hist); warning != "" {
+		if note, warning := s.remember(clean, append(slices.Clip(raw), unfinished...), tree, hist); warning != "" {
 			res.Warnings = append(res.Warnings, warning)
 		} else {
 			notes = append(notes, note)
