@@ -225,7 +225,14 @@ func (w *archiveWalk) entry(ctx context.Context, r io.Reader, name string, depth
 		format, stream, idErr := archives.Identify(ctx, "", br)
 		if idErr == nil && format != nil {
 			if _, guessed := format.(archives.Brotli); !guessed {
-				return w.walk(ctx, stream, format, name, depth)
+				err := w.walk(ctx, stream, format, name, depth)
+				var bound *ArchiveBoundError
+				if err == nil || errors.As(err, &bound) || ctx.Err() != nil {
+					return err
+				}
+				// one entry that does not open stops no other
+				w.t.skip("archive", "a nested archive that does not open, not read further", name)
+				return nil
 			}
 		}
 		var bound *ArchiveBoundError

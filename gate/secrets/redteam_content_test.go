@@ -376,3 +376,42 @@ func TestArchiveBoundNotCached(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedArchiveThatDoesNotOpen: a broken archive inside an archive
+// does not hide the entries after it, and the coverage names it.
+func TestNestedArchiveThatDoesNotOpen(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range []struct{ name, content string }{
+		{"a-broken.zip", "PK\x03\x04" + strings.Repeat("\x00\xff", 64)},
+		{"z-ci.env", "GITHUB_TOKEN=" + secretstest.GitHubPAT(t) + "\n"},
+	} {
+		w, err := zw.Create(e.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(e.content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := contentRepo(t, map[string][]byte{"release/bundle.zip": buf.Bytes()})
+	for _, mode := range contentModes {
+		opts := Options{Root: dir}
+		switch mode {
+		case "range":
+			opts.Base, opts.Head = "HEAD~1", "HEAD"
+		case "history":
+			opts.History = true
+		}
+		res := scan(t, opts)
+		if !slices.ContainsFunc(res.Findings, func(f policy.Finding) bool { return f.Rule == "github-pat" && f.Context == "" }) {
+			t.Errorf("%s: the token after a broken nested archive: %+v", mode, res.Findings)
+		}
+		if mode == "tree" && !contentSkipped(res, "archive", "release/bundle.zip!a-broken.zip") {
+			t.Errorf("%s: coverage %+v", mode, res.Coverage.Skipped)
+		}
+	}
+}
