@@ -229,8 +229,9 @@ type route struct {
 	cfg *config.Config
 	mu  sync.Mutex
 	by  map[string]bool
-	// the paths read by provider rules only, in order
+	// the paths read by provider rules only, in order, each once
 	providerOnly []string
+	listed       map[string]bool
 }
 
 func (r *route) providerRulesOnly(path string) bool {
@@ -244,7 +245,11 @@ func (r *route) providerRulesOnly(path string) bool {
 		r.by = map[string]bool{}
 	}
 	r.by[path] = v
-	if v {
+	if v && !r.listed[path] {
+		if r.listed == nil {
+			r.listed = map[string]bool{}
+		}
+		r.listed[path] = true
 		r.providerOnly = append(r.providerOnly, path)
 	}
 	return v

@@ -74,6 +74,10 @@ func TestRedTeamContent(t *testing.T) {
 			files: func(t *testing.T) map[string][]byte {
 				return map[string][]byte{"tools/go.sum": []byte("example.org/x v1.0.0 h1:abc=\n# " + secretstest.AWSKeyID(t) + "\n")}
 			}},
+		{class: "3 allowlist", name: "Stripe key in a vendored Go module's file", rule: "stripe-access-token",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"vendor/github.com/acme/billing/client.go": []byte("package billing\n\nconst key = \"" + "sk_" + "live_" + secretstest.Random(t, contentAlnum, 24) + "\"\n")}
+			}},
 		// class 4: padded URL-safe base64
 		{class: "4 encoding", name: "padded URL-safe base64 in YAML", rule: "github-pat",
 			files: func(t *testing.T) map[string][]byte {
