@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -254,7 +255,7 @@ func (w *archiveWalk) entry(ctx context.Context, r io.Reader, name string, depth
 func (t *treeFiles) leaf(ctx context.Context, r io.Reader, head []byte, name string, yield sources.FragmentsFunc) (read bool, err error) {
 	magic, utf16 := binaryMagic(head), utf16Order(head) != ""
 	if magic == "" && !utf16 {
-		return true, t.textFragments(ctx, r, name, asText, yield)
+		return true, t.textFragments(ctx, r, name, yield)
 	}
 	// a sample decides, before the whole is read
 	sample := make([]byte, textSample)
@@ -298,17 +299,63 @@ func readErr(name string, err error, yield sources.FragmentsFunc) error {
 // (UTF-16, or text with a binary's magic number) rather than streamed.
 const maxDecodedText = 64 << 20
 
-// textFragments hands content to gitleaks' file source under the
-// placeholder name (no archive extension: gitleaks reads it as text) and
-// rewrites the fragments' paths to path.
-func (t *treeFiles) textFragments(ctx context.Context, content io.Reader, path, name string, yield sources.FragmentsFunc) error {
-	file := &sources.File{Content: content, Path: name, Config: t.cfg, MaxArchiveDepth: maxArchiveDepth}
-	return file.Fragments(ctx, func(fr sources.Fragment, ferr error) error {
-		if rest, ok := strings.CutPrefix(fr.FilePath, name); ok {
-			fr.FilePath = path + rest
+// textFragments yields text read from content as fragments named path,
+// each about textChunk long and ending, when one is near, at a blank line
+// (else at a line's end): as gitleaks' file source chunks a file, but
+// without its binary test, which it makes again on every chunk until one
+// holds a line break, so that a first line of 125 kB followed by "MZ"
+// hid the rest of a minified file.
+func (t *treeFiles) textFragments(ctx context.Context, content io.Reader, path string, yield sources.FragmentsFunc) error {
+	br := bufio.NewReaderSize(content, 64<<10)
+	buf := make([]byte, textChunk)
+	line := 1
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		return yield(fr, ferr)
-	})
+		n, err := io.ReadFull(br, buf[:textChunk])
+		chunk := buf[:n]
+		if err == nil {
+			chunk, err = extendToBoundary(br, chunk)
+		}
+		if len(chunk) > 0 {
+			if yerr := yield(sources.Fragment{Raw: string(chunk), FilePath: path, StartLine: line}, nil); yerr != nil {
+				return yerr
+			}
+			line += bytes.Count(chunk, []byte{'\n'})
+		}
+		buf = chunk[:0:cap(chunk)]
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return nil
+		default:
+			return readErr(path, err, yield)
+		}
+	}
+}
+
+// maxPeek is how far past textChunk a chunk looks for a blank line, then
+// for a line's end (a line longer than that is cut).
+const maxPeek = 25_000
+
+// extendToBoundary reads whole lines onto chunk until a blank line, or
+// past maxPeek until a line's end, or 4·maxPeek in all.
+func extendToBoundary(br *bufio.Reader, chunk []byte) ([]byte, error) {
+	start := len(chunk)
+	for {
+		if n := len(chunk); n > 0 && chunk[n-1] == '\n' && (n-start >= maxPeek || n >= 2 && chunk[n-2] == '\n') {
+			return chunk, nil
+		}
+		if len(chunk)-start >= 4*maxPeek {
+			return chunk, nil
+		}
+		part, err := br.ReadSlice('\n')
+		chunk = append(chunk, part...)
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return chunk, err
+		}
+	}
 }
 
 // identifyName is an archive's format by its name alone.

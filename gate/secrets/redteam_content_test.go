@@ -61,6 +61,12 @@ func TestRedTeamContent(t *testing.T) {
 			files: func(t *testing.T) map[string][]byte {
 				return map[string][]byte{"notes/MZ-release.txt": []byte("MZ release notes\x00\nsee the runbook\nGH_TOKEN=" + secretstest.GitHubPAT(t) + "\n")}
 			}},
+		{class: "2 text", name: "a minified line of 125 kB, then a binary's magic number", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				// gitleaks' file source tests every 100 kB chunk for a magic
+				// number until one has a line break
+				return map[string][]byte{"web/app.min.js": []byte(strings.Repeat("var a=1;", 125000/8) + "MZ;var t='" + secretstest.GitHubPAT(t) + "';\n")}
+			}},
 		// class 3: gitleaks' default path allowlist
 		{class: "3 allowlist", name: "npm token in a lockfile's registry entry", rule: "npm-access-token",
 			files: func(t *testing.T) map[string][]byte {

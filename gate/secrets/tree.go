@@ -329,7 +329,7 @@ func (t *treeFiles) fragments(ctx context.Context, content io.Reader, path, name
 		return yield(fr, ferr)
 	}
 	if !strings.HasPrefix(name, asArchive) {
-		return t.textFragments(ctx, content, path, name, collect)
+		return t.textFragments(ctx, content, path, collect)
 	}
 	format, _, err := identifyName(ctx, name)
 	if err != nil || format == nil {
