@@ -52,7 +52,9 @@ var registry = []Registration{
 				// are the base revision's: the change cannot loosen them.
 				ConfigRevision: c.Base,
 				RequireFiles:   pol.SecretsRequireFiles,
-				FingerprintKey: c.FingerprintKey, Logger: log,
+				// past an archive's decompression bound: fail, or skip it
+				SkipArchiveBounds: pol.SecretsSkipArchives,
+				FingerprintKey:    c.FingerprintKey, Logger: log,
 			}), nil
 		},
 	},

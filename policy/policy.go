@@ -106,7 +106,11 @@ type Policy struct {
 	Response Response
 	// SecretsRequireFiles and DepsRequireLockfiles make a scan that read
 	// nothing an error (secrets.require_files, deps.require_lockfiles).
-	SecretsRequireFiles  bool
+	SecretsRequireFiles bool
+	// SecretsSkipArchives (secrets.archives: skip) lets a secret scan go on
+	// past an archive that decompresses beyond its bound, noted in the
+	// coverage; by default (fail) such an archive fails the scan.
+	SecretsSkipArchives  bool
 	DepsRequireLockfiles bool
 	DepsExclude          []string      // osv-scanner exclude patterns: dir names, g:glob, r:regex
 	DepsUnparsable       Action        // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
@@ -200,6 +204,7 @@ type rawPolicy struct {
 	Secrets         *struct {
 		Tier         *string            `yaml:"tier"`
 		RequireFiles *bool              `yaml:"require_files"`
+		Archives     *string            `yaml:"archives"`
 		Context      map[string]*string `yaml:"context"`
 	} `yaml:"secrets"`
 	Deps *struct {
@@ -306,6 +311,16 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 		setSeverity(&v, "$.secrets.tier", s.Tier, &p.SecretsTier)
 		if s.RequireFiles != nil {
 			p.SecretsRequireFiles = *s.RequireFiles
+		}
+		if a := s.Archives; a != nil {
+			switch *a {
+			case "fail":
+				p.SecretsSkipArchives = false
+			case "skip":
+				p.SecretsSkipArchives = true
+			default:
+				v.errf("$.secrets.archives", "unknown value %q (want fail or skip)", *a)
+			}
 		}
 		for _, class := range slices.Sorted(maps.Keys(s.Context)) {
 			path := "$.secrets.context." + class

@@ -46,7 +46,7 @@ production: [live]
 unscored: high
 new_findings_only: true
 skip_on_error: [deps]
-secrets: {tier: high}
+secrets: {tier: high, archives: skip}
 deps: {exclude: [testdata, "g:**/fixtures/**"], unparsable: warn}
 image: {max_size: 1.5GiB, root_user: critical, size: low, checks: {image-has-shell: medium}}
 exceptions:
@@ -64,6 +64,9 @@ exceptions:
 	}
 	if p.Actions.High != ActionFail || p.Actions.Medium != ActionReport {
 		t.Errorf("actions = %+v", p.Actions)
+	}
+	if !p.SecretsSkipArchives {
+		t.Errorf("secrets.archives: skip not read")
 	}
 	if !reflect.DeepEqual(p.Production, []string{"live"}) || p.Unscored != High || !p.NewFindingsOnly {
 		t.Errorf("production/unscored/new_findings_only = %v %v %v", p.Production, p.Unscored, p.NewFindingsOnly)
@@ -116,6 +119,7 @@ func TestParseErrorsNameFileLineColumn(t *testing.T) {
 		{"bad size", "image: {max_size: 200 parsecs}\n", `unknown unit "parsecs"`},
 		{"version", "version: 2\n", ".secgate.yml:1:10: unsupported policy version 2"},
 		{"unparsable", "deps:\n  unparsable: ignore\n", `.secgate.yml:2:15: unknown value "ignore"`},
+		{"secret archives", "secrets:\n  archives: unpack\n", `.secgate.yml:2:13: unknown value "unpack" (want fail or skip)`},
 		{"unknown check", "image:\n  checks:\n    image-has-shel: medium\n", `.secgate.yml:3:21: unknown image check "image-has-shel" (want one of image-runs-as-root, image-has-shell)`},
 		{"unknown check at the top", "checks:\n  config-file-changd: low\n", `.secgate.yml:2:23: unknown check "config-file-changd" (want one of secret, image-runs-as-root, image-has-shell, config-file-changed, manifest-privileged)`},
 		{"per-finding tier", "checks: {secret: low}\n", `check secret has no tier of its own`},

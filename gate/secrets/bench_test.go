@@ -48,7 +48,7 @@ func BenchmarkDetect(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := newDetector(context.Background(), cfg, maxDecodeDepth, maxArchiveDepth)
+	d := newContentDetector(context.Background(), cfg, maxDecodeDepth, maxArchiveDepth)
 	var (
 		frags []sources.Fragment
 		size  int
@@ -89,14 +89,16 @@ func BenchmarkDetectMinified(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d := newDetector(context.Background(), cfg, maxDecodeDepth, maxArchiveDepth)
+	d := newContentDetector(context.Background(), cfg, maxDecodeDepth, maxArchiveDepth)
 	f := sources.Fragment{Raw: strings.Repeat(`var a={key:b.token,api:c.s.x};`, 20000), FilePath: "app.min.js", StartLine: 1}
 	benchDetect(b, d, []sources.Fragment{f}, len(f.Raw))
 }
 
-// benchDetect runs gitleaks' DetectContext with all the rules and
-// secgate's windowed detection on the same fragments.
-func benchDetect(b *testing.B, d *detector, frags []sources.Fragment, size int) {
+// benchDetect runs gitleaks' DetectContext with all the rules, secgate's
+// windowed detection, and the scan's detection (content: with the
+// provider rules on allowlisted paths and padded URL-safe base64, issue
+// 24) on the same fragments.
+func benchDetect(b *testing.B, d *contentDetector, frags []sources.Fragment, size int) {
 	ctx := context.Background()
 	for _, run := range []struct {
 		name   string
@@ -104,6 +106,7 @@ func benchDetect(b *testing.B, d *detector, frags []sources.Fragment, size int) 
 	}{
 		{"gitleaks", func(f sources.Fragment) { d.full().DetectContext(ctx, asDetect(f)) }},
 		{"secgate", func(f sources.Fragment) { d.DetectContext(ctx, f) }},
+		{"content", func(f sources.Fragment) { d.Detect(ctx, f) }},
 	} {
 		b.Run(run.name, func(b *testing.B) {
 			b.SetBytes(int64(size))

@@ -32,7 +32,9 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 		return [32]byte{}, err
 	}
 	// 2: a history's walk reads merges, type changes and binary-to-text
-	// changes (issue 24): a commit cached clean by 1 may not have been read
+	// changes, and files and commits are read further (issue 24: UTF-16,
+	// text with a NUL, allowlisted paths, padded URL-safe base64): a
+	// commit or file cached clean by 1 may not have been read whole
 	return cache.Digest("secgate secrets cache 2", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
 }

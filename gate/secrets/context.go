@@ -42,7 +42,12 @@ func judge(g report.Finding, relPath string) (context string, drop bool) {
 		return policy.SecretContextChecksum, false
 	}
 	if isGenericRule(g.RuleID) || g.RuleID == "private-key" {
-		return pathClass(relPath), false
+		c := pathClass(relPath)
+		if c == policy.SecretContextDocs && hasTag(g, keyFileTag) {
+			// a whole key file is a key whatever its name says
+			c = ""
+		}
+		return c, false
 	}
 	return "", false
 }

@@ -556,6 +556,7 @@ func (h *gitHistory) change(ctx context.Context, r *gogit.Repository, ch *object
 		f.CommitSHA, f.CommitInfo = info.SHA, info
 		return yield(f, err)
 	}
+	newData, oldData = textOf(newData), textOf(oldData)
 	if isBinary(oldData) && !isBinary(newData) {
 		oldData = nil // a binary becoming text: git shows no lines, the text is new whole
 	}
@@ -601,9 +602,10 @@ func blob(r *gogit.Repository, h plumbing.Hash) ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// isBinary is git's test: a NUL byte in the first 8000 bytes.
+// isBinary: not mostly text in UTF-8 or UTF-16 (textdecode.go), where
+// git's test (a NUL byte in the first 8000 bytes) drops text with a NUL.
 func isBinary(data []byte) bool {
-	return bytes.IndexByte(data[:min(len(data), 8000)], 0) >= 0
+	return isBinaryContent(data)
 }
 
 // hunk is a run of added lines: text starting at line start of the new file.

@@ -65,7 +65,9 @@ func TestPrecisionFixtures(t *testing.T) {
 		{"key under tests/", "tests/certs/server.key", keyPEM, policy.SecretContextTest},
 		{"key under testdata/", "pkg/tls/testdata/client.pem", keyPEM, policy.SecretContextTest},
 		{"key in a fixture", "spec/fixtures/ssh/id_ecdsa", keyPEM, policy.SecretContextTest},
-		{"key in the docs", "docs/tls.md", keyPEM, policy.SecretContextDocs},
+		{"key quoted in the docs", "docs/tls.md", "Generate one:\n\n```\n" + keyPEM + "\n```\n", policy.SecretContextDocs},
+		// a whole key file is a key, whatever its name (issue 24, class 8)
+		{"key file in the docs", "docs/tls.md", keyPEM, ""},
 		{"key in an example", "examples/mtls/key.pem", keyPEM, policy.SecretContextExample},
 		{"key in vendored code", "third_party/x/y/server.pem", keyPEM, policy.SecretContextVendored},
 		{"URL in a Go test", "store/store_test.go", `const dsn = "postgres://app:` + pw() + at + `pg.acme-corp.io/app"`, policy.SecretContextTest},

@@ -310,7 +310,7 @@ func fileIs(p string, data []byte) (bool, error) {
 // head blob: the paths the walk read that blob at), and
 // notes those the base side already held (see markExisting). key is the
 // fingerprint key.
-func (h *gitHistory) settle(ctx context.Context, d *detector, raw []report.Finding, key []byte) []report.Finding {
+func (h *gitHistory) settle(ctx context.Context, d *contentDetector, raw []report.Finding, key []byte) []report.Finding {
 	if h.pass.info == nil {
 		return raw
 	}
@@ -366,7 +366,7 @@ func (h *gitHistory) settle(ctx context.Context, d *detector, raw []report.Findi
 // base's versions of the paths of the last pass's findings and of the
 // touched paths gone at the head (a rename's old name). An error leaves
 // the set short: the findings stay new.
-func (h *gitHistory) baseValues(ctx context.Context, d *detector, fresh []report.Finding) map[string]bool {
+func (h *gitHistory) baseValues(ctx context.Context, d *contentDetector, fresh []report.Finding) map[string]bool {
 	held := map[string]bool{}
 	r, done, err := repo.OpenForWalk(h.root)
 	if err != nil {
@@ -412,7 +412,7 @@ func (h *gitHistory) baseValues(ctx context.Context, d *detector, fresh []report
 			if err != nil || isBinary(data) {
 				continue
 			}
-			for _, g := range d.DetectContext(ctx, sources.Fragment{Raw: string(data), FilePath: p, StartLine: 1}) {
+			for _, g := range d.Detect(ctx, sources.Fragment{Raw: string(data), FilePath: p, StartLine: 1}) {
 				held[g.Secret] = true
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -58,7 +59,14 @@ type Options struct {
 	// gitleaks in its digest.
 	Cache        *cache.Store
 	CacheVersion string
-	Logger       *slog.Logger
+	// ArchiveBytes and RunArchiveBytes bound the bytes decompressed from
+	// one archive file and from all of a run's (0: DefaultArchiveBytes,
+	// DefaultRunArchiveBytes). Past a bound the scan fails, unless
+	// SkipArchiveBounds (secrets.archives: skip): then the archive is
+	// read no further and coverage names it.
+	ArchiveBytes, RunArchiveBytes int64
+	SkipArchiveBounds             bool
+	Logger                        *slog.Logger
 }
 
 // Mode describes what Options scan, for the report.
@@ -127,7 +135,8 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		notes = append(notes, fmt.Sprintf("%s and %s read from the base revision %s", RepoConfigFile, IgnoreFile, s.opts.ConfigRevision))
 	}
 
-	d := newDetector(ctx, cfg, maxDecodeDepth, maxArchiveDepth)
+	d := newContentDetector(ctx, cfg, maxDecodeDepth, maxArchiveDepth)
+	ctx = withArchiveBudget(ctx, newArchiveBudget(s.opts.ArchiveBytes, s.opts.RunArchiveBytes))
 
 	var src sources.Source
 	var tree *treeFiles
@@ -177,21 +186,29 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	// The loop of detect.Detector.DetectSource, with source errors kept
 	// (gitleaks only logs them: a broken git log would pass as clean).
 	var (
-		mu      sync.Mutex
-		srcErrs []error
-		raw     []report.Finding
+		mu         sync.Mutex
+		srcErrs    []error
+		raw        []report.Finding
+		bounded    []string         // archives past a bound, under secrets.archives: skip
+		unfinished []report.Finding // their files and commits, for the cache
 	)
 	err = src.Fragments(ctx, func(fragment sources.Fragment, ferr error) error {
 		if ferr != nil {
 			mu.Lock()
-			srcErrs = append(srcErrs, ferr)
+			if bound := (*ArchiveBoundError)(nil); errors.As(ferr, &bound) && s.opts.SkipArchiveBounds {
+				bounded = append(bounded, bound.Path)
+				// not read to its end: never remembered as clean
+				unfinished = append(unfinished, report.Finding{File: fragment.FilePath, Commit: fragment.CommitSHA})
+			} else {
+				srcErrs = append(srcErrs, ferr)
+			}
 			mu.Unlock()
 			return nil
 		}
 		if len(fragment.Raw) == 0 && len(fragment.FilePath) == 0 {
 			return nil
 		}
-		found := d.DetectContext(ctx, fragment)
+		found := d.Detect(ctx, fragment)
 		if len(found) > 0 {
 			mu.Lock()
 			raw = append(raw, found...)
@@ -221,9 +238,15 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		res.Coverage = hist.coverage(s.opts.Mode())
 		hist.markExisting(res.Findings)
 	}
+	for _, p := range bounded {
+		res.Coverage.AddSkip("archive", "decompressed past its bound: read no further (secrets.archives: skip)", relPath(root, p))
+	}
+	for _, p := range d.ProviderOnlyPaths() {
+		res.Coverage.AddSkip("file", ProviderOnlyWhy, relPath(root, p))
+	}
 	res.Warnings = append(res.Warnings, cacheWarnings...)
 	if clean != nil {
-		if note, warning := s.remember(clean, raw, tree, hist); warning != "" {
+		if note, warning := s.remember(clean, append(slices.Clip(raw), unfinished...), tree, hist); warning != "" {
 			res.Warnings = append(res.Warnings, warning)
 		} else {
 			notes = append(notes, note)

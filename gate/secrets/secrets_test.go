@@ -503,7 +503,7 @@ func TestCoverage(t *testing.T) {
 	for _, s := range c.Skipped {
 		skipped[s.What+": "+s.Why] = s.Count
 	}
-	if skipped["file: binary (application/x-executable), not read"] != 1 || skipped["file: a symlink, not followed"] != 1 || skipped["file: a path the secret rules allowlist"] != 1 {
+	if skipped["file: binary (application/x-executable), not read"] != 1 || skipped["file: a symlink, not followed"] != 1 || skipped["file: a path gitleaks' default rules allowlist, and not text: not read"] != 1 {
 		t.Errorf("skipped %v", skipped)
 	}
 

@@ -15,9 +15,9 @@ import (
 // layers. The rules are gitleaks' defaults and secgate's (no repository
 // config applies). Safe for concurrent use.
 type TextScanner struct {
-	d        *detector // DetectContext keeps no state between calls
-	key      []byte    // the fingerprint key
-	redactor Redactor  // every value found by any call
+	d        *contentDetector // Detect keeps no state between calls but its path cache
+	key      []byte           // the fingerprint key
+	redactor Redactor         // every value found by any call
 }
 
 // NewTextScanner loads the rules once. key keys the fingerprints, as
@@ -28,14 +28,14 @@ func NewTextScanner(key []byte) (*TextScanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &TextScanner{d: newDetector(context.Background(), cfg, maxDecodeDepth, 0), key: key}, nil
+	return &TextScanner{d: newContentDetector(context.Background(), cfg, maxDecodeDepth, 0), key: key}, nil
 }
 
 // Scan returns the secrets in content, located at name (a path or a
 // description such as "ENV"), with the same fingerprints, previews and
 // public-example filtering as a tree scan. The value never leaves.
 func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []policy.Finding {
-	raw := t.d.DetectContext(ctx, sources.Fragment{Raw: string(content), FilePath: name, StartLine: 1})
+	raw := t.d.Detect(ctx, sources.Fragment{Raw: string(content), FilePath: name, StartLine: 1})
 	if len(raw) == 0 {
 		return nil
 	}

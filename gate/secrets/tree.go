@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/h2non/filetype"
 	"github.com/mholt/archives"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -24,8 +23,11 @@ import (
 )
 
 // treeFiles yields the fragments of every file of a working tree, as
-// gitleaks' sources.Files does (same walk: empty files, symlinks and the
-// global allowlist's paths skipped), except how archives are told apart.
+// gitleaks' sources.Files does (same walk: empty files and symlinks
+// skipped), except how archives are told apart and walked (archive.go),
+// what is read as text (textdecode.go), and that gitleaks' default
+// allowlist's paths are read for the provider-format rules (content.go),
+// only the repository's own allowlisted paths skipped.
 //
 // gitleaks picks an archive format by the file's name alone, by substring:
 // `.browserslistrc` is opened as brotli (".br") and its failure stops the
@@ -138,6 +140,10 @@ func (t *treeFiles) Fragments(ctx context.Context, yield sources.FragmentsFunc) 
 			return err
 		}
 		if d.IsDir() {
+			if d.Name() == ".git" && path != t.root {
+				t.skip("directory", "git's own data (the history modes read it)", path)
+				return filepath.SkipDir
+			}
 			if skipPath(t.cfg, path) {
 				t.skip("directory", "a path the secret rules allowlist", path)
 				return filepath.SkipDir
@@ -201,16 +207,23 @@ func (t *treeFiles) scanFile(ctx context.Context, path string, yield sources.Fra
 		}
 	}
 	if errors.Is(idErr, archives.NoMatch) || idErr == nil && format == nil {
-		// gitleaks skips a file whose first bytes say it is a binary
-		// (an image, an executable): counted here by the same test.
-		if kind, err := filetype.Match(head); err == nil && kind.MIME.Type == "application" {
-			t.skip("file", "binary ("+kind.MIME.Value+"), not read", path)
+		if !isText(head) && providerOnlyPath(t.cfg, path) && utf16Order(head) == "" && !isMostlyText(head) {
+			// provider rules read a default-allowlisted path's text only
+			t.skip("file", "a path gitleaks' default rules allowlist, and not text: not read", path)
 			return nil
 		}
-		if fi, err := f.Stat(); err == nil {
+		// gitleaks skips a file whose first bytes say it is a binary (an
+		// image, an executable), and reads UTF-16 as bytes: leaf reads
+		// what is text of those (readableText) and skips the rest.
+		fi, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		read, err := t.leaf(ctx, f, head, path, yield)
+		if read {
 			t.read(path, fi.Size())
 		}
-		return t.fragments(ctx, f, path, asText, yield, nil)
+		return err
 	}
 	// gitleaks logs an archive it cannot open and goes on with nothing:
 	// try it first.
@@ -292,21 +305,48 @@ func isText(head []byte) bool {
 // archive its content suggests.
 const maxTextFallback = 16 << 20
 
-// fragments hands content to gitleaks under the placeholder name and
-// rewrites the paths of its fragments to the real one. With archiveErrs
-// set, errors are collected there instead of yielded.
+// fragments yields the fragments of content under path: an archive (name
+// is asArchive followed by its format's extension) through the bounded
+// archive walk (archive.go), anything else as text. With archiveErrs set,
+// errors are collected there instead of yielded; a bound's error is always
+// yielded (the scan fails closed, or notes it under secrets.archives: skip).
 func (t *treeFiles) fragments(ctx context.Context, content io.Reader, path, name string, yield sources.FragmentsFunc, archiveErrs *[]error) error {
-	file := &sources.File{Content: content, Path: name, Config: t.cfg, MaxArchiveDepth: maxArchiveDepth}
-	return file.Fragments(ctx, func(fr sources.Fragment, ferr error) error {
-		if rest, ok := strings.CutPrefix(fr.FilePath, name); ok {
-			fr.FilePath = path + rest
+	collect := func(fr sources.Fragment, ferr error) error {
+		if bound := (*ArchiveBoundError)(nil); errors.As(ferr, &bound) {
+			// gitleaks' file source yields a read error with what it
+			// read, and reads on: that is scanned, and the walk stops
+			if fr.Raw != "" {
+				if err := yield(fr, nil); err != nil {
+					return err
+				}
+			}
+			return ferr
 		}
 		if ferr != nil && archiveErrs != nil {
 			*archiveErrs = append(*archiveErrs, ferr)
 			return nil
 		}
 		return yield(fr, ferr)
-	})
+	}
+	if !strings.HasPrefix(name, asArchive) {
+		return t.textFragments(ctx, content, path, collect)
+	}
+	format, _, err := identifyName(ctx, name)
+	if err != nil || format == nil {
+		return collect(sources.Fragment{FilePath: path}, fmt.Errorf("%s: %w", path, archives.NoMatch))
+	}
+	b := archiveBudgetOf(ctx)
+	w := &archiveWalk{t: t, path: relPath(t.root, path), budget: b, left: b.perArchive, yield: collect}
+	err = w.walk(ctx, content, format, path, 0)
+	var bound *ArchiveBoundError
+	if errors.As(err, &bound) {
+		return yield(sources.Fragment{FilePath: path}, bound)
+	}
+	if err != nil && archiveErrs != nil {
+		*archiveErrs = append(*archiveErrs, err)
+		return nil
+	}
+	return err
 }
 
 // errFirstEntry stops a trial extraction after its first entry.
@@ -348,9 +388,13 @@ func opens(ctx context.Context, format archives.Format, f *os.File) error {
 	return nil
 }
 
+// skipPath reports whether a path is left out of the scan: allowlisted by
+// a path allowlist of the repository's own (.gitleaks.toml). gitleaks'
+// default allowlist's paths are read with the provider-format rules only
+// (providerOnlyPath, content.go).
 func skipPath(cfg *config.Config, path string) bool {
 	for _, a := range cfg.Allowlists {
-		if a.PathAllowed(path) {
+		if len(a.Paths) > 0 && !isDefaultPathAllowlist(a) && a.PathAllowed(path) {
 			return true
 		}
 	}

@@ -230,8 +230,12 @@ func detectorOf(ctx context.Context, cfg config.Config, keep func(id string) boo
 
 // DetectContext finds what gitleaks' DetectContext finds in a fragment.
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
+	return d.detectEncoded(ctx, f, encodedLines(f.Raw))
+}
+
+// detectEncoded is DetectContext given the fragment's encodedLines.
+func (d *detector) detectEncoded(ctx context.Context, f sources.Fragment, encoded []int) []report.Finding {
 	raw := f.Raw
-	encoded := encodedLines(raw)
 	regions := d.decodeRegions(raw, encoded)
 	longS := func(r span) bool { return strings.Contains(raw[r.start:r.end], "\u017F") }
 	if len(encoded) > 0 && (slices.ContainsFunc(regions, longS) || d.decodesLongS(raw, encoded)) {

@@ -1,0 +1,427 @@
+package secrets
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/secgate/secgate/gate/secrets/secretstest"
+	"github.com/secgate/secgate/internal/cache"
+	"github.com/secgate/secgate/policy"
+)
+
+// The content classes of issue 24, as an attacker writing a pull request
+// would try them: each row's files are committed on top of a base commit
+// and scanned as a working tree, as the range base..head and as the whole
+// history; each must fail the gate (a finding at the secrets tier, or for
+// an archive past its bound a scanner error). Other file names, encodings
+// and layouts than the issue's.
+
+// contentCase is one variant of a class.
+type contentCase struct {
+	class, name string
+	files       func(t *testing.T) map[string][]byte
+	rule        string // the rule that must find it at the secrets tier
+	// bomb: the scan must fail with an *ArchiveBoundError naming file
+	bomb string
+	opts Options // bounds
+}
+
+// contentModes are the scans of a repository made by contentRepo.
+var contentModes = []string{"tree", "range", "history"}
+
+func TestRedTeamContent(t *testing.T) {
+	cases := []contentCase{
+		// class 2: text that does not look like text
+		{class: "2 text", name: "UTF-16BE without a byte order mark (a PowerShell profile)", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"tools/profile.ps1": contentUTF16("# set up\r\n$env:GITHUB_TOKEN = '"+secretstest.GitHubPAT(t)+"'\r\n", true, false)}
+			}},
+		{class: "2 text", name: "UTF-16LE with a byte order mark (a .reg export)", rule: "slack-bot-token",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"setup/bot.reg": contentUTF16("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\Software\\Bot]\r\n\"SlackToken\"=\""+contentSlackBot(t)+"\"\r\n", false, true)}
+			}},
+		{class: "2 text", name: "text with a stray NUL that starts like an executable", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"notes/MZ-release.txt": []byte("MZ release notes\x00\nsee the runbook\nGH_TOKEN=" + secretstest.GitHubPAT(t) + "\n")}
+			}},
+		{class: "2 text", name: "a minified line of 125 kB, then a binary's magic number", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				// gitleaks' file source tests every 100 kB chunk for a magic
+				// number until one has a line break
+				return map[string][]byte{"web/app.min.js": []byte(strings.Repeat("var a=1;", 125000/8) + "MZ;var t='" + secretstest.GitHubPAT(t) + "';\n")}
+			}},
+		// class 3: gitleaks' default path allowlist
+		{class: "3 allowlist", name: "npm token in a lockfile's registry entry", rule: "npm-access-token",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"web/npm-shrinkwrap.json": []byte("{\n  \"//registry.acme-corp.io/:_authToken\": \"" + secretstest.Checksummed("npm_", secretstest.Random(t, contentAlnum, 30)) + "\"\n}\n")}
+			}},
+		{class: "3 allowlist", name: "GitLab token in a file named like vendored bootstrap", rule: "gitlab-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"static/bootstrap-admin.js": []byte("const api = { token: '" + "glpat-" + secretstest.Random(t, contentAlnum, 20) + "' };\n")}
+			}},
+		{class: "3 allowlist", name: "AWS key id in go.sum", rule: "aws-access-token",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"tools/go.sum": []byte("example.org/x v1.0.0 h1:abc=\n# " + secretstest.AWSKeyID(t) + "\n")}
+			}},
+		{class: "3 allowlist", name: "Stripe key in a vendored Go module's file", rule: "stripe-access-token",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"vendor/github.com/acme/billing/client.go": []byte("package billing\n\nconst key = \"" + "sk_" + "live_" + secretstest.Random(t, contentAlnum, 24) + "\"\n")}
+			}},
+		// class 4: padded URL-safe base64
+		{class: "4 encoding", name: "padded URL-safe base64 in YAML", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"deploy/values.yaml": []byte("auth: " + contentURLSafe(t, "u~?token="+secretstest.GitHubPAT(t)+"~") + "\n")}
+			}},
+		{class: "4 encoding", name: "padded URL-safe base64 under standard base64, in JSON", rule: "aws-access-token",
+			files: func(t *testing.T) map[string][]byte {
+				inner := contentURLSafe(t, "u~?id "+secretstest.AWSKeyID(t)+" ok")
+				return map[string][]byte{"conf/blob.json": []byte(`{"blob": "` + base64.StdEncoding.EncodeToString([]byte(inner)) + `"}` + "\n")}
+			}},
+		// class 6: decompression bombs
+		{class: "6 archives", name: "a zip of one large deflated entry", bomb: "vendor.bin",
+			opts: Options{ArchiveBytes: 1 << 20},
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"vendor.bin": contentZip(t, map[string][]byte{"zeros.txt": make([]byte, 4<<20)})}
+			}},
+		{class: "6 archives", name: "a tar.gz holding a zip past the run's bound", bomb: "data/assets.pkg",
+			opts: Options{RunArchiveBytes: 1 << 20},
+			files: func(t *testing.T) map[string][]byte {
+				inner := contentZip(t, map[string][]byte{"a.txt": make([]byte, 3<<20)})
+				return map[string][]byte{"data/assets.pkg": contentTarGz(t, map[string][]byte{"inner.zip": inner})}
+			}},
+		// class 8: a key file in document clothing
+		{class: "8 key file", name: "PKCS#8 EC key saved as markdown", rule: "private-key",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"ops/prod-signing.md": contentKey(t, true)}
+			}},
+		{class: "8 key file", name: "SEC 1 EC key as reStructuredText under docs/", rule: "private-key",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"docs/keys/ci.rst": contentKey(t, false)}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.class+"/"+c.name, func(t *testing.T) {
+			dir := contentRepo(t, c.files(t))
+			for _, mode := range contentModes {
+				opts := c.opts
+				opts.Root = dir
+				switch mode {
+				case "range":
+					opts.Base, opts.Head = "HEAD~1", "HEAD"
+				case "history":
+					opts.History = true
+				}
+				res, err := New(opts).Scan(context.Background())
+				if c.bomb != "" {
+					var bound *ArchiveBoundError
+					if !errors.As(err, &bound) || bound.Path != c.bomb {
+						t.Errorf("%s: err %v, want the bound error of %s", mode, err, c.bomb)
+					}
+					// under secrets.archives: skip the scan goes on and
+					// the coverage names the archive
+					opts.SkipArchiveBounds = true
+					res, err := New(opts).Scan(context.Background())
+					if err != nil || !contentSkipped(res, "archive", c.bomb) {
+						t.Errorf("%s, archives: skip: err %v, coverage %+v", mode, err, res.Coverage.Skipped)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				if !slices.ContainsFunc(res.Findings, func(f policy.Finding) bool {
+					return f.Rule == c.rule && f.Context == "" && f.Ignored == nil
+				}) {
+					t.Errorf("%s: no %s finding at the secrets tier: %+v", mode, c.rule, res.Findings)
+				}
+			}
+		})
+	}
+}
+
+// TestProviderRules: the rules that run on gitleaks' default-allowlisted
+// paths are decided from their regexes; the listed providers are among
+// them, the generic rules are not.
+func TestProviderRules(t *testing.T) {
+	cfg, _, err := loadConfig(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"github-pat", "github-fine-grained-pat", "github-oauth", "gitlab-pat", "slack-bot-token", "slack-user-token",
+		"aws-access-token", "stripe-access-token", "npm-access-token", "pypi-upload-token", "private-key"} {
+		r, ok := cfg.Rules[id]
+		if !ok {
+			t.Errorf("no rule %s", id)
+			continue
+		}
+		if !isProviderRule(r) {
+			t.Errorf("%s (%s) is not read as a provider format", id, r.Regex)
+		}
+	}
+	for _, id := range []string{"generic-api-key", "connection-url-credentials", "curl-auth-user", "hashicorp-tf-password", "aws-secret-access-key"} {
+		if r, ok := cfg.Rules[id]; ok && isProviderRule(r) {
+			t.Errorf("%s (%s) is read as a provider format", id, r.Regex)
+		}
+	}
+	n := 0
+	for _, r := range cfg.Rules {
+		if isProviderRule(r) {
+			n++
+		}
+	}
+	t.Logf("%d of %d rules are provider formats", n, len(cfg.Rules))
+}
+
+// TestReadableText: what is read as text, and how.
+func TestReadableText(t *testing.T) {
+	line := "key = value, and more of it\n"
+	for _, c := range []struct {
+		name    string
+		content []byte
+		enc     string
+		ok      bool
+	}{
+		{"UTF-8", []byte(line), "", true},
+		{"UTF-16LE BOM", contentUTF16(line, false, true), "UTF-16LE", true},
+		{"UTF-16BE BOM", contentUTF16(line, true, true), "UTF-16BE", true},
+		{"UTF-16LE", contentUTF16(strings.Repeat(line, 3), false, false), "UTF-16LE", true},
+		{"UTF-16BE", contentUTF16(strings.Repeat(line, 3), true, false), "UTF-16BE", true},
+		{"stray NULs", []byte(strings.Repeat(line, 10) + "\x00\x00" + line), "", true},
+		{"ELF", append([]byte("\x7fELF\x02\x01\x01"), make([]byte, 256)...), "", false},
+		{"random", contentRandom(t, 4096), "", false},
+	} {
+		text, enc, ok := readableText(c.content)
+		if ok != c.ok || enc != c.enc {
+			t.Errorf("%s: %q %v, want %q %v", c.name, enc, ok, c.enc, c.ok)
+		}
+		if ok && !strings.Contains(string(text), strings.TrimSpace(line)) {
+			t.Errorf("%s: decoded to %q", c.name, text)
+		}
+	}
+}
+
+// contentRepo commits a README, then files on top of it; the working
+// tree holds both.
+func contentRepo(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFile(t, dir, "README.md", "base\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git(t, dir, "add", "-f", ".")
+	git(t, dir, "commit", "-qm", "the change")
+	return dir
+}
+
+func contentSkipped(res policy.ScanResult, what, path string) bool {
+	for _, s := range res.Coverage.Skipped {
+		if s.What == what && slices.Contains(s.Paths, path) {
+			return true
+		}
+	}
+	return false
+}
+
+const contentAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// contentSlackBot is a Slack bot token in its real format.
+func contentSlackBot(t *testing.T) string {
+	return "xoxb-" + secretstest.Random(t, "0123456789", 12) + "-" + secretstest.Random(t, "0123456789", 12) + "-" + secretstest.Random(t, contentAlnum, 24)
+}
+
+// contentUTF16 encodes s as UTF-16, big- or little-endian, with or
+// without a byte order mark.
+func contentUTF16(s string, bigEndian, bom bool) []byte {
+	units := utf16.Encode([]rune(s))
+	if bom {
+		units = append([]uint16{0xFEFF}, units...)
+	}
+	out := make([]byte, 2*len(units))
+	for i, u := range units {
+		if bigEndian {
+			binary.BigEndian.PutUint16(out[2*i:], u)
+		} else {
+			binary.LittleEndian.PutUint16(out[2*i:], u)
+		}
+	}
+	return out
+}
+
+// contentURLSafe encodes text with padded URL-safe base64 and checks it
+// has the form gitleaks does not decode: a - or _, and = padding. (ASCII
+// text gives a - or _ only from ~, ?, > or DEL at offsets 2 mod 3.)
+func contentURLSafe(t *testing.T, text string) string {
+	t.Helper()
+	s := base64.URLEncoding.EncodeToString([]byte(text))
+	if !strings.ContainsAny(s, "-_") || !strings.HasSuffix(s, "=") {
+		t.Fatalf("%d bytes of text do not encode to padded URL-safe base64 with - or _", len(text))
+	}
+	return s
+}
+
+func contentZip(t *testing.T, files map[string][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range files {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func contentTarGz(t *testing.T, files map[string][]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// contentKey is a new EC private key in PEM: PKCS#8 or SEC 1.
+func contentKey(t *testing.T, pkcs8 bool) []byte {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pkcs8 {
+		der, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	}
+	der, err := x509.MarshalECPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+}
+
+func contentRandom(t *testing.T, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestArchiveBoundNotCached: an archive read only up to its bound, under
+// secrets.archives: skip, is not remembered as clean: the next run with
+// the cache still reads it (and, failing closed, fails).
+func TestArchiveBoundNotCached(t *testing.T) {
+	dir := contentRepo(t, map[string][]byte{"dist/bundle.zip": contentZip(t, map[string][]byte{"big.txt": bytes.Repeat([]byte("a"), 2<<20)})})
+	cacheDir := t.TempDir()
+	for _, mode := range contentModes {
+		opts := Options{Root: dir, ArchiveBytes: 1 << 20}
+		switch mode {
+		case "range":
+			opts.Base, opts.Head = "HEAD~1", "HEAD"
+		case "history":
+			opts.History = true
+		}
+		skip := opts
+		skip.SkipArchiveBounds = true
+		if res := cached(t, cacheDir, skip); !contentSkipped(res, "archive", "dist/bundle.zip") {
+			t.Fatalf("%s: coverage %+v", mode, res.Coverage.Skipped)
+		}
+		store, err := cache.Open(cacheDir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.Cache, opts.CacheVersion = store, "test"
+		var bound *ArchiveBoundError
+		if _, err := New(opts).Scan(context.Background()); !errors.As(err, &bound) {
+			t.Errorf("%s: the second run with the cache: %v, want the bound error", mode, err)
+		}
+	}
+}
+
+// TestNestedArchiveThatDoesNotOpen: a broken archive inside an archive
+// does not hide the entries after it, and the coverage names it.
+func TestNestedArchiveThatDoesNotOpen(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range []struct{ name, content string }{
+		{"a-broken.zip", "PK\x03\x04" + strings.Repeat("\x00\xff", 64)},
+		{"z-ci.env", "GITHUB_TOKEN=" + secretstest.GitHubPAT(t) + "\n"},
+	} {
+		w, err := zw.Create(e.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(e.content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := contentRepo(t, map[string][]byte{"release/bundle.zip": buf.Bytes()})
+	for _, mode := range contentModes {
+		opts := Options{Root: dir}
+		switch mode {
+		case "range":
+			opts.Base, opts.Head = "HEAD~1", "HEAD"
+		case "history":
+			opts.History = true
+		}
+		res := scan(t, opts)
+		if !slices.ContainsFunc(res.Findings, func(f policy.Finding) bool { return f.Rule == "github-pat" && f.Context == "" }) {
+			t.Errorf("%s: the token after a broken nested archive: %+v", mode, res.Findings)
+		}
+		if mode == "tree" && !contentSkipped(res, "archive", "release/bundle.zip!a-broken.zip") {
+			t.Errorf("%s: coverage %+v", mode, res.Coverage.Skipped)
+		}
+	}
+}
