@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -497,16 +498,37 @@ func TestOSVAPIURLCredentials(t *testing.T) {
 
 func TestOSVAPIFailuresFailClosed(t *testing.T) {
 	root := copyTree(t, "npm")
+	// Every refusal fails closed with its status named: a mirror that wants
+	// credentials (401, 403) or throttles (429) is not "no vulnerabilities".
 	for name, api := range map[string]*fakeOSV{
 		"server error": {fail: http.StatusServiceUnavailable},
+		"unauthorized": {fail: http.StatusUnauthorized},
+		"forbidden":    {fail: http.StatusForbidden},
+		"rate limited": {fail: http.StatusTooManyRequests},
 	} {
 		t.Run(name, func(t *testing.T) {
 			api.t = t
 			srv := httptest.NewServer(api)
 			defer srv.Close()
 			_, err := scanDir(t, Options{Root: root, APIURL: srv.URL})
-			if err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), srv.URL) {
-				t.Errorf("err = %v, want a fail-closed error naming %s", err, srv.URL)
+			status := fmt.Sprintf("%d %s", api.fail, http.StatusText(api.fail))
+			if err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), srv.URL) || !strings.Contains(err.Error(), status) {
+				t.Errorf("err = %v, want a fail-closed error naming %s and %q", err, srv.URL, status)
+			}
+		})
+	}
+	// The same for the advisory records secgate fetches itself.
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests} {
+		t.Run(fmt.Sprintf("advisory GET %d", status), func(t *testing.T) {
+			recs := records(t, "PyPI")
+			api := &fakeOSV{t: t, records: recs, getFail: status,
+				matches: map[string][]string{"PyPI/requests@2.19.0": {"PYSEC-2023-74"}}}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			_, err := scanDir(t, Options{Root: copyTree(t, "python"), APIURL: srv.URL})
+			want := fmt.Sprintf("%d %s", status, http.StatusText(status))
+			if err == nil || !strings.Contains(err.Error(), "failing closed: GET "+srv.URL+"/v1/vulns/GHSA-") || !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want a fail-closed error naming the GET and %q", err, want)
 			}
 		})
 	}
