@@ -1080,3 +1080,54 @@ func TestImagePackagesEverySource(t *testing.T) {
 		t.Fatalf("no reader: %v %v", err, res.Notes)
 	}
 }
+
+// TestTransportRecordsRefusals checks the transport on its own: the
+// library's logged errors catch the same statuses today (the rows above
+// pass without it), but the transport is what fails closed when a library
+// version stops logging one. Changing its ">= 400" to ">= 500" fails it.
+func TestTransportRecordsRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		recorded     bool
+	}{
+		{http.MethodPost, "/v1/querybatch", http.StatusUnauthorized, true},
+		{http.MethodPost, "/v1/querybatch", http.StatusForbidden, true},
+		{http.MethodPost, "/v1/querybatch", http.StatusTooManyRequests, true},
+		{http.MethodPost, "/v1/querybatch", http.StatusNotFound, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusUnauthorized, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusForbidden, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusTooManyRequests, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusNotFound, false}, // no such advisory: an answer
+		{http.MethodGet, "/osv-scalibr/PyPI/all.zip", http.StatusForbidden, true},
+	} {
+		t.Run(tt.method+" "+tt.path+" "+http.StatusText(tt.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "refused", tt.status)
+			}))
+			defer srv.Close()
+			tr := newTransport(Options{APIURL: srv.URL, DBURL: srv.URL, HTTPClient: srv.Client()})
+			target := DefaultAPIURL + tt.path
+			if strings.HasSuffix(tt.path, ".zip") {
+				target = DefaultDBURL + tt.path
+			}
+			req, err := http.NewRequest(tt.method, target, strings.NewReader(`{"queries":[{}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			err = tr.failure()
+			status := fmt.Sprintf("%d %s", tt.status, http.StatusText(tt.status))
+			switch {
+			case !tt.recorded && err != nil:
+				t.Errorf("recorded %v, want nothing", err)
+			case tt.recorded && (err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), status) || !strings.Contains(err.Error(), srv.URL)):
+				t.Errorf("err = %v, want a fail-closed error naming %s and %q", err, srv.URL, status)
+			}
+		})
+	}
+}
