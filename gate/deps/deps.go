@@ -225,6 +225,9 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	if err := tr.failure(); err != nil {
 		return policy.ScanResult{}, none, err
 	}
+	if err := s.matchEquivalents(ctx, opts, root, &res); err != nil {
+		return policy.ScanResult{}, none, err
+	}
 	var dbNotes, dbWarnings []string
 	if err := checkLogs(root, logs, opts, &notes); err != nil {
 		// A lockfile that did not parse: the others are still reported.
