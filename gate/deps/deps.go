@@ -62,6 +62,11 @@ type Options struct {
 	// (deps.require_lockfiles).
 	RequireLockfiles bool
 
+	// LockfilePatterns are files read as lockfiles beyond the names
+	// osv-scanner knows, per ecosystem (deps.lockfile_patterns); nil:
+	// policy.DefaultDepsLockfilePatterns.
+	LockfilePatterns map[string][]string
+
 	// SkipUnparsable turns a lockfile that cannot be read into a note
 	// instead of an error (the policy's deps.unparsable: warn).
 	SkipUnparsable bool
@@ -95,6 +100,13 @@ func redactURL(s string) string {
 		return "(unparsable URL)"
 	}
 	return redact(u)
+}
+
+func (o Options) lockfilePatterns() map[string][]string {
+	if o.LockfilePatterns == nil {
+		return policy.DefaultDepsLockfilePatterns
+	}
+	return o.LockfilePatterns
 }
 
 func (o Options) apiURL() string { return cmp.Or(o.APIURL, DefaultAPIURL) }
@@ -204,13 +216,38 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		actions.ExcludePatterns = append(actions.ExcludePatterns, "r:^"+base+"/"+regexp.QuoteMeta(d)+"(/|$)")
 	}
 
+	skipDir, err := excludedDir(actions.ExcludePatterns)
+	if err != nil {
+		return policy.ScanResult{}, none, err
+	}
+	prep, err := prepare(root, skipDir, opts.lockfilePatterns(), repo.GitDir(root))
+	if err != nil {
+		return policy.ScanResult{}, none, err
+	}
+	defer prep.cleanup()
+	actions.LockfilePaths = append(slices.Clone(lockfiles), prep.lockfiles...)
+
 	res, logs, err := doScan(ctx, actions, opts.Logger)
+	for i := range res.Results {
+		res.Results[i].Source.Path = prep.stagedPath(res.Results[i].Source.Path)
+	}
+	logs = prep.rewriteLogs(logs)
 	var notes []string
 	var skipped policy.Coverage
 	if len(ignored) > 0 {
 		skipped.AddSkip("directory", "ignored by the tree's own .gitignore", ignored...)
 	}
+	for _, sk := range prep.skipped.Skipped {
+		skipped.AddSkip(sk.What, sk.Why, sk.Paths...)
+	}
 	switch {
+	case err != nil && strings.Contains(err.Error(), "extraction failed on specified lockfile"):
+		// A staged copy that does not parse stops the whole library scan;
+		// its logged error names the file.
+		if lerr := checkLogs(root, logs, opts, nil); lerr != nil {
+			return policy.ScanResult{Coverage: skipped}, none, lerr
+		}
+		return policy.ScanResult{Coverage: skipped}, none, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	case errors.Is(err, osvscanner.ErrNoPackagesFound):
 		if err := checkLogs(root, logs, opts, nil); err != nil {
 			return policy.ScanResult{}, res, err

@@ -1,0 +1,388 @@
+package deps
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/google/osv-scalibr/extractor/filesystem"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/cpp/conanlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dart/pubspec"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/csproj"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/depsjson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/nugetcpm"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packagesconfig"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packageslockjson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/erlang/mixlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gomod"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/cabal"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/stacklock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradlelockfile"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradleverificationmetadataxml"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/java/pomxml"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/bunlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagelockjson"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/pnpmlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/yarnlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/php/composerlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pdmlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pipfilelock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/poetrylock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pylock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/requirements"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/python/uvlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/r/renvlock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemfilelock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargolock"
+	"github.com/google/osv-scalibr/extractor/filesystem/language/swift/packageresolved"
+	"github.com/google/osv-scalibr/extractor/filesystem/list"
+	"github.com/google/osv-scalibr/extractor/filesystem/sbom/cdx"
+	"github.com/google/osv-scalibr/extractor/filesystem/sbom/spdx"
+	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
+	"github.com/google/osv-scalibr/plugin/config"
+
+	"github.com/secgate/secgate/internal/scratch"
+	"github.com/secgate/secgate/policy"
+)
+
+// What osv-scanner v2.5.0 reads differently from the package managers
+// (issue 26), and what prepare does about it before the scan:
+//   - it does not follow symbolic links (scalibr's ReadSymlinks is false):
+//     a requirements.txt or package-lock.json that is a link to another
+//     file of the repository read as "no lockfile";
+//   - a UTF-8 byte order mark (Windows editors write one; pip, npm and
+//     bundler read past it) made the first line of a requirements.txt a
+//     package nobody has, or a JSON lockfile a parse error;
+//   - only a .txt whose name contains "requirements" is a pip requirements
+//     file: requirements/production.txt, requirements.in and
+//     constraints.txt (Django and pip-tools layouts) were not read, nor
+//     the files a requirements file names with -c or --requirement.
+//
+// Such a file is copied, under the name the library recognises, into a
+// scratch directory and given to the scan as a lockfile; its findings are
+// reported at its own path (or the link's). TestSymlinkedLockfiles,
+// TestByteOrderMark and TestRequirementsLayouts reproduce each.
+
+// lockfileExtractors are osv-scanner v2.5.0's lockfile extractors (its
+// "lockfile" and "sbom" presets, the OS package databases left out): the
+// library's own FileRequired says which names it reads.
+var lockfileExtractors = func() []filesystem.Extractor {
+	var out []filesystem.Extractor
+	for _, name := range []string{
+		conanlock.Name, mixlock.Name, pubspec.Name, gomod.Name, gradlelockfile.Name,
+		gradleverificationmetadataxml.Name, pomxml.Name, packagelockjson.Name, pnpmlock.Name,
+		yarnlock.Name, bunlock.Name, composerlock.Name, pipfilelock.Name, pdmlock.Name,
+		poetrylock.Name, pylock.Name, requirements.Name, uvlock.Name, renvlock.Name,
+		gemfilelock.Name, packageresolved.Name, cargolock.Name, csproj.Name, depsjson.Name,
+		nugetcpm.Name, packagesconfig.Name, packageslockjson.Name, cabal.Name, stacklock.Name,
+		cdx.Name, spdx.Name,
+	} {
+		exts, err := list.ExtractorsFromName(name, &config.PluginConfig{})
+		if err != nil {
+			panic(fmt.Sprintf("osv-scalibr extractor %s: %v", name, err))
+		}
+		out = append(out, exts...)
+	}
+	return out
+}()
+
+// nativeLockfile is the extractor osv-scanner reads the file at rel (its
+// path in the tree, with info its target's) with, if any.
+func nativeLockfile(rel string, info fs.FileInfo) filesystem.Extractor {
+	api := simplefileapi.New(filepath.ToSlash(rel), info)
+	for _, e := range lockfileExtractors {
+		if e.FileRequired(api) {
+			return e
+		}
+	}
+	return nil
+}
+
+var utf8BOM = []byte("\ufeff")
+
+// prepared is what a scan adds to osv-scanner's own reading of a tree.
+type prepared struct {
+	lockfiles []string          // staged copies, given to the scan
+	origin    map[string]string // staged copy → the path in the tree it stands for
+	// read are the lockfiles of the tree (relative paths), for the check
+	// that a file with content gave packages.
+	read    map[string]readFile
+	skipped policy.Coverage
+	cleanup func()
+}
+
+// readFile is a lockfile of the tree: the format (extractor) it is read
+// as, and the file read (a link's target).
+type readFile struct{ format, content string }
+
+// stagedPath maps a path the scan reports to the path in the tree.
+func (p *prepared) stagedPath(path string) string {
+	if o, ok := p.origin[path]; ok {
+		return o
+	}
+	return path
+}
+
+// prepare walks the tree as osv-scanner will (the same directories
+// skipped), and stages the files the library would not read as the
+// package managers do.
+func prepare(root string, skipDir func(abs string) bool, patterns map[string][]string, gitDir string) (*prepared, error) {
+	p := &prepared{origin: map[string]string{}, read: map[string]readFile{}, cleanup: func() {}}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("scan path: %w", err)
+	}
+	extra, err := compilePatterns(patterns)
+	if err != nil {
+		return nil, err
+	}
+	type job struct {
+		rel         string // the path in the tree
+		content     string // the file read (a link's target)
+		requirement bool   // a pip requirements file named by an include
+	}
+	var queue []job
+	var outside []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // osv-scanner's walk skips what it cannot read too
+		}
+		if d.IsDir() {
+			if path != root && (d.Name() == ".git" || skipDir(path)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		if d.Type()&fs.ModeSymlink != 0 {
+			target, err := filepath.EvalSymlinks(path)
+			info, serr := os.Stat(path)
+			if err != nil || serr != nil || !within(realRoot, target) {
+				// Not read: a link that leaves the tree (or leads nowhere)
+				// is listed when it could be a lockfile or hold some.
+				linfo, _ := d.Info()
+				if serr == nil && info.IsDir() || linfo != nil && nativeLockfile(rel, linfo) != nil || extra.match(rel) != "" {
+					outside = append(outside, filepath.ToSlash(rel))
+				}
+				return nil
+			}
+			// A directory inside the tree is scanned where it is.
+			if info.Mode().IsRegular() && (nativeLockfile(rel, info) != nil || extra.match(rel) != "") {
+				queue = append(queue, job{rel: rel, content: target})
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && (nativeLockfile(rel, info) != nil || extra.match(rel) != "") {
+			queue = append(queue, job{rel: rel, content: path})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", root, err)
+	}
+	if len(outside) > 0 {
+		p.skipped.AddSkip("symlink", "leaves the scanned tree: not read", outside...)
+	}
+
+	var stageDir string
+	staged := 0
+	seen := map[string]bool{}
+	var leaving []string
+	for len(queue) > 0 {
+		j := queue[0]
+		queue = queue[1:]
+		if seen[j.rel] {
+			continue
+		}
+		info, err := os.Stat(j.content)
+		if err != nil {
+			continue
+		}
+		format, link := "", j.content != filepath.Join(root, j.rel)
+		native := nativeLockfile(j.rel, info)
+		switch {
+		case native != nil:
+			format = native.Name()
+		case j.requirement || extra.match(j.rel) != "":
+			format = requirements.Name
+		default:
+			continue
+		}
+		seen[j.rel] = true
+		data, err := os.ReadFile(j.content)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", filepath.ToSlash(j.rel), err)
+		}
+		p.read[filepath.ToSlash(j.rel)] = readFile{format, j.content}
+		bom := bytes.HasPrefix(data, utf8BOM)
+		stage := link || bom || native == nil
+		if format == requirements.Name {
+			// pip resolves an include against the file's own directory (a
+			// link's, not its target's). osv-scalibr follows "-r" itself,
+			// in the files it reads; the rest are followed here.
+			for _, inc := range includes(data) {
+				if !stage && inc.scalibrFollows {
+					continue
+				}
+				incRel := filepath.Join(filepath.Dir(j.rel), inc.path)
+				abs := filepath.Join(root, incRel)
+				target, err := filepath.EvalSymlinks(abs)
+				if filepath.IsAbs(inc.path) || err != nil || !within(realRoot, target) {
+					leaving = appendUnique(leaving, filepath.ToSlash(j.rel))
+					continue
+				}
+				queue = append(queue, job{rel: incRel, content: target, requirement: true})
+			}
+		}
+		if !stage {
+			continue
+		}
+		if stageDir == "" {
+			dir, cleanup, err := scratch.Dir("reading linked, byte-order-marked or extra lockfiles", "secgate-lockfiles-", gitDir)
+			if err != nil {
+				return nil, err
+			}
+			stageDir, p.cleanup = dir, cleanup
+		}
+		name := filepath.Base(j.rel)
+		if native == nil {
+			name = "requirements.txt"
+		}
+		data = bytes.TrimPrefix(data, utf8BOM)
+		if format == requirements.Name {
+			data = dropIncludes(data) // followed above, from where they are
+		}
+		staged++
+		dst := filepath.Join(stageDir, strconv.Itoa(staged), name)
+		if err := writeFile(dst, data); err != nil {
+			return nil, fmt.Errorf("staging %s: %w", filepath.ToSlash(j.rel), err)
+		}
+		p.lockfiles = append(p.lockfiles, dst)
+		p.origin[dst] = filepath.Join(root, j.rel)
+	}
+	if len(leaving) > 0 {
+		p.skipped.AddSkip("requirements file", "includes (-r/-c) a file outside the scanned tree: that file is not read", leaving...)
+	}
+	return p, nil
+}
+
+// within reports whether path (symlinks resolved) is root or under it.
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+type include struct {
+	path           string
+	scalibrFollows bool // osv-scalibr's requirements extractor reads it itself
+}
+
+// includeLine is a pip requirements file's include: -r/--requirement
+// (another requirements file) or -c/--constraint (a constraints file; its
+// pins are what gets installed when the package is).
+var includeLine = regexp.MustCompile(`^\s*(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|)(\S+)`)
+
+func includes(data []byte) []include {
+	var out []include
+	s := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(data, utf8BOM)))
+	s.Buffer(nil, 1<<20)
+	for s.Scan() {
+		if m := includeLine.FindStringSubmatch(s.Text()); m != nil {
+			out = append(out, include{path: filepath.FromSlash(m[2]), scalibrFollows: m[1] == "-r"})
+		}
+	}
+	return out
+}
+
+// dropIncludes blanks the include lines of a staged copy (the included
+// files are read from the tree, not from the scratch directory); line
+// numbers stay.
+func dropIncludes(data []byte) []byte {
+	lines := bytes.Split(data, []byte("\n"))
+	for i, l := range lines {
+		if includeLine.Match(l) {
+			lines[i] = nil
+		}
+	}
+	return bytes.Join(lines, []byte("\n"))
+}
+
+// lockfilePatterns are compiled deps.lockfile_patterns: a pattern with no
+// slash matches a file name anywhere in the tree, one with a slash a path
+// relative to any directory of it; * and ? stay within a name, ** does not.
+type lockfilePatterns []struct {
+	ecosystem string
+	re        *regexp.Regexp
+}
+
+func compilePatterns(patterns map[string][]string) (lockfilePatterns, error) {
+	var out lockfilePatterns
+	for eco, list := range patterns {
+		for _, p := range list {
+			re, err := regexp.Compile(`^(.*/)?` + globRegex(strings.TrimPrefix(p, "/")) + `$`)
+			if err != nil {
+				return nil, fmt.Errorf("deps.lockfile_patterns %s: %q: %w", eco, p, err)
+			}
+			out = append(out, struct {
+				ecosystem string
+				re        *regexp.Regexp
+			}{eco, re})
+		}
+	}
+	return out, nil
+}
+
+// match is the ecosystem of the first pattern rel matches, or "".
+func (ps lockfilePatterns) match(rel string) string {
+	rel = filepath.ToSlash(rel)
+	for _, p := range ps {
+		if p.re.MatchString(rel) {
+			return p.ecosystem
+		}
+	}
+	return ""
+}
+
+// excludedDir reports whether osv-scanner skips the directory at abs: the
+// patterns are excludePatterns' (all r: regexes, against the path without
+// its leading slash).
+func excludedDir(patterns []string) (func(abs string) bool, error) {
+	var res []*regexp.Regexp
+	for _, p := range patterns {
+		re, err := regexp.Compile(strings.TrimPrefix(p, "r:"))
+		if err != nil {
+			return nil, fmt.Errorf("deps.exclude: %w", err)
+		}
+		res = append(res, re)
+	}
+	return func(abs string) bool {
+		p := strings.TrimPrefix(filepath.ToSlash(abs), "/")
+		for _, re := range res {
+			if re.MatchString(p) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// rewriteLogs names the staged copies in the library's messages by the
+// paths in the tree they stand for.
+func (p *prepared) rewriteLogs(logs []slog.Record) []slog.Record {
+	for i := range logs {
+		for staged, origin := range p.origin {
+			logs[i].Message = strings.ReplaceAll(logs[i].Message, strings.TrimPrefix(staged, "/"), strings.TrimPrefix(origin, "/"))
+		}
+	}
+	return logs
+}
