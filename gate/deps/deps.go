@@ -252,6 +252,10 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		if err := checkLogs(root, logs, opts, nil); err != nil {
 			return policy.ScanResult{}, res, err
 		}
+		if out, err := unreadLockfiles(root, prep, res, opts, nil); err != nil || len(out.Warnings) > 0 {
+			out.Coverage.Skipped = append(skipped.Skipped, out.Coverage.Skipped...)
+			return out, res, err
+		}
 		if opts.RequireLockfiles {
 			return policy.ScanResult{Coverage: skipped}, res, fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
 		}
@@ -281,15 +285,49 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	}
 	out, err := s.convert(ctx, opts, root, res, nil)
 	out.Coverage.Skipped = skipped.Skipped
+	failed := map[string]bool{}
 	for _, n := range notes {
 		if p, ok := strings.CutPrefix(n, "skipped (deps.unparsable: warn): "); ok {
 			out.Coverage.AddSkip("lockfile", "does not parse (deps.unparsable: warn)", p)
+			path, _, _ := strings.Cut(p, ": ")
+			failed[path] = true
+		}
+	}
+	if err == nil {
+		var un policy.ScanResult
+		un, err = unreadLockfiles(root, prep, res, opts, failed)
+		out.Warnings = append(out.Warnings, un.Warnings...)
+		for _, sk := range un.Coverage.Skipped {
+			out.Coverage.AddSkip(sk.What, sk.Why, sk.Paths...)
 		}
 	}
 	out.Notes = append(out.Notes, notes...)
 	out.Notes = append(out.Notes, dbNotes...)
 	out.Warnings = append(out.Warnings, dbWarnings...)
 	return out, res, err
+}
+
+// unreadLockfiles checks that every lockfile of the tree that declares
+// packages gave some: an error, or with deps.unparsable: warn a warning and
+// a coverage entry.
+func unreadLockfiles(root string, prep *prepared, res models.VulnerabilityResults, opts Options, failed map[string]bool) (policy.ScanResult, error) {
+	var out policy.ScanResult
+	unread, err := prep.unread(root, res, failed)
+	if err != nil || len(unread) == 0 {
+		return out, err
+	}
+	if !opts.SkipUnparsable {
+		var errs []error
+		for _, rel := range unread {
+			errs = append(errs, fmt.Errorf("%s: read as %s, it declares packages and gave none (a layout the scanner does not read?); deps.unparsable: warn reports it and goes on", rel, prep.read[rel].format))
+		}
+		return out, errors.Join(errs...)
+	}
+	for _, rel := range unread {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: read as %s, it declares packages and gave none: not checked (deps.unparsable: warn)", rel, prep.read[rel].format))
+	}
+	out.Coverage.AddSkip("lockfile", "declares packages and gave none (deps.unparsable: warn)", unread...)
+	return out, nil
 }
 
 // newActions is what every osv-scanner call of a scan shares: the data

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,6 +49,7 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/sbom/spdx"
 	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
 	"github.com/google/osv-scalibr/plugin/config"
+	"github.com/google/osv-scanner/v2/pkg/models"
 
 	"github.com/secgate/secgate/internal/scratch"
 	"github.com/secgate/secgate/policy"
@@ -385,4 +388,58 @@ func (p *prepared) rewriteLogs(logs []slog.Record) []slog.Record {
 		}
 	}
 	return logs
+}
+
+// declares says, per format, what in a file declares a package: a file of
+// that format with such content that gives no package is one the library
+// did not read as its package manager does (issue 26). A lockfile with no
+// dependency (a package-lock.json of a project with none, a parent
+// pom.xml) gives none and declares none. Formats not listed are not
+// checked.
+var declares = map[string]*regexp.Regexp{
+	requirements.Name:     regexp.MustCompile(`(?m)^[ \t]*[^-#\s]`), // a line that is neither a comment nor an option
+	packagelockjson.Name:  regexp.MustCompile(`"node_modules/|"dependencies"\s*:\s*\{\s*"`),
+	yarnlock.Name:         regexp.MustCompile(`(?m)^[^#\s_][^\n]*:\s*$`),
+	pnpmlock.Name:         regexp.MustCompile(`(?m)^packages:[ \t]*\r?\n[ \t]+\S`),
+	pomxml.Name:           regexp.MustCompile(`<dependency>`),
+	gomod.Name:            regexp.MustCompile(`(?m)^\s*require\b`),
+	cargolock.Name:        regexp.MustCompile(`(?m)^\[\[package\]\]`),
+	poetrylock.Name:       regexp.MustCompile(`(?m)^\[\[package\]\]`),
+	uvlock.Name:           regexp.MustCompile(`(?m)^\[\[package\]\]`),
+	pdmlock.Name:          regexp.MustCompile(`(?m)^\[\[package\]\]`),
+	gemfilelock.Name:      regexp.MustCompile(`(?m)^    [^ \r\n]`),
+	pipfilelock.Name:      regexp.MustCompile(`"version"\s*:`),
+	composerlock.Name:     regexp.MustCompile(`"packages(-dev)?"\s*:\s*\[\s*\{`),
+	packageslockjson.Name: regexp.MustCompile(`"resolved"\s*:`),
+}
+
+var xmlComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+
+// unread lists the lockfiles of the tree that declare packages and gave
+// none (relative paths, sorted), parse failures (already reported) aside.
+func (p *prepared) unread(root string, res models.VulnerabilityResults, failed map[string]bool) ([]string, error) {
+	got := map[string]int{}
+	for _, src := range res.Results {
+		got[relPath(root, src.Source.Path)] += len(src.Packages)
+	}
+	var out []string
+	for _, rel := range slices.Sorted(maps.Keys(p.read)) {
+		f := p.read[rel]
+		re := declares[f.format]
+		if re == nil || got[rel] > 0 || failed[rel] {
+			continue
+		}
+		data, err := os.ReadFile(f.content)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", rel, err)
+		}
+		data = bytes.TrimPrefix(data, utf8BOM)
+		if f.format == pomxml.Name {
+			data = xmlComment.ReplaceAll(data, nil)
+		}
+		if re.Match(data) {
+			out = append(out, rel)
+		}
+	}
+	return out, nil
 }
