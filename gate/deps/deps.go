@@ -228,9 +228,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	actions.LockfilePaths = append(slices.Clone(lockfiles), prep.lockfiles...)
 
 	res, logs, err := doScan(ctx, actions, opts.Logger)
-	for i := range res.Results {
-		res.Results[i].Source.Path = prep.stagedPath(res.Results[i].Source.Path)
-	}
+	prep.results(&res)
 	logs = prep.rewriteLogs(logs)
 	var notes []string
 	var skipped policy.Coverage

@@ -104,9 +104,12 @@ func runInstallCases(t *testing.T, cases []installCase) {
 				if !found(res, c.path, c.pkg, c.id) {
 					t.Errorf("%s of %s in %s not found; findings %v notes %v", c.id, c.pkg, c.path, ids(res), res.Notes)
 				}
+				// A high or critical advisory stops a production deployment (exit 1).
 				d := policy.Default().Decide(res.Findings, policy.Context{Now: now, Environment: "production"})
-				if !d.Blocking() {
-					t.Errorf("the default policy does not block a production deployment; findings %v", ids(res))
+				for _, f := range d.Findings {
+					if (f.ID == c.id || slices.Contains(f.Aliases, c.id)) && (f.Severity == policy.Critical || f.Severity == policy.High) && !d.Blocking() {
+						t.Errorf("%s is %s and the default policy does not block a production deployment", c.id, f.Severity)
+					}
 				}
 			})
 		}
@@ -151,5 +154,90 @@ func TestPEP440Spellings(t *testing.T) {
 		if got := pep440Spellings(v); !slices.Equal(got, want) {
 			t.Errorf("%q: %q, want %q", v, got, want)
 		}
+	}
+}
+
+// lockfileCases are the testdata lockfiles of every ecosystem, each with
+// a high or critical advisory of the shared database.
+func lockfileCases(t *testing.T) []installCase {
+	read := func(p string) string { return string(mustRead(t, filepath.Join("testdata", p))) }
+	return []installCase{
+		{name: "requirements.txt", files: map[string]string{"requirements.txt": "urllib3==2.0.4\n"}, lockfile: "requirements.txt", path: "requirements.txt", pkg: "urllib3", id: "PYSEC-2023-192"},
+		{name: "requirements.txt, first line", files: map[string]string{"requirements.txt": read("python/requirements.txt")}, lockfile: "requirements.txt", path: "requirements.txt", pkg: "requests", id: "GHSA-j8r2-6x86-q33q"},
+		{name: "package-lock.json", files: map[string]string{"web/package-lock.json": read("npm/package-lock.json")}, lockfile: "web/package-lock.json", path: "web/package-lock.json", pkg: "minimist", id: "GHSA-xvch-5gv4-984h"},
+		{name: "pom.xml", files: map[string]string{"billing/pom.xml": read("maven/pom.xml")}, lockfile: "billing/pom.xml", path: "billing/pom.xml", pkg: "org.apache.logging.log4j:log4j-core", id: "CVE-2021-44228"},
+		{name: "Cargo.lock", files: map[string]string{"Cargo.lock": read("rust/Cargo.lock")}, lockfile: "Cargo.lock", path: "Cargo.lock", pkg: "smallvec", id: "RUSTSEC-2021-0003"},
+		{name: "Gemfile.lock", files: map[string]string{"app/Gemfile.lock": read("ruby/Gemfile.lock")}, lockfile: "app/Gemfile.lock", path: "app/Gemfile.lock", pkg: "rack", id: "GHSA-hxqx-xwvh-44m2"},
+		{name: "go.mod", files: map[string]string{"go.mod": read("golang/go.mod")}, lockfile: "go.mod", path: "go.mod", pkg: "golang.org/x/net", id: "GO-2023-1988"},
+	}
+}
+
+// TestSymlinkedLockfiles (item 1): a lockfile that is a link to another
+// file of the tree is read, and reported at the link's path. Removing the
+// staging of links (prepare) fails every case.
+func TestSymlinkedLockfiles(t *testing.T) {
+	cases := lockfileCases(t)
+	for i := range cases {
+		cases[i].layouts = []layout{throughLink}
+	}
+	runInstallCases(t, cases)
+}
+
+// TestByteOrderMark (item 2): a UTF-8 BOM is read past, as pip, npm,
+// cargo and bundler do. Without the staging, the requirements cases lose
+// their first line silently and the JSON and XML ones fail to parse.
+func TestByteOrderMark(t *testing.T) {
+	cases := lockfileCases(t)
+	for i := range cases {
+		cases[i].layouts = []layout{withBOM}
+	}
+	runInstallCases(t, cases)
+}
+
+// TestLinksLeavingTheTree: a link out of the tree is not read, and
+// coverage lists it: a file link with a lockfile's name, a directory link.
+func TestLinksLeavingTheTree(t *testing.T) {
+	outside := t.TempDir()
+	if err := writeFile(filepath.Join(outside, "requirements.txt"), []byte("urllib3==2.0.4\n")); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for link, target := range map[string]string{
+		"requirements.txt":  filepath.Join(outside, "requirements.txt"),
+		"vendor/lib":        outside,
+		"package-lock.json": filepath.Join(outside, "nowhere.json"),     // broken
+		"notes.md":          filepath.Join(outside, "requirements.txt"), // not a lockfile's name: not listed
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, link)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := writeFile(filepath.Join(root, "api", "requirements.txt"), []byte("requests==2.19.0\n")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Findings {
+		if f.Location.Package == "urllib3" {
+			t.Errorf("a file outside the tree was read: %v", ids(res))
+		}
+	}
+	if !found(res, "api/requirements.txt", "requests", "GHSA-j8r2-6x86-q33q") {
+		t.Errorf("the tree's own lockfile: %v", ids(res))
+	}
+	var listed []string
+	for _, sk := range res.Coverage.Skipped {
+		if sk.What == "symlink" {
+			listed = append(listed, sk.Paths...)
+		}
+	}
+	slices.Sort(listed)
+	if want := []string{"package-lock.json", "requirements.txt", "vendor/lib"}; !slices.Equal(listed, want) {
+		t.Errorf("coverage lists the links %v, want %v", listed, want)
 	}
 }

@@ -114,6 +114,9 @@ var utf8BOM = []byte("\ufeff")
 type prepared struct {
 	lockfiles []string          // staged copies, given to the scan
 	origin    map[string]string // staged copy → the path in the tree it stands for
+	// superseded are files osv-scanner reads itself (absolute paths) that
+	// are staged too (without their BOM): its own reading is dropped.
+	superseded map[string]bool
 	// read are the lockfiles of the tree (relative paths), for the check
 	// that a file with content gave packages.
 	read    map[string]readFile
@@ -137,7 +140,7 @@ func (p *prepared) stagedPath(path string) string {
 // skipped), and stages the files the library would not read as the
 // package managers do.
 func prepare(root string, skipDir func(abs string) bool, patterns map[string][]string, gitDir string) (*prepared, error) {
-	p := &prepared{origin: map[string]string{}, read: map[string]readFile{}, cleanup: func() {}}
+	p := &prepared{origin: map[string]string{}, superseded: map[string]bool{}, read: map[string]readFile{}, cleanup: func() {}}
 	realRoot, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return nil, fmt.Errorf("scan path: %w", err)
@@ -272,6 +275,9 @@ func prepare(root string, skipDir func(abs string) bool, patterns map[string][]s
 		}
 		p.lockfiles = append(p.lockfiles, dst)
 		p.origin[dst] = filepath.Join(root, j.rel)
+		if !link && native != nil {
+			p.superseded[filepath.Join(root, j.rel)] = true
+		}
 	}
 	if len(leaving) > 0 {
 		p.skipped.AddSkip("requirements file", "includes (-r/-c) a file outside the scanned tree: that file is not read", leaving...)
@@ -379,15 +385,53 @@ func excludedDir(patterns []string) (func(abs string) bool, error) {
 	}, nil
 }
 
-// rewriteLogs names the staged copies in the library's messages by the
-// paths in the tree they stand for.
-func (p *prepared) rewriteLogs(logs []slog.Record) []slog.Record {
-	for i := range logs {
-		for staged, origin := range p.origin {
-			logs[i].Message = strings.ReplaceAll(logs[i].Message, strings.TrimPrefix(staged, "/"), strings.TrimPrefix(origin, "/"))
+// results maps the scan's results to the tree: staged copies reported at
+// the path they stand for, the library's own reading of a superseded file
+// dropped.
+func (p *prepared) results(res *models.VulnerabilityResults) {
+	kept := res.Results[:0]
+	for _, r := range res.Results {
+		if p.superseded[filepath.Join("/", r.Source.Path)] {
+			continue
 		}
+		r.Source.Path = p.stagedPath(r.Source.Path)
+		kept = append(kept, r)
 	}
-	return logs
+	res.Results = kept
+}
+
+// rewriteLogs does the same for the library's messages: a superseded
+// file's parse error dropped (its BOM), staged copies named by the paths
+// in the tree they stand for.
+func (p *prepared) rewriteLogs(logs []slog.Record) []slog.Record {
+	var out []slog.Record
+	for _, r := range logs {
+		if rest, ok := strings.CutPrefix(r.Message, "Error during extraction: "); ok && len(p.superseded) > 0 {
+			head, files := "", rest
+			if strings.HasPrefix(rest, "(extracting as ") {
+				if h, f, ok := strings.Cut(rest, ") "); ok {
+					head, files = h+") ", f
+				}
+			}
+			var keep []string
+			for _, line := range strings.Split(files, "\n") {
+				path, _, _ := strings.Cut(strings.TrimSpace(line), ": ")
+				if strings.TrimSpace(line) == "" || p.superseded[filepath.Join("/", path)] {
+					continue
+				}
+				keep = append(keep, line)
+			}
+			if len(keep) == 0 {
+				continue
+			}
+			r.Message = "Error during extraction: " + head + strings.Join(keep, "\n")
+		}
+		for staged, origin := range p.origin {
+			r.Message = strings.ReplaceAll(r.Message, strings.TrimPrefix(staged, "/"), strings.TrimPrefix(origin, "/"))
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // declares says, per format, what in a file declares a package: a file of
