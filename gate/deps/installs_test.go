@@ -241,3 +241,59 @@ func TestLinksLeavingTheTree(t *testing.T) {
 		t.Errorf("coverage lists the links %v, want %v", listed, want)
 	}
 }
+
+// TestRequirementsLayouts (item 4): the Django and pip-tools layouts, and
+// the files a requirements file includes, are read as pip reads them.
+// Without the default deps.lockfile_patterns and the include following,
+// every case finds nothing.
+func TestRequirementsLayouts(t *testing.T) {
+	const pin = "urllib3==2.0.4\n" // PYSEC-2023-192, CVSS 8.1
+	c := func(name string, files map[string]string, lockfile string) installCase {
+		return installCase{name: name, files: files, lockfile: lockfile, path: lockfile, pkg: "urllib3", id: "PYSEC-2023-192"}
+	}
+	runInstallCases(t, []installCase{
+		c("requirements/production.txt", map[string]string{"requirements/production.txt": "-r base.txt\n" + pin, "requirements/base.txt": "requests==2.31.0\n"}, "requirements/production.txt"),
+		c("requirements/base.txt, included", map[string]string{"requirements/production.txt": "-r base.txt\ndjango==4.2.16\n", "requirements/base.txt": pin}, "requirements/base.txt"),
+		c("requirements.in", map[string]string{"requirements.in": "# pip-compile input\n" + pin}, "requirements.in"),
+		c("requirements-dev.in", map[string]string{"backend/requirements-dev.in": pin}, "backend/requirements-dev.in"),
+		c("constraints.txt", map[string]string{"constraints.txt": pin}, "constraints.txt"),
+		c("-c of requirements.txt", map[string]string{"requirements.txt": "-c pins/prod.pip\nurllib3\n", "pins/prod.pip": pin}, "pins/prod.pip"),
+		c("--constraint= of requirements.in", map[string]string{"requirements.in": "--constraint=shared/pins.pip\nurllib3\n", "shared/pins.pip": pin}, "shared/pins.pip"),
+		c("--requirement of requirements/production.txt", map[string]string{"requirements/production.txt": "--requirement ../common/base.pip\n", "common/base.pip": pin}, "common/base.pip"),
+	})
+}
+
+// TestLockfilePatternsOption: deps.lockfile_patterns replaces the
+// defaults; an include leaving the tree is listed, not read.
+func TestLockfilePatternsOption(t *testing.T) {
+	root := lay(t, map[string]string{"deps/prod.pip": "urllib3==2.0.4\n", "requirements.in": "requests==2.19.0\n"}, "", asWritten)
+	res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB, LockfilePatterns: map[string][]string{"PyPI": {"deps/*.pip"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found(res, "deps/prod.pip", "urllib3", "PYSEC-2023-192") || found(res, "requirements.in", "requests", "GHSA-j8r2-6x86-q33q") {
+		t.Errorf("patterns deps/*.pip only: findings %v", ids(res))
+	}
+
+	outside := t.TempDir()
+	if err := writeFile(filepath.Join(outside, "base.txt"), []byte("urllib3==2.0.4\n")); err != nil {
+		t.Fatal(err)
+	}
+	root = lay(t, map[string]string{"requirements.in": "-c " + filepath.Join(outside, "base.txt") + "\n-r ../../" + filepath.Base(outside) + "/base.txt\nrequests==2.19.0\n"}, "", asWritten)
+	res, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found(res, "requirements.in", "urllib3", "PYSEC-2023-192") || !found(res, "requirements.in", "requests", "GHSA-j8r2-6x86-q33q") {
+		t.Errorf("an include outside the tree was read, or the file was not: %v", ids(res))
+	}
+	var listed []string
+	for _, sk := range res.Coverage.Skipped {
+		if sk.What == "requirements file" {
+			listed = append(listed, sk.Paths...)
+		}
+	}
+	if !slices.Equal(listed, []string{"requirements.in"}) {
+		t.Errorf("coverage lists %v, want requirements.in (and not the include's text): %+v", listed, res.Coverage.Skipped)
+	}
+}
