@@ -297,3 +297,61 @@ func TestLockfilePatternsOption(t *testing.T) {
 		t.Errorf("coverage lists %v, want requirements.in (and not the include's text): %+v", listed, res.Coverage.Skipped)
 	}
 }
+
+// TestLockfileThatGivesNothing (item 5): a file with a lockfile's name
+// that declares packages and gives none is an error naming it (exit 2), or
+// with deps.unparsable: warn a warning and a coverage entry; one that
+// declares none is no error. Removing the unreadLockfiles calls fails the
+// "declares" rows.
+func TestLockfileThatGivesNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name, file, content string
+		declares            bool
+	}{
+		{"requirements with an environment variable", "requirements.txt", "# pinned by CI\nurllib3==${URLLIB3_VERSION}\n", true},
+		{"Gemfile.lock with specs it skips", "app/Gemfile.lock", "GEM\n  remote: https://rubygems.org/\n  specs:\n    rack\n\nPLATFORMS\n  ruby\n", true},
+		{"requirements, comments and options only", "requirements.txt", "# nothing pinned yet\n--index-url https://pypi.org/simple\n\n", false},
+		{"package-lock.json of a project without dependencies", "package-lock.json", `{"name": "x", "lockfileVersion": 3, "requires": true, "packages": {"": {"name": "x", "version": "1.0.0"}}}`, false},
+		{"parent pom.xml", "pom.xml", `<project><modelVersion>4.0.0</modelVersion><groupId>a</groupId><artifactId>parent</artifactId><version>1</version><packaging>pom</packaging><!-- <dependency> --><modules><module>app</module></modules></project>`, false},
+		{"go.mod without requirements", "go.mod", "module example.com/x\n\ngo 1.22\n", false},
+	} {
+		for _, l := range []layout{asWritten, throughLink, withBOM} {
+			t.Run(tt.name+" "+string(l), func(t *testing.T) {
+				files := map[string]string{tt.file: tt.content, "api/requirements.txt": "requests==2.19.0\n"}
+				root := lay(t, files, tt.file, l)
+				res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+				if !tt.declares {
+					if err != nil || len(res.Warnings) > 0 {
+						t.Errorf("err %v warnings %v, want neither", err, res.Warnings)
+					}
+					return
+				}
+				if err == nil || !strings.HasPrefix(err.Error(), tt.file+": read as ") || !strings.Contains(err.Error(), "declares packages and gave none") {
+					t.Fatalf("err = %v, want an error naming %s", err, tt.file)
+				}
+				if strings.Contains(err.Error(), "URLLIB3") || strings.Contains(err.Error(), "rack") {
+					t.Errorf("the error quotes the file: %v", err)
+				}
+				res, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB, SkipUnparsable: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Warnings) != 1 || !strings.HasPrefix(res.Warnings[0], tt.file+": ") {
+					t.Errorf("warnings %v, want one naming %s", res.Warnings, tt.file)
+				}
+				listed := false
+				for _, sk := range res.Coverage.Skipped {
+					listed = listed || sk.What == "lockfile" && slices.Contains(sk.Paths, tt.file)
+				}
+				if !listed || !found(res, "api/requirements.txt", "requests", "GHSA-j8r2-6x86-q33q") {
+					t.Errorf("coverage %+v findings %v: want %s listed and the other file scanned", res.Coverage.Skipped, ids(res), tt.file)
+				}
+			})
+		}
+	}
+	// Alone in the tree it used to read as "no lockfile found".
+	root := lay(t, map[string]string{"requirements.txt": "urllib3==${URLLIB3_VERSION}\n"}, "", asWritten)
+	if _, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB}); err == nil || !strings.Contains(err.Error(), "requirements.txt: read as python/requirements") {
+		t.Errorf("a tree whose only lockfile gave nothing: err = %v", err)
+	}
+}
