@@ -35,7 +35,19 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 		if filepath.IsAbs(rel) {
 			continue // a --lockfile outside the tree
 		}
-		data, ok, err := repo.ReadFile(ctx, root, s.opts.Base, rel)
+		// A lockfile that is a link (inside the tree: the others are not
+		// read) is compared with the base's version of the file it leads
+		// to: the base's blob of the link itself is the link's text.
+		from := rel
+		if fi, err := os.Lstat(src.Source.Path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			target, err := filepath.EvalSymlinks(src.Source.Path)
+			realRoot, rerr := filepath.EvalSymlinks(root)
+			if err != nil || rerr != nil || !within(realRoot, target) {
+				continue
+			}
+			from = relPath(realRoot, target)
+		}
+		data, ok, err := repo.ReadFile(ctx, root, s.opts.Base, from)
 		if err != nil {
 			return out, err
 		}
@@ -59,6 +71,9 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 		opts := s.opts
 		opts.DownloadDB = false // the scan of the change fetched it
 		opts.Base = ""          // the base's lockfiles, in a temporary tree
+		// A base lockfile that cannot be read leaves its findings new,
+		// the stricter side: it is not the change's error.
+		opts.SkipUnparsable = true
 		baseRes, _, err := s.scanTree(ctx, opts, base, nil)
 		if err != nil {
 			return out, fmt.Errorf("scanning the lockfiles of base revision %s: %w", s.opts.Base, err)

@@ -355,3 +355,50 @@ func TestLockfileThatGivesNothing(t *testing.T) {
 		t.Errorf("a tree whose only lockfile gave nothing: err = %v", err)
 	}
 }
+
+// TestNewVersusExistingThroughALink: a lockfile that is a link is compared
+// with the base revision's version of the file it leads to, not with the
+// link's text; a BOM'd lockfile of the base is read like the change's.
+func TestNewVersusExistingThroughALink(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	for p, c := range map[string]string{
+		"shared/pins.txt":             "urllib3==2.0.4\n",
+		"web/package-lock.json":       "\ufeff" + string(lockfile(map[string]string{"lodash": "4.17.15"})),
+		"requirements/base.txt":       "requests==2.19.0\n",
+		"requirements/production.txt": "-r base.txt\n",
+	} {
+		if err := writeFile(filepath.Join(dir, p), []byte(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("shared/pins.txt", filepath.Join(dir, "requirements.txt")); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	if err := writeFile(filepath.Join(dir, "web", "package-lock.json"), []byte("\ufeff"+string(lockfile(map[string]string{"lodash": "4.17.15", "minimist": "1.2.5"})))); err != nil {
+		t.Fatal(err)
+	}
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "change")
+
+	res, err := scanDir(t, Options{Root: dir, OfflineDB: sharedDB, Base: "HEAD~1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]policy.Status{}
+	for _, f := range res.Findings {
+		status[f.Location.Path+" "+f.Location.Package+" "+f.ID] = f.Status
+	}
+	for k, want := range map[string]policy.Status{
+		"requirements.txt urllib3 PYSEC-2023-192":            policy.StatusExisting,
+		"web/package-lock.json lodash GHSA-35jh-r3h4-6jhm":   policy.StatusExisting,
+		"web/package-lock.json minimist GHSA-xvch-5gv4-984h": policy.StatusNew,
+		"requirements/base.txt requests GHSA-j8r2-6x86-q33q": policy.StatusExisting,
+	} {
+		if status[k] != want {
+			t.Errorf("%s: status %q, want %q (all: %v)", k, status[k], want, status)
+		}
+	}
+}
