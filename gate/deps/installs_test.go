@@ -402,3 +402,29 @@ func TestNewVersusExistingThroughALink(t *testing.T) {
 		}
 	}
 }
+
+func TestLockfilePatternMatch(t *testing.T) {
+	ps, err := compilePatterns(map[string][]string{"PyPI": {"requirements/*.txt", "requirements*.in", "constraints*.txt", "deps/**/pins.pip"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, want := range map[string]bool{
+		"requirements/production.txt":       true,
+		"backend/requirements/base.txt":     true,
+		"requirements/sub/base.txt":         false,
+		"requirements.txt/x.txt":            false,
+		"requirements.in":                   true,
+		"svc/requirements-dev.in":           true,
+		"constraints.txt":                   true,
+		"a/b/constraints-prod.txt":          true,
+		"constraints.txt.bak":               false,
+		"deps/pins.pip":                     true,
+		"x/deps/a/b/pins.pip":               true,
+		"deps/a/other.pip":                  false,
+		"notrequirements/production.txt.gz": false,
+	} {
+		if got := ps.match(rel) == "PyPI"; got != want {
+			t.Errorf("%s: %v, want %v", rel, got, want)
+		}
+	}
+}

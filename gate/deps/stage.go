@@ -99,7 +99,10 @@ var lockfileExtractors = func() []filesystem.Extractor {
 // nativeLockfile is the extractor osv-scanner reads the file at rel (its
 // path in the tree, with info its target's) with, if any.
 func nativeLockfile(rel string, info fs.FileInfo) filesystem.Extractor {
-	api := simplefileapi.New(filepath.ToSlash(rel), info)
+	return nativeLockfileAPI(simplefileapi.New(filepath.ToSlash(rel), info))
+}
+
+func nativeLockfileAPI(api filesystem.FileAPI) filesystem.Extractor {
 	for _, e := range lockfileExtractors {
 		if e.FileRequired(api) {
 			return e
@@ -107,6 +110,17 @@ func nativeLockfile(rel string, info fs.FileInfo) filesystem.Extractor {
 	}
 	return nil
 }
+
+// walkedFile is a FileAPI that stats the file only when an extractor asks
+// (most decide by the name): the walk stays about as cheap as the
+// library's own.
+type walkedFile struct {
+	rel string
+	d   fs.DirEntry
+}
+
+func (w walkedFile) Path() string               { return filepath.ToSlash(w.rel) }
+func (w walkedFile) Stat() (fs.FileInfo, error) { return w.d.Info() }
 
 var utf8BOM = []byte("\ufeff")
 
@@ -188,7 +202,7 @@ func prepare(root string, skipDir func(abs string) bool, patterns map[string][]s
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		if info, err := d.Info(); err == nil && (nativeLockfile(rel, info) != nil || extra.match(rel) != "") {
+		if nativeLockfileAPI(walkedFile{rel, d}) != nil || extra.match(rel) != "" {
 			queue = append(queue, job{rel: rel, content: path})
 		}
 		return nil
@@ -329,23 +343,32 @@ func dropIncludes(data []byte) []byte {
 // lockfilePatterns are compiled deps.lockfile_patterns: a pattern with no
 // slash matches a file name anywhere in the tree, one with a slash a path
 // relative to any directory of it; * and ? stay within a name, ** does not.
-type lockfilePatterns []struct {
+type lockfilePatterns []lockfilePattern
+
+type lockfilePattern struct {
 	ecosystem string
 	re        *regexp.Regexp
+	// parts is how many trailing path elements the pattern is matched
+	// against (its slashes + 1); 0 with **: the whole path. Every file of
+	// the tree is matched: a regex with a leading (.*/)? costs more.
+	parts int
 }
 
 func compilePatterns(patterns map[string][]string) (lockfilePatterns, error) {
 	var out lockfilePatterns
-	for eco, list := range patterns {
-		for _, p := range list {
-			re, err := regexp.Compile(`^(.*/)?` + globRegex(strings.TrimPrefix(p, "/")) + `$`)
+	for _, eco := range slices.Sorted(maps.Keys(patterns)) {
+		for _, p := range patterns[eco] {
+			p = strings.TrimPrefix(p, "/")
+			expr, parts := `^`+globRegex(p)+`$`, strings.Count(p, "/")+1
+			if strings.Contains(p, "**") {
+				// a/**/b is also a/b
+				expr, parts = `^(.*/)?`+strings.ReplaceAll(globRegex(p), "/.*/", "/(.*/)?")+`$`, 0
+			}
+			re, err := regexp.Compile(expr)
 			if err != nil {
 				return nil, fmt.Errorf("deps.lockfile_patterns %s: %q: %w", eco, p, err)
 			}
-			out = append(out, struct {
-				ecosystem string
-				re        *regexp.Regexp
-			}{eco, re})
+			out = append(out, lockfilePattern{eco, re, parts})
 		}
 	}
 	return out, nil
@@ -355,11 +378,35 @@ func compilePatterns(patterns map[string][]string) (lockfilePatterns, error) {
 func (ps lockfilePatterns) match(rel string) string {
 	rel = filepath.ToSlash(rel)
 	for _, p := range ps {
-		if p.re.MatchString(rel) {
+		tail := rel
+		if p.parts > 0 {
+			tail = lastElements(rel, p.parts)
+			if tail == "" {
+				continue
+			}
+		}
+		if p.re.MatchString(tail) {
 			return p.ecosystem
 		}
 	}
 	return ""
+}
+
+// lastElements is the last n elements of a slash-separated path, "" when
+// it has fewer.
+func lastElements(p string, n int) string {
+	i := len(p)
+	for ; n > 0; n-- {
+		j := strings.LastIndexByte(p[:i], '/')
+		if j < 0 {
+			if n == 1 {
+				return p
+			}
+			return ""
+		}
+		i = j
+	}
+	return p[i+1:]
 }
 
 // excludedDir reports whether osv-scanner skips the directory at abs: the
