@@ -32,7 +32,7 @@ import (
 //
 // Per ecosystem: PyPI follows PEP 440 (a leading v, leading zeros, case,
 // separators, and release segments equal up to trailing zeros); npm drops
-// the v or = prefix that its semver.clean drops. Maven is left alone: a
+// what its semver.clean drops (a v or = prefix, build metadata). Maven is left alone: a
 // repository resolves a version by its exact (case-sensitive) path, so a
 // qualifier spelt in another case is not what gets installed, and its ranges
 // already compare qualifiers without case.
@@ -42,7 +42,10 @@ func equivalents(ecosystem, version string) []string {
 	case "PyPI":
 		out = pep440Spellings(version)
 	case "npm":
-		if v := strings.TrimLeft(strings.TrimSpace(version), "=vV"); v != "" {
+		// semver.clean: surrounding blanks, leading = and v, build metadata.
+		v := strings.TrimLeft(strings.TrimSpace(version), "=v \t")
+		v, _, _ = strings.Cut(v, "+")
+		if v != "" {
 			out = []string{v}
 		}
 	}

@@ -1,7 +1,10 @@
 package deps
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -427,4 +430,90 @@ func TestLockfilePatternMatch(t *testing.T) {
 			t.Errorf("%s: %v, want %v", rel, got, want)
 		}
 	}
+}
+
+// TestEquivalentsAgainstPipAndNpm compares the spellings with what pip's
+// and npm's own version libraries say, where they are installed (Debian's
+// python3-packaging; npm's bundled semver): every spelling equal to the
+// version as written, the library's normal form among them, and nothing
+// for what they refuse. Skipped without them.
+func TestEquivalentsAgainstPipAndNpm(t *testing.T) {
+	pypi := []string{"1.24.1", "v1.24.1", "V1.24.1", "01.24.01", "1.24.1.0", "1.24.1.0.0", "2", "2.0", "1!2.0", "0!2.0",
+		"1.0RC1", "1.0-rc.1", "1.0c1", "1.0alpha", "1.0.b2", "1.0preview3", "1.0-1", "1.0.post2", "1.0_r3", "1.0rev",
+		"1.0.dev0", "1.0-DEV-05", "1.0a1.post2.dev3", "1.0+Local.01_x", " 1.0 ", "1.0.", "1..0", "latest", "1.0+", "v"}
+	t.Run("pip", func(t *testing.T) {
+		check := `
+import json, sys
+from packaging.version import Version, InvalidVersion
+bad = []
+for v, ours in json.load(sys.stdin):
+    try:
+        want = Version(v)
+    except InvalidVersion:
+        if ours: bad.append([v, ours, "packaging refuses it"])
+        continue
+    if str(want) not in ours and str(want) != v.strip():
+        bad.append([v, ours, "missing " + str(want)])
+    for s in ours:
+        if Version(s) != want: bad.append([v, ours, s + " is another version"])
+print(json.dumps(bad))
+`
+		python := ""
+		for _, p := range []string{"python3", "/usr/bin/python3"} { // Debian's, when a pyenv one comes first
+			if exec.Command(p, "-c", "import packaging").Run() == nil {
+				python = p
+				break
+			}
+		}
+		if python == "" {
+			t.Skip("python3 with packaging is not installed")
+		}
+		var in [][2]any
+		for _, v := range pypi {
+			in = append(in, [2]any{v, pep440Spellings(v)})
+		}
+		b, _ := json.Marshal(in)
+		cmd := exec.Command(python, "-c", check)
+		cmd.Stdin = bytes.NewReader(b)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(string(out)) != "[]" {
+			t.Errorf("disagreements with packaging: %s", out)
+		}
+	})
+	t.Run("npm", func(t *testing.T) {
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			t.Skip("npm is not installed")
+		}
+		real, err := filepath.EvalSymlinks(npm)
+		if err != nil {
+			t.Skip(err)
+		}
+		semver := filepath.Join(filepath.Dir(real), "..", "node_modules", "semver")
+		if _, err := os.Stat(semver); err != nil {
+			t.Skip("npm's semver not found")
+		}
+		vs := []string{"1.2.5", "v1.2.5", "=1.2.5", "=v1.2.5", "v=1.2.5", " v1.2.5 ", "vv1.2.5", "1.2.5+build.7", "v1.2.5-beta.1+x", "1.2.5-rc.1"}
+		b, _ := json.Marshal(vs)
+		out, err := exec.Command("node", "-e", `const s = require(process.argv[1]); console.log(JSON.stringify(JSON.parse(process.argv[2]).map(v => s.clean(v))))`, semver, string(b)).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var clean []*string
+		if err := json.Unmarshal(out, &clean); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vs {
+			got := equivalents("npm", v)
+			switch {
+			case clean[i] == nil:
+				t.Errorf("%q: semver refuses it; pick a valid case", v)
+			case *clean[i] == v && len(got) != 0, *clean[i] != v && !slices.Equal(got, []string{*clean[i]}):
+				t.Errorf("%q: %q, semver.clean gives %q", v, got, *clean[i])
+			}
+		}
+	})
 }
