@@ -517,3 +517,50 @@ print(json.dumps(bad))
 		}
 	})
 }
+
+// TestNpmReadsWhatTheGateReads: for the same files, npm's own reading of
+// the lockfile (npm ls --package-lock-only --offline: no network) lists
+// minimist 1.2.5, and the gate finds its critical advisory there: as
+// written, through a link, with a BOM, with a v prefix. Skipped without npm.
+func TestNpmReadsWhatTheGateReads(t *testing.T) {
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed")
+	}
+	lock := func(version string) string {
+		return `{"name":"x","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"x","version":"1.0.0","dependencies":{"minimist":"1.2.5"}},` +
+			`"node_modules/minimist":{"version":"` + version + `","resolved":"https://registry.npmjs.org/minimist/-/minimist-1.2.5.tgz"}}}`
+	}
+	for _, version := range []string{"1.2.5", "v1.2.5"} {
+		for _, l := range []layout{asWritten, throughLink, withBOM} {
+			t.Run(version+" "+string(l), func(t *testing.T) {
+				root := lay(t, map[string]string{
+					"web/package.json":      `{"name":"x","version":"1.0.0","dependencies":{"minimist":"1.2.5"}}`,
+					"web/package-lock.json": lock(version),
+				}, "web/package-lock.json", l)
+				cmd := exec.Command("npm", "ls", "--package-lock-only", "--offline", "--json")
+				cmd.Dir = filepath.Join(root, "web")
+				cmd.Env = append(os.Environ(), "npm_config_cache="+t.TempDir(), "npm_config_update_notifier=false", "npm_config_audit=false", "npm_config_fund=false")
+				out, err := cmd.Output()
+				if err != nil {
+					t.Fatalf("npm ls: %v\n%s", err, out)
+				}
+				var tree struct {
+					Dependencies map[string]struct{ Version string }
+				}
+				if err := json.Unmarshal(out, &tree); err != nil {
+					t.Fatalf("npm ls: %v\n%s", err, out)
+				}
+				if got := tree.Dependencies["minimist"].Version; strings.TrimPrefix(got, "v") != "1.2.5" {
+					t.Fatalf("npm reads minimist %q", got)
+				}
+				res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !found(res, "web/package-lock.json", "minimist", "GHSA-xvch-5gv4-984h") {
+					t.Errorf("npm installs minimist 1.2.5, the gate finds %v", ids(res))
+				}
+			})
+		}
+	}
+}
