@@ -564,3 +564,83 @@ func TestNpmReadsWhatTheGateReads(t *testing.T) {
 		}
 	}
 }
+
+// TestPipReadsWhatTheGateReads: pip's own requirements parser (pip's
+// parse_requirements: the BOM, -r/-c includes relative to the including
+// file, links) on the file a user hands to pip says urllib3 2.0.4 is
+// installed or pinned, and the gate finds PYSEC-2023-192 for it. Skipped
+// without a python3 with pip.
+func TestPipReadsWhatTheGateReads(t *testing.T) {
+	const parse = `
+import json, sys
+from pip._internal.req.req_file import parse_requirements
+from pip._internal.network.session import PipSession
+from pip._vendor.packaging.requirements import Requirement
+out = {}
+for path in sys.argv[1:]:
+    out[path] = []
+    for r in parse_requirements(path, session=PipSession()):
+        req = Requirement(r.requirement)
+        out[path].append([req.name.lower(), req.specifier.contains("2.0.4", prereleases=True) and len(req.specifier) > 0])
+print(json.dumps(out))
+`
+	python := ""
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		if exec.Command(p, "-c", "import pip._internal.req.req_file").Run() == nil {
+			python = p
+			break
+		}
+	}
+	if python == "" {
+		t.Skip("no python3 with pip")
+	}
+	const pin = "urllib3==2.0.4\n"
+	type tree struct{ name, root, entry string }
+	var trees []tree
+	for _, c := range []struct {
+		name, entry string // the file given to pip -r
+		files       map[string]string
+		lockfile    string // laid out as a link or with a BOM
+	}{
+		{"requirements.txt", "requirements.txt", map[string]string{"requirements.txt": pin}, "requirements.txt"},
+		{"a v prefix", "requirements.txt", map[string]string{"requirements.txt": "urllib3==v2.0.4\n"}, "requirements.txt"},
+		{"trailing zero", "requirements.txt", map[string]string{"requirements.txt": "urllib3==2.0.4.0\n"}, "requirements.txt"},
+		{"requirements/ with -r", "requirements/production.txt", map[string]string{"requirements/production.txt": "-r base.txt\n", "requirements/base.txt": pin}, "requirements/base.txt"},
+		{"-c pins", "requirements.txt", map[string]string{"requirements.txt": "-c pins/prod.pip\nurllib3\n", "pins/prod.pip": pin}, "pins/prod.pip"},
+		{"--requirement", "requirements.in", map[string]string{"requirements.in": "--requirement common/base.pip\n", "common/base.pip": pin}, "common/base.pip"},
+	} {
+		for _, l := range []layout{asWritten, throughLink, withBOM} {
+			root := lay(t, c.files, c.lockfile, l)
+			trees = append(trees, tree{c.name + " " + string(l), root, filepath.Join(root, c.entry)})
+		}
+	}
+	// One pip process for all (importing pip takes a second or two).
+	args := []string{"-c", parse}
+	for _, tr := range trees {
+		args = append(args, tr.entry)
+	}
+	out, err := exec.Command(python, args...).Output()
+	if err != nil {
+		t.Fatalf("pip: %v\n%s", err, out)
+	}
+	var reqs map[string][][2]any
+	if err := json.Unmarshal(out, &reqs); err != nil {
+		t.Fatalf("pip: %v\n%s", err, out)
+	}
+	for _, tr := range trees {
+		t.Run(tr.name, func(t *testing.T) {
+			if !slices.ContainsFunc(reqs[tr.entry], func(r [2]any) bool { return r[0] == "urllib3" && r[1] == true }) {
+				t.Fatalf("pip reads %v: no urllib3 2.0.4 pin", reqs[tr.entry])
+			}
+			res, err := scanDir(t, Options{Root: tr.root, OfflineDB: sharedDB})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(res.Findings, func(f policy.Finding) bool {
+				return f.Location.Package == "urllib3" && (f.ID == "PYSEC-2023-192" || slices.Contains(f.Aliases, "PYSEC-2023-192"))
+			}) {
+				t.Errorf("pip pins urllib3 2.0.4, the gate finds %v", ids(res))
+			}
+		})
+	}
+}
