@@ -225,7 +225,11 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		return policy.ScanResult{}, none, err
 	}
 	defer prep.cleanup()
-	actions.LockfilePaths = append(slices.Clone(lockfiles), prep.lockfiles...)
+	explicit, err := prep.explicit(lockfiles, repo.GitDir(root))
+	if err != nil {
+		return policy.ScanResult{}, none, err
+	}
+	actions.LockfilePaths = append(explicit, prep.lockfiles...)
 
 	res, logs, err := doScan(ctx, actions, opts.Logger)
 	prep.results(&res)

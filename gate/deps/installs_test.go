@@ -644,3 +644,19 @@ print(json.dumps(out))
 		})
 	}
 }
+
+// TestExplicitLockfileWithBOM: a --lockfile outside the tree is read past
+// its BOM too, and reported at its own path.
+func TestExplicitLockfileWithBOM(t *testing.T) {
+	extra := filepath.Join(t.TempDir(), "requirements.txt")
+	if err := writeFile(extra, []byte("\ufeffurllib3==2.0.4\n")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := scanDir(t, Options{Root: t.TempDir(), Lockfiles: []string{extra}, OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found(res, extra, "urllib3", "PYSEC-2023-192") {
+		t.Errorf("findings %v", ids(res))
+	}
+}

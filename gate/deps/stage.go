@@ -136,6 +136,46 @@ type prepared struct {
 	read    map[string]readFile
 	skipped policy.Coverage
 	cleanup func()
+
+	dir    string // the scratch directory, made for the first copy
+	copies int
+}
+
+// stage writes a copy named name into the scratch directory.
+func (p *prepared) stage(name string, data []byte, gitDir string) (string, error) {
+	if p.dir == "" {
+		dir, cleanup, err := scratch.Dir("reading linked, byte-order-marked or extra lockfiles", "secgate-lockfiles-", gitDir)
+		if err != nil {
+			return "", err
+		}
+		p.dir, p.cleanup = dir, cleanup
+	}
+	p.copies++
+	dst := filepath.Join(p.dir, strconv.Itoa(p.copies), name)
+	return dst, writeFile(dst, data)
+}
+
+// explicit returns the --lockfile files as the scan reads them: one that
+// starts with a BOM as a copy without it.
+func (p *prepared) explicit(lockfiles []string, gitDir string) ([]string, error) {
+	var out []string
+	for _, l := range lockfiles {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			return nil, fmt.Errorf("lockfile: %w", err)
+		}
+		if !bytes.HasPrefix(data, utf8BOM) {
+			out = append(out, l)
+			continue
+		}
+		dst, err := p.stage(filepath.Base(l), bytes.TrimPrefix(data, utf8BOM), gitDir)
+		if err != nil {
+			return nil, fmt.Errorf("staging %s: %w", l, err)
+		}
+		p.origin[dst] = l
+		out = append(out, dst)
+	}
+	return out, nil
 }
 
 // readFile is a lockfile of the tree: the format (extractor) it is read
@@ -214,8 +254,6 @@ func prepare(root string, skipDir func(abs string) bool, patterns map[string][]s
 		p.skipped.AddSkip("symlink", "leaves the scanned tree: not read", outside...)
 	}
 
-	var stageDir string
-	staged := 0
 	seen := map[string]bool{}
 	var leaving []string
 	for len(queue) > 0 {
@@ -267,13 +305,6 @@ func prepare(root string, skipDir func(abs string) bool, patterns map[string][]s
 		if !stage {
 			continue
 		}
-		if stageDir == "" {
-			dir, cleanup, err := scratch.Dir("reading linked, byte-order-marked or extra lockfiles", "secgate-lockfiles-", gitDir)
-			if err != nil {
-				return nil, err
-			}
-			stageDir, p.cleanup = dir, cleanup
-		}
 		name := filepath.Base(j.rel)
 		if native == nil {
 			name = "requirements.txt"
@@ -282,9 +313,8 @@ func prepare(root string, skipDir func(abs string) bool, patterns map[string][]s
 		if format == requirements.Name {
 			data = dropIncludes(data) // followed above, from where they are
 		}
-		staged++
-		dst := filepath.Join(stageDir, strconv.Itoa(staged), name)
-		if err := writeFile(dst, data); err != nil {
+		dst, err := p.stage(name, data, gitDir)
+		if err != nil {
 			return nil, fmt.Errorf("staging %s: %w", filepath.ToSlash(j.rel), err)
 		}
 		p.lockfiles = append(p.lockfiles, dst)
