@@ -266,7 +266,10 @@ func prepare(root string, skipDir func(abs string) bool, patterns map[string][]s
 		if err != nil {
 			continue
 		}
-		format, link := "", j.content != filepath.Join(root, j.rel)
+		format, link := "", false
+		if li, err := os.Lstat(filepath.Join(root, j.rel)); err == nil {
+			link = li.Mode()&fs.ModeSymlink != 0
+		}
 		native := nativeLockfile(j.rel, info)
 		switch {
 		case native != nil:
