@@ -155,6 +155,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	} else if !fi.IsDir() {
 		return policy.ScanResult{}, fmt.Errorf("scan path %s is not a directory", root)
 	}
+	// A scan path through a link (a runner's workspace) is walked where it
+	// leads: osv-scanner and the walk for links read nothing past a link.
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return policy.ScanResult{}, fmt.Errorf("scan path: %w", err)
+	}
 	if s.opts.OfflineDB != "" && !s.opts.DownloadDB {
 		if fi, err := os.Stat(s.opts.OfflineDB); err != nil || !fi.IsDir() {
 			return policy.ScanResult{}, fmt.Errorf("offline database %s: not a readable directory (fetch it with --download-db, or use the OSV API)", s.opts.OfflineDB)

@@ -660,3 +660,21 @@ func TestExplicitLockfileWithBOM(t *testing.T) {
 		t.Errorf("findings %v", ids(res))
 	}
 }
+
+// TestRootThroughALink: the scanned path itself goes through a link (a
+// runner's workspace, /tmp on some systems): links inside the tree are
+// still inside it.
+func TestRootThroughALink(t *testing.T) {
+	real := lay(t, map[string]string{"requirements.txt": "urllib3==2.0.4\n"}, "requirements.txt", throughLink)
+	root := filepath.Join(t.TempDir(), "workspace")
+	if err := os.Symlink(real, root); err != nil {
+		t.Fatal(err)
+	}
+	res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found(res, "requirements.txt", "urllib3", "PYSEC-2023-192") || len(res.Coverage.Skipped) > 0 {
+		t.Errorf("findings %v skipped %+v", ids(res), res.Coverage.Skipped)
+	}
+}
