@@ -678,3 +678,29 @@ func TestRootThroughALink(t *testing.T) {
 		t.Errorf("findings %v skipped %+v", ids(res), res.Coverage.Skipped)
 	}
 }
+
+// TestOtherEcosystemsSpellings: what issue 26 asked to check beyond PyPI.
+// npm: a v or = prefix in a lockfile (npm keeps it and installs the
+// version: TestNpmReadsWhatTheGateReads); Maven: a qualifier in another
+// case (Maven compares qualifiers without case, and osv-scalibr's Maven
+// ranges do too; the shared database's Maven and npm records have ranges,
+// no versions-only entry). Each finds its advisory, through the ranges:
+// these rows pass without the equivalents pass too, which only matters for
+// an npm advisory that lists versions alone.
+func TestOtherEcosystemsSpellings(t *testing.T) {
+	pom := func(v string) string {
+		return `<project><modelVersion>4.0.0</modelVersion><groupId>a</groupId><artifactId>b</artifactId><version>1</version><dependencies><dependency>` +
+			`<groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>` + v + `</version></dependency></dependencies></project>`
+	}
+	npmLock := func(v string) string {
+		return `{"name":"x","version":"1.0.0","lockfileVersion":3,"packages":{"":{"name":"x","version":"1.0.0"},"node_modules/minimist":{"version":"` + v + `"}}}`
+	}
+	var cases []installCase
+	for _, v := range []string{"2.0-beta9", "2.0-BETA9", "2.0-Beta9"} {
+		cases = append(cases, installCase{name: "log4j-core " + v, files: map[string]string{"pom.xml": pom(v)}, lockfile: "pom.xml", path: "pom.xml", pkg: "org.apache.logging.log4j:log4j-core", id: "CVE-2021-44228"})
+	}
+	for _, v := range []string{"1.2.5", "v1.2.5", "=1.2.5", "1.2.5+build.1"} {
+		cases = append(cases, installCase{name: "minimist " + v, files: map[string]string{"package-lock.json": npmLock(v)}, lockfile: "package-lock.json", path: "package-lock.json", pkg: "minimist", id: "GHSA-xvch-5gv4-984h"})
+	}
+	runInstallCases(t, cases)
+}
