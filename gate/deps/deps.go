@@ -237,6 +237,17 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	actions.LockfilePaths = append(explicit, prep.lockfiles...)
 
 	res, logs, err := doScan(ctx, actions, opts.Logger)
+	if err != nil && strings.Contains(err.Error(), "extraction failed on specified lockfile") && opts.SkipUnparsable {
+		// A staged copy that does not parse stops the library's whole
+		// scan; under deps.unparsable: warn it is left out and the scan
+		// run again, its error kept for the report.
+		if failed, recs := prep.failedCopies(logs); len(failed) > 0 {
+			actions.LockfilePaths = slices.DeleteFunc(actions.LockfilePaths, func(p string) bool { return failed[p] })
+			var more []slog.Record
+			res, more, err = doScan(ctx, actions, opts.Logger)
+			logs = append(recs, more...)
+		}
+	}
 	prep.results(&res)
 	logs = prep.rewriteLogs(logs)
 	var notes []string

@@ -704,3 +704,29 @@ func TestOtherEcosystemsSpellings(t *testing.T) {
 	}
 	runInstallCases(t, cases)
 }
+
+// TestStagedCopyThatDoesNotParse: a BOM'd lockfile that is broken past its
+// BOM is an error naming it at its path in the tree; with deps.unparsable:
+// warn it is skipped and the other lockfiles are scanned.
+func TestStagedCopyThatDoesNotParse(t *testing.T) {
+	for _, l := range []layout{withBOM, throughLink} {
+		t.Run(string(l), func(t *testing.T) {
+			root := lay(t, map[string]string{"web/package-lock.json": `{"lockfileVersion": 3, "packages": {`, "api/requirements.txt": "requests==2.19.0\n"}, "web/package-lock.json", l)
+			_, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+			if err == nil || !strings.HasPrefix(err.Error(), "web/package-lock.json: cannot parse") {
+				t.Errorf("err = %v, want web/package-lock.json named", err)
+			}
+			res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB, SkipUnparsable: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed := false
+			for _, sk := range res.Coverage.Skipped {
+				listed = listed || sk.What == "lockfile" && len(sk.Paths) == 1 && strings.HasPrefix(sk.Paths[0], "web/package-lock.json: ")
+			}
+			if !listed || !found(res, "api/requirements.txt", "requests", "GHSA-j8r2-6x86-q33q") {
+				t.Errorf("coverage %+v findings %v", res.Coverage.Skipped, ids(res))
+			}
+		})
+	}
+}

@@ -480,6 +480,33 @@ func (p *prepared) results(res *models.VulnerabilityResults) {
 	res.Results = kept
 }
 
+// failedCopies are the staged copies the library logged parse errors for
+// (absolute paths), and those records.
+func (p *prepared) failedCopies(logs []slog.Record) (map[string]bool, []slog.Record) {
+	failed := map[string]bool{}
+	var recs []slog.Record
+	for _, r := range logs {
+		rest, ok := strings.CutPrefix(r.Message, "Error during extraction: ")
+		if !ok {
+			continue
+		}
+		if _, files, ok := strings.Cut(rest, ") "); ok && strings.HasPrefix(rest, "(extracting as ") {
+			rest = files
+		}
+		hit := false
+		for _, line := range strings.Split(rest, "\n") {
+			path, _, _ := strings.Cut(strings.TrimSpace(line), ": ")
+			if abs := filepath.Join("/", path); p.origin[abs] != "" {
+				failed[abs], hit = true, true
+			}
+		}
+		if hit {
+			recs = append(recs, r)
+		}
+	}
+	return failed, recs
+}
+
 // rewriteLogs does the same for the library's messages: a superseded
 // file's parse error dropped (its BOM), staged copies named by the paths
 // in the tree they stand for.
