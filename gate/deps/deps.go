@@ -237,7 +237,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	actions.LockfilePaths = append(explicit, prep.lockfiles...)
 
 	res, logs, err := doScan(ctx, actions, opts.Logger)
-	if err != nil && strings.Contains(err.Error(), "extraction failed on specified lockfile") && opts.SkipUnparsable {
+	if err != nil && strings.Contains(err.Error(), specifiedLockfileFailed) && opts.SkipUnparsable {
 		// A staged copy that does not parse stops the library's whole
 		// scan; under deps.unparsable: warn it is left out and the scan
 		// run again, its error kept for the report.
@@ -259,7 +259,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		skipped.AddSkip(sk.What, sk.Why, sk.Paths...)
 	}
 	switch {
-	case err != nil && strings.Contains(err.Error(), "extraction failed on specified lockfile"):
+	case err != nil && strings.Contains(err.Error(), specifiedLockfileFailed):
 		// A staged copy that does not parse stops the whole library scan;
 		// its logged error names the file.
 		if lerr := checkLogs(root, logs, opts, nil); lerr != nil {
@@ -347,6 +347,11 @@ func unreadLockfiles(root string, prep *prepared, res models.VulnerabilityResult
 	out.Coverage.AddSkip("lockfile", "declares packages and gave none (deps.unparsable: warn)", unread...)
 	return out, nil
 }
+
+// specifiedLockfileFailed is osv-scanner v2.5.0's unexported error when a
+// file given to it by path (LockfilePaths: a staged copy, a --lockfile)
+// does not parse: it stops the whole scan, and the log says which file.
+const specifiedLockfileFailed = "extraction failed on specified lockfile"
 
 // newActions is what every osv-scanner call of a scan shares: the data
 // source, the failure-recording transport, and an empty override config.
