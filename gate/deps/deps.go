@@ -177,9 +177,9 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		lockfiles = append(lockfiles, abs)
 	}
 
-	out, res, err := s.scanTree(ctx, s.opts, root, lockfiles)
+	out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
 	if err == nil && s.opts.Base != "" {
-		out, err = s.markNew(ctx, root, res, out)
+		out, err = s.markNew(ctx, root, res, read, out)
 	}
 	if err != nil {
 		return out, err
@@ -199,11 +199,13 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 }
 
 // scanTree scans one directory (the change, or its base revision's lockfiles).
-func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, error) {
+// It also returns the lockfiles of the tree it read (relative paths), for
+// the base revision's scan.
+func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, []string, error) {
 	var none models.VulnerabilityResults
 	actions, tr, err := newActions(opts)
 	if err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, nil, err
 	}
 	actions.DirectoryPaths, actions.LockfilePaths, actions.Recursive = []string{root}, lockfiles, true
 	actions.ExcludePatterns = excludePatterns(root, opts.Exclude)
@@ -214,7 +216,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	actions.NoIgnore = true
 	ignored, err := repo.IgnoredDirs(ctx, root)
 	if err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, nil, err
 	}
 	base := regexp.QuoteMeta(strings.TrimPrefix(filepath.ToSlash(root), "/"))
 	for _, d := range ignored {
@@ -223,16 +225,16 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 
 	skipDir, err := excludedDir(actions.ExcludePatterns)
 	if err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, nil, err
 	}
 	prep, err := prepare(root, skipDir, opts.lockfilePatterns(), repo.GitDir(root))
 	if err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, nil, err
 	}
 	defer prep.cleanup()
 	explicit, err := prep.explicit(lockfiles, repo.GitDir(root))
 	if err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, prep.paths(), err
 	}
 	actions.LockfilePaths = append(explicit, prep.lockfiles...)
 
@@ -263,41 +265,41 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		// A staged copy that does not parse stops the whole library scan;
 		// its logged error names the file.
 		if lerr := checkLogs(root, logs, opts, nil); lerr != nil {
-			return policy.ScanResult{Coverage: skipped}, none, lerr
+			return policy.ScanResult{Coverage: skipped}, none, prep.paths(), lerr
 		}
-		return policy.ScanResult{Coverage: skipped}, none, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+		return policy.ScanResult{Coverage: skipped}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	case errors.Is(err, osvscanner.ErrNoPackagesFound):
 		if err := checkLogs(root, logs, opts, nil); err != nil {
-			return policy.ScanResult{}, res, err
+			return policy.ScanResult{}, res, prep.paths(), err
 		}
 		if out, err := unreadLockfiles(root, prep, res, opts, nil); err != nil || len(out.Warnings) > 0 {
 			out.Coverage.Skipped = append(skipped.Skipped, out.Coverage.Skipped...)
-			return out, res, err
+			return out, res, prep.paths(), err
 		}
 		if opts.RequireLockfiles {
-			return policy.ScanResult{Coverage: skipped}, res, fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
+			return policy.ScanResult{Coverage: skipped}, res, prep.paths(), fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
 		}
-		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, nil
+		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, prep.paths(), nil
 	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
-		return policy.ScanResult{}, none, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+		return policy.ScanResult{}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, prep.paths(), err
 	}
 	if err := s.matchEquivalents(ctx, opts, root, &res); err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, prep.paths(), err
 	}
 	var dbNotes, dbWarnings []string
 	if err := checkLogs(root, logs, opts, &notes); err != nil {
 		// A lockfile that did not parse: the others are still reported.
 		out, _ := s.convert(ctx, opts, root, res, nil)
 		out.Notes = append(out.Notes, notes...)
-		return out, res, err
+		return out, res, prep.paths(), err
 	}
 	if opts.OfflineDB != "" {
 		facts, err := checkOfflineCoverage(actions.LocalDBPath, root, res, opts)
 		if err != nil {
-			return policy.ScanResult{}, none, err
+			return policy.ScanResult{}, none, prep.paths(), err
 		}
 		dbNotes, dbWarnings = facts.notes, facts.warnings
 	}
@@ -322,7 +324,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	out.Notes = append(out.Notes, notes...)
 	out.Notes = append(out.Notes, dbNotes...)
 	out.Warnings = append(out.Warnings, dbWarnings...)
-	return out, res, err
+	return out, res, prep.paths(), err
 }
 
 // unreadLockfiles checks that every lockfile of the tree that declares

@@ -370,6 +370,8 @@ func TestNewVersusExistingThroughALink(t *testing.T) {
 		"web/package-lock.json":       "\ufeff" + string(lockfile(map[string]string{"lodash": "4.17.15"})),
 		"requirements/base.txt":       "requests==2.19.0\n",
 		"requirements/production.txt": "-r base.txt\n",
+		"requirements.in":             "--requirement common/base.pip\n", // includes only: it gives no package itself
+		"common/base.pip":             "jinja2==2.10\n",
 	} {
 		if err := writeFile(filepath.Join(dir, p), []byte(c)); err != nil {
 			t.Fatal(err)
@@ -399,6 +401,7 @@ func TestNewVersusExistingThroughALink(t *testing.T) {
 		"web/package-lock.json lodash GHSA-35jh-r3h4-6jhm":   policy.StatusExisting,
 		"web/package-lock.json minimist GHSA-xvch-5gv4-984h": policy.StatusNew,
 		"requirements/base.txt requests GHSA-j8r2-6x86-q33q": policy.StatusExisting,
+		"common/base.pip jinja2 PYSEC-2019-217":              policy.StatusExisting,
 	} {
 		if status[k] != want {
 			t.Errorf("%s: status %q, want %q (all: %v)", k, status[k], want, status)

@@ -182,6 +182,10 @@ func (p *prepared) explicit(lockfiles []string, gitDir string) ([]string, error)
 // as, and the file read (a link's target).
 type readFile struct{ format, content string }
 
+// paths are the lockfiles of the tree read (relative, slash-separated,
+// sorted).
+func (p *prepared) paths() []string { return slices.Sorted(maps.Keys(p.read)) }
+
 // stagedPath maps a path the scan reports to the path in the tree.
 func (p *prepared) stagedPath(path string) string {
 	if o, ok := p.origin[path]; ok {
