@@ -72,6 +72,7 @@ var registry = []Registration{
 				Root:        c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
 				SkipUnparsable:   pol.DepsUnparsable == policy.ActionReport,
+				LockfilePatterns: pol.DepsLockfilePatterns,
 				MaxDBAge:         pol.DepsMaxDBAge,
 				RequireLockfiles: pol.DepsRequireLockfiles,
 				Now:              c.Now, Logger: log,

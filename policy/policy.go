@@ -112,8 +112,12 @@ type Policy struct {
 	// coverage; by default (fail) such an archive fails the scan.
 	SecretsSkipArchives  bool
 	DepsRequireLockfiles bool
-	DepsExclude          []string      // osv-scanner exclude patterns: dir names, g:glob, r:regex
-	DepsUnparsable       Action        // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
+	DepsExclude          []string // osv-scanner exclude patterns: dir names, g:glob, r:regex
+	DepsUnparsable       Action   // a lockfile that does not parse: ActionFail (gate error) or ActionReport (a warning)
+	// DepsLockfilePatterns are files read as lockfiles beyond the names
+	// osv-scanner knows, per ecosystem (deps.lockfile_patterns; default
+	// DefaultDepsLockfilePatterns).
+	DepsLockfilePatterns map[string][]string
 	DepsMaxDBAge         time.Duration // how old offline vulnerability data may be; 0: unchecked
 	ImageMaxSize         int64         // bytes
 	ImageMaxWasted       int64         // bytes of files later layers delete or overwrite
@@ -208,10 +212,11 @@ type rawPolicy struct {
 		Context      map[string]*string `yaml:"context"`
 	} `yaml:"secrets"`
 	Deps *struct {
-		Exclude    []string `yaml:"exclude"`
-		Unparsable *string  `yaml:"unparsable"`
-		MaxDBAge   *string  `yaml:"max_db_age"`
-		Require    *bool    `yaml:"require_lockfiles"`
+		Exclude    []string            `yaml:"exclude"`
+		Unparsable *string             `yaml:"unparsable"`
+		MaxDBAge   *string             `yaml:"max_db_age"`
+		Require    *bool               `yaml:"require_lockfiles"`
+		Patterns   map[string][]string `yaml:"lockfile_patterns"`
 	} `yaml:"deps"`
 	Image *struct {
 		MaxSize   *string           `yaml:"max_size"`
@@ -356,6 +361,23 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 				p.DepsMaxDBAge = d
 			}
 		}
+		if dp.Patterns != nil {
+			p.DepsLockfilePatterns = map[string][]string{}
+			for eco, list := range dp.Patterns {
+				at := "$.deps.lockfile_patterns." + eco
+				if _, ok := DefaultDepsLockfilePatterns[eco]; !ok {
+					v.errf(at, "unknown ecosystem %q (want one of %s)", eco, strings.Join(slices.Sorted(maps.Keys(DefaultDepsLockfilePatterns)), ", "))
+					continue
+				}
+				for i, pat := range list {
+					if err := checkLockfilePattern(pat); err != nil {
+						v.errf(fmt.Sprintf("%s[%d]", at, i), "%v", err)
+						continue
+					}
+					p.DepsLockfilePatterns[eco] = append(p.DepsLockfilePatterns[eco], pat)
+				}
+			}
+		}
 		if u := dp.Unparsable; u != nil {
 			switch *u {
 			case "error":
@@ -454,6 +476,31 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 	return p, nil
 }
 
+// DefaultDepsLockfilePatterns are the files read as lockfiles beyond the
+// names osv-scanner knows, per ecosystem: pip requirements files in the
+// Django and pip-tools layouts (a requirements/ directory, requirements.in,
+// constraints.txt). PyPI is the only ecosystem with a format to read them
+// as.
+var DefaultDepsLockfilePatterns = map[string][]string{
+	"PyPI": {"requirements/*.txt", "requirements*.in", "constraints*.txt"},
+}
+
+// checkLockfilePattern checks a deps.lockfile_patterns glob: relative, no
+// "..", only *, ** and ? as wildcards.
+func checkLockfilePattern(p string) error {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return errors.New("empty pattern")
+	case strings.HasPrefix(p, "/"):
+		return fmt.Errorf("pattern %q: a path relative to the tree, not /", p)
+	case slices.Contains(strings.Split(p, "/"), ".."):
+		return fmt.Errorf("pattern %q: \"..\" leaves the tree", p)
+	case strings.ContainsAny(p, "[]{}\\"):
+		return fmt.Errorf("pattern %q: only *, ** and ? are wildcards", p)
+	}
+	return nil
+}
+
 // builtin is the default policy as Go values; Parse overlays the file on it.
 // The embedded default file must agree with it (a test checks).
 func builtin() *Policy {
@@ -468,6 +515,9 @@ func builtin() *Policy {
 			SecretContextVendored: Low, SecretContextLocalHost: Low, SecretContextChecksum: Low,
 		},
 		DepsUnparsable: ActionFail,
+		DepsLockfilePatterns: map[string][]string{
+			"PyPI": slices.Clone(DefaultDepsLockfilePatterns["PyPI"]),
+		},
 		DepsMaxDBAge:   7 * 24 * time.Hour,
 		ImageMaxSize:   200 * 1000 * 1000,
 		ImageMaxWasted: 10 * 1000 * 1000,

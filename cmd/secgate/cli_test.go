@@ -765,3 +765,66 @@ func TestGitLabFiles(t *testing.T) {
 	gl, _ := os.ReadFile(filepath.Join(out, "gl-secret_detection-report.json"))
 	assertNoPiece(t, tr, map[string]string{"gitlab report": string(gl), "dotenv": string(env)})
 }
+
+// Issue 26 end to end: what pip and npm install is what the gate checks.
+// Each tree holds a high or critical advisory presented as a package
+// manager reads it and osv-scanner did not; in production the gate stops
+// (exit 1). A lockfile that declares packages and gives none is exit 2,
+// or with deps.unparsable: warn a warning.
+func TestDepsReadAsInstalled(t *testing.T) {
+	db, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "osvdb"))
+	policyFile := func(t *testing.T, body string) string {
+		p := filepath.Join(t.TempDir(), "policy.yml")
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lock := `{"name":"x","version":"1.0.0","lockfileVersion":3,"packages":{"":{"name":"x","version":"1.0.0"},"node_modules/minimist":{"version":"1.2.5"}}}`
+	for _, tt := range []struct {
+		name  string
+		files map[string]string
+		link  [2]string // link, target
+		id    string
+	}{
+		{"a symlinked requirements.txt", map[string]string{"shared/pins.pip": "urllib3==2.0.4\n"}, [2]string{"api/requirements.txt", "../shared/pins.pip"}, "PYSEC-2023-192"},
+		{"a BOM", map[string]string{"requirements.txt": "\ufeffurllib3==2.0.4\n"}, [2]string{}, "PYSEC-2023-192"},
+		{"a BOM'd package-lock.json", map[string]string{"package-lock.json": "\ufeff" + lock}, [2]string{}, "GHSA-xvch-5gv4-984h"},
+		{"a v prefix", map[string]string{"requirements.txt": "urllib3==v2.0.4\n"}, [2]string{}, "PYSEC-2023-192"},
+		{"trailing zeros", map[string]string{"requirements.txt": "urllib3==2.0.4.0\n"}, [2]string{}, "PYSEC-2023-192"},
+		{"requirements/ with -r", map[string]string{"requirements/production.txt": "-r base.txt\n", "requirements/base.txt": "urllib3==2.0.4\n"}, [2]string{}, "PYSEC-2023-192"},
+		{"constraints.txt", map[string]string{"constraints.txt": "urllib3==2.0.4\n"}, [2]string{}, "PYSEC-2023-192"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, tt.files)
+			if tt.link[0] != "" {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, tt.link[0])), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(tt.link[1], filepath.Join(dir, tt.link[0])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res := secgate(t, nil, "run", "--only", "deps", "--format", "json", "--offline-db", db,
+				"--policy", policyFile(t, "deps: {max_db_age: 0}\n"), "--environment", "production", dir)
+			if res.code != 1 || !strings.Contains(res.stdout, `"id": "`+tt.id+`"`) && !strings.Contains(res.stdout, `"`+tt.id+`"`) {
+				t.Errorf("exit %d, want 1 with %s\nstdout: %.2000s\nstderr: %s", res.code, tt.id, res.stdout, res.stderr)
+			}
+		})
+	}
+
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"requirements.txt": "urllib3==${URLLIB3_VERSION}\n", "api/requirements.txt": "requests==2.31.0\n"})
+	res := secgate(t, nil, "run", "--only", "deps", "--offline-db", db, "--policy", policyFile(t, "deps: {max_db_age: 0}\n"), dir)
+	if res.code != 2 || !strings.Contains(res.stderr, "requirements.txt: read as python/requirements, it declares packages and gave none") {
+		t.Errorf("exit %d, want 2 naming requirements.txt\nstderr: %s", res.code, res.stderr)
+	}
+	reportPath := filepath.Join(t.TempDir(), "r.json")
+	res = secgate(t, nil, "run", "--only", "deps", "--offline-db", db, "--report", reportPath,
+		"--policy", policyFile(t, "deps: {max_db_age: 0, unparsable: warn}\n"), dir)
+	rep, _ := readReport(t, reportPath)
+	if res.code != 0 || len(rep.Warnings) == 0 || !strings.HasPrefix(rep.Warnings[0], "deps: requirements.txt: ") {
+		t.Errorf("deps.unparsable: warn: exit %d warnings %q\nstderr: %s", res.code, rep.Warnings, res.stderr)
+	}
+}

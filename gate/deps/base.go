@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/osv-scanner/v2/pkg/models"
@@ -19,7 +20,7 @@ import (
 // finding is existing when the base had the same advisory for the same
 // package in the same lockfile, whatever its version: an upgrade that does
 // not fix it does not make it new.
-func (s *Scanner) markNew(ctx context.Context, root string, res models.VulnerabilityResults, out policy.ScanResult) (policy.ScanResult, error) {
+func (s *Scanner) markNew(ctx context.Context, root string, res models.VulnerabilityResults, read []string, out policy.ScanResult) (policy.ScanResult, error) {
 	if err := repo.VerifyRevision(ctx, root, s.opts.Base); err != nil {
 		return out, err
 	}
@@ -29,13 +30,32 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 			os.RemoveAll(base)
 		}
 	}()
-	found := 0
+	// The files that gave packages, and every lockfile of the tree read: a
+	// requirements file of includes only gives none, and the base's
+	// includes are found from it.
+	paths := slices.Clone(read)
 	for _, src := range res.Results {
 		rel := relPath(root, src.Source.Path)
 		if filepath.IsAbs(rel) {
 			continue // a --lockfile outside the tree
 		}
-		data, ok, err := repo.ReadFile(ctx, root, s.opts.Base, rel)
+		paths = appendUnique(paths, filepath.ToSlash(rel))
+	}
+	found := 0
+	for _, rel := range paths {
+		// A lockfile that is a link (inside the tree: the others are not
+		// read) is compared with the base's version of the file it leads
+		// to: the base's blob of the link itself is the link's text.
+		from, abs := rel, filepath.Join(root, filepath.FromSlash(rel))
+		if fi, err := os.Lstat(abs); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			target, err := filepath.EvalSymlinks(abs)
+			realRoot, rerr := filepath.EvalSymlinks(root)
+			if err != nil || rerr != nil || !within(realRoot, target) {
+				continue
+			}
+			from = relPath(realRoot, target)
+		}
+		data, ok, err := repo.ReadFile(ctx, root, s.opts.Base, from)
 		if err != nil {
 			return out, err
 		}
@@ -59,7 +79,10 @@ func (s *Scanner) markNew(ctx context.Context, root string, res models.Vulnerabi
 		opts := s.opts
 		opts.DownloadDB = false // the scan of the change fetched it
 		opts.Base = ""          // the base's lockfiles, in a temporary tree
-		baseRes, _, err := s.scanTree(ctx, opts, base, nil)
+		// A base lockfile that cannot be read leaves its findings new,
+		// the stricter side: it is not the change's error.
+		opts.SkipUnparsable = true
+		baseRes, _, _, err := s.scanTree(ctx, opts, base, nil)
 		if err != nil {
 			return out, fmt.Errorf("scanning the lockfiles of base revision %s: %w", s.opts.Base, err)
 		}

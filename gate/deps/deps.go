@@ -62,6 +62,11 @@ type Options struct {
 	// (deps.require_lockfiles).
 	RequireLockfiles bool
 
+	// LockfilePatterns are files read as lockfiles beyond the names
+	// osv-scanner knows, per ecosystem (deps.lockfile_patterns); nil:
+	// policy.DefaultDepsLockfilePatterns.
+	LockfilePatterns map[string][]string
+
 	// SkipUnparsable turns a lockfile that cannot be read into a note
 	// instead of an error (the policy's deps.unparsable: warn).
 	SkipUnparsable bool
@@ -95,6 +100,13 @@ func redactURL(s string) string {
 		return "(unparsable URL)"
 	}
 	return redact(u)
+}
+
+func (o Options) lockfilePatterns() map[string][]string {
+	if o.LockfilePatterns == nil {
+		return policy.DefaultDepsLockfilePatterns
+	}
+	return o.LockfilePatterns
 }
 
 func (o Options) apiURL() string { return cmp.Or(o.APIURL, DefaultAPIURL) }
@@ -143,6 +155,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	} else if !fi.IsDir() {
 		return policy.ScanResult{}, fmt.Errorf("scan path %s is not a directory", root)
 	}
+	// A scan path through a link (a runner's workspace) is walked where it
+	// leads: osv-scanner and the walk for links read nothing past a link.
+	if root, err = filepath.EvalSymlinks(root); err != nil {
+		return policy.ScanResult{}, fmt.Errorf("scan path: %w", err)
+	}
 	if s.opts.OfflineDB != "" && !s.opts.DownloadDB {
 		if fi, err := os.Stat(s.opts.OfflineDB); err != nil || !fi.IsDir() {
 			return policy.ScanResult{}, fmt.Errorf("offline database %s: not a readable directory (fetch it with --download-db, or use the OSV API)", s.opts.OfflineDB)
@@ -160,9 +177,9 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		lockfiles = append(lockfiles, abs)
 	}
 
-	out, res, err := s.scanTree(ctx, s.opts, root, lockfiles)
+	out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
 	if err == nil && s.opts.Base != "" {
-		out, err = s.markNew(ctx, root, res, out)
+		out, err = s.markNew(ctx, root, res, read, out)
 	}
 	if err != nil {
 		return out, err
@@ -182,11 +199,13 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 }
 
 // scanTree scans one directory (the change, or its base revision's lockfiles).
-func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, error) {
+// It also returns the lockfiles of the tree it read (relative paths), for
+// the base revision's scan.
+func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, []string, error) {
 	var none models.VulnerabilityResults
 	actions, tr, err := newActions(opts)
 	if err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, nil, err
 	}
 	actions.DirectoryPaths, actions.LockfilePaths, actions.Recursive = []string{root}, lockfiles, true
 	actions.ExcludePatterns = excludePatterns(root, opts.Exclude)
@@ -197,60 +216,144 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	actions.NoIgnore = true
 	ignored, err := repo.IgnoredDirs(ctx, root)
 	if err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, nil, err
 	}
 	base := regexp.QuoteMeta(strings.TrimPrefix(filepath.ToSlash(root), "/"))
 	for _, d := range ignored {
 		actions.ExcludePatterns = append(actions.ExcludePatterns, "r:^"+base+"/"+regexp.QuoteMeta(d)+"(/|$)")
 	}
 
+	skipDir, err := excludedDir(actions.ExcludePatterns)
+	if err != nil {
+		return policy.ScanResult{}, none, nil, err
+	}
+	prep, err := prepare(root, skipDir, opts.lockfilePatterns(), repo.GitDir(root))
+	if err != nil {
+		return policy.ScanResult{}, none, nil, err
+	}
+	defer prep.cleanup()
+	explicit, err := prep.explicit(lockfiles, repo.GitDir(root))
+	if err != nil {
+		return policy.ScanResult{}, none, prep.paths(), err
+	}
+	actions.LockfilePaths = append(explicit, prep.lockfiles...)
+
 	res, logs, err := doScan(ctx, actions, opts.Logger)
+	if err != nil && strings.Contains(err.Error(), specifiedLockfileFailed) && opts.SkipUnparsable {
+		// A staged copy that does not parse stops the library's whole
+		// scan; under deps.unparsable: warn it is left out and the scan
+		// run again, its error kept for the report.
+		if failed, recs := prep.failedCopies(logs); len(failed) > 0 {
+			actions.LockfilePaths = slices.DeleteFunc(actions.LockfilePaths, func(p string) bool { return failed[p] })
+			var more []slog.Record
+			res, more, err = doScan(ctx, actions, opts.Logger)
+			logs = append(recs, more...)
+		}
+	}
+	prep.results(&res)
+	logs = prep.rewriteLogs(logs)
 	var notes []string
 	var skipped policy.Coverage
 	if len(ignored) > 0 {
 		skipped.AddSkip("directory", "ignored by the tree's own .gitignore", ignored...)
 	}
+	for _, sk := range prep.skipped.Skipped {
+		skipped.AddSkip(sk.What, sk.Why, sk.Paths...)
+	}
 	switch {
+	case err != nil && strings.Contains(err.Error(), specifiedLockfileFailed):
+		// A staged copy that does not parse stops the whole library scan;
+		// its logged error names the file.
+		if lerr := checkLogs(root, logs, opts, nil); lerr != nil {
+			return policy.ScanResult{Coverage: skipped}, none, prep.paths(), lerr
+		}
+		return policy.ScanResult{Coverage: skipped}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	case errors.Is(err, osvscanner.ErrNoPackagesFound):
 		if err := checkLogs(root, logs, opts, nil); err != nil {
-			return policy.ScanResult{}, res, err
+			return policy.ScanResult{}, res, prep.paths(), err
+		}
+		if out, err := unreadLockfiles(root, prep, res, opts, nil); err != nil || len(out.Warnings) > 0 {
+			out.Coverage.Skipped = append(skipped.Skipped, out.Coverage.Skipped...)
+			return out, res, prep.paths(), err
 		}
 		if opts.RequireLockfiles {
-			return policy.ScanResult{Coverage: skipped}, res, fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
+			return policy.ScanResult{Coverage: skipped}, res, prep.paths(), fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
 		}
-		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, nil
+		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, prep.paths(), nil
 	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
-		return policy.ScanResult{}, none, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+		return policy.ScanResult{}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
-		return policy.ScanResult{}, none, err
+		return policy.ScanResult{}, none, prep.paths(), err
+	}
+	if err := s.matchEquivalents(ctx, opts, root, &res); err != nil {
+		return policy.ScanResult{}, none, prep.paths(), err
 	}
 	var dbNotes, dbWarnings []string
 	if err := checkLogs(root, logs, opts, &notes); err != nil {
 		// A lockfile that did not parse: the others are still reported.
 		out, _ := s.convert(ctx, opts, root, res, nil)
 		out.Notes = append(out.Notes, notes...)
-		return out, res, err
+		return out, res, prep.paths(), err
 	}
 	if opts.OfflineDB != "" {
 		facts, err := checkOfflineCoverage(actions.LocalDBPath, root, res, opts)
 		if err != nil {
-			return policy.ScanResult{}, none, err
+			return policy.ScanResult{}, none, prep.paths(), err
 		}
 		dbNotes, dbWarnings = facts.notes, facts.warnings
 	}
 	out, err := s.convert(ctx, opts, root, res, nil)
 	out.Coverage.Skipped = skipped.Skipped
+	failed := map[string]bool{}
 	for _, n := range notes {
 		if p, ok := strings.CutPrefix(n, "skipped (deps.unparsable: warn): "); ok {
 			out.Coverage.AddSkip("lockfile", "does not parse (deps.unparsable: warn)", p)
+			path, _, _ := strings.Cut(p, ": ")
+			failed[path] = true
+		}
+	}
+	if err == nil {
+		var un policy.ScanResult
+		un, err = unreadLockfiles(root, prep, res, opts, failed)
+		out.Warnings = append(out.Warnings, un.Warnings...)
+		for _, sk := range un.Coverage.Skipped {
+			out.Coverage.AddSkip(sk.What, sk.Why, sk.Paths...)
 		}
 	}
 	out.Notes = append(out.Notes, notes...)
 	out.Notes = append(out.Notes, dbNotes...)
 	out.Warnings = append(out.Warnings, dbWarnings...)
-	return out, res, err
+	return out, res, prep.paths(), err
 }
+
+// unreadLockfiles checks that every lockfile of the tree that declares
+// packages gave some: an error, or with deps.unparsable: warn a warning and
+// a coverage entry.
+func unreadLockfiles(root string, prep *prepared, res models.VulnerabilityResults, opts Options, failed map[string]bool) (policy.ScanResult, error) {
+	var out policy.ScanResult
+	unread, err := prep.unread(root, res, failed)
+	if err != nil || len(unread) == 0 {
+		return out, err
+	}
+	if !opts.SkipUnparsable {
+		var errs []error
+		for _, rel := range unread {
+			errs = append(errs, fmt.Errorf("%s: read as %s, it declares packages and gave none (a layout the scanner does not read?); deps.unparsable: warn reports it and goes on", rel, prep.read[rel].format))
+		}
+		return out, errors.Join(errs...)
+	}
+	for _, rel := range unread {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: read as %s, it declares packages and gave none: not checked (deps.unparsable: warn)", rel, prep.read[rel].format))
+	}
+	out.Coverage.AddSkip("lockfile", "declares packages and gave none (deps.unparsable: warn)", unread...)
+	return out, nil
+}
+
+// specifiedLockfileFailed is osv-scanner v2.5.0's unexported error when a
+// file given to it by path (LockfilePaths: a staged copy, a --lockfile)
+// does not parse: it stops the whole scan, and the log says which file.
+const specifiedLockfileFailed = "extraction failed on specified lockfile"
 
 // newActions is what every osv-scanner call of a scan shares: the data
 // source, the failure-recording transport, and an empty override config.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -73,6 +74,7 @@ func TestOfflineScanFindsKnownAdvisories(t *testing.T) {
 		{"npm/package-lock.json cookie@0.4.0 GHSA-pxg6-pf52-xh8x", policy.SourceDatabase, "upgrade cookie to 0.7.0", -1, "CVE-2024-47764", policy.Low},
 		{"python/requirements.txt requests@2.19.0 GHSA-j8r2-6x86-q33q", policy.SourceCVSSv3, "upgrade requests to 2.31.0", 6.1, "PYSEC-2023-74", 0},
 		{"python/requirements.txt requests@2.19.0 PYSEC-2018-28", "", "upgrade requests to 2.20.0", -1, "CVE-2018-18074", 0},
+		{"python/requirements.txt django@3.2.0 PYSEC-2022-304", "", "upgrade django to 3.2.16", -1, "CVE-2022-41323", 0},
 		{"golang/go.mod golang.org/x/net@0.12.0 GHSA-2wrh-6pvc-2jm9", policy.SourceCVSSv3, "upgrade golang.org/x/net to 0.13.0", 6.1, "GO-2023-1988", 0},
 		{"rust/Cargo.lock smallvec@1.6.0 RUSTSEC-2021-0003", policy.SourceCVSSv3, "upgrade smallvec to 1.6.1", 9.8, "GHSA-43w2-9j62-hq99", 0},
 		{"ruby/Gemfile.lock rack@2.2.3 GHSA-hxqx-xwvh-44m2", "", "upgrade rack to 2.2.3.1", -1, "CVE-2022-30122", 0},
@@ -98,7 +100,10 @@ func TestOfflineScanFindsKnownAdvisories(t *testing.T) {
 		perFile[f.Location.Path]++
 	}
 	for file, n := range map[string]int{
-		"maven/pom.xml": 3, "npm/package-lock.json": 5, "python/requirements.txt": 26,
+		// python: 27 with PYSEC-2022-304, whose range (3.2 to 3.2.16) osv-scalibr
+		// does not read (a GIT range comes first) and whose versions list has
+		// 3.2, the Django==3.2.0 pip installs (equivalent.go).
+		"maven/pom.xml": 3, "npm/package-lock.json": 5, "python/requirements.txt": 27,
 		"golang/go.mod": 16, "rust/Cargo.lock": 1, "ruby/Gemfile.lock": 32,
 	} {
 		if perFile[file] != n {
@@ -497,16 +502,37 @@ func TestOSVAPIURLCredentials(t *testing.T) {
 
 func TestOSVAPIFailuresFailClosed(t *testing.T) {
 	root := copyTree(t, "npm")
+	// Every refusal fails closed with its status named: a mirror that wants
+	// credentials (401, 403) or throttles (429) is not "no vulnerabilities".
 	for name, api := range map[string]*fakeOSV{
 		"server error": {fail: http.StatusServiceUnavailable},
+		"unauthorized": {fail: http.StatusUnauthorized},
+		"forbidden":    {fail: http.StatusForbidden},
+		"rate limited": {fail: http.StatusTooManyRequests},
 	} {
 		t.Run(name, func(t *testing.T) {
 			api.t = t
 			srv := httptest.NewServer(api)
 			defer srv.Close()
 			_, err := scanDir(t, Options{Root: root, APIURL: srv.URL})
-			if err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), srv.URL) {
-				t.Errorf("err = %v, want a fail-closed error naming %s", err, srv.URL)
+			status := fmt.Sprintf("%d %s", api.fail, http.StatusText(api.fail))
+			if err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), srv.URL) || !strings.Contains(err.Error(), status) {
+				t.Errorf("err = %v, want a fail-closed error naming %s and %q", err, srv.URL, status)
+			}
+		})
+	}
+	// The same for the advisory records secgate fetches itself.
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests} {
+		t.Run(fmt.Sprintf("advisory GET %d", status), func(t *testing.T) {
+			recs := records(t, "PyPI")
+			api := &fakeOSV{t: t, records: recs, getFail: status,
+				matches: map[string][]string{"PyPI/requests@2.19.0": {"PYSEC-2023-74"}}}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			_, err := scanDir(t, Options{Root: copyTree(t, "python"), APIURL: srv.URL})
+			want := fmt.Sprintf("%d %s", status, http.StatusText(status))
+			if err == nil || !strings.Contains(err.Error(), "failing closed: GET "+srv.URL+"/v1/vulns/GHSA-") || !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want a fail-closed error naming the GET and %q", err, want)
 			}
 		})
 	}
@@ -1056,5 +1082,56 @@ func TestImagePackagesEverySource(t *testing.T) {
 	res, err := scanDir(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{refs[2]}})
 	if err != nil || !strings.Contains(strings.Join(res.Notes, "\n"), "packages NOT scanned") {
 		t.Fatalf("no reader: %v %v", err, res.Notes)
+	}
+}
+
+// TestTransportRecordsRefusals checks the transport on its own: the
+// library's logged errors catch the same statuses today (the rows above
+// pass without it), but the transport is what fails closed when a library
+// version stops logging one. Changing its ">= 400" to ">= 500" fails it.
+func TestTransportRecordsRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		recorded     bool
+	}{
+		{http.MethodPost, "/v1/querybatch", http.StatusUnauthorized, true},
+		{http.MethodPost, "/v1/querybatch", http.StatusForbidden, true},
+		{http.MethodPost, "/v1/querybatch", http.StatusTooManyRequests, true},
+		{http.MethodPost, "/v1/querybatch", http.StatusNotFound, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusUnauthorized, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusForbidden, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusTooManyRequests, true},
+		{http.MethodGet, "/v1/vulns/GHSA-j8r2-6x86-q33q", http.StatusNotFound, false}, // no such advisory: an answer
+		{http.MethodGet, "/osv-scalibr/PyPI/all.zip", http.StatusForbidden, true},
+	} {
+		t.Run(tt.method+" "+tt.path+" "+http.StatusText(tt.status), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "refused", tt.status)
+			}))
+			defer srv.Close()
+			tr := newTransport(Options{APIURL: srv.URL, DBURL: srv.URL, HTTPClient: srv.Client()})
+			target := DefaultAPIURL + tt.path
+			if strings.HasSuffix(tt.path, ".zip") {
+				target = DefaultDBURL + tt.path
+			}
+			req, err := http.NewRequest(tt.method, target, strings.NewReader(`{"queries":[{}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			err = tr.failure()
+			status := fmt.Sprintf("%d %s", tt.status, http.StatusText(tt.status))
+			switch {
+			case !tt.recorded && err != nil:
+				t.Errorf("recorded %v, want nothing", err)
+			case tt.recorded && (err == nil || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), status) || !strings.Contains(err.Error(), srv.URL)):
+				t.Errorf("err = %v, want a fail-closed error naming %s and %q", err, srv.URL, status)
+			}
+		})
 	}
 }
