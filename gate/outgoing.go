@@ -27,6 +27,11 @@ var _ report.Learner = (*outgoing)(nil)
 
 func newOutgoing(known ...policy.Redactor) *outgoing { return &outgoing{known: known} }
 
+// NewRedactor is the outgoing redaction without a scan's values (URL
+// credentials and the detector): for what is written before the gate
+// has run, or when it could not.
+func NewRedactor(known ...policy.Redactor) report.Learner { return newOutgoing(known...) }
+
 func (o *outgoing) detector() *secrets.TextScanner {
 	o.once.Do(func() {
 		// The rules are gitleaks' defaults and secgate's; a failure to

@@ -14,6 +14,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
@@ -94,7 +95,9 @@ type event struct {
 }
 
 // New reads the run's environment and its event payload
-// (GITHUB_EVENT_PATH); w receives workflow commands (stdout).
+// (GITHUB_EVENT_PATH); w receives workflow commands: stderr, which the
+// runner reads for them as it reads stdout, so that a machine-readable
+// stdout (--format json, sarif, markdown) stays parseable.
 func New(getenv func(string) string, w io.Writer) (*Action, error) {
 	a := &Action{
 		a:      githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(w)),
@@ -283,9 +286,9 @@ func (a *Action) annotate(rep report.Report) {
 		if f.Location.Line > 0 {
 			fields["line"] = strconv.Itoa(f.Location.Line)
 		}
-		msg := oneLine(f.Title)
+		msg := render.Terminal(f.Title)
 		if f.Fix != "" {
-			msg += " — " + oneLine(f.Fix)
+			msg += " — " + render.Terminal(f.Fix)
 		}
 		switch {
 		case (f.Action == policy.ActionFail || f.Action == policy.ActionBlockProduction) && errs < maxAnnotations:
@@ -298,7 +301,9 @@ func (a *Action) annotate(rep report.Report) {
 	}
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine renders untrusted text for a workflow command's message or a
+// log line (go-githubactions then escapes a command's data).
+func oneLine(s string) string { return render.Terminal(s) }
 
 // Group starts a folded log group (a scanner's lines).
 func (a *Action) Group(title string) { a.a.Group(title) }
@@ -311,7 +316,7 @@ func (a *Action) LogScanners(rep report.Report) {
 	for _, s := range rep.Scanners {
 		a.a.Group(fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS))
 		if s.Coverage != nil {
-			a.a.Infof("%s", oneLine(fmt.Sprintf("%+v", *s.Coverage)))
+			a.a.Infof("%s", oneLine(report.CoverageLine(*s.Coverage)))
 		}
 		for _, n := range s.Notes {
 			a.a.Infof("%s", oneLine(n))

@@ -2,10 +2,12 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // sgr matches a Select Graphic Rendition sequence (colours, bold): the
@@ -20,6 +22,7 @@ var (
 // process's stdout and stderr): whatever a writer forgot, no line written
 // through it starts a workflow command or a GitLab section, no control
 // character reaches the log raw, and each line is redacted first. It
+// changes nothing a renderer already made inert, nor a JSON document. It
 // buffers a partial line until its newline or Flush. Safe for concurrent
 // use.
 type LineGuard struct {
@@ -60,7 +63,11 @@ func (g *LineGuard) Flush() error {
 	if len(g.buf) == 0 {
 		return nil
 	}
-	out := g.lines(string(g.buf) + "\n")
+	text := string(g.buf)
+	if g.redact != nil {
+		text = g.redact(text)
+	}
+	out := g.line(strings.ReplaceAll(text, "\n", " ")) // a last line without its newline
 	g.buf = g.buf[:0]
 	_, err := io.WriteString(g.w, out)
 	return err
@@ -85,36 +92,32 @@ func (g *LineGuard) lines(text string) string {
 
 func (g *LineGuard) line(s string) string {
 	var b strings.Builder
-	for len(s) > 0 {
-		if g.color && s[0] == 0x1b {
-			if m := sgr.FindString(s); m != "" {
+	for i := 0; i < len(s); {
+		if g.color && s[i] == 0x1b {
+			if m := sgr.FindString(s[i:]); m != "" {
 				b.WriteString(m)
-				s = s[len(m):]
+				i += len(m)
 				continue
 			}
 		}
-		// Tabs stay tabs in a stream (tables); the rest as Visible shows it.
-		i := strings.IndexAny(s, "\t\x1b")
-		if i < 0 {
-			b.WriteString(Visible(s))
-			break
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r < 0x20 && r != '\t', r == 0x7f, r >= 0x80 && r < 0xa0:
+			// \u00NN: readable in a log, and a valid escape inside a JSON
+			// string, so that --format json stays parseable.
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
 		}
-		b.WriteString(Visible(s[:i]))
-		s = s[i:]
-		if g.color && sgr.MatchString(s) {
-			continue
-		}
-		if s[0] == '\t' {
-			b.WriteByte('\t')
-		} else {
-			b.WriteString(`\x1b`)
-		}
-		s = s[1:]
+		i += n
 	}
+	// The mark is a zero-width space: invisible in a log, and valid
+	// anywhere in JSON, markdown or SARIF on stdout.
 	out := b.String()
-	plain := sgrAny.ReplaceAllString(out, "")
-	if t := strings.TrimLeft(plain, " \t"); strings.HasPrefix(t, "::") || strings.HasPrefix(strings.TrimLeft(out, " \t"), "::") {
-		out = `\` + out
+	if t := strings.TrimLeft(sgrAny.ReplaceAllString(out, ""), " \t"); strings.HasPrefix(t, "::") || strings.HasPrefix(strings.TrimLeft(out, " \t"), "::") {
+		out = zwsp + out
 	}
-	return strings.ReplaceAll(out, "##[", `#\#[`)
+	return strings.ReplaceAll(out, "##[", "#"+zwsp+"#[")
 }

@@ -25,8 +25,13 @@ func Markdown(s string) string {
 			b.WriteString("&lt;")
 		case '>':
 			b.WriteString("&gt;")
-		case '\\', '`', '*', '_', '[', ']', '(', ')', '|', '{', '}', '+', '-', '=':
+		case '\\', '`', '*', '_', '[', ']', '(', ')', '|', '{', '}':
 			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '+', '-', '=': // a list item or heading underline, at the start only
+			if b.Len() == 0 {
+				b.WriteByte('\\')
+			}
 			b.WriteRune(r)
 		case '#', '!', '~', '$', '%':
 			b.WriteByte('\\')
@@ -81,4 +86,19 @@ func MarkdownCode(s string) string {
 		s = " " + s + " "
 	}
 	return fence + noCommand(s, zwsp) + fence
+}
+
+// MarkdownLink is a link secgate makes (a file at the scanned commit, an
+// issue or ticket a tracker's API returned): the label rendered as
+// Markdown, the URL kept only when it is http(s) and holds nothing that
+// could end the link's destination; otherwise the label alone.
+func MarkdownLink(label, url string) string {
+	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") ||
+		strings.ContainsFunc(url, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune("<>()[]\"'`\\", r) || invisible(r) }) {
+		return Markdown(label)
+	}
+	if label == url {
+		return "<" + url + ">" // an explicit autolink: the URL shown as it is
+	}
+	return "[" + Markdown(label) + "](" + url + ")"
 }

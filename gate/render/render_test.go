@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ var hostile = map[string]string{
 }
 
 var (
-	commandLine = regexp.MustCompile(`(?m)^[ \t]*::`)
+	commandLine = regexp.MustCompile(`(?m)^[ \t]*::`) // the runner trims whitespace, not U+200B
 	autolink    = regexp.MustCompile(`(?i)(https?|ftp)://|www\.`)
 )
 
@@ -99,7 +100,7 @@ func TestMarkdown(t *testing.T) {
 			t.Errorf("MarkdownCode(%s) = %q: not a code span", name, code)
 		}
 	}
-	if got := Markdown("a_b-c.go"); got != `a\_b\-c.go` {
+	if got := Markdown("a_b-c.go"); got != `a\_b-c.go` {
 		t.Errorf("Markdown(a_b-c.go) = %q", got)
 	}
 }
@@ -171,7 +172,7 @@ func TestLineGuard(t *testing.T) {
 	g := NewLineGuard(&b, true, func(s string) string { return strings.ReplaceAll(s, "hunter22", "[REDACTED]") })
 	_, _ = g.Write([]byte("\x1b[31mred\x1b[0m\tcol\npass hunter"))
 	_, _ = g.Write([]byte("22\n::error::x\n"))
-	if want := "\x1b[31mred\x1b[0m\tcol\npass [REDACTED]\n\\::error::x\n"; b.String() != want {
+	if want := "\x1b[31mred\x1b[0m\tcol\npass [REDACTED]\n\u200b::error::x\n"; b.String() != want {
 		t.Errorf("guard = %q, want %q", b.String(), want)
 	}
 }
@@ -239,4 +240,47 @@ func FuzzLineGuard(f *testing.F) {
 			t.Errorf("guard(%q) = %q", s, out)
 		}
 	})
+}
+
+// A JSON document through the guard stays the same document, whatever its
+// strings hold: the guard's escapes are JSON's.
+func TestLineGuardKeepsJSON(t *testing.T) {
+	var in []string
+	for _, s := range hostile {
+		in = append(in, s)
+	}
+	in = append(in, "del\x7f c1\u0085 ##[x] \u200b")
+	doc, err := json.MarshalIndent(map[string]any{"strings": in}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	g := NewLineGuard(&b, false, nil)
+	_, _ = g.Write(doc)
+	_ = g.Flush()
+	var back map[string][]string
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatalf("the guarded JSON does not parse: %v\n%s", err, b.String())
+	}
+	var want map[string][]string // what encoding/json made of the strings (invalid UTF-8)
+	_ = json.Unmarshal(doc, &want)
+	for i, s := range want["strings"] {
+		if got := strings.ReplaceAll(back["strings"][i], "#\u200b#[", "##["); got != s {
+			t.Errorf("string %d: %q, want %q", i, got, s)
+		}
+	}
+}
+
+func TestMarkdownLink(t *testing.T) {
+	for _, c := range []struct{ label, url, want string }{
+		{"issue #3", "https://github.com/acme/shop/issues/3", "[issue \\#\u200b3](https://github.com/acme/shop/issues/3)"},
+		{"https://t.example/browse/SEC-1", "https://t.example/browse/SEC-1", "<https://t.example/browse/SEC-1>"},
+		{"x", "https://evil.example/a) [y](https://evil.example/b", "x"},
+		{"x", "javascript:alert(1)", "x"},
+		{"x", "https://evil.example/\u202e", "x"},
+	} {
+		if got := MarkdownLink(c.label, c.url); got != c.want {
+			t.Errorf("MarkdownLink(%q, %q) = %q, want %q", c.label, c.url, got, c.want)
+		}
+	}
 }

@@ -172,11 +172,13 @@ func glTypeOf(f policy.Finding) string {
 func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 	v := glVulnerability{
 		ID:   stableUUID(f.Fingerprint + "\x00" + f.Location.Path + "\x00" + f.Location.Version + "\x00" + f.Location.Image),
-		Name: oneLine(cmp.Or(f.Title, f.Rule)), Severity: glSeverity(f.Severity), Solution: oneLine(f.Fix),
+		// GitLab renders a vulnerability's description and solution as
+		// markdown: their untrusted text goes through its renderer.
+		Name: oneLine(cmp.Or(f.Title, f.Rule)), Severity: glSeverity(f.Severity), Solution: MarkdownText(f.Fix),
 	}
-	desc := v.Name
+	desc := MarkdownText(cmp.Or(f.Title, f.Rule))
 	if f.Preview != "" {
-		desc += " (" + f.Preview + ")"
+		desc += " (" + MarkdownText(f.Preview) + ")"
 	}
 	if f.Score != nil {
 		desc += fmt.Sprintf("; CVSS %.1f (%s)", *f.Score, f.ScoreSource)

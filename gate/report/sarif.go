@@ -9,6 +9,7 @@ import (
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -69,8 +70,8 @@ func (s SARIF) addResult(run *sarif.Run, f policy.Finding) {
 	rule := run.AddRule(f.Rule)
 	if rule.ShortDescription == nil {
 		rule.WithName(ruleName(f.Rule)).
-			WithShortDescription(sarif.NewMultiformatMessageString().WithText(ruleTitle(f))).
-			WithHelp(sarif.NewMultiformatMessageString().WithText(ruleHelp(f)).WithMarkdown(ruleHelp(f))).
+			WithShortDescription(sarif.NewMultiformatMessageString().WithText(render.SARIFText(ruleTitle(f)))).
+			WithHelp(sarif.NewMultiformatMessageString().WithText(ruleHelp(f, render.SARIFText)).WithMarkdown(ruleHelp(f, render.SARIFMarkdown))).
 			WithProperties(sarif.NewPropertyBag().
 				Add("security-severity", securitySeverity(f)).
 				WithTags([]string{"security", string(f.Kind)}))
@@ -89,7 +90,7 @@ func (s SARIF) addResult(run *sarif.Run, f policy.Finding) {
 	res.AddLocation(sarif.NewLocationWithPhysicalLocation(loc))
 	if f.Ignored != nil {
 		res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").
-			WithJustification(fmt.Sprintf("%s (%s%s)", f.Ignored.Reason, f.Ignored.Source, expiresNote(f.Ignored.Expires)))})
+			WithJustification(render.SARIFText(fmt.Sprintf("%s (%s%s)", f.Ignored.Reason, f.Ignored.Source, expiresNote(f.Ignored.Expires))))})
 	}
 	res.WithProperties(sarif.NewPropertyBag().Add("secgate/action", string(f.Action)).Add("secgate/severity", f.Severity.String()))
 }
@@ -161,32 +162,39 @@ func ruleTitle(f policy.Finding) string {
 	return cmp.Or(f.Title, f.Rule)
 }
 
-func ruleHelp(f policy.Finding) string {
+// ruleHelp is a rule's help, each untrusted piece (an advisory's or a
+// config rule's title, a manifest's names in the fix) through the
+// renderer of the field: SARIF text or markdown, which code scanning
+// renders (no link or image from a scanned file).
+func ruleHelp(f policy.Finding, untrusted func(string) string) string {
 	var b strings.Builder
-	b.WriteString(ruleTitle(f))
+	b.WriteString(untrusted(ruleTitle(f)))
 	if f.Fix != "" {
-		b.WriteString("\n\nFix: " + f.Fix)
+		b.WriteString("\n\nFix: " + untrusted(f.Fix))
 	}
 	if f.Kind == policy.KindVulnerability && len(f.Aliases) > 0 {
-		b.WriteString("\n\nAliases: " + strings.Join(f.Aliases, ", "))
+		b.WriteString("\n\nAliases: " + untrusted(strings.Join(f.Aliases, ", ")))
 	}
 	return b.String()
 }
 
+// resultMessage is a result's message text, its untrusted pieces through
+// render.SARIFText.
 func resultMessage(f policy.Finding) string {
-	msg := fmt.Sprintf("%s: %s", strings.ToUpper(f.Severity.String()), f.Title)
+	t := render.SARIFText
+	msg := fmt.Sprintf("%s: %s", strings.ToUpper(f.Severity.String()), t(f.Title))
 	switch f.Kind {
 	case policy.KindVulnerability:
-		msg += fmt.Sprintf(" (%s %s in %s)", f.Location.Package, f.Location.Version, cmp.Or(f.Location.Path, f.Location.Image))
+		msg += fmt.Sprintf(" (%s %s in %s)", t(f.Location.Package), t(f.Location.Version), t(cmp.Or(f.Location.Path, f.Location.Image)))
 	case policy.KindSecret:
-		msg += " — " + f.Preview
+		msg += " — " + t(f.Preview)
 	case policy.KindImage:
-		msg += " (" + f.Location.Image + ")"
+		msg += " (" + t(f.Location.Image) + ")"
 	case policy.KindManifest, policy.KindDockerfile:
-		msg += " (" + f.Location.Object + ")"
+		msg += " (" + t(f.Location.Object) + ")"
 	}
 	if f.Fix != "" {
-		msg += ". " + f.Fix
+		msg += ". " + t(f.Fix)
 	}
 	return msg
 }
