@@ -94,7 +94,9 @@ func MarkdownCode(s string) string {
 // could end the link's destination; otherwise the label alone.
 func MarkdownLink(label, url string) string {
 	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") ||
-		strings.ContainsFunc(url, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune("<>()[]\"'`\\", r) || invisible(r) }) {
+		strings.ContainsFunc(url, func(r rune) bool {
+			return r <= ' ' || r == 0x7f || strings.ContainsRune("<>()[]\"'`\\", r) || invisible(r)
+		}) {
 		return Markdown(label)
 	}
 	if label == url {

@@ -171,7 +171,7 @@ func glTypeOf(f policy.Finding) string {
 
 func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 	v := glVulnerability{
-		ID:   stableUUID(f.Fingerprint + "\x00" + f.Location.Path + "\x00" + f.Location.Version + "\x00" + f.Location.Image),
+		ID: stableUUID(f.Fingerprint + "\x00" + f.Location.Path + "\x00" + f.Location.Version + "\x00" + f.Location.Image),
 		// GitLab renders a vulnerability's description and solution as
 		// markdown: their untrusted text goes through its renderer.
 		Name: oneLine(cmp.Or(f.Title, f.Rule)), Severity: glSeverity(f.Severity), Solution: MarkdownText(f.Fix),
