@@ -4,10 +4,10 @@ import "strings"
 
 // sarifText escapes what SARIF's plain-text messages read as embedded
 // links ([text](uri), SARIF 2.1.0 §3.11.6): brackets and the backslash.
-var sarifText = strings.NewReplacer(`\`, `\\`, "[", `\[`, "]", `\]`)
+var sarifText = strings.NewReplacer(`\`, `\\`, "[", `\[`, "]", `\]`, "@", "@"+zwsp)
 
 // SARIFText renders untrusted text for a SARIF message's text on one line:
-// Visible, no embedded link, no autolink.
+// Visible, no embedded link, no autolink, no @mention.
 func SARIFText(s string) string {
 	return noCommand(breakAutolinks(sarifText.Replace(Visible(s))), `\`)
 }
