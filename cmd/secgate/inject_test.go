@@ -38,8 +38,8 @@ func TestHostileNamesAreInert(t *testing.T) {
 	base := git(t, dir, "rev-parse", "HEAD")
 	manifest := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"web" + payload + "\"\nspec:\n  template:\n    spec:\n      containers:\n        - name: \"app" + payload + "\"\n          image: \"nginx" + payload + "\"\n"
 	writeFiles(t, dir, map[string]string{
-		"k8s/deploy.yaml":        manifest,
-		"::pwned-file::x.yaml":   manifest, // a name that is a command, at the start of a note's line
+		"k8s/deploy.yaml":       manifest,
+		"::pwned-file::x.yaml":  manifest, // a name that is a command, at the start of a note's line
 		"a\n::pwned-nl::x.yaml": manifest,
 	})
 	git(t, dir, "add", ".")
