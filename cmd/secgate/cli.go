@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env looku
 		return exitPass
 	case errors.As(err, &ec):
 		if ec.err != nil && ec.code == exitError {
-			fmt.Fprintf(stderr, "secgate: %v\n", ec.err)
+			fmt.Fprintf(stderr, "secgate: %s\n", workspaceRelative(env).Replace(ec.err.Error()))
 		}
 		return ec.code
 	default:
@@ -825,12 +825,7 @@ func (e *redactedError) Unwrap() error { return e.err }
 // relativeTo writes the report's messages with paths relative to the
 // repository (GITHUB_WORKSPACE), not the runner's absolute path.
 func relativeTo(rep *report.Report, env lookupEnv) {
-	root, _ := env("GITHUB_WORKSPACE")
-	root = strings.TrimSuffix(root, "/")
-	if root == "" || root == "." {
-		return
-	}
-	rel := strings.NewReplacer(root+"/", "", root, ".")
+	rel := workspaceRelative(env)
 	fix := func(ss []string) {
 		for i := range ss {
 			ss[i] = rel.Replace(ss[i])
@@ -844,4 +839,16 @@ func relativeTo(rep *report.Report, env lookupEnv) {
 		s.Error, s.Target = rel.Replace(s.Error), rel.Replace(s.Target)
 		fix(s.Notes)
 	}
+}
+
+// workspaceRelative rewrites GitHub's workspace path (GITHUB_WORKSPACE) as
+// the repository's: "" before a path in it, "." for itself. Outside
+// GitHub Actions it changes nothing.
+func workspaceRelative(env lookupEnv) *strings.Replacer {
+	root, _ := env("GITHUB_WORKSPACE")
+	root = strings.TrimSuffix(root, "/")
+	if act, _ := env("GITHUB_ACTIONS"); act != "true" || root == "" || root == "." {
+		return strings.NewReplacer()
+	}
+	return strings.NewReplacer(root+"/", "", root, ".")
 }

@@ -67,6 +67,11 @@ func TestHostileNamesAreInert(t *testing.T) {
 		t.Fatalf("the findings must carry the payload, in JSON on stdout:\n%s", res.stdout)
 	}
 	outs := map[string]string{"GitHub stdout": res.stdout, "GitHub stderr": res.stderr}
+	for name, out := range outs {
+		if strings.Contains(out, dir) {
+			t.Errorf("%s names the runner's path %s, not the repository's:\n%s", name, dir, out)
+		}
+	}
 	gl := map[string]string{"CI": "true", "GITLAB_CI": "true", "CI_COMMIT_SHA": head, "CI_COMMIT_BEFORE_SHA": base, "CI_PIPELINE_SOURCE": "push"}
 	res = secgate(t, gl, "run", "--only", "manifests,secrets", "--gitlab-reports", filepath.Join(work, "gl"), dir)
 	outs["GitLab stdout"], outs["GitLab stderr"] = res.stdout, res.stderr

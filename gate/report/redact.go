@@ -85,6 +85,10 @@ func (r Report) RedactText(s string) string {
 	return RedactText(s, r.redactor)
 }
 
+// RedactAll is the report's redaction of every string of a value that is
+// about to leave the process outside the report (a notification).
+func (r Report) RedactAll(ptr any) { RedactStrings(ptr, r.redactor) }
+
 // RedactBytes is RedactText for a rendered output.
 func (r Report) RedactBytes(b []byte) []byte {
 	s := string(b)
