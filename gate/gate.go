@@ -192,8 +192,10 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	// string of the report, nor the error. The report keeps the redactor:
 	// the steps after the gate add text, and redact again with it.
 	var redactors []policy.Redactor
+	red := newOutgoing()
+	go red.detector() // its rules load while the scanners run
 	defer func() {
-		red := newOutgoing(redactors...)
+		red.known = redactors
 		rep.SetRedactor(red)
 		if err != nil {
 			red.Learn(err.Error())

@@ -274,7 +274,7 @@ func TestRouting(t *testing.T) {
 		t.Fatalf("routed run: %v %+v", err, got)
 	}
 	if !tr.issues[1].Open || !strings.Contains(tr.issues[0].Body, "**Security owner:** @acme/security") ||
-		!strings.Contains(tr.issues[0].Body, "**Also tracked in:** <https://acme.atlassian.net/browse/SEC-7>") {
+		!strings.Contains(tr.issues[0].Body, "**Also tracked in:** https://acme.atlassian.net/browse/SEC-7") {
 		t.Fatalf("the high issue was closed, or the critical one lacks owner and link: %+v", tr.issues)
 	}
 	before := len(tr.calls)

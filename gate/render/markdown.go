@@ -100,7 +100,7 @@ func MarkdownLink(label, url string) string {
 		return Markdown(label)
 	}
 	if label == url {
-		return "<" + url + ">" // an explicit autolink: the URL shown as it is
+		return url // autolinked by the platform, and plain text in Jira's copy
 	}
 	return "[" + Markdown(label) + "](" + url + ")"
 }

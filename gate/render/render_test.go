@@ -274,7 +274,7 @@ func TestLineGuardKeepsJSON(t *testing.T) {
 func TestMarkdownLink(t *testing.T) {
 	for _, c := range []struct{ label, url, want string }{
 		{"issue #3", "https://github.com/acme/shop/issues/3", "[issue \\#\u200b3](https://github.com/acme/shop/issues/3)"},
-		{"https://t.example/browse/SEC-1", "https://t.example/browse/SEC-1", "<https://t.example/browse/SEC-1>"},
+		{"https://t.example/browse/SEC-1", "https://t.example/browse/SEC-1", "https://t.example/browse/SEC-1"},
 		{"x", "https://evil.example/a) [y](https://evil.example/b", "x"},
 		{"x", "javascript:alert(1)", "x"},
 		{"x", "https://evil.example/\u202e", "x"},
