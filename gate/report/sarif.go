@@ -100,7 +100,7 @@ func (s SARIF) addResult(run *sarif.Run, f policy.Finding) {
 func (s SARIF) uri(f policy.Finding) string {
 	p := f.Location.Path
 	if f.Location.Image != "" {
-		return cmp.Or(strings.TrimPrefix(p, "/"), f.Location.Image)
+		return uriPath(cmp.Or(strings.TrimPrefix(p, "/"), f.Location.Image))
 	}
 	if i := strings.Index(p, "!"); i >= 0 { // a file inside an archive: the archive
 		p = p[:i]
@@ -108,7 +108,24 @@ func (s SARIF) uri(f policy.Finding) string {
 	if s.PathPrefix != "" {
 		p = path.Join(s.PathPrefix, p)
 	}
-	return cmp.Or(p, ".")
+	// A URI reference, as SARIF requires: a path's spaces, controls,
+	// bidi characters or "##[" percent-encoded, never raw.
+	return cmp.Or(uriPath(p), ".")
+}
+
+// uriPath percent-encodes what RFC 3986 does not allow in a path (pchar
+// and "/"): spaces, controls, non-ASCII, "#", "[", "%"; a usual path is
+// left as it is.
+func uriPath(p string) string {
+	var b strings.Builder
+	for _, c := range []byte(p) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/-._~!$&'()*+,;=:@", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 func level(s policy.Severity) string {
