@@ -65,7 +65,9 @@ func TestWritersInert(t *testing.T) {
 				Runs []struct {
 					Tool struct {
 						Driver struct {
-							Rules []struct{ Help struct{ Text, Markdown string } }
+							Rules []struct {
+								Help struct{ Text, Markdown string }
+							}
 						}
 					}
 					Results []struct{ Message struct{ Text string } }
