@@ -647,6 +647,9 @@ func useColor(w io.Writer, env lookupEnv) bool {
 	if t, _ := env("TERM"); t == "dumb" {
 		return false
 	}
+	if g, ok := w.(interface{ Unwrap() io.Writer }); ok { // a guard: the stream it guards
+		w = g.Unwrap()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

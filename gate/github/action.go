@@ -219,7 +219,7 @@ func (a *Action) Publish(rep report.Report, o PublishOptions) {
 		if err := (report.Markdown{Title: "secgate", MaxBytes: 1000 * 1000, FileURL: a.fileURL()}).Write(&b, rep); err != nil {
 			return err
 		}
-		a.a.AddStepSummary(b.String())
+		a.a.AddStepSummary(rep.RedactText(b.String()))
 		return nil
 	})
 	for _, f := range failures {
@@ -394,7 +394,8 @@ func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) erro
 	if o.Comment && !o.DryRun && !o.Context.Fork && o.Context.PullRequest > 0 && client != nil {
 		var b strings.Builder
 		_ = report.Markdown{Title: "secgate", NewOnly: true, MaxBytes: 60000, Marker: CommentMarker, FileURL: a.fileURL()}.Write(&b, *rep)
-		if _, err := client.UpsertComment(ctx, o.Context.PullRequest, "<!-- "+CommentMarker+" -->", b.String()); err != nil {
+		// The report's redaction once more: text was added since the gate.
+		if _, err := client.UpsertComment(ctx, o.Context.PullRequest, "<!-- "+CommentMarker+" -->", rep.RedactText(b.String())); err != nil {
 			rep.Warnings = append(rep.Warnings, "GitHub: the pull request comment: "+err.Error())
 			if o.FailOnError && failed == nil {
 				failed = fmt.Errorf("the pull request comment: %w", err)

@@ -56,6 +56,9 @@ func (g *LineGuard) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Unwrap returns the guarded writer (to ask whether it is a terminal).
+func (g *LineGuard) Unwrap() io.Writer { return g.w }
+
 // Flush writes a last partial line.
 func (g *LineGuard) Flush() error {
 	g.mu.Lock()
