@@ -43,11 +43,20 @@ var (
 // from a writer's field fails it.
 func TestWritersInert(t *testing.T) {
 	r := hostileReport()
-	for name, w := range map[string]Writer{
-		"text": Text{}, "markdown": Markdown{Title: "secgate"}, "markdown comment": Markdown{NewOnly: true, FileURL: "https://github.com/o/r/blob/abc/"},
-		"sarif": SARIF{}, "gitlab secrets": GitLab{Type: GitLabSecrets}, "gitlab deps": GitLab{Type: GitLabDeps}, "gitlab container": GitLab{Type: GitLabContainer},
-		"dotenv": Dotenv{},
-	} {
+	// Every format --format knows, so that a new one is checked too; the
+	// JSON report alone is data (the contract: its readers render it, and
+	// on stdout the stream's guard does).
+	writers := map[string]Writer{"markdown comment": Markdown{NewOnly: true, FileURL: "https://github.com/o/r/blob/abc/"}}
+	for _, name := range Formats {
+		w, err := ForFormat(name, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "json" {
+			writers[name] = w
+		}
+	}
+	for name, w := range writers {
 		out := string(written(t, w, r))
 		if m := liveCommand.FindString(out); m != "" {
 			t.Errorf("%s: a live command %q", name, m)
