@@ -13,14 +13,15 @@ const zwsp = "\u200b"
 // cell or heading (each marker backslash-escaped), no autolink (bare
 // https://… and www.… are broken with a zero-width space, after the
 // markdown is parsed a backslash no longer stands between them), no
-// @mention and no #123, !123 or ~label reference.
+// @mention and no #123, !123, ~label, %milestone, $snippet or &epic
+// reference.
 func Markdown(s string) string {
 	s = Visible(s)
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
 		case '&':
-			b.WriteString("&amp;")
+			b.WriteString("&amp;" + zwsp) // GitLab's &123 epic reference
 		case '<':
 			b.WriteString("&lt;")
 		case '>':
