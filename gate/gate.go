@@ -187,13 +187,22 @@ func ParsePolicy(file string, data []byte) (*policy.Policy, error) {
 // Run runs the gate. The report is complete in every outcome; err is
 // non-nil exactly when the gate could not run (verdict "error", exit 2).
 func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
-	// The last pass before anything is published: secret values and URL
-	// credentials leave no string of the report, nor the error.
+	// The last pass before anything is published: secret values, URL
+	// credentials and anything the detector finds in the text leave no
+	// string of the report, nor the error. The report keeps the redactor:
+	// the steps after the gate add text, and redact again with it.
 	var redactors []policy.Redactor
+	red := newOutgoing()
+	go red.detector() // its rules load while the scanners run
 	defer func() {
-		report.Redact(&rep, redactors...)
+		red.known = redactors
+		rep.SetRedactor(red)
 		if err != nil {
-			err = &redactedError{msg: report.RedactText(err.Error(), redactors...), err: err}
+			red.Learn(err.Error())
+		}
+		report.Redact(&rep)
+		if err != nil {
+			err = &redactedError{msg: red.Redact(err.Error()), err: err}
 		}
 	}()
 	rep = report.New()
@@ -237,12 +246,17 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	checkedImages := make([][]policy.CheckedImage, len(scanners))
 	deployed := make([][]policy.Deployment, len(scanners))
 	scanWarnings := make([][]string, len(scanners))
-	g, gctx := errgroup.WithContext(ctx)
+	// One scanner failing does not cancel the others: the gate fails
+	// closed all the same, but only once every scanner has handed over
+	// its findings and the values to redact. A secret scan cancelled
+	// because a parser failed on a token would leave that token in the
+	// parser's error, unredacted.
+	var g errgroup.Group
 	for i, s := range scanners {
 		g.Go(func() error {
 			start := time.Now()
 			log.Info("scanner started", "scanner", s.Name())
-			res, err := scanRecovered(gctx, s)
+			res, err := scanRecovered(ctx, s)
 			r := report.Scanner{Name: s.Name(), Status: report.StatusOK, DurationMS: time.Since(start).Milliseconds(), Notes: res.Notes}
 			if cov := res.Coverage; err == nil || !cov.Empty() || len(cov.Skipped) > 0 {
 				r.Coverage = &cov
@@ -264,9 +278,6 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 				switch {
 				case pol.MaySkip(s.Name()):
 					r.Status = report.StatusSkipped
-					return nil
-				case ctx.Err() == nil && gctx.Err() != nil && errors.Is(err, context.Canceled):
-					r.Status, r.Error = report.StatusError, "cancelled: another scanner failed"
 					return nil
 				}
 				r.Status = report.StatusError

@@ -227,6 +227,7 @@ func (r *Responder) notify(ctx context.Context, rep *report.Report) error {
 		}
 		msg := notify.Message{Verdict: string(rep.Verdict), Environment: rep.Environment, Repository: r.Repository, Commit: r.Commit,
 			RunURL: r.Filing.RunURL, Owner: r.Response.Owner, Groups: groups}
+		rep.RedactAll(&msg) // a Slack message or webhook leaves the process: the report's last pass
 		var err error
 		switch {
 		case ch == policy.NotifyOwner:

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/secgate/secgate/gate/github"
 	"github.com/secgate/secgate/gate/gitlab"
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
@@ -53,7 +55,20 @@ type lookupEnv func(string) (string, bool)
 // run is the whole CLI: it parses args, runs the command and returns the
 // exit code. It never calls os.Exit.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env lookupEnv) int {
-	root := newRootCmd(stdout, stderr, env)
+	// Every line the process writes goes through a guard, whatever wrote
+	// it (the report, a log record, an error): redacted, with no
+	// workflow command and no raw control character. Workflow commands
+	// and GitLab's section markers are written raw to stderr (the runner
+	// reads both streams), by the two packages that escape their data.
+	red := &outputRedactor{}
+	rawErr := stderr
+	stdout = render.NewLineGuard(stdout, useColor(stdout, env), red.Redact)
+	stderr = render.NewLineGuard(stderr, false, red.Redact)
+	defer func() {
+		_ = stdout.(*render.LineGuard).Flush()
+		_ = stderr.(*render.LineGuard).Flush()
+	}()
+	root := newRootCmd(stdout, stderr, rawErr, red, env)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -64,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env looku
 		return exitPass
 	case errors.As(err, &ec):
 		if ec.err != nil && ec.code == exitError {
-			fmt.Fprintf(stderr, "secgate: %v\n", ec.err)
+			fmt.Fprintf(stderr, "secgate: %s\n", workspaceRelative(env).Replace(ec.err.Error()))
 		}
 		return ec.code
 	default:
@@ -135,14 +150,14 @@ func emitReport(rep report.Report, path, format string, stdout io.Writer) error 
 	return errors.Join(errs...)
 }
 
-func newRootCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
+func newRootCmd(stdout, stderr, rawErr io.Writer, red *outputRedactor, env lookupEnv) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "secgate",
 		Short:         "The security gate of a CI pipeline: secrets, vulnerable dependencies, image checks, one verdict",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr, env), newEnforceCmd(stdout), newVerifyCmd(stdout, env), newPolicyCmd(stdout, env), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, rawErr, red, env), newEnforceCmd(stdout), newVerifyCmd(stdout, env), newPolicyCmd(stdout, env), newVersionCmd(stdout))
 	return root
 }
 
@@ -178,7 +193,7 @@ type runFlags struct {
 	platforms     []string
 }
 
-func newRunCmd(stdout, stderr io.Writer, env lookupEnv) *cobra.Command {
+func newRunCmd(stdout, stderr, rawErr io.Writer, red *outputRedactor, env lookupEnv) *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run [PATH]",
@@ -197,7 +212,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 			}
 			// In GitHub Actions the action's inputs set the flags first
 			// (INPUT_*): the same flags, so the CLI and the action agree.
-			act, err := githubAction(env, stdout)
+			act, err := githubAction(env, rawErr)
 			if err == nil && act != nil {
 				if p, ierr := applyInputs(cmd.Flags(), act); ierr != nil {
 					err = ierr
@@ -220,7 +235,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 				rep.Errors = append(rep.Errors, err.Error())
 				return finish(rep, err, f, stdout, nil, nil)
 			}
-			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, stdout, stderr, env, act)
+			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, streams{stdout, stderr, rawErr, red}, env, act)
 		},
 	}
 	fl := cmd.Flags()
@@ -285,7 +300,20 @@ func envName(flag string) string {
 	return "SECGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdout, stderr io.Writer, env lookupEnv, act *github.Action) error {
+// streams are where runGate writes: out and err guarded (see run), raw
+// the unguarded stderr for workflow commands and GitLab's log sections,
+// red the guards' redaction, which learns the report's once it exists.
+type streams struct {
+	out, err, raw io.Writer
+	red           *outputRedactor
+}
+
+func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw streams, env lookupEnv, act *github.Action) error {
+	stdout, stderr := sw.out, sw.err
+	// Until the report exists, the log is redacted by the detector alone.
+	early := report.New()
+	early.SetRedactor(gate.NewRedactor())
+	sw.red.set(early.RedactText)
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelInfo
@@ -376,6 +404,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		}
 		rep, runErr = runRecovered(ctx, cfg)
 	}
+	sw.red.set(rep.RedactText)
 	opts.End = time.Now()
 	if ferr == nil {
 		w, _ = report.ForFormat(f.format, opts) // with the scan's end time
@@ -405,9 +434,9 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 			runErr = errors.Join(runErr, err)
 		}
 		for _, s := range rep.Scanners {
-			gitlab.Section(stderr, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
+			gitlab.Section(sw.raw, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
 				for _, n := range s.Notes {
-					fmt.Fprintf(stderr, "  %s\n", n)
+					fmt.Fprintf(sw.raw, "  %s\n", render.GitLabLog(rep.RedactText(n)))
 				}
 			})
 		}
@@ -436,6 +465,11 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, stdou
 		}
 	}
 
+	if act != nil {
+		// The runner's absolute path says nothing to the reader of a
+		// summary or a comment: the repository's paths do.
+		relativeTo(&rep, env)
+	}
 	// The other files asked for, in every outcome.
 	files := map[string]report.Writer{}
 	if f.sarifFile != "" {
@@ -474,11 +508,16 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 	if runErr != nil {
 		errs = append(errs, runErr)
 	}
+	// The last redaction: every step after the gate (trackers, signing,
+	// the files written) may have added text; nothing is added after
+	// this but the report file's own error, redacted again below.
+	report.Redact(&rep)
 	if f.report != "" {
 		if err := writeReportFile(f.report, rep); err != nil {
 			errs = append(errs, err)
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
 			rep.Errors = append(rep.Errors, err.Error())
+			report.Redact(&rep)
 		}
 	}
 	if publish != nil { // the platform's outputs and summary, from the final report
@@ -493,7 +532,8 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 		}
 	}
 	if len(errs) > 0 {
-		return &exitCodeError{exitError, errors.Join(errs...)}
+		err := errors.Join(errs...)
+		return &exitCodeError{exitError, &redactedError{msg: rep.RedactText(err.Error()), err: err}}
 	}
 	if code := rep.ExitCode(); code != exitPass {
 		return &exitCodeError{code: code}
@@ -566,8 +606,10 @@ func runRecovered(ctx context.Context, cfg gate.Config) (rep report.Report, err 
 	defer func() {
 		if r := recover(); r != nil {
 			rep = report.New()
+			rep.SetRedactor(gate.NewRedactor())
 			err = fmt.Errorf("internal error (a bug in secgate, please report it): %v", r)
 			rep.Errors = append(rep.Errors, err.Error())
+			report.Redact(&rep)
 		}
 	}()
 	return gate.Run(ctx, cfg)
@@ -583,12 +625,15 @@ func writeFile(path string, rep report.Report, w report.Writer) error {
 	if err := w.Write(&buf, rep); err != nil {
 		return fmt.Errorf("writing report %s: %w", path, err)
 	}
+	// The rendered bytes once more: a format may put text together
+	// (a description from a title and a preview) where a value shows.
+	out := rep.RedactBytes(buf.Bytes())
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("writing report %s: %w", path, err)
 		}
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, out, 0o644); err != nil {
 		return fmt.Errorf("writing report %s: %w", path, err)
 	}
 	return nil
@@ -601,6 +646,9 @@ func useColor(w io.Writer, env lookupEnv) bool {
 	}
 	if t, _ := env("TERM"); t == "dumb" {
 		return false
+	}
+	if g, ok := w.(interface{ Unwrap() io.Writer }); ok { // a guard: the stream it guards
+		w = g.Unwrap()
 	}
 	f, ok := w.(*os.File)
 	if !ok {
@@ -742,4 +790,68 @@ func cacheVersion() string {
 		return fmt.Sprintf("dev %d", time.Now().UnixNano())
 	}
 	return fmt.Sprintf("dev %d %d", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// outputRedactor is the guards' redaction (see run): URL credentials
+// until the gate starts, then the detector, then the report's own.
+type outputRedactor struct {
+	mu sync.Mutex
+	fn func(string) string
+}
+
+func (o *outputRedactor) set(fn func(string) string) {
+	o.mu.Lock()
+	o.fn = fn
+	o.mu.Unlock()
+}
+
+// Redact implements policy.Redactor.
+func (o *outputRedactor) Redact(s string) string {
+	o.mu.Lock()
+	fn := o.fn
+	o.mu.Unlock()
+	if fn == nil {
+		return report.RedactText(s)
+	}
+	return fn(s)
+}
+
+// redactedError is an error whose message went through the redaction pass.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// relativeTo writes the report's messages with paths relative to the
+// repository (GITHUB_WORKSPACE), not the runner's absolute path.
+func relativeTo(rep *report.Report, env lookupEnv) {
+	rel := workspaceRelative(env)
+	fix := func(ss []string) {
+		for i := range ss {
+			ss[i] = rel.Replace(ss[i])
+		}
+	}
+	fix(rep.Errors)
+	fix(rep.Warnings)
+	fix(rep.Reasons)
+	for i := range rep.Scanners {
+		s := &rep.Scanners[i]
+		s.Error, s.Target = rel.Replace(s.Error), rel.Replace(s.Target)
+		fix(s.Notes)
+	}
+}
+
+// workspaceRelative rewrites GitHub's workspace path (GITHUB_WORKSPACE) as
+// the repository's: "" before a path in it, "." for itself. Outside
+// GitHub Actions it changes nothing.
+func workspaceRelative(env lookupEnv) *strings.Replacer {
+	root, _ := env("GITHUB_WORKSPACE")
+	root = strings.TrimSuffix(root, "/")
+	if act, _ := env("GITHUB_ACTIONS"); act != "true" || root == "" || root == "." {
+		return strings.NewReplacer()
+	}
+	return strings.NewReplacer(root+"/", "", root, ".")
 }

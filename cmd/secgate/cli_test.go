@@ -639,8 +639,10 @@ func TestGitHubAction(t *testing.T) {
 	if !strings.Contains(string(summary), "❌ **FAIL**") || !strings.Contains(string(summary), "https://github.com/acme/shop/blob/"+head+"/deploy.sh#L1") {
 		t.Errorf("summary:\n%s", summary)
 	}
-	if !strings.Contains(res.stdout, "::error file=deploy.sh,line=1,title=secgate%3A critical github-pat::") {
-		t.Errorf("no annotation on deploy.sh:1 in stdout:\n%s", res.stdout)
+	// Workflow commands go to stderr (the runner reads it for them too),
+	// so that stdout stays the report.
+	if !strings.Contains(res.stderr, "::error file=deploy.sh,line=1,title=secgate%3A critical github-pat::") || strings.Contains(res.stdout, "::") {
+		t.Errorf("no annotation on deploy.sh:1 in stderr, or one in stdout:\n%s\n%s", res.stderr, res.stdout)
 	}
 	sarif, err := os.ReadFile(filepath.Join(work, "secgate.sarif"))
 	if err != nil || !strings.Contains(string(sarif), `"version": "2.1.0"`) {

@@ -506,9 +506,42 @@ func lockfileError(root, msg string) error {
 		} else {
 			path = abs
 		}
-		errs = append(errs, fmt.Errorf("%s: cannot parse as %s: %s", path, extractor, strings.TrimPrefix(why, "could not extract: ")))
+		// The parser names the file by osv-scanner's path: the message
+		// names it once, relative to the scanned directory.
+		why = strings.ReplaceAll(why, strings.TrimPrefix(abs, string(filepath.Separator)), path)
+		why = strings.TrimPrefix(strings.TrimPrefix(why, "could not extract: "), path+":")
+		line, why := withoutContent(why)
+		errs = append(errs, fmt.Errorf("%s%s: cannot parse as %s: %s", path, line, extractor, why))
 	}
 	return errors.Join(errs...)
+}
+
+// parserLine finds the line number a parser's message gives.
+var parserLine = regexp.MustCompile(`(?:\bline |^|:)(\d+)(?::|\b)`)
+
+// withoutContent keeps of a parser's message what it says was expected
+// and where (":<line>", "" when it gives none), never the file's bytes:
+// parsers quote what they could not read ("unknown directive: <word>",
+// "invalid character entity &<name>;", `parsing "<value>"`), and in
+// go.mod or a lockfile, which gitleaks' allowlist skips, that can be a
+// token no scanner reported (issue 25). The message is cut at the first
+// quote or entity, and a last ": <word>" is dropped.
+func withoutContent(msg string) (line, why string) {
+	if m := parserLine.FindStringSubmatch(msg); m != nil {
+		line = ":" + m[1]
+		msg = strings.TrimPrefix(msg, m[1]+": ")
+	}
+	if i := strings.IndexAny(msg, "'\"`&<«"); i >= 0 {
+		msg = msg[:i]
+	}
+	if i := strings.LastIndex(msg, ": "); i >= 0 && !strings.ContainsAny(strings.TrimSpace(msg[i+2:]), " \t") {
+		msg = msg[:i]
+	}
+	msg = strings.TrimRight(msg, " :,;")
+	if strings.HasPrefix(msg, "strconv.Parse") {
+		msg = "a number was expected"
+	}
+	return line, msg + " (the parser's quote of the file is left out)"
 }
 
 // captureHandler records what osv-scanner logs and passes it on at debug level.

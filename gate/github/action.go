@@ -14,6 +14,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
@@ -94,7 +95,9 @@ type event struct {
 }
 
 // New reads the run's environment and its event payload
-// (GITHUB_EVENT_PATH); w receives workflow commands (stdout).
+// (GITHUB_EVENT_PATH); w receives workflow commands: stderr, which the
+// runner reads for them as it reads stdout, so that a machine-readable
+// stdout (--format json, sarif, markdown) stays parseable.
 func New(getenv func(string) string, w io.Writer) (*Action, error) {
 	a := &Action{
 		a:      githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(w)),
@@ -216,7 +219,7 @@ func (a *Action) Publish(rep report.Report, o PublishOptions) {
 		if err := (report.Markdown{Title: "secgate", MaxBytes: 1000 * 1000, FileURL: a.fileURL()}).Write(&b, rep); err != nil {
 			return err
 		}
-		a.a.AddStepSummary(b.String())
+		a.a.AddStepSummary(rep.RedactText(b.String()))
 		return nil
 	})
 	for _, f := range failures {
@@ -283,9 +286,9 @@ func (a *Action) annotate(rep report.Report) {
 		if f.Location.Line > 0 {
 			fields["line"] = strconv.Itoa(f.Location.Line)
 		}
-		msg := oneLine(f.Title)
+		msg := render.Terminal(f.Title)
 		if f.Fix != "" {
-			msg += " — " + oneLine(f.Fix)
+			msg += " — " + render.Terminal(f.Fix)
 		}
 		switch {
 		case (f.Action == policy.ActionFail || f.Action == policy.ActionBlockProduction) && errs < maxAnnotations:
@@ -298,7 +301,9 @@ func (a *Action) annotate(rep report.Report) {
 	}
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine renders untrusted text for a workflow command's message or a
+// log line (go-githubactions then escapes a command's data).
+func oneLine(s string) string { return render.Terminal(s) }
 
 // Group starts a folded log group (a scanner's lines).
 func (a *Action) Group(title string) { a.a.Group(title) }
@@ -311,7 +316,7 @@ func (a *Action) LogScanners(rep report.Report) {
 	for _, s := range rep.Scanners {
 		a.a.Group(fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS))
 		if s.Coverage != nil {
-			a.a.Infof("%s", oneLine(fmt.Sprintf("%+v", *s.Coverage)))
+			a.a.Infof("%s", oneLine(report.CoverageLine(*s.Coverage)))
 		}
 		for _, n := range s.Notes {
 			a.a.Infof("%s", oneLine(n))
@@ -389,7 +394,8 @@ func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) erro
 	if o.Comment && !o.DryRun && !o.Context.Fork && o.Context.PullRequest > 0 && client != nil {
 		var b strings.Builder
 		_ = report.Markdown{Title: "secgate", NewOnly: true, MaxBytes: 60000, Marker: CommentMarker, FileURL: a.fileURL()}.Write(&b, *rep)
-		if _, err := client.UpsertComment(ctx, o.Context.PullRequest, "<!-- "+CommentMarker+" -->", b.String()); err != nil {
+		// The report's redaction once more: text was added since the gate.
+		if _, err := client.UpsertComment(ctx, o.Context.PullRequest, "<!-- "+CommentMarker+" -->", rep.RedactText(b.String())); err != nil {
 			rep.Warnings = append(rep.Warnings, "GitHub: the pull request comment: "+err.Error())
 			if o.FailOnError && failed == nil {
 				failed = fmt.Errorf("the pull request comment: %w", err)

@@ -147,3 +147,36 @@ func TestAnnotationInjection(t *testing.T) {
 		t.Errorf("workflow commands %q: want exactly one, its properties escaped", lines)
 	}
 }
+
+// The log groups say what each scanner covered in words (not Go's %+v of
+// the struct), and its notes and error, which hold paths and library
+// messages, start no command and carry no control character (issue 25:
+// a file named like a command was a command in tree mode).
+func TestLogScannersInert(t *testing.T) {
+	var out strings.Builder
+	act, err := New(func(string) string { return "" }, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := report.New()
+	rep.Scanners = []report.Scanner{{Name: "secrets", Status: report.StatusError,
+		Coverage: &policy.Coverage{Files: 3, Bytes: 2048, Skipped: []policy.Skip{{What: "symlink", Count: 1, Why: "not followed"}}},
+		Notes:    []string{"::error::named.txt: skipped", "a\n::add-mask::x", "\x1b[0Ksection_start:1:x\r##[warning]y"},
+		Error:    "go.mod:3: ::pwned::\r\x1b[2J"}}
+	act.LogScanners(rep)
+	log := out.String()
+	if !strings.Contains(log, "covered 3 files (2.0 kB); left out 1 symlink (not followed)") || strings.Contains(log, "Files:") {
+		t.Errorf("coverage not in words:\n%s", log)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
+		if strings.HasPrefix(strings.TrimLeft(l, " \t"), "::") && !strings.HasPrefix(l, "::group::") && l != "::endgroup::" {
+			t.Errorf("a forged command: %q", l)
+		}
+		if strings.ContainsAny(l, "\r\x1b") || strings.Contains(l, "##[") {
+			t.Errorf("a control character or old command: %q", l)
+		}
+	}
+	if n := strings.Count(log, "\n"); n != 7 {
+		t.Errorf("%d lines, want 7 (group, coverage, 3 notes, error, endgroup):\n%s", n, log)
+	}
+}

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
@@ -161,11 +163,24 @@ func FetchBase(ctx context.Context, root, base string) error {
 	return repo.FetchBase(ctx, root, base, "set GIT_DEPTH: 0 in the job's variables")
 }
 
-// Section writes a collapsible section of the job log.
+// Section writes a collapsible section of the job log to w, which must be
+// the raw stream (its markers are ESC and CR, which every other writer
+// shows escaped). The header is untrusted text, rendered for the log;
+// body writes the section's lines, through render.GitLabLog too.
 func Section(w io.Writer, name, header string, body func()) {
-	fmt.Fprintf(w, "\x1b[0Ksection_start:%d:%s[collapsed=true]\r\x1b[0K%s\n", time.Now().Unix(), name, header)
+	fmt.Fprintf(w, "\x1b[0Ksection_start:%d:%s[collapsed=true]\r\x1b[0K%s\n", time.Now().Unix(), sectionName(name), render.GitLabLog(header))
 	body()
-	fmt.Fprintf(w, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", time.Now().Unix(), name)
+	fmt.Fprintf(w, "\x1b[0Ksection_end:%d:%s\r\x1b[0K\n", time.Now().Unix(), sectionName(name))
+}
+
+// sectionName keeps a section's name to what GitLab's parser accepts.
+func sectionName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // FileOptions says whether and how the report's findings are filed.

@@ -3,6 +3,7 @@ package gitlab
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,22 @@ func TestRunContext(t *testing.T) {
 				t.Errorf("%+v, want base %s mr %d note ~%q", c, tt.base, tt.mr, tt.note)
 			}
 		})
+	}
+}
+
+// A section's header is untrusted (a scanner's status, a target): it
+// cannot open a section of its own, fold the log or overwrite a line.
+func TestSectionHeaderInert(t *testing.T) {
+	var b strings.Builder
+	Section(&b, "secgate_deps\x1b[0K", "deps: \x1b[0Ksection_start:1:evil[collapsed=true]\r\x1b[0Kfolded\n::error::x", func() {})
+	got := b.String()
+	if n := strings.Count(got, "section_start:"); n != 2 { // ours, and the header's shown as text
+		t.Errorf("%d section_start: %q", n, got)
+	}
+	if m := regexp.MustCompile(`\x1b\[0Ksection_start:\d+:evil`).FindString(got); m != "" {
+		t.Errorf("the header opened a section: %q", got)
+	}
+	if strings.Count(got, "\x1b") != 4 || strings.Count(got, "\r") != 2 || strings.Count(got, "\n") != 2 {
+		t.Errorf("ESC, CR or newline besides our markers: %q", got)
 	}
 }

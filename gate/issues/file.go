@@ -79,7 +79,9 @@ func File(ctx context.Context, t Tracker, rep report.Report, o Options) ([]repor
 		seen[g.Key] = true // filed elsewhere, or not at all: still found, not resolved
 	}
 	for _, g := range groups {
-		want := Issue{Title: Title(g), Body: o.Body(g), Open: true, Labels: o.labels(g)}
+		// What a tracker receives is redacted by the report's own pass (a
+		// no-op on a report the gate redacted, unless a value hid there).
+		want := Issue{Title: rep.RedactText(Title(g)), Body: rep.RedactText(o.Body(g)), Open: true, Labels: o.labels(g)}
 		is, found := byKey[g.Key]
 		entry := report.Issue{Title: want.Title, Fingerprint: g.Key, URL: is.URL, Tracker: o.Tracker}
 		switch {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
 )
@@ -199,7 +200,8 @@ func (o Options) labels(g Group) []string {
 	return ls
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine renders untrusted text for an issue's title (plain text, one line).
+func oneLine(s string) string { return render.Visible(strings.Join(strings.Fields(s), " ")) }
 
 // Body is an issue's body: what, where, why, the fix, and the hidden
 // marker that finds it again. Every untrusted string is made inert.
@@ -245,7 +247,7 @@ func (o Options) Body(g Group) string {
 		fmt.Fprintf(&b, "\n**Security owner:** %s\n", o.Owner)
 	}
 	if l := o.Links[g.Key]; l != "" {
-		fmt.Fprintf(&b, "\n**Also tracked in:** %s\n", report.MarkdownText(l))
+		fmt.Fprintf(&b, "\n**Also tracked in:** %s\n", render.MarkdownLink(l, l)) // a ticket's URL, from the tracker
 	}
 	// No run link here: the body changes only when the finding does, so
 	// that reruns leave the issue untouched (comments link the runs).

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/secgate/secgate/gate/render"
 )
 
 // Message is one notification: the run, and the groups it is about.
@@ -103,7 +105,7 @@ func SlackMessage(m Message) slack.WebhookMessage {
 		head += "s"
 	}
 	if m.Repository != "" {
-		head += " in " + m.Repository
+		head += " in " + render.Visible(m.Repository) // plain_text: no mrkdwn, one line
 	}
 	blocks := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(head, 150), false, false))}
 	for i, g := range m.Groups {
@@ -118,7 +120,7 @@ func SlackMessage(m Message) slack.WebhookMessage {
 				fmt.Fprintf(&b, "…and %d more places\n", len(g.Where)-5)
 				break
 			}
-			fmt.Fprintf(&b, "• `%s`\n", Escape(strings.ReplaceAll(w, "`", "'")))
+			fmt.Fprintf(&b, "• %s\n", Escape(w))
 		}
 		if g.Fix != "" {
 			fmt.Fprintf(&b, "Fix: %s\n", Escape(g.Fix))
@@ -140,11 +142,10 @@ func SlackMessage(m Message) slack.WebhookMessage {
 	return slack.WebhookMessage{Text: head, Blocks: &slack.Blocks{BlockSet: blocks}}
 }
 
-// Escape makes text inert in Slack's mrkdwn: &, < and > are the only
-// control characters (<!channel>, <@U123>, <url|label> need them).
-func Escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// Escape makes untrusted text inert in Slack's mrkdwn, on one line: the
+// Slack sink's renderer, render.Slack (no <!channel>, link, emphasis,
+// code or autolink).
+func Escape(s string) string { return render.Slack(s) }
 
 // link is a link to an http(s) URL we made (a ticket, the run); anything
 // else is shown as text.

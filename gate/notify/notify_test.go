@@ -97,3 +97,50 @@ func TestErrorsHideTheURL(t *testing.T) {
 		t.Errorf("a 403: %v", err)
 	}
 }
+
+// Every untrusted field of a Slack message holds a hostile string: the
+// mrkdwn sent holds no mention, link, emphasis or code of its own, and
+// each place stays on its line (issue 25: paths kept *_~` and newlines).
+func TestSlackHostile(t *testing.T) {
+	for name, h := range map[string]string{
+		"channel": "<!channel> <@U1> <https://evil.example|x>", "emphasis": "*b* _i_ ~s~ `c`", "newline": "a.go\n*Fix:* <!here>",
+		"url": "https://evil.example/x www.evil.example", "mention": "@here @acme/team", "control": "x\x1b[31m\ry\u202e",
+	} {
+		m := notify.Message{Verdict: "fail", Repository: h, RunURL: "https://github.com/acme/shop/actions/runs/1", Owner: h,
+			Groups: []notify.Group{{Key: "k", Title: h, Severity: "critical", State: "opened", Where: []string{h, h}, Fix: h}}}
+		raw, err := json.Marshal(notify.SlackMessage(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Blocks []struct {
+				Text     struct{ Text string }
+				Elements []struct{ Text string }
+			}
+		}
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var mrkdwn []string
+		for _, b := range doc.Blocks[1:] {
+			mrkdwn = append(mrkdwn, b.Text.Text)
+			for _, e := range b.Elements {
+				mrkdwn = append(mrkdwn, e.Text)
+			}
+		}
+		all := strings.Join(mrkdwn, "\n")
+		ours := strings.NewReplacer("<https://github.com/acme/shop/actions/runs/1>", "", "*", "") // our link and bold markers
+		for _, bad := range []string{"<", "_", "~", "`", "://", "www.", "@h", "@a", "\x1b", "\r", "\u202e"} {
+			if strings.Contains(ours.Replace(all), bad) {
+				t.Errorf("%s: %q in the mrkdwn:\n%s", name, bad, all)
+			}
+		}
+		// Our own bold markers only: around the title and the verdict.
+		if n := strings.Count(all, "*"); n != 4 {
+			t.Errorf("%s: %d asterisks, want 4 (ours):\n%s", name, n, all)
+		}
+		if lines := strings.Count(doc.Blocks[1].Text.Text, "\n"); lines != 4 {
+			t.Errorf("%s: %d lines in the group's section, want 4 (title, two places, fix):\n%s", name, lines, doc.Blocks[1].Text.Text)
+		}
+	}
+}

@@ -171,12 +171,14 @@ func glTypeOf(f policy.Finding) string {
 
 func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 	v := glVulnerability{
-		ID:   stableUUID(f.Fingerprint + "\x00" + f.Location.Path + "\x00" + f.Location.Version + "\x00" + f.Location.Image),
-		Name: oneLine(cmp.Or(f.Title, f.Rule)), Severity: glSeverity(f.Severity), Solution: oneLine(f.Fix),
+		ID: stableUUID(f.Fingerprint + "\x00" + f.Location.Path + "\x00" + f.Location.Version + "\x00" + f.Location.Image),
+		// GitLab renders a vulnerability's description and solution as
+		// markdown: their untrusted text goes through its renderer.
+		Name: oneLine(cmp.Or(f.Title, f.Rule)), Severity: glSeverity(f.Severity), Solution: MarkdownText(f.Fix),
 	}
-	desc := v.Name
+	desc := MarkdownText(cmp.Or(f.Title, f.Rule))
 	if f.Preview != "" {
-		desc += " (" + f.Preview + ")"
+		desc += " (" + MarkdownText(f.Preview) + ")"
 	}
 	if f.Score != nil {
 		desc += fmt.Sprintf("; CVSS %.1f (%s)", *f.Score, f.ScoreSource)
@@ -192,16 +194,18 @@ func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 			v.Links = []glLink{{URL: "https://github.com/advisories/" + f.ID}}
 		}
 	default:
-		v.Identifiers = []glIdentifier{{Type: "secgate_rule", Name: "secgate " + f.Rule, Value: f.Rule}}
+		v.Identifiers = []glIdentifier{{Type: "secgate_rule", Name: "secgate " + oneLine(f.Rule), Value: oneLine(f.Rule)}}
 	}
-	dep := glDependency{Version: f.Location.Version}
-	dep.Package.Name = cmp.Or(f.Location.Package, f.Rule)
+	dep := glDependency{Version: oneLine(f.Location.Version)}
+	dep.Package.Name = oneLine(cmp.Or(f.Location.Package, f.Rule))
 	switch g.Type {
 	case GitLabSecrets:
 		loc := map[string]any{"commit": map[string]string{"sha": cmp.Or(f.Location.Commit, g.Commit, "0000000")}}
-		file := f.Location.Path
+		// Locations are shown in GitLab's vulnerability report: rendered
+		// as log text (escapes for controls and bidi characters).
+		file := oneLine(f.Location.Path)
 		if f.Location.Image != "" {
-			file = f.Location.Image + ":" + file
+			file = oneLine(f.Location.Image) + ":" + file
 		}
 		if file != "" {
 			loc["file"] = file
@@ -211,7 +215,7 @@ func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 		}
 		v.Location = loc
 	case GitLabDeps:
-		v.Location = map[string]any{"file": cmp.Or(f.Location.Path, "."), "dependency": dep}
+		v.Location = map[string]any{"file": cmp.Or(oneLine(f.Location.Path), "."), "dependency": dep}
 	case GitLabContainer:
 		os := "unknown"
 		if eco, ver, ok := strings.Cut(f.Location.Ecosystem, ":"); ok {
@@ -219,7 +223,7 @@ func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 		} else if f.Location.Ecosystem != "" {
 			os = f.Location.Ecosystem
 		}
-		v.Location = map[string]any{"image": cmp.Or(f.Location.Image, "unknown"), "operating_system": os, "dependency": dep}
+		v.Location = map[string]any{"image": cmp.Or(oneLine(f.Location.Image), "unknown"), "operating_system": oneLine(os), "dependency": dep}
 	}
 	return v
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"reflect"
 	"regexp"
+	"strings"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -22,41 +23,112 @@ func RedactText(s string, rs ...policy.Redactor) string {
 	return s
 }
 
-// Redact is the last pass over a report before anything publishes it:
-// every string in it, wherever it is (findings, notes, errors, issues,
-// signatures, and any field added later), goes through RedactText.
-func Redact(r *Report, rs ...policy.Redactor) {
-	redactValue(reflect.ValueOf(r).Elem(), rs)
+// Learner is a redactor that can also find values no scanner reported: it
+// runs a secret detector over the outgoing text itself. Learn is given
+// every string of an output before any of them is redacted, so that a
+// value found in one string is removed from all of them.
+type Learner interface {
+	policy.Redactor
+	Learn(text string)
 }
 
-func redactValue(v reflect.Value, rs []policy.Redactor) {
+// Redact is the last pass over a report before anything publishes it:
+// every string in it, wherever it is (findings, notes, errors, issues,
+// signatures, and any field added later), goes through RedactText, with
+// the redactors given and the report's own (SetRedactor).
+func Redact(r *Report, rs ...policy.Redactor) {
+	if r.redactor != nil {
+		rs = append(rs, r.redactor)
+	}
+	RedactStrings(r, rs...)
+}
+
+// RedactStrings is Redact for any value (a pointer to it): a notification,
+// an issue. Learners among rs first read every string of it.
+func RedactStrings(ptr any, rs ...policy.Redactor) {
+	v := reflect.ValueOf(ptr)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return
+	}
+	var learners []Learner
+	for _, r := range rs {
+		if l, ok := r.(Learner); ok {
+			learners = append(learners, l)
+		}
+	}
+	if len(learners) > 0 {
+		var all strings.Builder
+		walkStrings(v.Elem(), func(s string) string {
+			all.WriteString(s)
+			all.WriteByte('\n')
+			return s
+		})
+		for _, l := range learners {
+			l.Learn(all.String())
+		}
+	}
+	walkStrings(v.Elem(), func(s string) string { return RedactText(s, rs...) })
+}
+
+// SetRedactor attaches to the report what redacts it: the scanners'
+// known values and the detector of values no scanner reported. Every
+// later step that adds text (trackers, signing, writing files) and every
+// sink redacts again with it, after its own text is in.
+func (r *Report) SetRedactor(red policy.Redactor) { r.redactor = red }
+
+// RedactText is the report's redaction of one string that is about to
+// leave the process outside the report (a request body, a log line).
+func (r Report) RedactText(s string) string {
+	if l, ok := r.redactor.(Learner); ok {
+		l.Learn(s)
+	}
+	return RedactText(s, r.redactor)
+}
+
+// RedactAll is the report's redaction of every string of a value that is
+// about to leave the process outside the report (a notification).
+func (r Report) RedactAll(ptr any) { RedactStrings(ptr, r.redactor) }
+
+// RedactBytes is RedactText for a rendered output.
+func (r Report) RedactBytes(b []byte) []byte {
+	s := string(b)
+	out := r.RedactText(s)
+	if out == s {
+		return b
+	}
+	return []byte(out)
+}
+
+func walkStrings(v reflect.Value, f func(string) string) {
 	switch v.Kind() {
 	case reflect.String:
 		if v.CanSet() {
 			if s := v.String(); s != "" {
-				v.SetString(RedactText(s, rs...))
+				if out := f(s); out != s {
+					v.SetString(out)
+				}
 			}
 		}
 	case reflect.Pointer, reflect.Interface:
 		if !v.IsNil() {
-			redactValue(v.Elem(), rs)
+			walkStrings(v.Elem(), f)
 		}
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {
-				redactValue(v.Field(i), rs)
+				walkStrings(v.Field(i), f)
 			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := range v.Len() {
-			redactValue(v.Index(i), rs)
+			walkStrings(v.Index(i), f)
 		}
 	case reflect.Map:
 		// Rebuilt: map values are not addressable.
 		for _, k := range v.MapKeys() {
 			e := reflect.New(v.Type().Elem()).Elem()
 			e.Set(v.MapIndex(k))
-			redactValue(e, rs)
+			walkStrings(e, f)
 			v.SetMapIndex(k, e)
 		}
 	}

@@ -36,6 +36,10 @@ type Report struct {
 	Reasons       []string              `json:"reasons"`
 	Warnings      []string              `json:"warnings"`
 	Errors        []string              `json:"errors"`
+
+	// redactor goes with the report from the gate to every sink: see
+	// SetRedactor. Not part of the contract.
+	redactor policy.Redactor
 }
 
 // Scanner is one scanner's run.

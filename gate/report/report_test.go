@@ -67,7 +67,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func render(t *testing.T, w Writer, r Report) []byte {
+func written(t *testing.T, w Writer, r Report) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := w.Write(&b, r); err != nil {
@@ -78,24 +78,24 @@ func render(t *testing.T, w Writer, r Report) []byte {
 
 func TestGolden(t *testing.T) {
 	r := sample()
-	golden(t, "report.json", render(t, JSON{}, r))
-	golden(t, "report.txt", render(t, Text{}, r))
-	golden(t, "report.color.txt", render(t, Text{Color: true}, r))
-	golden(t, "report.sarif", render(t, SARIF{Version: "test"}, r))
-	golden(t, "summary.md", render(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, r))
+	golden(t, "report.json", written(t, JSON{}, r))
+	golden(t, "report.txt", written(t, Text{}, r))
+	golden(t, "report.color.txt", written(t, Text{Color: true}, r))
+	golden(t, "report.sarif", written(t, SARIF{Version: "test"}, r))
+	golden(t, "summary.md", written(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, r))
 	at := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	for _, typ := range GitLabTypes(r) {
-		golden(t, "gl-"+typ+".json", render(t, GitLab{Type: typ, Start: at, End: at.Add(3 * time.Second), Version: "test", Commit: "0123abc"}, r))
+		golden(t, "gl-"+typ+".json", written(t, GitLab{Type: typ, Start: at, End: at.Add(3 * time.Second), Version: "test", Commit: "0123abc"}, r))
 	}
-	golden(t, "secgate.env", render(t, Dotenv{}, r))
+	golden(t, "secgate.env", written(t, Dotenv{}, r))
 	pr := sample()
 	pr.Findings[1].Status, pr.Findings[0].Status = policy.StatusExisting, policy.StatusNew
-	golden(t, "comment.md", render(t, Markdown{NewOnly: true, Marker: "secgate:pr-comment", MaxBytes: 60000}, pr))
+	golden(t, "comment.md", written(t, Markdown{NewOnly: true, Marker: "secgate:pr-comment", MaxBytes: 60000}, pr))
 
 	e := New()
 	e.Errors = []string{".secgate.yml:4:3: unknown field \"severe\""}
-	golden(t, "error.json", render(t, JSON{}, e))
-	golden(t, "error.txt", render(t, Text{}, e))
+	golden(t, "error.json", written(t, JSON{}, e))
+	golden(t, "error.txt", written(t, Text{}, e))
 }
 
 func TestJSONMatchesSchema(t *testing.T) {
@@ -115,7 +115,7 @@ func TestJSONMatchesSchema(t *testing.T) {
 			{Reference: "docker-archive:app.tar", Reason: "not in a registry"},
 		}}
 	for name, r := range map[string]Report{"sample": sample(), "error": New(), "signed": signed} {
-		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(render(t, JSON{}, r)))
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(written(t, JSON{}, r)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestJSONMatchesSchema(t *testing.T) {
 	}
 	// The schema is strict: a field the contract does not know is caught.
 	var m map[string]any
-	if err := json.Unmarshal(render(t, JSON{}, sample()), &m); err != nil {
+	if err := json.Unmarshal(written(t, JSON{}, sample()), &m); err != nil {
 		t.Fatal(err)
 	}
 	m["surprise"] = true
@@ -135,10 +135,10 @@ func TestJSONMatchesSchema(t *testing.T) {
 }
 
 func TestTextHasNoColorUnlessAsked(t *testing.T) {
-	if plain := render(t, Text{}, sample()); bytes.Contains(plain, []byte("\x1b[")) {
+	if plain := written(t, Text{}, sample()); bytes.Contains(plain, []byte("\x1b[")) {
 		t.Error("plain text report contains ANSI escapes")
 	}
-	if c := render(t, Text{Color: true}, sample()); !bytes.Contains(c, []byte("\x1b[1m\x1b[31mcritical")) {
+	if c := written(t, Text{Color: true}, sample()); !bytes.Contains(c, []byte("\x1b[1m\x1b[31mcritical")) {
 		t.Error("colour report does not colour the critical tier")
 	}
 }
@@ -165,7 +165,7 @@ func TestExitCode(t *testing.T) {
 
 func TestTextNextSteps(t *testing.T) {
 	r := sample()
-	out := string(render(t, Text{}, r))
+	out := string(written(t, Text{}, r))
 	for _, want := range []string{
 		"Findings  2 critical, 1 high, 1 medium, 1 low",
 		"Verdict  FAIL (exit 1, deploy allowed: no, environment \"staging\")",
@@ -187,7 +187,7 @@ func TestSARIF(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := sample()
-	out := render(t, SARIF{PathPrefix: "services/api", Version: "1.2.3"}, r)
+	out := written(t, SARIF{PathPrefix: "services/api", Version: "1.2.3"}, r)
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +264,7 @@ func TestSARIF(t *testing.T) {
 	}
 
 	// Over the per-run limit, the lowest tiers are left out, and it is said.
-	cut := render(t, SARIF{MaxResults: 1}, r)
+	cut := written(t, SARIF{MaxResults: 1}, r)
 	if err := json.Unmarshal(cut, &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,7 @@ func TestMarkdownBoundsAndInjection(t *testing.T) {
 		big = append(big, f)
 	}
 	r.Findings = big
-	out := render(t, Markdown{MaxBytes: 20000}, r)
+	out := written(t, Markdown{MaxBytes: 20000}, r)
 	if len(out) > 20000 {
 		t.Errorf("%d bytes, over the 20000 bound", len(out))
 	}
@@ -298,7 +298,7 @@ func TestMarkdownBoundsAndInjection(t *testing.T) {
 	e.Findings[0].Location.Path = "x|y</td><img src=x onerror=alert(1)>\n# title"
 	e.Findings[0].Title = "@org/team [link](https://evil.example)"
 	e.Errors = []string{"<script>alert(1)</script>"}
-	out = render(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, e)
+	out = written(t, Markdown{FileURL: "https://github.com/acme/shop/blob/0123abc/"}, e)
 	// Inside code spans text is literal; outside them nothing may be live.
 	outside := codeSpan.ReplaceAll(out, []byte("CODE"))
 	for _, bad := range []string{"<script>", "<img", "\n# title", "(https://evil.example)", "@org"} {
@@ -325,7 +325,7 @@ func TestGitLabReportsMatchTheirSchemas(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, rep := range map[string]Report{"sample": r, "error": e, "empty": New()} {
-			out := render(t, GitLab{Type: typ, Start: at, End: at, Version: "1.0.0"}, rep)
+			out := written(t, GitLab{Type: typ, Start: at, End: at, Version: "1.0.0"}, rep)
 			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(out))
 			if err != nil {
 				t.Fatal(err)
@@ -357,8 +357,8 @@ func TestSignatureInTextAndSummary(t *testing.T) {
 		{Reference: "ghcr.io/acme/app:1", Digest: d, Signed: true, Signature: "ghcr.io/acme/app:sha256-x.sig", Attestation: "ghcr.io/acme/app:sha256-x.att"},
 		{Reference: "docker-archive:app.tar", Reason: "not in a registry (docker-archive)"},
 	}}
-	text := string(render(t, Text{}, r))
-	md := string(render(t, Markdown{}, r))
+	text := string(written(t, Text{}, r))
+	md := string(written(t, Markdown{}, r))
 	for _, want := range []string{"signed by key sha256:0011223344556677", "signed " + d + " (signature ghcr.io/acme/app:sha256-x.sig, verdict attestation ghcr.io/acme/app:sha256-x.att)", "not signed docker-archive:app.tar: not in a registry"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text report lacks %q:\n%s", want, text)
@@ -368,7 +368,7 @@ func TestSignatureInTextAndSummary(t *testing.T) {
 		t.Errorf("summary lacks the signature:\n%s", md)
 	}
 	r.Signature = &Signature{Reason: "the verdict is fail: only images that pass are signed"}
-	if text := string(render(t, Text{}, r)); !strings.Contains(text, "not signed: the verdict is fail") {
+	if text := string(written(t, Text{}, r)); !strings.Contains(text, "not signed: the verdict is fail") {
 		t.Errorf("text report lacks why nothing was signed:\n%s", text)
 	}
 }
@@ -377,7 +377,7 @@ func TestSecretContextInText(t *testing.T) {
 	r := sample()
 	r.Findings = append(r.Findings, policy.Finding{Kind: policy.KindSecret, Rule: "private-key", Severity: policy.Low, Action: policy.ActionReport,
 		Location: policy.Location{Path: "tests/certs/server.key", Line: 1}, Preview: "-----BEGIN PRIVATE KEY----- (241 chars)", Fingerprint: "secret-0123", Context: policy.SecretContextTest})
-	if text := string(render(t, Text{}, r)); !strings.Contains(text, "(test or fixture path, generic rule: tier from secrets.context.test)") {
+	if text := string(written(t, Text{}, r)); !strings.Contains(text, "(test or fixture path, generic rule: tier from secrets.context.test)") {
 		t.Errorf("the text report does not say why the tier is low:\n%s", text)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -69,8 +70,8 @@ func (s SARIF) addResult(run *sarif.Run, f policy.Finding) {
 	rule := run.AddRule(f.Rule)
 	if rule.ShortDescription == nil {
 		rule.WithName(ruleName(f.Rule)).
-			WithShortDescription(sarif.NewMultiformatMessageString().WithText(ruleTitle(f))).
-			WithHelp(sarif.NewMultiformatMessageString().WithText(ruleHelp(f)).WithMarkdown(ruleHelp(f))).
+			WithShortDescription(sarif.NewMultiformatMessageString().WithText(render.SARIFText(ruleTitle(f)))).
+			WithHelp(sarif.NewMultiformatMessageString().WithText(ruleHelp(f, render.SARIFText)).WithMarkdown(ruleHelp(f, render.SARIFMarkdown))).
 			WithProperties(sarif.NewPropertyBag().
 				Add("security-severity", securitySeverity(f)).
 				WithTags([]string{"security", string(f.Kind)}))
@@ -89,7 +90,7 @@ func (s SARIF) addResult(run *sarif.Run, f policy.Finding) {
 	res.AddLocation(sarif.NewLocationWithPhysicalLocation(loc))
 	if f.Ignored != nil {
 		res.WithSuppressions([]*sarif.Suppression{sarif.NewSuppression().WithKind("external").
-			WithJustification(fmt.Sprintf("%s (%s%s)", f.Ignored.Reason, f.Ignored.Source, expiresNote(f.Ignored.Expires)))})
+			WithJustification(render.SARIFText(fmt.Sprintf("%s (%s%s)", f.Ignored.Reason, f.Ignored.Source, expiresNote(f.Ignored.Expires))))})
 	}
 	res.WithProperties(sarif.NewPropertyBag().Add("secgate/action", string(f.Action)).Add("secgate/severity", f.Severity.String()))
 }
@@ -99,7 +100,7 @@ func (s SARIF) addResult(run *sarif.Run, f policy.Finding) {
 func (s SARIF) uri(f policy.Finding) string {
 	p := f.Location.Path
 	if f.Location.Image != "" {
-		return cmp.Or(strings.TrimPrefix(p, "/"), f.Location.Image)
+		return uriPath(cmp.Or(strings.TrimPrefix(p, "/"), f.Location.Image))
 	}
 	if i := strings.Index(p, "!"); i >= 0 { // a file inside an archive: the archive
 		p = p[:i]
@@ -107,7 +108,24 @@ func (s SARIF) uri(f policy.Finding) string {
 	if s.PathPrefix != "" {
 		p = path.Join(s.PathPrefix, p)
 	}
-	return cmp.Or(p, ".")
+	// A URI reference, as SARIF requires: a path's spaces, controls,
+	// bidi characters or "##[" percent-encoded, never raw.
+	return cmp.Or(uriPath(p), ".")
+}
+
+// uriPath percent-encodes what RFC 3986 does not allow in a path (pchar
+// and "/"): spaces, controls, non-ASCII, "#", "[", "%"; a usual path is
+// left as it is.
+func uriPath(p string) string {
+	var b strings.Builder
+	for _, c := range []byte(p) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/-._~!$&'()*+,;=:@", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 func level(s policy.Severity) string {
@@ -161,32 +179,39 @@ func ruleTitle(f policy.Finding) string {
 	return cmp.Or(f.Title, f.Rule)
 }
 
-func ruleHelp(f policy.Finding) string {
+// ruleHelp is a rule's help, each untrusted piece (an advisory's or a
+// config rule's title, a manifest's names in the fix) through the
+// renderer of the field: SARIF text or markdown, which code scanning
+// renders (no link or image from a scanned file).
+func ruleHelp(f policy.Finding, untrusted func(string) string) string {
 	var b strings.Builder
-	b.WriteString(ruleTitle(f))
+	b.WriteString(untrusted(ruleTitle(f)))
 	if f.Fix != "" {
-		b.WriteString("\n\nFix: " + f.Fix)
+		b.WriteString("\n\nFix: " + untrusted(f.Fix))
 	}
 	if f.Kind == policy.KindVulnerability && len(f.Aliases) > 0 {
-		b.WriteString("\n\nAliases: " + strings.Join(f.Aliases, ", "))
+		b.WriteString("\n\nAliases: " + untrusted(strings.Join(f.Aliases, ", ")))
 	}
 	return b.String()
 }
 
+// resultMessage is a result's message text, its untrusted pieces through
+// render.SARIFText.
 func resultMessage(f policy.Finding) string {
-	msg := fmt.Sprintf("%s: %s", strings.ToUpper(f.Severity.String()), f.Title)
+	t := render.SARIFText
+	msg := fmt.Sprintf("%s: %s", strings.ToUpper(f.Severity.String()), t(f.Title))
 	switch f.Kind {
 	case policy.KindVulnerability:
-		msg += fmt.Sprintf(" (%s %s in %s)", f.Location.Package, f.Location.Version, cmp.Or(f.Location.Path, f.Location.Image))
+		msg += fmt.Sprintf(" (%s %s in %s)", t(f.Location.Package), t(f.Location.Version), t(cmp.Or(f.Location.Path, f.Location.Image)))
 	case policy.KindSecret:
-		msg += " — " + f.Preview
+		msg += " — " + t(f.Preview)
 	case policy.KindImage:
-		msg += " (" + f.Location.Image + ")"
+		msg += " (" + t(f.Location.Image) + ")"
 	case policy.KindManifest, policy.KindDockerfile:
-		msg += " (" + f.Location.Object + ")"
+		msg += " (" + t(f.Location.Object) + ")"
 	}
 	if f.Fix != "" {
-		msg += ". " + f.Fix
+		msg += ". " + t(f.Fix)
 	}
 	return msg
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -138,7 +139,7 @@ func (m Markdown) tables(r Report, fs []policy.Finding) string {
 			fmt.Fprintf(&b, "> %s\n\n", MarkdownText(s.Error))
 		}
 		if s.Coverage != nil {
-			fmt.Fprintf(&b, "_%s_\n\n", MarkdownText(coverageLine(*s.Coverage)))
+			fmt.Fprintf(&b, "_%s_\n\n", MarkdownText(CoverageLine(*s.Coverage)))
 		}
 		if len(rows) == 0 {
 			continue
@@ -200,10 +201,7 @@ func (m Markdown) tail(r Report) string {
 	if len(r.Issues) > 0 {
 		b.WriteString("<details><summary>Issues</summary>\n\n")
 		for _, is := range r.Issues {
-			t := MarkdownText(is.Title)
-			if is.URL != "" {
-				t = fmt.Sprintf("[%s](%s)", t, is.URL)
-			}
+			t := render.MarkdownLink(is.Title, is.URL) // the tracker's URL: a link we make
 			state := MarkdownText(is.State)
 			if is.Tracker != "" {
 				state += " (" + MarkdownText(is.Tracker) + ")"

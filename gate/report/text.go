@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -68,11 +69,11 @@ func (t Text) scanners(b *strings.Builder, r Report) {
 	rows := [][]string{}
 	for _, s := range r.Scanners {
 		dur := (time.Duration(s.DurationMS) * time.Millisecond).String()
-		detail := s.Target
+		detail := term(s.Target)
 		if s.Status == StatusOK {
 			detail += " (" + plural(s.Findings, "finding", "findings") + ")"
 		} else if s.Error != "" {
-			detail += ": " + s.Error
+			detail += ": " + term(s.Error)
 		}
 		rows = append(rows, []string{s.Name, s.Status, dur, strings.TrimSpace(detail)})
 	}
@@ -84,10 +85,10 @@ func (t Text) scanners(b *strings.Builder, r Report) {
 	})
 	for _, s := range r.Scanners {
 		if s.Coverage != nil {
-			fmt.Fprintf(b, "  %s: %s\n", s.Name, coverageLine(*s.Coverage))
+			fmt.Fprintf(b, "  %s: %s\n", s.Name, term(CoverageLine(*s.Coverage)))
 		}
 		for _, n := range s.Notes {
-			fmt.Fprintf(b, "  %s: %s\n", s.Name, n)
+			fmt.Fprintf(b, "  %s: %s\n", s.Name, term(n))
 		}
 	}
 	b.WriteString("\n")
@@ -100,8 +101,14 @@ func size(n int64) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
 
-// coverageLine says what a scanner read and left out, in one line.
-func coverageLine(c policy.Coverage) string {
+// term is the terminal's renderer of untrusted text (render.Terminal):
+// every cell and line of the text report that a scan, a config or an API
+// filled goes through it.
+func term(s string) string { return render.Terminal(s) }
+
+// CoverageLine says what a scanner read and left out, in one line, in
+// words (the text report, the GitHub log and the summary say it alike).
+func CoverageLine(c policy.Coverage) string {
 	var read []string
 	if c.Range != "" {
 		read = append(read, fmt.Sprintf("%s (%s)", c.Range, plural(c.Commits, "commit", "commits")))
@@ -153,7 +160,7 @@ func (t Text) findings(b *strings.Builder, r Report) {
 	if len(r.Findings) > 0 {
 		rows := [][]string{{"SEVERITY", "ACTION", "KIND", "RULE", "LOCATION", "DETAIL"}}
 		for _, f := range r.Findings {
-			rows = append(rows, []string{f.Severity.String(), string(f.Action), string(f.Kind), ruleOf(f), f.Location.String(), detailOf(f)})
+			rows = append(rows, []string{f.Severity.String(), string(f.Action), string(f.Kind), term(ruleOf(f)), term(f.Location.String()), term(detailOf(f))})
 		}
 		t.table(b, rows, func(row, col int) string {
 			if row == 0 {
@@ -182,15 +189,15 @@ func (t Text) verdict(b *strings.Builder, r Report) {
 	}
 	env := ""
 	if r.Environment != "" {
-		env = fmt.Sprintf(", environment %q", r.Environment)
+		env = fmt.Sprintf(", environment %q", term(r.Environment))
 	}
 	fmt.Fprintf(b, "%s  %s (exit %d, deploy allowed: %s%s)\n", t.paint(ansiBold, "Verdict"),
 		t.paint(verdictColor, strings.ToUpper(string(r.Verdict))), r.ExitCode(), yesNo(r.DeployAllowed), env)
 	for _, s := range r.Errors {
-		fmt.Fprintf(b, "  %s %s\n", t.paint(ansiRed, "error:"), s)
+		fmt.Fprintf(b, "  %s %s\n", t.paint(ansiRed, "error:"), term(s))
 	}
 	for _, s := range r.Reasons {
-		fmt.Fprintf(b, "  - %s\n", s)
+		fmt.Fprintf(b, "  - %s\n", term(s))
 	}
 	if len(r.Issues) > 0 || len(r.Notifications) > 0 {
 		b.WriteString("\n" + t.paint(ansiBold, "Tickets") + "\n")
@@ -203,22 +210,22 @@ func (t Text) verdict(b *strings.Builder, r Report) {
 			if tracker == "" {
 				tracker = "repository"
 			}
-			fmt.Fprintf(b, "  %s %s: %s\n", is.State, tracker, where)
+			fmt.Fprintf(b, "  %s %s: %s\n", term(is.State), term(tracker), term(where))
 		}
 		for _, l := range NotificationLines(r.Notifications) {
-			fmt.Fprintf(b, "  %s\n", l)
+			fmt.Fprintf(b, "  %s\n", term(l))
 		}
 	}
 	if r.Signature != nil {
 		b.WriteString("\n" + t.paint(ansiBold, "Signature") + "\n")
 		for _, l := range SignatureLines(*r.Signature) {
-			fmt.Fprintf(b, "  %s\n", l)
+			fmt.Fprintf(b, "  %s\n", term(l))
 		}
 	}
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n" + t.paint(ansiBold, "Warnings") + "\n")
 		for _, s := range r.Warnings {
-			fmt.Fprintf(b, "  %s %s\n", t.paint(ansiYellow, "!"), s)
+			fmt.Fprintf(b, "  %s %s\n", t.paint(ansiYellow, "!"), term(s))
 		}
 	}
 	b.WriteString("\n" + t.paint(ansiBold, "Next step") + "\n  " + nextStep(r) + "\n")
