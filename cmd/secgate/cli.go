@@ -157,7 +157,7 @@ func newRootCmd(stdout, stderr, rawErr io.Writer, red *outputRedactor, env looku
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr, rawErr, red, env), newEnforceCmd(stdout), newVerifyCmd(stdout, env), newPolicyCmd(stdout, env), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, rawErr, red, env), newEnforceCmd(stdout), newVerifyCmd(stdout, env), newPolicyCmd(stdout, red), newVersionCmd(stdout))
 	return root
 }
 
@@ -690,7 +690,7 @@ another environment than --environment.`,
 	return cmd
 }
 
-func newPolicyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
+func newPolicyCmd(stdout io.Writer, red *outputRedactor) *cobra.Command {
 	cmd := &cobra.Command{Use: "policy", Short: "Write or check a " + policy.FileName + " policy file"}
 	var force bool
 	initCmd := &cobra.Command{
@@ -726,6 +726,12 @@ func newPolicyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
 			if err != nil {
 				return &exitCodeError{exitError, fmt.Errorf("reading policy: %w", err)}
 			}
+			// The parser's errors and the exception lines quote the file
+			// (a key, a value, an id): every secret the detector finds in
+			// it is redacted from all that this command prints.
+			learned := gate.NewRedactor()
+			learned.Learn(string(data))
+			red.set(learned.Redact)
 			p, err := gate.ParsePolicy(path, data)
 			if err != nil {
 				return &exitCodeError{exitError, err}

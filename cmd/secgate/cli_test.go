@@ -830,3 +830,35 @@ func TestDepsReadAsInstalled(t *testing.T) {
 		t.Errorf("deps.unparsable: warn: exit %d warnings %q\nstderr: %s", res.code, rep.Warnings, res.stderr)
 	}
 }
+
+// `policy check` quotes what it refuses (a key, a value, an exception's
+// id): a token written there is redacted from everything it prints, in
+// every place the parser quotes it.
+func TestPolicyCheckRedacts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), policy.FileName)
+	ghp, slack := secretstest.GitHubPAT(t), "xoxb-"+secretstest.Random(t, "0123456789", 12)+"-"+secretstest.Random(t, "0123456789", 13)+"-"+secretstest.Random(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 24)
+	for _, file := range []string{
+		"version: 1\n" + ghp + ": 1\n",                                               // an unknown key
+		"unscored: \"" + ghp + "\"\n",                                                // an unknown severity
+		"actions: {critical: \"" + slack + "\"}\n",                                   // an unknown action
+		"checks: {" + ghp + ": high}\n",                                              // an unknown check
+		"exceptions:\n  - id: " + ghp + "\n    reason: r\n    expires: 2020-01-01\n", // an expired exception's line
+		"exceptions:\n  - id: X\n    reason: r\n    owner: \"" + ghp + "\"\n    expires: 2020-01-01\n",
+	} {
+		if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res := secgate(t, nil, "policy", "check", path)
+		if res.code == 0 && !strings.Contains(res.stdout, "ok") {
+			t.Errorf("%q: exit 0 without ok: %q", file, res.stdout)
+		}
+		for _, v := range []string{ghp[len("ghp_"):], slack[len("xoxb-"):]} {
+			for i := 0; i+6 <= len(v); i++ {
+				if p := v[i : i+6]; strings.Contains(res.stdout+res.stderr, p) {
+					t.Errorf("%q: the output holds %q of a planted value:\n%s%s", file, p, res.stdout, res.stderr)
+					break
+				}
+			}
+		}
+	}
+}
