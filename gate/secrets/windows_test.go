@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
@@ -49,7 +48,7 @@ func detectable(t testing.TB, d *detector, rule string, draw func() string, cont
 	return secretstest.Drawn(t, draw, func(v string) error {
 		for _, c := range contexts {
 			line := c(v)
-			found := d.full().DetectContext(context.Background(), detect.Fragment{Raw: line, FilePath: "plain.txt", StartLine: 1})
+			found := d.full().DetectContext(context.Background(), asDetect(sources.Fragment{Raw: line, FilePath: "plain.txt", StartLine: 1}))
 			if !slices.ContainsFunc(found, func(f report.Finding) bool { return f.RuleID == rule }) {
 				return fmt.Errorf("gitleaks finds no %s in %q", rule, line)
 			}
@@ -86,7 +85,7 @@ func TestDetectableRedraws(t *testing.T) {
 	}
 	// the first value is one gitleaks itself refuses, the kept one it finds
 	for want, value := range map[bool]string{false: "Xq7javascriptWz9Pk2Lm4Nb6Vc8", true: v} {
-		found := d.full().DetectContext(context.Background(), detect.Fragment{Raw: line(value), FilePath: "plain.txt", StartLine: 1})
+		found := d.full().DetectContext(context.Background(), asDetect(sources.Fragment{Raw: line(value), FilePath: "plain.txt", StartLine: 1}))
 		if got := len(found) > 0; got != want {
 			t.Errorf("gitleaks on %q: found %v, want %v", line(value), got, want)
 		}
