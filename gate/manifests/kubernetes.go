@@ -139,7 +139,7 @@ func (c *collector) container(rel, podObject string, ctr, podSC, annotations ast
 	user, nonRoot := either("runAsUser"), either("runAsNonRoot")
 	runsNonRoot := false
 	switch nr, _ := boolean(nonRoot); {
-	case user != nil && str(user) == "0":
+	case user != nil && isZero(str(user)):
 		c.add(CheckRoot, rel, keyLine(user), object, "runAsUser: 0", "set runAsUser to a non-zero uid and runAsNonRoot: true")
 	case nr || user != nil:
 		runsNonRoot = true

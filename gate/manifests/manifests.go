@@ -130,7 +130,7 @@ func (c *collector) file(rel string, data []byte) fileKind {
 	if templateMarks.Match(data) && (strings.Contains("/"+rel, "/templates/") || bytes.Contains(data, []byte("{{ .Values")) || bytes.Contains(data, []byte("{{- "))) {
 		return fileHelm
 	}
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		if templateMarks.Match(data) {
 			return fileHelm
@@ -150,18 +150,24 @@ func (c *collector) file(rel string, data []byte) fileKind {
 	}
 	kind := fileOther
 	for _, doc := range f.Docs {
+		dups := resolve(doc)
 		body := doc.Body
 		if body == nil || !isMapping(body) {
 			continue
 		}
+		checked := false
 		if get(body, "apiVersion") != nil && get(body, "kind") != nil {
-			if c.object(rel, body) {
-				kind = fileManifest
-			}
+			checked = c.object(rel, body)
+		} else {
+			checked = c.compose(rel, body, composeName.MatchString(path.Base(rel)))
+		}
+		if !checked {
 			continue
 		}
-		if c.compose(rel, body, composeName.MatchString(path.Base(rel))) {
-			kind = fileManifest
+		kind = fileManifest
+		for _, d := range dups {
+			c.add(CheckDuplicateKey, rel, d.line, "key "+d.key, d.key+" is written twice in one mapping: kubectl's strict validation rejects the file, lenient clients take the last value, some parsers the first",
+				"write "+d.key+" once")
 		}
 	}
 	return kind
