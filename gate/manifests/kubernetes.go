@@ -13,6 +13,13 @@ import (
 // object checks one Kubernetes object (a List's items too); it reports
 // whether it was a workload or a list of them.
 func (c *collector) object(rel string, obj ast.Node) bool {
+	// Aliases make one node reachable many times (a List of aliases of
+	// Lists doubles at each level): each node is checked once per file,
+	// which gives the same findings.
+	if c.visited[obj] {
+		return false
+	}
+	c.visited[obj] = true
 	kind := str(get(obj, "kind"))
 	if kind == "List" || strings.HasSuffix(kind, "List") {
 		found := false

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
@@ -122,6 +123,7 @@ type collector struct {
 	warnings            []string
 	deployments         []policy.Deployment
 	seen                map[string]bool
+	visited             map[ast.Node]bool // the objects of the file being read
 	workloads, services int
 }
 
@@ -149,6 +151,7 @@ func (c *collector) file(rel string, data []byte) fileKind {
 		return fileUnparsable
 	}
 	kind := fileOther
+	c.visited = map[ast.Node]bool{}
 	for _, doc := range f.Docs {
 		dups := resolve(doc)
 		body := doc.Body

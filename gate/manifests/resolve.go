@@ -1,6 +1,8 @@
 package manifests
 
 import (
+	"sort"
+
 	"github.com/goccy/go-yaml/ast"
 )
 
@@ -37,6 +39,9 @@ type resolver struct {
 func resolve(doc ast.Node) []duplicate {
 	r := &resolver{anchors: map[string][]*ast.AnchorNode{}, state: map[ast.Node]int{}, result: map[ast.Node]ast.Node{}}
 	ast.Walk(r, doc)
+	for _, l := range r.anchors {
+		sort.SliceStable(l, func(i, j int) bool { return l[i].GetToken().Position.Offset < l[j].GetToken().Position.Offset })
+	}
 	r.node(doc)
 	return r.dups
 }
@@ -60,16 +65,14 @@ func (r *resolver) alias(a *ast.AliasNode) ast.Node {
 		return a
 	}
 	at := a.GetToken().Position.Offset
-	var found *ast.AnchorNode
-	for _, an := range r.anchors[a.Value.GetToken().Value] {
-		if an.GetToken().Position.Offset < at {
-			found = an
-		}
-	}
-	if found == nil || r.state[found.Value] == 1 {
+	list := r.anchors[a.Value.GetToken().Value]
+	// Binary search, not a scan: a file of many aliases of one name stays
+	// linear-logarithmic.
+	i := sort.Search(len(list), func(i int) bool { return list[i].GetToken().Position.Offset >= at })
+	if i == 0 || r.state[list[i-1].Value] == 1 {
 		return a
 	}
-	return r.node(found.Value)
+	return r.node(list[i-1].Value)
 }
 
 // node resolves n and returns what stands for it.

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/secgate/secgate/policy"
 )
 
 // The cluster decodes with YAML 1.1 (booleans y/yes/on, merge keys,
@@ -80,5 +82,20 @@ spec:
 				t.Errorf("findings %v, want %v (warnings %v)", got, want, res.Warnings)
 			}
 		})
+	}
+}
+
+// Aliases of Lists of aliases double the objects at each level (a
+// billion laughs): each node is checked once, so 40 levels end at once.
+func TestAliasLaughs(t *testing.T) {
+	y := "apiVersion: v1\nkind: List\nx0: &l0 {apiVersion: v1, kind: Pod, spec: {containers: [{name: c, securityContext: {privileged: on}}]}}\n"
+	for i := 1; i <= 40; i++ {
+		y += fmt.Sprintf("x%d: &l%d {apiVersion: v1, kind: List, items: [*l%d, *l%d]}\n", i, i, i-1, i-1)
+	}
+	y += "items: [*l40]\n"
+	c := &collector{s: New(Options{Root: "."}), seen: map[string]bool{}}
+	c.file("laughs.yaml", []byte(y))
+	if c.workloads != 1 || !slices.ContainsFunc(c.findings, func(f policy.Finding) bool { return f.Rule == CheckPrivileged }) {
+		t.Errorf("%d workload(s), findings %v: want the one Pod, privileged", c.workloads, c.findings)
 	}
 }
