@@ -56,6 +56,8 @@ spec:
 		{"compose privileged y", "compose.yaml", "services:\n  a:\n    image: alpine:3.20\n    privileged: y\n", []string{CheckPrivileged + "@4"}},
 		{"compose x- extension merged", "compose.yaml", "x-base: &base\n  privileged: true\n  pid: host\nservices:\n  a:\n    <<: *base\n    image: alpine:3.20\n",
 			[]string{CheckPrivileged + "@2", CheckHostNamespaces + "@3"}},
+		{"compose user from a variable's default", "compose.yaml", "services:\n  a:\n    image: alpine:3.20\n    user: ${APP_USER:-root}\n    privileged: ${PRIV:-true}\n    pid: \"${PID_MODE-host}\"\n",
+			[]string{CheckRoot + "@4", CheckPrivileged + "@5", CheckHostNamespaces + "@6"}},
 	}
 	watched := []string{CheckPrivileged, CheckCapSysAdmin, CheckDockerSocket, CheckHostNamespaces, CheckDuplicateKey}
 	for _, tt := range tests {
