@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/repo"
@@ -148,9 +150,31 @@ func (c *checker) file(rel string, data []byte, hasIgnore bool) bool {
 type stageInfo struct {
 	name, base string // base expanded with the global ARGs' defaults
 	line       int
-	user       string // the last USER, inherited from a parent stage
+	user       string // the last USER, its variables expanded, inherited from a parent stage
 	userLine   int
 	fromStage  bool // FROM an earlier stage
+	// env are the stage's ENV (a child stage inherits them), vars its
+	// ENV and ARGs, with their defaults: what BuildKit expands USER with.
+	env, vars buildVars
+}
+
+// buildVars are a stage's variables, for BuildKit's own expander.
+type buildVars map[string]string
+
+func (v buildVars) Get(k string) (string, bool) { s, ok := v[k]; return s, ok }
+func (v buildVars) Keys() []string              { return slices.Collect(maps.Keys(v)) }
+
+// lex expands as `docker build` does ($U, ${U}, ${U:-root}, ${U:+x}).
+var lex = shell.NewLex('\\')
+
+// expandVars is a word with the stage's variables expanded; the word as
+// written when BuildKit's expander refuses it.
+func expandVars(word string, v buildVars) string {
+	out, _, err := lex.ProcessWord(word, v)
+	if err != nil {
+		return word
+	}
+	return out
 }
 
 func (c *checker) stages(rel string, stages []instructions.Stage, meta []instructions.ArgCommand, hasIgnore bool) {
@@ -163,16 +187,18 @@ func (c *checker) stages(rel string, stages []instructions.Stage, meta []instruc
 	byName := map[string]*stageInfo{}
 	var infos []*stageInfo
 	for i, st := range stages {
-		si := &stageInfo{name: st.Name, base: expand(st.BaseName, args), line: line(st.Location)}
+		si := &stageInfo{name: st.Name, base: expand(st.BaseName, args), line: line(st.Location), env: buildVars{}, vars: buildVars{}}
 		if parent, ok := byName[strings.ToLower(si.base)]; ok {
 			si.fromStage, si.user, si.userLine = true, parent.user, parent.userLine
+			maps.Copy(si.env, parent.env)
+			maps.Copy(si.vars, parent.env)
 		}
 		object := stageObject(st, i)
 		if !si.fromStage {
 			c.base(rel, si, object)
 		}
 		for _, cmd := range st.Commands {
-			c.command(rel, object, cmd, &si.user, &si.userLine, hasIgnore)
+			c.command(rel, object, cmd, si, args, hasIgnore)
 		}
 		if st.Name != "" {
 			byName[strings.ToLower(st.Name)] = si
@@ -235,8 +261,9 @@ func nonRootBase(base string) bool {
 }
 
 func isRoot(user string) bool {
-	u, _, _ := strings.Cut(user, ":")
-	return u == "root" || u == "0"
+	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
+	// A uid is read as a number: 00 is root too.
+	return u == "root" || u != "" && strings.Trim(u, "0") == ""
 }
 
 // base checks a FROM of an image (not of a stage).
@@ -288,28 +315,43 @@ func runText(r *instructions.RunCommand) string {
 }
 
 var (
-	aptInstall  = regexp.MustCompile(`\bapt(-get)?\s+([^;&|]*\s)?install\b`)
-	aptClean    = regexp.MustCompile(`rm\s+-[a-zA-Z]*r[a-zA-Z]*f?\s+[^;&|]*/var/lib/apt/lists|rm\s+-[a-zA-Z]*f[a-zA-Z]*r\s+[^;&|]*/var/lib/apt/lists`)
-	apkAdd      = regexp.MustCompile(`\bapk\s+([^;&|]*\s)?add\b`)
-	pipInstall  = regexp.MustCompile(`\bpip[0-9.]*\s+([^;&|]*\s)?install\b`)
-	yumInstall  = regexp.MustCompile(`\b(yum|dnf|microdnf)\s+([^;&|]*\s)?install\b`)
-	yumClean    = regexp.MustCompile(`\b(yum|dnf|microdnf)\s+clean\s+all\b|rm\s+-[a-zA-Z]*\s+[^;&|]*/var/cache/(yum|dnf)`)
-	cacheMount  = regexp.MustCompile(`--mount=[^ ]*type=cache`)
-	curlPipe    = regexp.MustCompile(`\b(curl|wget)\b[^;&|]*\|\s*(sudo\s+)?(-\S+\s+)*(ba|z|da|k)?sh\b`)
+	aptInstall = regexp.MustCompile(`\bapt(-get)?\s+([^;&|]*\s)?install\b`)
+	aptClean   = regexp.MustCompile(`rm\s+-[a-zA-Z]*r[a-zA-Z]*f?\s+[^;&|]*/var/lib/apt/lists|rm\s+-[a-zA-Z]*f[a-zA-Z]*r\s+[^;&|]*/var/lib/apt/lists`)
+	apkAdd     = regexp.MustCompile(`\bapk\s+([^;&|]*\s)?add\b`)
+	pipInstall = regexp.MustCompile(`\bpip[0-9.]*\s+([^;&|]*\s)?install\b`)
+	yumInstall = regexp.MustCompile(`\b(yum|dnf|microdnf)\s+([^;&|]*\s)?install\b`)
+	yumClean   = regexp.MustCompile(`\b(yum|dnf|microdnf)\s+clean\s+all\b|rm\s+-[a-zA-Z]*\s+[^;&|]*/var/cache/(yum|dnf)`)
+	cacheMount = regexp.MustCompile(`--mount=[^ ]*type=cache`)
+	// A download run by a shell or an interpreter: piped into it (curl … |
+	// sudo -E /bin/bash -), its output run by sh -c "$(curl …)" or eval, or
+	// read through a process substitution (bash <(curl …), source <(…)).
+	curlPipe = regexp.MustCompile(`\b(curl|wget|fetch)\b` + words + `\|\s*(sudo\s+(-\S+\s+)*|env\s+(\S+=\S*\s+)*)?(\S*/)?` + interp +
+		`|\b` + interp + `\s+(-\S+\s+)*-c\s+["']?(\$\(|` + "`" + `)\s*(curl|wget)\b` +
+		`|\beval\s+["']?(\$\(|` + "`" + `)\s*(curl|wget)\b` +
+		`|(\b` + interp + `|\bsource|(^|[\s;&|])\.)\s+(-\S+\s+)*<\(\s*(curl|wget)\b`)
 	chmod777    = regexp.MustCompile(`\bchmod\s+(-[a-zA-Z]+\s+)*(0?777|[augo]*\+rwx)\b`)
 	sudoInstall = regexp.MustCompile(`(?i)\b(apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(install|add)\b[^;&|]*\bsudo\b`)
 	noPasswd    = regexp.MustCompile(`NOPASSWD`)
 )
 
-// command checks one instruction of a stage; user tracks the stage's USER.
-func (c *checker) command(rel, object string, cmd instructions.Command, user *string, userLine *int, hasIgnore bool) {
+// words are a command's arguments up to the next operator: a quoted URL
+// may hold & or | (https://example.test/i.sh?a=1&b=2).
+const words = `([^;&|'"\n]|'[^'\n]*'|"[^"\n]*")*`
+
+// interp are the shells and interpreters a downloaded script is fed to.
+const interp = `((ba|z|da|k|a|fi)?sh|python[0-9.]*|perl|ruby|node|php)\b`
+
+// command checks one instruction of a stage and tracks the stage's
+// variables and USER; globals are the ARGs before the first FROM, with
+// their defaults.
+func (c *checker) command(rel, object string, cmd instructions.Command, si *stageInfo, globals map[string]string, hasIgnore bool) {
 	ln := 0
 	if l, ok := cmd.(interface{ Location() []parser.Range }); ok {
 		ln = line(l.Location())
 	}
 	switch cmd := cmd.(type) {
 	case *instructions.UserCommand:
-		*user, *userLine = cmd.User, ln
+		si.user, si.userLine = strings.TrimSpace(expandVars(cmd.User, si.vars)), ln
 	case *instructions.RunCommand:
 		text := runText(cmd)
 		flags := strings.Join(cmd.FlagsUsed, " ") + " " + text
@@ -333,7 +375,7 @@ func (c *checker) command(rel, object string, cmd instructions.Command, user *st
 		}
 		switch {
 		case noPasswd.MatchString(text):
-			c.add(CheckSudo, rel, ln, object, "a NOPASSWD sudo rule is written: the non-root user gets root back without a password", "remove the sudoers rule and sudo; do at build time, as root, what needs root")
+			c.add(CheckSudo, rel, ln, object, noPasswdDetail, noPasswdFix)
 		case sudoInstall.MatchString(text):
 			c.add(CheckSudoInstalled, rel, ln, object, "sudo is installed", "remove sudo: a container has no use for it, and it is a way back to root")
 		}
@@ -344,17 +386,47 @@ func (c *checker) command(rel, object string, cmd instructions.Command, user *st
 			}
 		}
 		c.copyAll(rel, object, ln, cmd.SourcePaths, "", hasIgnore)
+		c.heredocs(rel, object, ln, cmd.SourceContents)
 	case *instructions.CopyCommand:
 		c.copyAll(rel, object, ln, cmd.SourcePaths, cmd.From, hasIgnore)
+		c.heredocs(rel, object, ln, cmd.SourceContents)
 	case *instructions.ArgCommand:
 		for _, kv := range cmd.Args {
 			if kv.Value != nil {
 				c.secret(rel, object, ln, "ARG", kv.Key, *kv.Value)
 			}
+			// An ENV of the same name wins over an ARG; an ARG without a
+			// default takes the global one.
+			if _, isEnv := si.env[kv.Key]; isEnv {
+				continue
+			}
+			switch g, global := globals[kv.Key]; {
+			case kv.Value != nil:
+				si.vars[kv.Key] = expandVars(*kv.Value, si.vars)
+			case global:
+				si.vars[kv.Key] = g
+			}
 		}
 	case *instructions.EnvCommand:
 		for _, kv := range cmd.Env {
 			c.secret(rel, object, ln, "ENV", kv.Key, kv.Value)
+			v := expandVars(kv.Value, si.vars)
+			si.env[kv.Key], si.vars[kv.Key] = v, v
+		}
+	}
+}
+
+const (
+	noPasswdDetail = "a NOPASSWD sudo rule is written: the non-root user gets root back without a password"
+	noPasswdFix    = "remove the sudoers rule and sudo; do at build time, as root, what needs root"
+)
+
+// heredocs checks the files a COPY or ADD writes from a heredoc (COPY
+// <<EOF /etc/sudoers.d/app): the same rule a RUN <<EOF writing it meets.
+func (c *checker) heredocs(rel, object string, ln int, files []instructions.SourceContent) {
+	for _, f := range files {
+		if noPasswd.MatchString(f.Data) {
+			c.add(CheckSudo, rel, ln, object, noPasswdDetail, noPasswdFix)
 		}
 	}
 }

@@ -23,6 +23,7 @@ const (
 	CheckImageLatest    = "manifest-image-latest"             // not in PSS: kube-score container-image-tag
 	CheckImageDigest    = "manifest-image-no-digest"          // not in PSS: checkov CKV_K8S_43
 	CheckServiceAccount = "manifest-service-account-token"    // not in PSS: checkov CKV_K8S_38
+	CheckDuplicateKey   = "manifest-duplicate-key"            // not in PSS: a key that readers read differently
 )
 
 // Checks is the catalogue, with default tiers: privileged, the docker
@@ -63,4 +64,6 @@ var Checks = []policy.Check{
 		Help: "A tag can be moved to another image; image@sha256:… cannot. Pin the digest the gate checked and signed."},
 	{ID: CheckServiceAccount, Tier: policy.Low, Title: "The service account token is mounted",
 		Help: "Set automountServiceAccountToken: false on pods that do not call the Kubernetes API: a stolen token is a foothold in the cluster."},
+	{ID: CheckDuplicateKey, Tier: policy.High, Title: "A key is written twice in one mapping",
+		Help: "kubectl's strict validation rejects the file, Helm, client-go and Argo CD take the last value, other parsers the first: what is reviewed and what runs can differ (privileged: false, privileged: true). Write each key once."},
 }

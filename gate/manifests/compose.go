@@ -1,6 +1,7 @@
 package manifests
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -21,6 +22,7 @@ func (c *collector) compose(rel string, doc ast.Node, named bool) bool {
 	if len(svcs) == 0 || !named && len(svcs) < len(pairs(services)) {
 		return false
 	}
+	ast.Walk(interpolator{}, services)
 	for _, kv := range svcs {
 		c.services++
 		c.service(rel, kv)
@@ -105,4 +107,41 @@ func (c *collector) service(rel string, kv *ast.MappingValueNode) {
 		c.image(rel, keyLine(img), object, str(img))
 		c.deployments = append(c.deployments, policy.Deployment{Image: str(img), Object: object, Path: rel, NonRoot: nonRoot})
 	}
+}
+
+// Compose interpolates ${VAR:-default} from the environment of whoever
+// runs it, which is not here: each reference is read as its default, the
+// value it has when the variable is unset (user: ${APP_USER:-root} runs as
+// root), ${VAR} alone as the empty string Compose gives it.
+var composeVar = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^${}]*))?\}`)
+
+func interpolate(s string) string {
+	s = strings.ReplaceAll(s, "$$", "\x00")
+	for range 8 { // nested defaults, innermost first
+		next := composeVar.ReplaceAllStringFunc(s, func(m string) string {
+			sub := composeVar.FindStringSubmatch(m)
+			switch sub[2] {
+			case ":-", "-":
+				return sub[3]
+			case "":
+				return ""
+			}
+			return m // :? and :+ depend on the environment
+		})
+		if next == s {
+			break
+		}
+		s = next
+	}
+	return strings.ReplaceAll(s, "\x00", "$")
+}
+
+// interpolator rewrites the services' strings in place.
+type interpolator struct{}
+
+func (interpolator) Visit(n ast.Node) ast.Visitor {
+	if t, ok := n.(*ast.StringNode); ok && strings.Contains(t.Value, "$") {
+		t.Value = interpolate(t.Value)
+	}
+	return interpolator{}
 }

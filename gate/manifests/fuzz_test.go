@@ -47,6 +47,10 @@ func FuzzManifest(f *testing.F) {
 	}
 	f.Add("services: {a: {image: x, volumes: [/:/host, {type: bind, source: /}]}}")
 	f.Add("kind: List\napiVersion: v1\nitems: [1, [2], {kind: Pod}]")
+	// Aliases, merge keys and duplicates, resolved before the checks.
+	f.Add("x: &a {privileged: y, <<: *a}\napiVersion: v1\nkind: Pod\nspec: {<<: [*a, *b, 1, [*a]], containers: [{<<: *a, securityContext: *a}]}")
+	f.Add("apiVersion: v1\nkind: List\nitems: &l [*l, {<<: *l}]\nitems: [*l]")
+	f.Add("services: &s {a: {<<: *s, image: x, privileged: on, privileged: off}}")
 	f.Fuzz(func(t *testing.T, s string) {
 		c := &collector{s: New(Options{Root: "."}), seen: map[string]bool{}}
 		c.file("compose.yaml", []byte(s))

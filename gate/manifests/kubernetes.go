@@ -13,6 +13,13 @@ import (
 // object checks one Kubernetes object (a List's items too); it reports
 // whether it was a workload or a list of them.
 func (c *collector) object(rel string, obj ast.Node) bool {
+	// Aliases make one node reachable many times (a List of aliases of
+	// Lists doubles at each level): each node is checked once per file,
+	// which gives the same findings.
+	if c.visited[obj] {
+		return false
+	}
+	c.visited[obj] = true
 	kind := str(get(obj, "kind"))
 	if kind == "List" || strings.HasSuffix(kind, "List") {
 		found := false
@@ -139,7 +146,7 @@ func (c *collector) container(rel, podObject string, ctr, podSC, annotations ast
 	user, nonRoot := either("runAsUser"), either("runAsNonRoot")
 	runsNonRoot := false
 	switch nr, _ := boolean(nonRoot); {
-	case user != nil && str(user) == "0":
+	case user != nil && isZero(str(user)):
 		c.add(CheckRoot, rel, keyLine(user), object, "runAsUser: 0", "set runAsUser to a non-zero uid and runAsNonRoot: true")
 	case nr || user != nil:
 		runsNonRoot = true

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
@@ -122,6 +123,7 @@ type collector struct {
 	warnings            []string
 	deployments         []policy.Deployment
 	seen                map[string]bool
+	visited             map[ast.Node]bool // the objects of the file being read
 	workloads, services int
 }
 
@@ -130,7 +132,7 @@ func (c *collector) file(rel string, data []byte) fileKind {
 	if templateMarks.Match(data) && (strings.Contains("/"+rel, "/templates/") || bytes.Contains(data, []byte("{{ .Values")) || bytes.Contains(data, []byte("{{- "))) {
 		return fileHelm
 	}
-	f, err := parser.ParseBytes(data, 0)
+	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		if templateMarks.Match(data) {
 			return fileHelm
@@ -149,19 +151,26 @@ func (c *collector) file(rel string, data []byte) fileKind {
 		return fileUnparsable
 	}
 	kind := fileOther
+	c.visited = map[ast.Node]bool{}
 	for _, doc := range f.Docs {
+		dups := resolve(doc)
 		body := doc.Body
 		if body == nil || !isMapping(body) {
 			continue
 		}
+		checked := false
 		if get(body, "apiVersion") != nil && get(body, "kind") != nil {
-			if c.object(rel, body) {
-				kind = fileManifest
-			}
+			checked = c.object(rel, body)
+		} else {
+			checked = c.compose(rel, body, composeName.MatchString(path.Base(rel)))
+		}
+		if !checked {
 			continue
 		}
-		if c.compose(rel, body, composeName.MatchString(path.Base(rel))) {
-			kind = fileManifest
+		kind = fileManifest
+		for _, d := range dups {
+			c.add(CheckDuplicateKey, rel, d.line, "key "+d.key, d.key+" is written twice in one mapping: kubectl's strict validation rejects the file, lenient clients take the last value, some parsers the first",
+				"write "+d.key+" once")
 		}
 	}
 	return kind

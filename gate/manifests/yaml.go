@@ -44,10 +44,30 @@ func isMapping(n ast.Node) bool {
 }
 
 func keyOf(kv *ast.MappingValueNode) string {
-	if kv.Key == nil || kv.Key.GetToken() == nil {
+	if kv.Key == nil {
+		return ""
+	}
+	// A tagged key (!!str privileged) is its value's text.
+	if s, ok := scalar(kv.Key); ok {
+		return s
+	}
+	if kv.Key.GetToken() == nil {
 		return ""
 	}
 	return kv.Key.GetToken().Value
+}
+
+// isZero reads an integer as YAML 1.1 does (0, 00, 0x0, 0o0, +0, 0_0, 0.0):
+// runAsUser: 0x0 is root too.
+func isZero(s string) bool {
+	s = strings.TrimLeft(strings.ReplaceAll(strings.TrimSpace(s), "_", ""), "+-")
+	if s == "" {
+		return false
+	}
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") || strings.HasPrefix(s, "0o") || strings.HasPrefix(s, "0b") {
+		s = s[2:]
+	}
+	return strings.Trim(s, "0.") == "" && strings.ContainsRune(s, '0')
 }
 
 // get is the entry of a mapping with the key, nil when absent.
@@ -119,10 +139,13 @@ func boolean(kv *ast.MappingValueNode) (v, set bool) {
 	if !ok {
 		return false, false
 	}
-	switch strings.ToLower(s) {
-	case "true", "yes", "on":
+	// YAML 1.1's booleans, which sigs.k8s.io/yaml (the cluster's decoder)
+	// and Compose's loader read: y, yes, on are true even where goccy's
+	// YAML 1.2 reading makes them strings. Any case: the wider reading.
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "on", "y":
 		return true, true
-	case "false", "no", "off":
+	case "false", "no", "off", "n":
 		return false, true
 	}
 	return false, false
