@@ -53,6 +53,9 @@ type Options struct {
 	DownloadDB bool   // fetch the offline database into OfflineDB first
 	APIURL     string // OSV API base URL (default DefaultAPIURL)
 	DBURL      string // offline database export base URL (default DefaultDBURL)
+	// KEVURL and EPSSURL are where --download-db fetches CISA's KEV catalog
+	// and FIRST's EPSS scores (default DefaultKEVURL, DefaultEPSSURL).
+	KEVURL, EPSSURL string
 
 	// MaxDBAge is how old offline data may be (deps.max_db_age): older is
 	// an error; over 3 days a warning. 0: not checked.
@@ -177,6 +180,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		lockfiles = append(lockfiles, abs)
 	}
 
+	if s.opts.OfflineDB != "" && s.opts.DownloadDB {
+		if err := downloadRisk(ctx, s.opts.OfflineDB, s.opts); err != nil {
+			return policy.ScanResult{}, err
+		}
+	}
 	out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
 	if err == nil && s.opts.Base != "" {
 		out, err = s.markNew(ctx, root, res, read, out)
@@ -193,6 +201,13 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		out.Coverage.Skipped = append(out.Coverage.Skipped, img.Coverage.Skipped...)
 		if err != nil {
 			return out, fmt.Errorf("image %s: %w", ref, err)
+		}
+	}
+	if s.opts.OfflineDB != "" {
+		facts, err := annotateRisk(s.opts.OfflineDB, out.Findings, s.opts)
+		out.Notes = append(out.Notes, facts.notes...)
+		if err != nil {
+			return out, err
 		}
 	}
 	return out, nil

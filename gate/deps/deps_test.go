@@ -563,12 +563,19 @@ func TestDownloadDB(t *testing.T) {
 		mu.Lock()
 		got = append(got, r.URL.Path)
 		mu.Unlock()
-		eco := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/all.zip")
-		http.ServeFile(w, r, filepath.Join(sharedDB, "osv-scalibr", eco, "all.zip"))
+		switch r.URL.Path {
+		case "/kev.json": // the KEV catalog and EPSS scores come with the OSV data
+			http.ServeFile(w, r, filepath.Join(riskFixtures, "known_exploited_vulnerabilities.json"))
+		case "/epss.csv.gz":
+			w.Write(gzipped(t, fixture(t, "epss_scores-current.csv")))
+		default:
+			eco := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/all.zip")
+			http.ServeFile(w, r, filepath.Join(sharedDB, "osv-scalibr", eco, "all.zip"))
+		}
 	}))
 	defer srv.Close()
 	db := t.TempDir()
-	res, err := scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: db, DownloadDB: true, DBURL: srv.URL})
+	res, err := scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: db, DownloadDB: true, DBURL: srv.URL, KEVURL: srv.URL + "/kev.json", EPSSURL: srv.URL + "/epss.csv.gz"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +590,7 @@ func TestDownloadDB(t *testing.T) {
 	}
 
 	srv.Close()
-	_, err = scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: t.TempDir(), DownloadDB: true, DBURL: srv.URL})
+	_, err = scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: t.TempDir(), DownloadDB: true, DBURL: srv.URL, KEVURL: srv.URL + "/kev.json", EPSSURL: srv.URL + "/epss.csv.gz"})
 	if err == nil {
 		t.Error("a failed download must fail closed")
 	}
