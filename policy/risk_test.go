@@ -54,7 +54,9 @@ func TestRiskFloorsDecide(t *testing.T) {
 		return Finding{ID: "GHSA-x", Aliases: []string{"CVE-2024-1"}, Kind: KindVulnerability, Rule: "GHSA-x", Score: score(s), ScoreSource: SourceCVSSv3, Fingerprint: "fp"}
 	}
 	kev := &KEV{CVE: "CVE-2024-1", DateAdded: "2024-05-01", Ransomware: "Known"}
-	epss := func(p float64) *EPSS { return &EPSS{CVE: "CVE-2024-1", Probability: p, Percentile: 0.99, Date: "2026-12-01"} }
+	epss := func(p float64) *EPSS {
+		return &EPSS{CVE: "CVE-2024-1", Probability: p, Percentile: 0.99, Date: "2026-12-01"}
+	}
 	off, err := Parse("off.yml", []byte("deps: {kev: off, epss: off}\n"), testCatalogue)
 	if err != nil {
 		t.Fatal(err)
