@@ -9,10 +9,10 @@ import (
 // catalog: exploited in the wild, whatever its CVSS score says.
 type KEV struct {
 	CVE       string `json:"cve"`
-	DateAdded string `json:"date_added"` // YYYY-MM-DD, as the catalog gives it
-	// Ransomware is the catalog's knownRansomwareCampaignUse: "Known" or
-	// "Unknown".
-	Ransomware string `json:"ransomware,omitempty"`
+	DateAdded string `json:"date_added"` // YYYY-MM-DD
+	// Ransomware is the catalog's knownRansomwareCampaignUse "Known": used
+	// in ransomware campaigns.
+	Ransomware bool `json:"ransomware"`
 }
 
 // EPSS is a vulnerability's FIRST Exploit Prediction Scoring System score:
@@ -39,6 +39,28 @@ const (
 	SourceKEVFloor  = "KEV (deps.kev)"
 	SourceEPSSFloor = "EPSS (deps.epss)"
 )
+
+// ExploitNote says in words what is known of a vulnerability's
+// exploitation, "" when nothing: "known exploited (CISA KEV since
+// 2021-12-10, used by ransomware); EPSS 0.94 (top 0.02%, 2026-11-24)".
+// Every output shows it with the finding (through its renderer).
+func (f Finding) ExploitNote() string {
+	var parts []string
+	if k := f.KEV; k != nil {
+		s := "known exploited (CISA KEV"
+		if k.DateAdded != "" {
+			s += " since " + k.DateAdded
+		}
+		if k.Ransomware {
+			s += ", used by ransomware"
+		}
+		parts = append(parts, s+")")
+	}
+	if e := f.EPSS; e != nil {
+		parts = append(parts, fmt.Sprintf("EPSS %.2f (percentile %.2f, %s)", e.Probability, e.Percentile, e.Date))
+	}
+	return strings.Join(parts, "; ")
+}
 
 // baseSource is a score source without a floor's suffix: what the score
 // itself came from.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestRiskFloorsDecide(t *testing.T) {
 	vuln := func(s float64) Finding {
 		return Finding{ID: "GHSA-x", Aliases: []string{"CVE-2024-1"}, Kind: KindVulnerability, Rule: "GHSA-x", Score: score(s), ScoreSource: SourceCVSSv3, Fingerprint: "fp"}
 	}
-	kev := &KEV{CVE: "CVE-2024-1", DateAdded: "2024-05-01", Ransomware: "Known"}
+	kev := &KEV{CVE: "CVE-2024-1", DateAdded: "2024-05-01", Ransomware: true}
 	epss := func(p float64) *EPSS {
 		return &EPSS{CVE: "CVE-2024-1", Probability: p, Percentile: 0.99, Date: "2026-12-01"}
 	}
@@ -86,6 +87,10 @@ func TestRiskFloorsDecide(t *testing.T) {
 			got := d.Findings[0]
 			if got.Severity != tc.want || got.ScoreSource != tc.source || d.Verdict != tc.verdict {
 				t.Errorf("%v (%s), verdict %s; want %v (%s), %s", got.Severity, got.ScoreSource, d.Verdict, tc.want, tc.source, tc.verdict)
+			}
+			if tc.kev != nil && !strings.Contains(got.ExploitNote(), "known exploited (CISA KEV since 2024-05-01, used by ransomware)") ||
+				tc.epss != nil && !strings.Contains(got.ExploitNote(), fmt.Sprintf("EPSS %.2f (percentile 0.99, 2026-12-01)", tc.epss.Probability)) {
+				t.Errorf("note %q", got.ExploitNote())
 			}
 			// Deciding again (the gate re-decides on a base revision) gives the same.
 			again := tc.pol.Decide(d.Findings, Context{Environment: "production", Now: time.Now()}).Findings[0]

@@ -66,7 +66,12 @@ func loadKEV(path string) (*kevCatalog, error) {
 		if !strings.HasPrefix(id, "CVE-") {
 			return nil, fmt.Errorf("KEV catalog %s: entry %d has cveID %q, not a CVE id", path, i, v.CVE)
 		}
-		c.entries[id] = policy.KEV{CVE: id, DateAdded: v.DateAdded, Ransomware: v.Ransomware}
+		// Only what is checked reaches a report: a date, and a yes/no.
+		added := ""
+		if d, err := time.Parse(time.DateOnly, strings.TrimSpace(v.DateAdded)); err == nil {
+			added = d.Format(time.DateOnly)
+		}
+		c.entries[id] = policy.KEV{CVE: id, DateAdded: added, Ransomware: strings.EqualFold(strings.TrimSpace(v.Ransomware), "Known")}
 	}
 	return c, nil
 }

@@ -86,7 +86,7 @@ func TestRiskDataAnnotatesFindings(t *testing.T) {
 		got[f.ID] = f
 	}
 	send, static, lodash := got["GHSA-m6fv-jmcg-4jfg"], got["GHSA-cm22-4g7w-348p"], got["GHSA-29mw-wpgm-hmr9"]
-	if k := send.KEV; k == nil || *k != (policy.KEV{CVE: "CVE-2024-43799", DateAdded: "2026-11-20", Ransomware: "Unknown"}) {
+	if k := send.KEV; k == nil || *k != (policy.KEV{CVE: "CVE-2024-43799", DateAdded: "2026-11-20", Ransomware: false}) {
 		t.Errorf("send: KEV %+v", k)
 	}
 	if e := static.EPSS; e == nil || *e != (policy.EPSS{CVE: "CVE-2024-43800", Probability: 0.9, Percentile: 0.99504, Date: "2026-11-24"}) {

@@ -212,6 +212,9 @@ func resultMessage(f policy.Finding) string {
 	case policy.KindManifest, policy.KindDockerfile:
 		msg += " (" + t(f.Location.Object) + ")"
 	}
+	if n := f.ExploitNote(); n != "" {
+		msg += "; " + t(n)
+	}
 	if f.Fix != "" {
 		msg += ". " + t(f.Fix)
 	}
