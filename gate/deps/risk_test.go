@@ -98,12 +98,12 @@ func TestRiskDataAnnotatesFindings(t *testing.T) {
 	if static.KEV != nil || send.EPSS != nil {
 		t.Errorf("data given to findings whose CVE has none: %+v %+v", static.KEV, send.EPSS)
 	}
-	if !strings.Contains(strings.Join(res.Notes, "\n"), "KEV catalog 2026.11.24: 3 entries, released 2026-11-24; 1 of the findings are known exploited") {
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "KEV catalog 2026.11.24: 4 entries, released 2026-11-24; 1 of the findings are known exploited") {
 		t.Errorf("notes %q", res.Notes)
 	}
 
-	// The policy's floors: the medium send advisory fails the gate, the
-	// medium serve-static one with EPSS 0.9 blocks production.
+	// The policy's floors: the low send advisory fails the gate, the low
+	// serve-static one with EPSS 0.9 blocks production.
 	d := policy.Default().Decide(res.Findings, policy.Context{Now: now, Environment: "production"})
 	tiers := map[string]string{}
 	for _, f := range d.Findings {
@@ -150,7 +150,7 @@ func TestRiskDataStaleOrBrokenFailsClosed(t *testing.T) {
 		{"stale KEV", kev, "", 8 * 24 * time.Hour, "KEV catalog "},
 		{"stale EPSS", "", epss, 8 * 24 * time.Hour, "EPSS scores "},
 		{"KEV not JSON", "<html>rate limited</html>", "", 0, "not CISA's JSON feed"},
-		{"KEV truncated", strings.Replace(kev, `"count": 3`, `"count": 1400`, 1), "", 0, "count says 1400 entries, it lists 3"},
+		{"KEV truncated", strings.Replace(kev, `"count": 4`, `"count": 1400`, 1), "", 0, "count says 1400 entries, it lists 4"},
 		{"KEV empty", `{"catalogVersion":"x","dateReleased":"2026-11-24T00:00:00Z","count":0,"vulnerabilities":[]}`, "", 0, "lists no vulnerability"},
 		{"EPSS without its date line", "", strings.SplitN(epss, "\n", 2)[1], 0, "no #model_version"},
 		{"EPSS without a score", "", "#model_version:v1,score_date:2026-11-24T00:00:00+0000\ncve,epss,percentile\n", 0, "no score"},
