@@ -56,6 +56,10 @@ type Options struct {
 	// KEVURL and EPSSURL are where --download-db fetches CISA's KEV catalog
 	// and FIRST's EPSS scores (default DefaultKEVURL, DefaultEPSSURL).
 	KEVURL, EPSSURL string
+	// EOLProducts are the endoflife.date products --download-db fetches
+	// into DIR/eol/<product>.json, from EOLURL (default DefaultEOLURL).
+	EOLProducts []string
+	EOLURL      string
 
 	// MaxDBAge is how old offline data may be (deps.max_db_age): older is
 	// an error; over 3 days a warning. 0: not checked.

@@ -3,6 +3,7 @@ package deps
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -129,6 +130,29 @@ func downloadRisk(ctx context.Context, db string, opts Options) error {
 		if err := download(ctx, opts.HTTPClient, d.url, filepath.Join(db, filepath.FromSlash(d.file)), d.check); err != nil {
 			return err
 		}
+	}
+	for _, p := range opts.EOLProducts {
+		url := strings.TrimSuffix(cmp.Or(opts.EOLURL, DefaultEOLURL), "/") + "/" + p + ".json"
+		if err := download(ctx, opts.HTTPClient, url, filepath.Join(db, "eol", p+".json"), isJSONArray); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DefaultEOLURL is endoflife.date's API: /<product>.json per product.
+const DefaultEOLURL = "https://endoflife.date/api"
+
+// isJSONArray checks an endoflife.date download: a JSON array of cycles
+// (the image checks read it in full).
+func isJSONArray(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var cycles []map[string]any
+	if err := json.Unmarshal(b, &cycles); err != nil || len(cycles) == 0 {
+		return fmt.Errorf("not endoflife.date's list of release cycles")
 	}
 	return nil
 }
