@@ -200,6 +200,10 @@ func TestDownloadRiskData(t *testing.T) {
 			io.WriteString(w, kev)
 		case "/epss_scores-current.csv.gz":
 			w.Write(epss)
+		case "/eol/debian.json":
+			io.WriteString(w, `[{"cycle":"13","releaseDate":"2025-08-09","eol":"2030-06-30","latest":"13.2","lts":false}]`)
+		case "/eol/alpine-linux.json":
+			io.WriteString(w, `{"message": "rate limited"}`)
 		case "/broken.json":
 			io.WriteString(w, `{"vulnerabilities": [`)
 		default:
@@ -241,6 +245,21 @@ func TestDownloadRiskData(t *testing.T) {
 	_, err = scanDir(t, opts(t.TempDir(), "/missing.json"))
 	if err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("error %v", err)
+	}
+
+	// The end-of-life data of the image checks comes along.
+	db = t.TempDir()
+	o := opts(db, "/feeds/known_exploited_vulnerabilities.json")
+	o.EOLProducts, o.EOLURL = []string{"debian"}, srv.URL+"/eol"
+	if _, err := scanDir(t, o); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(db, "eol", "debian.json")); err != nil || !strings.Contains(string(b), `"cycle":"13"`) {
+		t.Errorf("eol/debian.json: %s, %v", b, err)
+	}
+	o.EOLProducts, o.OfflineDB = []string{"alpine-linux"}, t.TempDir()
+	if _, err := scanDir(t, o); err == nil || !strings.Contains(err.Error(), "not endoflife.date's list of release cycles") {
+		t.Errorf("a rate-limit page stored as end-of-life data: %v", err)
 	}
 }
 
