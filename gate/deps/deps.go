@@ -213,6 +213,8 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		if err != nil {
 			return out, err
 		}
+	} else if n := apiModeRiskNote(out.Findings); n != "" {
+		out.Notes = append(out.Notes, n)
 	}
 	return out, nil
 }

@@ -461,6 +461,10 @@ func TestOSVAPI(t *testing.T) {
 	if !slices.Contains(api.queries, "npm/lodash@4.17.15") || !slices.Contains(api.queries, "PyPI/requests@2.19.0") {
 		t.Errorf("queries %v", api.queries)
 	}
+	// The API mode reads no KEV or EPSS data, and says so.
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "no KEV or EPSS data: they are read from an offline database") {
+		t.Errorf("notes %q", res.Notes)
+	}
 	if !strings.Contains(New(Options{APIURL: srv.URL}).Target(), "OSV API "+srv.URL) {
 		t.Error("the target must name the API")
 	}

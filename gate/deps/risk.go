@@ -199,3 +199,15 @@ func download(ctx context.Context, client *http.Client, url, dest string, check 
 	}
 	return nil
 }
+
+// apiModeRiskNote says, when there are advisories a floor could raise,
+// that the OSV API mode reads no KEV or EPSS data: the floors were not
+// applied, and the report must not read as if they had been.
+func apiModeRiskNote(findings []policy.Finding) string {
+	for _, f := range findings {
+		if f.Kind == policy.KindVulnerability && len(cvesOf(f)) > 0 {
+			return "no KEV or EPSS data: they are read from an offline database (--offline-db DIR, filled by --download-db), so known- and likely-exploited advisories were not raised (deps.kev, deps.epss)"
+		}
+	}
+	return ""
+}
