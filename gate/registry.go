@@ -75,6 +75,7 @@ var registry = []Registration{
 				LockfilePatterns: pol.DepsLockfilePatterns,
 				MaxDBAge:         pol.DepsMaxDBAge,
 				RequireLockfiles: pol.DepsRequireLockfiles,
+				EOLProducts:      image.EOLProducts(), // --download-db fetches the end-of-life data too (issue 28)
 				Now:              c.Now, Logger: log,
 			}), nil
 		},
@@ -90,6 +91,7 @@ var registry = []Registration{
 			return image.New(image.Options{
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: checkTiers(pol, image.Checks),
 				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log,
+				EOLDir: c.OfflineDB, Now: c.Now, // DIR/eol/<product>.json replaces the embedded end-of-life table (issue 28)
 			}), nil
 		},
 	},

@@ -198,6 +198,7 @@ func expiryWarning(file string, ex Exception, today time.Time) (string, bool) {
 
 // classify sets a finding's tier from the policy where the policy decides it.
 func (p *Policy) classify(f *Finding) {
+	defer p.applyFloors(f)
 	switch {
 	case f.Kind == KindSecret:
 		f.Severity, f.ScoreSource = p.SecretsTier, SourcePolicyDefault
@@ -212,7 +213,7 @@ func (p *Policy) classify(f *Finding) {
 }
 
 func isVectorSource(s string) bool {
-	s = strings.TrimPrefix(s, SourceAliasPrefix)
+	s = strings.TrimPrefix(baseSource(s), SourceAliasPrefix)
 	return s == SourceCVSSv4 || s == SourceCVSSv3 || s == SourceCVSSv2
 }
 

@@ -194,7 +194,12 @@ type Finding struct {
 	Score       *float64 `json:"score,omitempty"`
 	ScoreSource string   `json:"score_source,omitempty"`
 	Location    Location `json:"location"`
-	Preview     string   `json:"preview,omitempty"`
+	// KEV and EPSS are the advisory's exploitation data (CISA's catalog,
+	// FIRST's scores), when its CVE has some: the floors deps.kev and
+	// deps.epss raise its tier by them.
+	KEV     *KEV   `json:"kev,omitempty"`
+	EPSS    *EPSS  `json:"epss,omitempty"`
+	Preview string `json:"preview,omitempty"`
 	// Context is why a secret finding is less likely a live credential
 	// (a test path, a local host, a token whose checksum fails): the
 	// policy's secrets.context gives its tier. Empty: none.

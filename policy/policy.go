@@ -119,8 +119,16 @@ type Policy struct {
 	// DefaultDepsLockfilePatterns).
 	DepsLockfilePatterns map[string][]string
 	DepsMaxDBAge         time.Duration // how old offline vulnerability data may be; 0: unchecked
-	ImageMaxSize         int64         // bytes
-	ImageMaxWasted       int64         // bytes of files later layers delete or overwrite
+	// DepsKEV is the least tier of an advisory in CISA's KEV catalog
+	// (deps.kev); SeverityUnset: off.
+	DepsKEV Severity
+	// DepsEPSSAbove and DepsEPSSTier are the EPSS floor (deps.epss): an
+	// advisory whose EPSS probability is above it is at least that tier;
+	// SeverityUnset: off.
+	DepsEPSSAbove  float64
+	DepsEPSSTier   Severity
+	ImageMaxSize   int64 // bytes
+	ImageMaxWasted int64 // bytes of files later layers delete or overwrite
 	// Checks sets the tier of checks by id (image.checks, and the older
 	// image.root_user and image.size keys); a check not set here has its
 	// catalogue default.
@@ -217,6 +225,8 @@ type rawPolicy struct {
 		MaxDBAge   *string             `yaml:"max_db_age"`
 		Require    *bool               `yaml:"require_lockfiles"`
 		Patterns   map[string][]string `yaml:"lockfile_patterns"`
+		KEV        any                 `yaml:"kev"`  // a tier, or off
+		EPSS       any                 `yaml:"epss"` // {above, tier}, or off
 	} `yaml:"deps"`
 	Image *struct {
 		MaxSize   *string           `yaml:"max_size"`
@@ -353,6 +363,8 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 		if dp.Require != nil {
 			p.DepsRequireLockfiles = *dp.Require
 		}
+		parseKEV(&v, dp.KEV, &p.DepsKEV)
+		parseEPSS(&v, dp.EPSS, &p.DepsEPSSAbove, &p.DepsEPSSTier)
 		if a := dp.MaxDBAge; a != nil {
 			d, err := ParseAge(*a)
 			if err != nil {
@@ -519,6 +531,9 @@ func builtin() *Policy {
 			"PyPI": slices.Clone(DefaultDepsLockfilePatterns["PyPI"]),
 		},
 		DepsMaxDBAge:   7 * 24 * time.Hour,
+		DepsKEV:        DefaultKEVTier,
+		DepsEPSSAbove:  DefaultEPSSAbove,
+		DepsEPSSTier:   DefaultEPSSTier,
 		ImageMaxSize:   200 * 1000 * 1000,
 		ImageMaxWasted: 10 * 1000 * 1000,
 		Response:       defaultResponse(),

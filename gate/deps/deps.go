@@ -53,6 +53,13 @@ type Options struct {
 	DownloadDB bool   // fetch the offline database into OfflineDB first
 	APIURL     string // OSV API base URL (default DefaultAPIURL)
 	DBURL      string // offline database export base URL (default DefaultDBURL)
+	// KEVURL and EPSSURL are where --download-db fetches CISA's KEV catalog
+	// and FIRST's EPSS scores (default DefaultKEVURL, DefaultEPSSURL).
+	KEVURL, EPSSURL string
+	// EOLProducts are the endoflife.date products --download-db fetches
+	// into DIR/eol/<product>.json, from EOLURL (default DefaultEOLURL).
+	EOLProducts []string
+	EOLURL      string
 
 	// MaxDBAge is how old offline data may be (deps.max_db_age): older is
 	// an error; over 3 days a warning. 0: not checked.
@@ -177,6 +184,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		lockfiles = append(lockfiles, abs)
 	}
 
+	if s.opts.OfflineDB != "" && s.opts.DownloadDB {
+		if err := downloadRisk(ctx, s.opts.OfflineDB, s.opts); err != nil {
+			return policy.ScanResult{}, err
+		}
+	}
 	out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
 	if err == nil && s.opts.Base != "" {
 		out, err = s.markNew(ctx, root, res, read, out)
@@ -194,6 +206,15 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		if err != nil {
 			return out, fmt.Errorf("image %s: %w", ref, err)
 		}
+	}
+	if s.opts.OfflineDB != "" {
+		facts, err := annotateRisk(s.opts.OfflineDB, out.Findings, s.opts)
+		out.Notes = append(out.Notes, facts.notes...)
+		if err != nil {
+			return out, err
+		}
+	} else if n := apiModeRiskNote(out.Findings); n != "" {
+		out.Notes = append(out.Notes, n)
 	}
 	return out, nil
 }

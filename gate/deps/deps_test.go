@@ -461,6 +461,10 @@ func TestOSVAPI(t *testing.T) {
 	if !slices.Contains(api.queries, "npm/lodash@4.17.15") || !slices.Contains(api.queries, "PyPI/requests@2.19.0") {
 		t.Errorf("queries %v", api.queries)
 	}
+	// The API mode reads no KEV or EPSS data, and says so.
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "no KEV or EPSS data: they are read from an offline database") {
+		t.Errorf("notes %q", res.Notes)
+	}
 	if !strings.Contains(New(Options{APIURL: srv.URL}).Target(), "OSV API "+srv.URL) {
 		t.Error("the target must name the API")
 	}
@@ -563,12 +567,19 @@ func TestDownloadDB(t *testing.T) {
 		mu.Lock()
 		got = append(got, r.URL.Path)
 		mu.Unlock()
-		eco := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/all.zip")
-		http.ServeFile(w, r, filepath.Join(sharedDB, "osv-scalibr", eco, "all.zip"))
+		switch r.URL.Path {
+		case "/kev.json": // the KEV catalog and EPSS scores come with the OSV data
+			http.ServeFile(w, r, filepath.Join(riskFixtures, "known_exploited_vulnerabilities.json"))
+		case "/epss.csv.gz":
+			w.Write(gzipped(t, fixture(t, "epss_scores-current.csv")))
+		default:
+			eco := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/all.zip")
+			http.ServeFile(w, r, filepath.Join(sharedDB, "osv-scalibr", eco, "all.zip"))
+		}
 	}))
 	defer srv.Close()
 	db := t.TempDir()
-	res, err := scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: db, DownloadDB: true, DBURL: srv.URL})
+	res, err := scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: db, DownloadDB: true, DBURL: srv.URL, KEVURL: srv.URL + "/kev.json", EPSSURL: srv.URL + "/epss.csv.gz"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +594,7 @@ func TestDownloadDB(t *testing.T) {
 	}
 
 	srv.Close()
-	_, err = scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: t.TempDir(), DownloadDB: true, DBURL: srv.URL})
+	_, err = scanDir(t, Options{Root: copyTree(t, "npm"), OfflineDB: t.TempDir(), DownloadDB: true, DBURL: srv.URL, KEVURL: srv.URL + "/kev.json", EPSSURL: srv.URL + "/epss.csv.gz"})
 	if err == nil {
 		t.Error("a failed download must fail closed")
 	}

@@ -50,6 +50,7 @@ type fsFacts struct {
 	wasted                                         []wasted
 	wastedBytes                                    int64
 	sudo, sudoNopasswd                             []string
+	osRelease                                      map[string][]byte // etc/os-release, usr/lib/os-release: final content
 }
 
 func (s *Scanner) check(ctx context.Context, t target, cov *policy.Coverage) ([]policy.Finding, []string, error) {
@@ -121,6 +122,9 @@ func (s *Scanner) check(ctx context.Context, t target, cov *policy.Coverage) ([]
 		case !found:
 			notes = append(notes, fmt.Sprintf("%s: USER %q is not in /etc/passwd: the container may not start; prefer a numeric USER", t.name(), user))
 		}
+	}
+	if err := s.checkOSEOL(t, facts, add, &notes); err != nil {
+		return fs, notes, err
 	}
 	if len(facts.shells) > 0 {
 		add(CheckShell, "a shell is in the final image: "+list(facts.shells),

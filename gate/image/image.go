@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -55,6 +56,8 @@ var Checks = []policy.Check{
 		Help: "/etc/sudoers or /etc/sudoers.d grants NOPASSWD: the non-root USER is root again, without a password."},
 	{ID: CheckSudo, Tier: policy.Low, Title: "sudo in the final image",
 		Help: "sudo is a way back to root; a container has no use for it."},
+	{ID: CheckOSEOL, Tier: policy.High, Title: "End-of-life operating system",
+		Help: "The image's OS release (/etc/os-release) is past its end of life: no security update, and no advisory, is published for its packages any more, so a clean package scan means nothing. From an embedded table (Debian, Ubuntu, Alpine, RHEL/UBI, CentOS, Amazon Linux, Fedora, openSUSE), replaced by DIR/eol/<product>.json (endoflife.date) when the offline database has it."},
 	{ID: CheckWasted, Tier: policy.Low, Title: "Wasted bytes: files deleted or overwritten by later layers",
 		Help: "A file a later layer deletes still ships in the image (and is readable by whoever pulls it). Over image.max_wasted (default 10MB)."},
 }
@@ -96,6 +99,12 @@ type Options struct {
 	// MaxWasted is the bytes of deleted or overwritten files tolerated
 	// before image-wasted-bytes (0: never a finding, the note only).
 	MaxWasted int64
+
+	// EOLDir is the offline database directory whose eol/<product>.json
+	// (endoflife.date's API format) replaces the embedded end-of-life
+	// table ("": the table only). Now is the clock the dates are read by.
+	EOLDir string
+	Now    time.Time
 
 	Transport http.RoundTripper // registry transport (tests)
 	// Credentials are registry logins besides the docker config's (the CI

@@ -52,10 +52,11 @@ func (s *Scanner) walk(ctx context.Context, img v1.Image, cmds []string) (*fsFac
 	if err != nil {
 		return nil, fmt.Errorf("reading the layers: %w", err)
 	}
-	facts := &fsFacts{passwd: map[string]string{}}
+	facts := &fsFacts{passwd: map[string]string{}, osRelease: map[string][]byte{}}
 	state := map[string]pathEntry{}
 	// Content the final-state checks need, by layer: the last version wins.
 	passwdByLayer := map[int][]byte{}
+	osReleaseByLayer := map[string]map[int][]byte{}
 	sudoersByLayer := map[string]map[int][]byte{}
 	var secrets []layerSecret
 	counted := &countingReader{limit: s.opts.MaxExtract}
@@ -131,6 +132,16 @@ func (s *Scanner) walk(ctx context.Context, img v1.Image, cmds []string) (*fsFac
 					return facts, err
 				}
 				passwdByLayer[i] = data
+			case p == "etc/os-release" || p == "usr/lib/os-release":
+				data, err := io.ReadAll(io.LimitReader(tr, min(s.opts.MaxFileRead, 64<<10)))
+				if err != nil {
+					rc.Close()
+					return facts, err
+				}
+				if osReleaseByLayer[p] == nil {
+					osReleaseByLayer[p] = map[int][]byte{}
+				}
+				osReleaseByLayer[p][i] = data
 			case p == "etc/sudoers" || strings.HasPrefix(p, "etc/sudoers.d/"):
 				data, err := io.ReadAll(io.LimitReader(tr, s.opts.MaxFileRead))
 				if err != nil {
@@ -200,6 +211,9 @@ func (s *Scanner) walk(ctx context.Context, img v1.Image, cmds []string) (*fsFac
 		}
 		if p == "etc/passwd" {
 			facts.passwd = parsePasswd(passwdByLayer[e.layer])
+		}
+		if data, ok := osReleaseByLayer[p][e.layer]; ok {
+			facts.osRelease[p] = data
 		}
 		if data, ok := sudoersByLayer[p][e.layer]; ok {
 			for _, rule := range nopasswd(data) {

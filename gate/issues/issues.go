@@ -221,6 +221,9 @@ func (o Options) Body(g Group) string {
 		tier += " (" + f.ScoreSource + ")"
 	}
 	fmt.Fprintf(&b, "| Tier | %s |\n", report.MarkdownText(tier))
+	if n := f.ExploitNote(); n != "" {
+		fmt.Fprintf(&b, "| Exploitation | %s |\n", report.MarkdownText(n))
+	}
 	fmt.Fprintf(&b, "| Action | %s |\n", f.Action)
 	if f.Location.Package != "" {
 		fmt.Fprintf(&b, "| Package | %s (%s) |\n", report.MarkdownCode(f.Location.Package), report.MarkdownText(f.Location.Ecosystem))

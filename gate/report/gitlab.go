@@ -183,6 +183,9 @@ func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 	if f.Score != nil {
 		desc += fmt.Sprintf("; CVSS %.1f (%s)", *f.Score, f.ScoreSource)
 	}
+	if n := f.ExploitNote(); n != "" {
+		desc += "; " + MarkdownText(n)
+	}
 	v.Description = desc
 	switch f.Kind {
 	case policy.KindVulnerability:

@@ -141,7 +141,9 @@ func level(s policy.Severity) string {
 // securitySeverity is what code scanning ranks by: the CVSS score, else
 // the floor of the finding's tier.
 func securitySeverity(f policy.Finding) string {
-	if f.Score != nil {
+	// A KEV or EPSS floor raised the tier above what the score says: the
+	// code-scanning severity follows the tier, as the gate does.
+	if f.Score != nil && !f.Floored() {
 		return fmt.Sprintf("%.1f", *f.Score)
 	}
 	switch f.Severity {
@@ -209,6 +211,9 @@ func resultMessage(f policy.Finding) string {
 		msg += " (" + t(f.Location.Image) + ")"
 	case policy.KindManifest, policy.KindDockerfile:
 		msg += " (" + t(f.Location.Object) + ")"
+	}
+	if n := f.ExploitNote(); n != "" {
+		msg += "; " + t(n)
 	}
 	if f.Fix != "" {
 		msg += ". " + t(f.Fix)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -190,6 +191,9 @@ func escapePath(p string) string {
 }
 
 func fixOrTitle(f policy.Finding) string {
+	if n := f.ExploitNote(); n != "" {
+		return n + ": " + cmp.Or(f.Fix, f.Title)
+	}
 	if f.Fix != "" {
 		return f.Fix
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -250,6 +251,9 @@ func detailOf(f policy.Finding) string {
 		return f.Preview + "  " + f.Fingerprint + "  (" + ContextNote(f.Context) + ")"
 	case f.Kind == policy.KindSecret:
 		return f.Preview + "  " + f.Fingerprint
+	case f.ExploitNote() != "":
+		// Exploitation first: it is why the tier is what it is.
+		return strings.ToUpper(f.ExploitNote()[:1]) + f.ExploitNote()[1:] + ": " + cmp.Or(f.Fix, f.Title)
 	case f.Fix != "":
 		return f.Fix
 	}
