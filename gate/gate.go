@@ -246,6 +246,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	checkedImages := make([][]policy.CheckedImage, len(scanners))
 	deployed := make([][]policy.Deployment, len(scanners))
 	scanWarnings := make([][]string, len(scanners))
+	packages := make([][]policy.Package, len(scanners))
 	// One scanner failing does not cancel the others: the gate fails
 	// closed all the same, but only once every scanner has handed over
 	// its findings and the values to redact. A secret scan cancelled
@@ -269,6 +270,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 				res.Findings[j].Scanner = s.Name()
 			}
 			r.Findings, found[i], redactors[i], checkedImages[i], deployed[i] = len(res.Findings), res.Findings, res.Redactor, res.Images, res.Deployments
+			packages[i] = res.Packages
 			for _, w := range res.Warnings {
 				scanWarnings[i] = append(scanWarnings[i], s.Name()+": "+w)
 			}
@@ -298,6 +300,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	for i := range scanners {
 		rep.Images = append(rep.Images, checkedImages[i]...)
 		rep.Warnings = append(rep.Warnings, scanWarnings[i]...)
+		rep.Packages = append(rep.Packages, packages[i]...)
 	}
 	notes := crossCheck(found, slices.Concat(deployed...))
 	for i := range results {

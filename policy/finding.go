@@ -234,6 +234,9 @@ type ScanResult struct {
 	// whether it runs them as non-root (the gate weighs them against the
 	// image checks' image-runs-as-root).
 	Deployments []Deployment
+	// Packages are every package the scan read (the deps scanner's
+	// lockfiles and images), vulnerable or not: what the SBOM lists.
+	Packages []Package
 	// Redactor, when set, removes the values the scanner found (secrets)
 	// from any text: the gate passes everything it publishes through it.
 	Redactor Redactor

@@ -49,6 +49,7 @@ func (s *Scanner) convert(ctx context.Context, opts Options, root string, res mo
 		}
 	}
 	out.Coverage.Lockfiles, out.Coverage.Packages = len(res.Results), packages
+	out.Packages = packagesOf(root, res, img)
 	out.Notes = append(out.Notes, fmt.Sprintf("%d packages in %d lockfiles checked against the %s", packages, len(res.Results), opts.Source()))
 	return out, nil
 }

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"cmp"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/secgate/secgate/gate/report"
+)
+
+// sbomFlags are the supply-chain documents asked for (issue 29).
+type sbomFlags struct {
+	file, format string
+}
+
+func (s *sbomFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&s.file, "sbom", "", "also write an SBOM of every package the deps scanner read (lockfiles; with --image one per image, the image's name added to the file name)")
+	fl.StringVar(&s.format, "sbom-format", report.SBOMCycloneDX, "SBOM format: "+strings.Join(report.SBOMFormats, " (CycloneDX 1.6 JSON) or ")+" (SPDX 2.3 JSON)")
+}
+
+// files are the SBOM files to write with the report's other files. The
+// repository is named as the platform names it, else by its directory.
+func (s sbomFlags) files(rep report.Report, path, version string, now time.Time, env lookupEnv) map[string]report.Writer {
+	if s.file == "" {
+		return nil
+	}
+	gh, _ := env("GITHUB_REPOSITORY")
+	gl, _ := env("CI_PROJECT_PATH")
+	abs, _ := filepath.Abs(path)
+	return rep.SBOMFiles(s.file, s.format, cmp.Or(gh, gl, filepath.Base(abs)), version, now)
+}
