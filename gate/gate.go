@@ -59,6 +59,7 @@ type Config struct {
 	Images          []string // images to check
 	Platforms       []string // platforms of multi-platform images to check (default all)
 	Lockfiles       []string // lockfiles to scan besides those found under Path
+	VEXFiles        []string // OpenVEX documents besides the policy's vex: list
 	OfflineDB       string   // offline OSV database directory; empty: the OSV API
 	DownloadDB      bool     // download the offline database into OfflineDB first
 	OSVAPIURL       string   // OSV API base URL (default the real one)
@@ -227,6 +228,11 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	if err != nil {
 		return fail(err)
 	}
+	var vexWarnings []string
+	if pol, vexWarnings, err = cfg.withVEX(ctx, pol); err != nil {
+		return fail(err)
+	}
+	rep.Warnings = append(rep.Warnings, vexWarnings...)
 	rep.Production = pol.IsProduction(cfg.Environment, cfg.EnvironmentTier)
 	rep.Policy = &report.PolicySource{File: pol.Path, Digest: pol.Digest}
 	if pol.Path == policy.DefaultPath {
@@ -320,6 +326,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	rep.Counts, rep.Findings = d.Counts, d.Findings
 	rep.Reasons = append(rep.Reasons, d.Reasons...)
 	rep.Warnings = append(rep.Warnings, d.Warnings...)
+	vexNotes(rep.Scanners, d.Notes)
 	if runErr != nil {
 		return fail(runErr)
 	}

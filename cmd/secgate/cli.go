@@ -344,6 +344,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		Images:      f.images,
 		Platforms:   f.platforms,
 		Lockfiles:   f.lockfiles,
+		VEXFiles:    f.sbom.vex,
 		OfflineDB:   f.offlineDB,
 		DownloadDB:  f.downloadDB,
 		OSVAPIURL:   f.osvAPIURL,

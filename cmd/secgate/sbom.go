@@ -11,13 +11,15 @@ import (
 	"github.com/secgate/secgate/gate/report"
 )
 
-// sbomFlags are the supply-chain documents asked for (issue 29).
+// sbomFlags are the supply-chain documents read and written (issue 29).
 type sbomFlags struct {
 	file, format string
+	vex          []string
 }
 
 func (s *sbomFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&s.file, "sbom", "", "also write an SBOM of every package the deps scanner read (lockfiles; with --image one per image, the image's name added to the file name)")
+	fl.StringSliceVar(&s.vex, "vex", nil, "OpenVEX 0.2.0 document (repeatable; SECGATE_VEX comma-separated): a not_affected or fixed statement on a finding's advisory and package makes it ignored; in the repository, read like the policy (the base revision's on a pull/merge request)")
 	fl.StringVar(&s.format, "sbom-format", report.SBOMCycloneDX, "SBOM format: "+strings.Join(report.SBOMFormats, " (CycloneDX 1.6 JSON) or ")+" (SPDX 2.3 JSON)")
 }
 

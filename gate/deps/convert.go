@@ -77,7 +77,7 @@ func (s *Scanner) finding(ctx context.Context, path string, pv models.PackageVul
 		Kind:     policy.KindVulnerability,
 		Rule:     id,
 		Title:    title(id, vulns),
-		Location: policy.Location{Path: path, Package: pkg.Name, Version: pkg.Version, Ecosystem: pkg.Ecosystem},
+		Location: policy.Location{Path: path, Package: pkg.Name, Version: pkg.Version, Ecosystem: pkg.Ecosystem, PURL: purlFor(pkg)},
 		Fix:      fixLine(pkg, vulns),
 	}
 	f.Fingerprint = fingerprint(f, "")

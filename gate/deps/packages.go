@@ -22,15 +22,7 @@ func packagesOf(root string, res models.VulnerabilityResults, img *imageInfo) []
 		}
 		for _, pv := range src.Packages {
 			p := pv.Package
-			pkg := policy.Package{Name: p.Name, Version: p.Version, Ecosystem: p.Ecosystem, Source: source}
-			if p.Inventory != nil {
-				if u := p.Inventory.PURL(); u != nil {
-					pkg.PURL = u.String()
-				}
-			}
-			if pkg.PURL == "" {
-				pkg.PURL = purlOf(p.Ecosystem, p.Name, p.Version)
-			}
+			pkg := policy.Package{Name: p.Name, Version: p.Version, Ecosystem: p.Ecosystem, PURL: purlFor(p), Source: source}
 			if img != nil {
 				pkg.Image, pkg.Layer = img.ref, img.layer(p)
 			}
@@ -38,6 +30,17 @@ func packagesOf(root string, res models.VulnerabilityResults, img *imageInfo) []
 		}
 	}
 	return out
+}
+
+// purlFor is the package's purl: its extractor's, else one built from
+// the ecosystem.
+func purlFor(p models.PackageInfo) string {
+	if p.Inventory != nil {
+		if u := p.Inventory.PURL(); u != nil {
+			return u.String()
+		}
+	}
+	return purlOf(p.Ecosystem, p.Name, p.Version)
 }
 
 // purlTypes maps OSV ecosystems to purl types, for the packages whose
