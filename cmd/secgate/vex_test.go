@@ -91,8 +91,8 @@ func TestRunVEX(t *testing.T) {
 
 	// Supplier documents outside the repository, two in SECGATE_VEX.
 	writeFiles(t, work, map[string]string{
-		"a.json": openVEXDoc(vexStatement("GHSA-xvch-5gv4-984h", "pkg:npm/minimist@1.2.5")),
-		"b.json": openVEXDoc(vexStatement("CVE-2024-47764", "pkg:npm/cookie@0.4.0")),
+		"a.json":   openVEXDoc(vexStatement("GHSA-xvch-5gv4-984h", "pkg:npm/minimist@1.2.5")),
+		"b.json":   openVEXDoc(vexStatement("CVE-2024-47764", "pkg:npm/cookie@0.4.0")),
 		"bad.json": `{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [` + vexStatement("CVE-1", "pkg:npm/a") + `, {"vulnerability": {"name": "CVE-2"}, "status": "fixed"}]}`,
 	})
 	res := secgate(t, map[string]string{"SECGATE_VEX": filepath.Join(work, "a.json") + "," + filepath.Join(work, "b.json")}, "run", "--only", "deps", "--offline-db", db, "--report", reportPath, dir)
