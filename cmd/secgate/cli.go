@@ -486,7 +486,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	if f.dotenv != "" {
 		files[f.dotenv] = report.Dotenv{}
 	}
-	maps.Copy(files, f.sbom.files(rep, path, version, start, env))
+	maps.Copy(files, f.sbom.files(rep, cfg, version, start, env))
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		if err := writeFile(p, rep, files[p]); err != nil {
 			runErr = errors.Join(runErr, err)

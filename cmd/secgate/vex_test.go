@@ -110,3 +110,36 @@ func TestRunVEX(t *testing.T) {
 		t.Errorf("a statement without a product: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }
+
+// --vex-out writes the exception that applied as OpenVEX, authored by
+// the policy's owner, with the purl the deps scanner saw.
+func TestRunVEXOut(t *testing.T) {
+	dir, work := t.TempDir(), t.TempDir()
+	lock, err := os.ReadFile(filepath.Join("..", "..", "gate", "deps", "testdata", "npm", "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string]string{
+		"package-lock.json": string(lock),
+		".secgate.yml":      "deps: {max_db_age: 0}\nowner: \"@acme/security\"\nexceptions:\n  - id: CVE-2020-28500\n    reason: component_not_present in the shipped bundle\n    expires: 2099-01-01\n",
+	})
+	db, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "osvdb"))
+	out := filepath.Join(work, "vex.json")
+	if res := secgate(t, nil, "run", "--only", "deps", "--offline-db", db, "--vex-out", out, dir); res.code == 2 {
+		t.Fatalf("exit 2: %s\n%s", res.stdout, res.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := policy.ParseVEX(out, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Statements) != 1 || doc.Statements[0].Vulnerability != "GHSA-29mw-wpgm-hmr9" || len(doc.Statements[0].Products) != 1 || doc.Statements[0].Products[0] != "pkg:npm/lodash@4.17.15" || doc.Statements[0].Justification != "component_not_present" {
+		t.Errorf("statements %+v", doc.Statements)
+	}
+	if !strings.Contains(string(b), `"author": "@acme/security"`) {
+		t.Errorf("author is not the policy's owner:\n%s", b)
+	}
+}
