@@ -106,4 +106,6 @@ type VEXWriter struct {
 }
 
 // Write implements Writer.
-func (v VEXWriter) Write(w io.Writer, r Report) error { return r.OpenVEX(w, v.Author, v.Version, v.Time) }
+func (v VEXWriter) Write(w io.Writer, r Report) error {
+	return r.OpenVEX(w, v.Author, v.Version, v.Time)
+}
