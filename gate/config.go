@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/secgate/secgate/gate/deps"
@@ -28,13 +29,15 @@ var trustedFiles = []string{policy.FileName, secrets.RepoConfigFile, secrets.Ign
 type configScanner struct {
 	root, base string
 	tier       policy.Severity
+	vex        []string // the VEX documents in the repository (policy files too)
 }
 
 func (s *configScanner) Name() string   { return "config" }
 func (s *configScanner) Target() string { return "changes to the gate's configuration since " + s.base }
 
 func (s *configScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
-	changed, err := repo.Changed(ctx, s.root, s.base, trustedFiles...)
+	files := append(slices.Clone(trustedFiles), s.vex...)
+	changed, err := repo.Changed(ctx, s.root, s.base, files...)
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
@@ -51,6 +54,6 @@ func (s *configScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 			Status:      policy.StatusNew,
 		})
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("%d of the gate's configuration files changed since %s (%s)", len(changed), s.base, strings.Join(trustedFiles, ", ")))
+	res.Notes = append(res.Notes, fmt.Sprintf("%d of the gate's configuration files changed since %s (%s)", len(changed), s.base, strings.Join(files, ", ")))
 	return res, nil
 }

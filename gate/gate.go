@@ -59,6 +59,7 @@ type Config struct {
 	Images          []string // images to check
 	Platforms       []string // platforms of multi-platform images to check (default all)
 	Lockfiles       []string // lockfiles to scan besides those found under Path
+	VEXFiles        []string // OpenVEX documents besides the policy's vex: list
 	OfflineDB       string   // offline OSV database directory; empty: the OSV API
 	DownloadDB      bool     // download the offline database into OfflineDB first
 	OSVAPIURL       string   // OSV API base URL (default the real one)
@@ -227,6 +228,11 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	if err != nil {
 		return fail(err)
 	}
+	var vexWarnings []string
+	if pol, vexWarnings, err = cfg.withVEX(ctx, pol); err != nil {
+		return fail(err)
+	}
+	rep.Warnings = append(rep.Warnings, vexWarnings...)
 	rep.Production = pol.IsProduction(cfg.Environment, cfg.EnvironmentTier)
 	rep.Policy = &report.PolicySource{File: pol.Path, Digest: pol.Digest}
 	if pol.Path == policy.DefaultPath {
@@ -246,6 +252,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	checkedImages := make([][]policy.CheckedImage, len(scanners))
 	deployed := make([][]policy.Deployment, len(scanners))
 	scanWarnings := make([][]string, len(scanners))
+	packages := make([][]policy.Package, len(scanners))
 	// One scanner failing does not cancel the others: the gate fails
 	// closed all the same, but only once every scanner has handed over
 	// its findings and the values to redact. A secret scan cancelled
@@ -269,6 +276,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 				res.Findings[j].Scanner = s.Name()
 			}
 			r.Findings, found[i], redactors[i], checkedImages[i], deployed[i] = len(res.Findings), res.Findings, res.Redactor, res.Images, res.Deployments
+			packages[i] = res.Packages
 			for _, w := range res.Warnings {
 				scanWarnings[i] = append(scanWarnings[i], s.Name()+": "+w)
 			}
@@ -298,6 +306,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	for i := range scanners {
 		rep.Images = append(rep.Images, checkedImages[i]...)
 		rep.Warnings = append(rep.Warnings, scanWarnings[i]...)
+		rep.Packages = append(rep.Packages, packages[i]...)
 	}
 	notes := crossCheck(found, slices.Concat(deployed...))
 	for i := range results {
@@ -317,6 +326,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	rep.Counts, rep.Findings = d.Counts, d.Findings
 	rep.Reasons = append(rep.Reasons, d.Reasons...)
 	rep.Warnings = append(rep.Warnings, d.Warnings...)
+	vexNotes(rep.Scanners, d.Notes)
 	if runErr != nil {
 		return fail(runErr)
 	}

@@ -88,6 +88,7 @@ type Decision struct {
 	Counts        Counts
 	Reasons       []string // why this verdict, one line each
 	Warnings      []string // exceptions expired or about to
+	Notes         []string // VEX statements no finding matched
 }
 
 // ExpiryWarning is how far ahead an exception's expiry is warned about.
@@ -118,6 +119,13 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 			}
 			warned[ex.ID] = true
 		}
+		// A VEX statement (the supplier's word, or the repository's)
+		// applies where no exception does, an expired one included.
+		if doc, st, ok := VEXFor(p.VEX, f); ok && f.Ignored == nil {
+			f.Action = ActionIgnored
+			f.Ignored = &Ignored{Reason: cmpOr(st.ImpactStatement, "VEX: "+cmpOr(st.Justification, st.Status)), By: IgnoredByVEX,
+				Status: st.Status, Justification: st.Justification, Document: doc.Path}
+		}
 		if p.NewFindingsOnly && c.PullRequest && f.Status == StatusExisting &&
 			(f.Action == ActionFail || f.Action == ActionBlockProduction) {
 			f.Action = ActionFileIssue
@@ -136,6 +144,7 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 		d.Findings = append(d.Findings, f)
 	}
 	sortFindings(d.Findings)
+	d.Notes = UnmatchedVEX(p.VEX, findings)
 
 	switch {
 	case fails > 0:

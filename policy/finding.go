@@ -127,8 +127,10 @@ type Location struct {
 	Package   string `json:"package,omitempty"`
 	Version   string `json:"version,omitempty"`
 	Ecosystem string `json:"ecosystem,omitempty"`
-	Image     string `json:"image,omitempty"`
-	Layer     string `json:"layer,omitempty"`
+	// PURL is the package's purl (what VEX statements name).
+	PURL  string `json:"purl,omitempty"`
+	Image string `json:"image,omitempty"`
+	Layer string `json:"layer,omitempty"`
 	// Object is the deployment object and container a manifest finding is
 	// about: "Deployment/shop/web container app", "service web" (Compose).
 	Object string `json:"object,omitempty"`
@@ -179,6 +181,12 @@ type Ignored struct {
 	Expires string `json:"expires,omitempty"`
 	Owner   string `json:"owner,omitempty"`
 	Source  string `json:"source,omitempty"`
+	// By is "vex" when a VEX statement silenced the finding (Source is
+	// then the document): its status and justification.
+	By            string `json:"by,omitempty"`
+	Status        string `json:"status,omitempty"`
+	Justification string `json:"justification,omitempty"`
+	Document      string `json:"document,omitempty"`
 }
 
 // Finding is one problem found by a scanner. A finding never carries a
@@ -239,6 +247,9 @@ type ScanResult struct {
 	// whether it runs them as non-root (the gate weighs them against the
 	// image checks' image-runs-as-root).
 	Deployments []Deployment
+	// Packages are every package the scan read (the deps scanner's
+	// lockfiles and images), vulnerable or not: what the SBOM lists.
+	Packages []Package
 	// Redactor, when set, removes the values the scanner found (secrets)
 	// from any text: the gate passes everything it publishes through it.
 	Redactor Redactor

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,6 +135,11 @@ type Policy struct {
 	// catalogue default.
 	Checks     map[string]Severity
 	Exceptions []Exception
+	// VEXPaths are the policy's `vex:` documents (paths in the
+	// repository); VEX the parsed documents, the caller's to load (the
+	// policy reads no files).
+	VEXPaths []string
+	VEX      []*VEX
 }
 
 // Default returns the built-in policy (the one `policy init` writes).
@@ -239,6 +245,7 @@ type rawPolicy struct {
 	Dockerfile *rawFileChecks    `yaml:"dockerfile"`
 	Checks     map[string]string `yaml:"checks"`
 	Exceptions []rawException    `yaml:"exceptions"`
+	VEX        []string          `yaml:"vex"`
 	Response   *rawResponse      `yaml:"response"`
 	Owner      *string           `yaml:"owner"`
 	Jira       *rawJira          `yaml:"jira"`
@@ -481,6 +488,13 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 			ex.Expires = d
 		}
 		p.Exceptions = append(p.Exceptions, ex)
+	}
+	for i, f := range raw.VEX {
+		if f = strings.TrimSpace(f); f == "" || filepath.IsAbs(f) || slices.Contains(strings.Split(filepath.ToSlash(f), "/"), "..") {
+			v.errf(fmt.Sprintf("$.vex[%d]", i), "VEX document %q: want a path in the repository (relative, no ..)", f)
+			continue
+		}
+		p.VEXPaths = append(p.VEXPaths, f)
 	}
 	if len(v.errs) > 0 {
 		return nil, errors.Join(v.errs...)

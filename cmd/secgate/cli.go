@@ -191,6 +191,7 @@ type runFlags struct {
 	downloadDB    bool
 	osvAPIURL     string
 	platforms     []string
+	sbom          sbomFlags
 }
 
 func newRunCmd(stdout, stderr, rawErr io.Writer, red *outputRedactor, env lookupEnv) *cobra.Command {
@@ -246,6 +247,7 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 	fl.StringVar(&f.report, "report", "", "also write the JSON report to this file (in every outcome, errors included)")
 	fl.StringVar(&f.sarifFile, "sarif-file", "", "also write the report as SARIF 2.1.0 to this file (for code scanning uploads)")
 	fl.StringVar(&f.gitlabDir, "gitlab-reports", "", "also write GitLab's security reports (gl-secret_detection-report.json, gl-dependency_scanning-report.json, gl-container_scanning-report.json) into this directory, for the scanners that ran")
+	f.sbom.register(fl)
 	fl.StringVar(&f.dotenv, "dotenv", "", "also write the verdict as a dotenv file (SECGATE_VERDICT, SECGATE_DEPLOY_ALLOWED, ...), for GitLab's artifacts:reports:dotenv")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "scan and decide, but file no issue and sign nothing (the default outside CI)")
 	fl.StringVar(&f.base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
@@ -342,6 +344,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		Images:      f.images,
 		Platforms:   f.platforms,
 		Lockfiles:   f.lockfiles,
+		VEXFiles:    f.sbom.vex,
 		OfflineDB:   f.offlineDB,
 		DownloadDB:  f.downloadDB,
 		OSVAPIURL:   f.osvAPIURL,
@@ -483,6 +486,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	if f.dotenv != "" {
 		files[f.dotenv] = report.Dotenv{}
 	}
+	maps.Copy(files, f.sbom.files(rep, cfg, version, start, env))
 	for _, p := range slices.Sorted(maps.Keys(files)) {
 		if err := writeFile(p, rep, files[p]); err != nil {
 			runErr = errors.Join(runErr, err)

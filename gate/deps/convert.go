@@ -49,6 +49,7 @@ func (s *Scanner) convert(ctx context.Context, opts Options, root string, res mo
 		}
 	}
 	out.Coverage.Lockfiles, out.Coverage.Packages = len(res.Results), packages
+	out.Packages = packagesOf(root, res, img)
 	out.Notes = append(out.Notes, fmt.Sprintf("%d packages in %d lockfiles checked against the %s", packages, len(res.Results), opts.Source()))
 	return out, nil
 }
@@ -76,7 +77,7 @@ func (s *Scanner) finding(ctx context.Context, path string, pv models.PackageVul
 		Kind:     policy.KindVulnerability,
 		Rule:     id,
 		Title:    title(id, vulns),
-		Location: policy.Location{Path: path, Package: pkg.Name, Version: pkg.Version, Ecosystem: pkg.Ecosystem},
+		Location: policy.Location{Path: path, Package: pkg.Name, Version: pkg.Version, Ecosystem: pkg.Ecosystem, PURL: purlFor(pkg)},
 		Fix:      fixLine(pkg, vulns),
 	}
 	f.Fingerprint = fingerprint(f, "")

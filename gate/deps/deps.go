@@ -202,6 +202,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		out.Notes = append(out.Notes, img.Notes...)
 		out.Coverage.Images += img.Coverage.Images
 		out.Coverage.Packages += img.Coverage.Packages
+		out.Packages = append(out.Packages, img.Packages...)
 		out.Coverage.Skipped = append(out.Coverage.Skipped, img.Coverage.Skipped...)
 		if err != nil {
 			return out, fmt.Errorf("image %s: %w", ref, err)

@@ -29,19 +29,29 @@ type imageInfo struct {
 func (i *imageInfo) locate(f *policy.Finding, pkg models.PackageInfo) {
 	f.Location.Image = i.ref
 	f.Location.Path = "/" + strings.TrimPrefix(f.Location.Path, "/") // a path in the image
-	if pkg.ImageOrigin != nil && i.meta != nil {
-		if n := pkg.ImageOrigin.Index; n >= 0 && n < len(i.meta.LayerMetadata) {
-			l := i.meta.LayerMetadata[n]
-			f.Location.Layer = fmt.Sprintf("%d %s", n, l.DiffID)
-			if cmd := strings.TrimSpace(l.Command); cmd != "" {
-				if len(cmd) > 80 {
-					cmd = cmd[:77] + "..."
-				}
-				f.Location.Layer += " (" + cmd + ")"
-			}
-		}
-	}
+	f.Location.Layer = i.layer(pkg)
 	f.Fingerprint = fingerprint(*f, i.id)
+}
+
+// layer names the layer that brought pkg in: its index, diff id and the
+// command that made it; "" when osv-scanner does not know.
+func (i *imageInfo) layer(pkg models.PackageInfo) string {
+	if pkg.ImageOrigin == nil || i.meta == nil {
+		return ""
+	}
+	n := pkg.ImageOrigin.Index
+	if n < 0 || n >= len(i.meta.LayerMetadata) {
+		return ""
+	}
+	l := i.meta.LayerMetadata[n]
+	s := fmt.Sprintf("%d %s", n, l.DiffID)
+	if cmd := strings.TrimSpace(l.Command); cmd != "" {
+		if len(cmd) > 80 {
+			cmd = cmd[:77] + "..."
+		}
+		s += " (" + cmd + ")"
+	}
+	return s
 }
 
 // scanImage scans the OS packages (dpkg, apk, rpm) and language packages

@@ -37,6 +37,10 @@ type Report struct {
 	Warnings      []string              `json:"warnings"`
 	Errors        []string              `json:"errors"`
 
+	// Packages are every package the scanners read (lockfiles and
+	// images): the SBOMs' input (SBOMSubjects), not part of the contract.
+	Packages []policy.Package `json:"-"`
+
 	// redactor goes with the report from the gate to every sink: see
 	// SetRedactor. Not part of the contract.
 	redactor policy.Redactor
