@@ -67,6 +67,71 @@ func TestRedTeamContent(t *testing.T) {
 				// number until one has a line break
 				return map[string][]byte{"web/app.min.js": []byte(strings.Repeat("var a=1;", 125000/8) + "MZ;var t='" + secretstest.GitHubPAT(t) + "';\n")}
 			}},
+		// red team after issue 24 (2): a byte order mark or a UTF-16 header
+		// in front of text that is not UTF-16, or a file half UTF-16 and
+		// half UTF-8, decoded as UTF-16 garbage
+		{class: "2 text", name: "a UTF-16LE byte order mark in front of ASCII text", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"conf/app.ini": append([]byte{0xFF, 0xFE}, "[auth]\ntoken = "+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "a UTF-16BE byte order mark in front of UTF-8 text", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"conf/señal.cfg": append([]byte{0xFE, 0xFF}, "# configuración\nclave="+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "a UTF-16LE header without a byte order mark, then ASCII text", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				head := contentUTF16(strings.Repeat("generated file, do not edit\r\n", 8), false, false)
+				return map[string][]byte{"build/out.log": append(head, "GH_TOKEN="+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "half UTF-16LE (with a byte order mark), half UTF-8 holding the token", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				head := contentUTF16(strings.Repeat("line of a UTF-16 export\r\n", 20), false, true)
+				tail := []byte(strings.Repeat("# appended by a script\n", 10) + "token: " + secretstest.GitHubPAT(t) + "\n" + strings.Repeat("# more\n", 10))
+				return map[string][]byte{"export/users.csv": append(head, tail...)}
+			}},
+		// red team after issue 24 (3): a few NUL bytes made the range and
+		// history walks skip a text file that tree mode reads
+		{class: "2 text", name: "a token line followed by ten NULs", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"cfg/token.txt": append([]byte("tok="+secretstest.GitHubPAT(t)+"\n"), make([]byte, 10)...)}
+			}},
+		{class: "2 text", name: "ten leading NULs, then a token line", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"cfg/lead.txt": append(make([]byte, 10), "tok="+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "letters and NULs alternating, then a token line", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"cfg/alt.dat": []byte("a\x00b\x00c\x00d\x00e\x00f\x00g\x00h\x00\n\x00tok=" + secretstest.GitHubPAT(t))}
+			}},
+		// red team after issue 24 (1): gitleaks' inline allow marker is
+		// written by the author of the change: the gate does not honour it
+		{class: "1 inline allow", name: "gitleaks:allow in a comment on the token's line", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"app/settings.py": []byte("import os\nTOKEN = \"" + secretstest.GitHubPAT(t) + "\"  # gitleaks:allow\n")}
+			}},
+		{class: "1 inline allow", name: "gitleaks:allow as a value of one-line JSON holding a private key", rule: "private-key",
+			files: func(t *testing.T) map[string][]byte {
+				key := strings.ReplaceAll(string(contentKey(t, true)), "\n", `\n`)
+				return map[string][]byte{"deploy/sa.json": []byte(`{"private_key":"` + key + `","_":"gitleaks:allow"}`)}
+			}},
+		// red team after issue 24 (4): an archive nested past the depth
+		// limit is a bound, as the decompressed bytes are
+		{class: "6 archives", name: "a zip nested five deep", bomb: "dist/bundle.zip",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"app.env": []byte("GH=" + secretstest.GitHubPAT(t) + "\n")})
+				for i := 0; i < 4; i++ {
+					z = contentZip(t, map[string][]byte{"layer.zip": z})
+				}
+				return map[string][]byte{"dist/bundle.zip": z}
+			}},
+		{class: "6 archives", name: "tar.gz and zips nested six deep", bomb: "assets/pack.tgz",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"k.txt": []byte("k=" + secretstest.GitHubPAT(t) + "\n")})
+				for i := 0; i < 4; i++ {
+					z = contentZip(t, map[string][]byte{"in.zip": z})
+				}
+				return map[string][]byte{"assets/pack.tgz": contentTarGz(t, map[string][]byte{"in.zip": z})}
+			}},
 		// class 3: gitleaks' default path allowlist
 		{class: "3 allowlist", name: "npm token in a lockfile's registry entry", rule: "npm-access-token",
 			files: func(t *testing.T) map[string][]byte {
