@@ -41,7 +41,8 @@ func (o *outgoing) detector() *secrets.TextScanner {
 	return o.detect
 }
 
-// Learn runs the detector over text: every value it finds is redacted
+// Learn runs the detector over text (a provider-format token glued to
+// the text before it, "cAKIA...", included: TextScanner.Learn): every value it finds is redacted
 // from every string from then on. The name given to gitleaks is not a
 // path, so that no path allowlist (go.mod, lockfiles) applies.
 func (o *outgoing) Learn(text string) {
@@ -49,7 +50,7 @@ func (o *outgoing) Learn(text string) {
 		return
 	}
 	if d := o.detector(); d != nil {
-		d.Scan(context.Background(), "secgate output", []byte(text))
+		d.Learn(context.Background(), "secgate output", []byte(text))
 	}
 }
 

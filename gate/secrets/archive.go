@@ -39,9 +39,13 @@ type ArchiveBoundError struct {
 	Path  string // the archive file (relative to the scan root when known)
 	Limit int64  // the bound, in bytes
 	Run   bool   // the bound of the run, not of this archive
+	Depth int    // not 0: the bound is this many archives nested (Limit is 0)
 }
 
 func (e *ArchiveBoundError) Error() string {
+	if e.Depth > 0 {
+		return fmt.Sprintf("%s: archives nested deeper than %d: not read further (policy secrets.archives: skip lets the scan go on)", e.Path, e.Depth)
+	}
 	which := "an archive's bound of"
 	if e.Run {
 		which = "the run's bound of"
@@ -125,8 +129,10 @@ func (c *counted) Read(p []byte) (int, error) {
 // depth depth (0: a file of the tree or a blob).
 func (w *archiveWalk) walk(ctx context.Context, r io.Reader, format archives.Format, name string, depth int) error {
 	if depth+1 > maxArchiveDepth {
-		w.t.skip("archive", fmt.Sprintf("nested deeper than %d archives, not read", maxArchiveDepth), name)
-		return nil
+		// a bound as the decompressed bytes are: what lies deeper is not
+		// read, so the scan fails closed (or, under secrets.archives:
+		// skip, the coverage names the file), in every mode
+		return &ArchiveBoundError{Path: w.path, Depth: maxArchiveDepth}
 	}
 	switch a := format.(type) {
 	case archives.CompressedArchive:
@@ -321,6 +327,13 @@ func (t *treeFiles) textFragments(ctx context.Context, content io.Reader, path s
 		if len(chunk) > 0 {
 			if yerr := yield(sources.Fragment{Raw: string(chunk), FilePath: path, StartLine: line}, nil); yerr != nil {
 				return yerr
+			}
+			// the UTF-16 runs of a chunk with NULs, as readableText adds
+			// them (a file half UTF-8, half UTF-16); none in most chunks
+			if runs := utf16Runs(chunk); len(runs) > 0 {
+				if yerr := yield(sources.Fragment{Raw: string(runs), FilePath: path, StartLine: line}, nil); yerr != nil {
+					return yerr
+				}
 			}
 			line += bytes.Count(chunk, []byte{'\n'})
 		}

@@ -17,8 +17,13 @@ func FuzzContentDecode(f *testing.F) {
 	f.Add([]byte("\xff\xfek\x00e\x00y\x00"), "", uint8(0))
 	f.Add([]byte("MZ\x00text\x00more"), "a?~b?~c", uint8(1))
 	f.Fuzz(func(t *testing.T, content []byte, plain string, at uint8) {
-		if text, enc, ok := readableText(content); ok && enc != "" && !utf8.Valid(text) {
-			t.Fatalf("%s decoded to invalid UTF-8", enc)
+		// the UTF-16 reading comes first, valid UTF-8; the bytes as they
+		// are follow it
+		if text, enc, ok := readableText(content); ok && enc != "" {
+			dec := decodeUTF16(content, enc == "UTF-16BE")
+			if !utf8.Valid(dec) || !bytes.HasPrefix(text, dec) || !bytes.Contains(text, content) {
+				t.Fatalf("%s: not the decoded text, then the bytes", enc)
+			}
 		}
 		raw := string(content)
 		decodePaddedURLBase64(raw)

@@ -556,25 +556,34 @@ func (h *gitHistory) change(ctx context.Context, r *gogit.Repository, ch *object
 		f.CommitSHA, f.CommitInfo = info.SHA, info
 		return yield(f, err)
 	}
+	// archives first, as the tree walk tries any file that is not text
+	// (brotli has no magic number); a guess that does not open is text
+	if !isMostlyText(newData) {
+		if format, _, err := archives.Identify(ctx, "", bytes.NewReader(newData)); err == nil && format != nil {
+			t := &treeFiles{cfg: h.cfg}
+			var archiveErrs []error
+			// (a bound's error is yielded: the scan fails closed, or notes it)
+			err := t.fragments(ctx, bytes.NewReader(newData), path, asArchive+format.Extension(), emit, &archiveErrs)
+			if err == nil && len(archiveErrs) == 0 {
+				h.read(info, ch, true, len(newData))
+				return nil
+			}
+			if isBinary(newData) {
+				h.read(info, ch, true, len(newData))
+				h.skip("an archive that does not open (or not wholly), not read", path)
+				return nil // like gitleaks: an archive that does not open is skipped
+			}
+		}
+	}
+	// the one rule of what is text (readableText), as the tree walk's
 	newData, oldData = textOf(newData), textOf(oldData)
 	if isBinary(oldData) && !isBinary(newData) {
 		oldData = nil // a binary becoming text: git shows no lines, the text is new whole
 	}
 	h.read(info, ch, oldData == nil || isBinary(newData), len(newData))
-	if isBinary(newData) || isBinary(oldData) {
-		// git shows "Binary files differ": gitleaks reads an archive's
-		// entries from the blob, and skips any other binary.
-		format, _, err := archives.Identify(ctx, "", bytes.NewReader(newData))
-		if err != nil || format == nil {
-			h.skip("binary, not read", path)
-			return nil
-		}
-		t := &treeFiles{cfg: h.cfg}
-		var archiveErrs []error
-		if err := t.fragments(ctx, bytes.NewReader(newData), path, asArchive+format.Extension(), emit, &archiveErrs); err != nil || len(archiveErrs) > 0 {
-			h.skip("an archive that does not open (or not wholly), not read", path)
-		}
-		return nil // like gitleaks: an archive that does not open is skipped
+	if isBinary(newData) {
+		h.skip("binary, not read", path)
+		return nil
 	}
 	for _, hk := range addedLines(string(oldData), string(newData)) {
 		if err := emit(sources.Fragment{Raw: hk.text, FilePath: path, StartLine: hk.start}, nil); err != nil {

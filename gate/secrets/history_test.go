@@ -31,6 +31,7 @@ func rawFindings(t *testing.T, root string, src func(*detect.Detector) sources.S
 		t.Fatal(err)
 	}
 	d := detect.NewDetectorContext(ctx, cfg)
+	d.IgnoreGitleaksAllow = ignoreInlineAllow
 	var (
 		mu  sync.Mutex
 		out []string

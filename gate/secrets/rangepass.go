@@ -409,7 +409,10 @@ func (h *gitHistory) baseValues(ctx context.Context, d *contentDetector, fresh [
 				continue
 			}
 			data, err := blob(r, e.Hash)
-			if err != nil || isBinary(data) {
+			if err != nil {
+				continue
+			}
+			if data = textOf(data); isBinary(data) { // read as the walk reads it
 				continue
 			}
 			for _, g := range d.Detect(ctx, sources.Fragment{Raw: string(data), FilePath: p, StartLine: 1}) {

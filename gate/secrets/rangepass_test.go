@@ -31,7 +31,8 @@ func TestRangeCoverage(t *testing.T) {
 	s := rangeSnap{"a.txt": {data: "a\n"}, "old.txt": {data: "old\n"}}
 	base := rr.commit(s)
 	s = s.clone()
-	s["img.dat"] = rangeFile{data: "\x00\x01\x02 not text"}
+	// a binary: not mostly text, and a magic number (readableText)
+	s["img.dat"] = rangeFile{data: "\x7fELF\x02\x01\x01\x00" + strings.Repeat("\x00\x01\x02", 40)}
 	c1 := rr.commit(s, base)
 	s = s.clone()
 	delete(s, "old.txt")

@@ -67,6 +67,76 @@ func TestRedTeamContent(t *testing.T) {
 				// number until one has a line break
 				return map[string][]byte{"web/app.min.js": []byte(strings.Repeat("var a=1;", 125000/8) + "MZ;var t='" + secretstest.GitHubPAT(t) + "';\n")}
 			}},
+		// red team after issue 24 (2): a byte order mark or a UTF-16 header
+		// in front of text that is not UTF-16, or a file half UTF-16 and
+		// half UTF-8, decoded as UTF-16 garbage
+		{class: "2 text", name: "a UTF-16LE byte order mark in front of ASCII text", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"conf/app.ini": append([]byte{0xFF, 0xFE}, "[auth]\ntoken = "+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "a UTF-16BE byte order mark in front of UTF-8 text", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"conf/señal.cfg": append([]byte{0xFE, 0xFF}, "# configuración\nclave="+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "a UTF-16LE header without a byte order mark, then ASCII text", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				head := contentUTF16(strings.Repeat("generated file, do not edit\r\n", 8), false, false)
+				return map[string][]byte{"build/out.log": append(head, "GH_TOKEN="+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "half UTF-16LE (with a byte order mark), half UTF-8 holding the token", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				head := contentUTF16(strings.Repeat("line of a UTF-16 export\r\n", 20), false, true)
+				tail := []byte(strings.Repeat("# appended by a script\n", 10) + "token: " + secretstest.GitHubPAT(t) + "\n" + strings.Repeat("# more\n", 10))
+				return map[string][]byte{"export/users.csv": append(head, tail...)}
+			}},
+		{class: "2 text", name: "UTF-8 first, then a UTF-16LE part (no byte order mark) holding the token", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				head := []byte(strings.Repeat("# a UTF-8 header line\n", 40))
+				return map[string][]byte{"logs/merged.txt": append(head, contentUTF16("token="+secretstest.GitHubPAT(t)+"\r\n", false, false)...)}
+			}},
+		// red team after issue 24 (3): a few NUL bytes made the range and
+		// history walks skip a text file that tree mode reads
+		{class: "2 text", name: "a token line followed by ten NULs", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"cfg/token.txt": append([]byte("tok="+secretstest.GitHubPAT(t)+"\n"), make([]byte, 10)...)}
+			}},
+		{class: "2 text", name: "ten leading NULs, then a token line", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"cfg/lead.txt": append(make([]byte, 10), "tok="+secretstest.GitHubPAT(t)+"\n"...)}
+			}},
+		{class: "2 text", name: "letters and NULs alternating, then a token line", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"cfg/alt.dat": []byte("a\x00b\x00c\x00d\x00e\x00f\x00g\x00h\x00\n\x00tok=" + secretstest.GitHubPAT(t))}
+			}},
+		// red team after issue 24 (1): gitleaks' inline allow marker is
+		// written by the author of the change: the gate does not honour it
+		{class: "1 inline allow", name: "gitleaks:allow in a comment on the token's line", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"app/settings.py": []byte("import os\nTOKEN = \"" + secretstest.GitHubPAT(t) + "\"  # gitleaks:allow\n")}
+			}},
+		{class: "1 inline allow", name: "gitleaks:allow as a value of one-line JSON holding a private key", rule: "private-key",
+			files: func(t *testing.T) map[string][]byte {
+				key := strings.ReplaceAll(string(contentKey(t, true)), "\n", `\n`)
+				return map[string][]byte{"deploy/sa.json": []byte(`{"private_key":"` + key + `","_":"gitleaks:allow"}`)}
+			}},
+		// red team after issue 24 (4): an archive nested past the depth
+		// limit is a bound, as the decompressed bytes are
+		{class: "6 archives", name: "a zip nested five deep", bomb: "dist/bundle.zip",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"app.env": []byte("GH=" + secretstest.GitHubPAT(t) + "\n")})
+				for i := 0; i < 4; i++ {
+					z = contentZip(t, map[string][]byte{"layer.zip": z})
+				}
+				return map[string][]byte{"dist/bundle.zip": z}
+			}},
+		{class: "6 archives", name: "tar.gz and zips nested six deep", bomb: "assets/pack.tgz",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"k.txt": []byte("k=" + secretstest.GitHubPAT(t) + "\n")})
+				for i := 0; i < 4; i++ {
+					z = contentZip(t, map[string][]byte{"in.zip": z})
+				}
+				return map[string][]byte{"assets/pack.tgz": contentTarGz(t, map[string][]byte{"in.zip": z})}
+			}},
 		// class 3: gitleaks' default path allowlist
 		{class: "3 allowlist", name: "npm token in a lockfile's registry entry", rule: "npm-access-token",
 			files: func(t *testing.T) map[string][]byte {
@@ -205,14 +275,22 @@ func TestReadableText(t *testing.T) {
 		{"UTF-16BE", contentUTF16(strings.Repeat(line, 3), true, false), "UTF-16BE", true},
 		{"stray NULs", []byte(strings.Repeat(line, 10) + "\x00\x00" + line), "", true},
 		{"ELF", append([]byte("\x7fELF\x02\x01\x01"), make([]byte, 256)...), "", false},
-		{"random", contentRandom(t, 4096), "", false},
+		// no magic number: read as it is, as the tree walk streams it
+		// (a few NULs around text do not make it binary: red team 3)
+		{"random", contentRandom(t, 4096), "", true},
+		{"text then NULs", append([]byte(line), make([]byte, 64)...), "", true},
+		{"random after an ELF magic number", append([]byte("\x7fELF\x02\x01\x01"), contentRandom(t, 4096)...), "", false},
+		// both readings: UTF-16 decoded, and the bytes as they are (red team 2)
+		{"UTF-16LE BOM, then ASCII", append([]byte{0xFF, 0xFE}, strings.Repeat(line, 3)...), "UTF-16LE", true},
+		{"UTF-16 header, then ASCII", append(contentUTF16(strings.Repeat("header\r\n", 30), false, false), line...), "UTF-16LE", true},
+		{"UTF-8, then UTF-16LE", append([]byte(strings.Repeat("plain text here\n", 20)), contentUTF16(line, false, false)...), "", true},
 	} {
 		text, enc, ok := readableText(c.content)
 		if ok != c.ok || enc != c.enc {
 			t.Errorf("%s: %q %v, want %q %v", c.name, enc, ok, c.enc, c.ok)
 		}
-		if ok && !strings.Contains(string(text), strings.TrimSpace(line)) {
-			t.Errorf("%s: decoded to %q", c.name, text)
+		if ok && c.name != "random" && !strings.Contains(string(text), strings.TrimSpace(line)) {
+			t.Errorf("%s: decoded to %q", c.name, text[:min(len(text), 200)])
 		}
 	}
 }

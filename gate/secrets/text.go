@@ -1,9 +1,16 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"regexp/syntax"
 
 	"github.com/rs/zerolog"
+	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/logging"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
@@ -18,6 +25,7 @@ type TextScanner struct {
 	d        *contentDetector // Detect keeps no state between calls but its path cache
 	key      []byte           // the fingerprint key
 	redactor Redactor         // every value found by any call
+	prefixes func() [][]byte  // of the provider-format rules (Learn)
 }
 
 // NewTextScanner loads the rules once. key keys the fingerprints, as
@@ -28,7 +36,9 @@ func NewTextScanner(key []byte) (*TextScanner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &TextScanner{d: newContentDetector(context.Background(), cfg, maxDecodeDepth, 0), key: key}, nil
+	ts := &TextScanner{d: newContentDetector(context.Background(), cfg, maxDecodeDepth, 0), key: key}
+	ts.prefixes = sync.OnceValue(func() [][]byte { return providerPrefixes(cfg) })
+	return ts, nil
 }
 
 // Scan returns the secrets in content, located at name (a path or a
@@ -48,3 +58,88 @@ func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []p
 
 // Redact removes from s every secret value the scanner has found so far.
 func (t *TextScanner) Redact(s string) string { return t.redactor.Redact(s) }
+
+// Learn is Scan for a redaction only (what leaves the process: reports,
+// messages): it also finds a provider-format token glued to the text
+// before it ("cAKIA...", "x=1ghp_..."), which the rules' word boundary
+// misses, by reading the text again with a space before each such prefix.
+// The values found are redacted from then on; nothing is returned.
+func (t *TextScanner) Learn(ctx context.Context, name string, content []byte) {
+	t.Scan(ctx, name, content)
+	if spaced, ok := unglue(content, t.prefixes()); ok {
+		// the provider-format rules only: the spaces split words, which
+		// the generic rules would read anew
+		for _, g := range t.d.provider().DetectContext(ctx, sources.Fragment{Raw: string(spaced), FilePath: name, StartLine: 1}) {
+			t.redactor.add(g.Secret)
+		}
+	}
+}
+
+// providerPrefixes returns the fixed literals, lower-cased, that the
+// provider-format rules' secrets start with.
+func providerPrefixes(cfg config.Config) [][]byte {
+	var out [][]byte
+	for _, r := range cfg.Rules {
+		if !isProviderRule(r) {
+			continue
+		}
+		re, err := syntax.Parse(r.Regex.String(), syntax.Perl)
+		if err != nil {
+			continue
+		}
+		if g := captureGroup(re, max(r.SecretGroup, 1)); g != nil {
+			re = g
+		}
+		ps, _ := literalPrefixes(re)
+		for _, p := range ps {
+			p = strings.ToLower(p) // the text is folded too
+			if p != "" && !slices.ContainsFunc(out, func(b []byte) bool { return string(b) == p }) {
+				out = append(out, []byte(p))
+			}
+		}
+	}
+	return out
+}
+
+// unglue returns content with a space put before each occurrence of a
+// prefix (ASCII case folded) that follows a letter, digit or underscore,
+// and whether there was one.
+func unglue(content []byte, prefixes [][]byte) ([]byte, bool) {
+	lower := make([]byte, len(content)) // ASCII folded: offsets kept
+	for i, c := range content {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	var at []int
+	for _, p := range prefixes {
+		for i := 0; i < len(lower); {
+			j := bytes.Index(lower[i:], p)
+			if j < 0 {
+				break
+			}
+			k := i + j
+			if k > 0 && isWordByte(content[k-1]) {
+				at = append(at, k)
+			}
+			i = k + 1
+		}
+	}
+	if len(at) == 0 {
+		return nil, false
+	}
+	slices.Sort(at)
+	at = slices.Compact(at)
+	out := make([]byte, 0, len(content)+len(at))
+	last := 0
+	for _, k := range at {
+		out = append(append(out, content[last:k]...), ' ')
+		last = k
+	}
+	return append(out, content[last:]...), true
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}

@@ -27,18 +27,100 @@ const mostlyText = 0.90
 
 // readableText returns content as text to scan, and how it was decoded:
 // "" when content is read as it is, "UTF-16LE" or "UTF-16BE" when it was
-// decoded to UTF-8. ok is false for a binary: not mostly text in any of
-// those encodings.
+// decoded to UTF-8. ok is false for a binary. It is the one rule of what
+// is text, for the tree walk, the archive walk and the range and history
+// walks (isBinaryContent), so that no mode skips what another reads:
+//
+//   - content that looks like UTF-16 (a byte order mark, or a NUL in every
+//     other byte) and decodes to mostly text is read decoded, and its bytes
+//     as they are too (after the decoded text): a byte order mark or a
+//     UTF-16 header in front of UTF-8 text decodes to garbage that is
+//     still "text" (two ASCII letters make one CJK character), and a file
+//     half UTF-16 and half UTF-8 holds text in both readings;
+//   - any other content is read as it is, the UTF-16 runs in it after it
+//     (utf16Runs: a UTF-8 file with a UTF-16 part), unless it is a binary:
+//     not mostly text, and its first bytes are a binary's magic number (an
+//     executable, an image). A few NULs, leading or trailing, do not make
+//     a file binary: gitleaks matches the text around them, as the tree
+//     walk reads any file without a magic number.
+//
+// Lines of the second reading are numbered on from the first's.
 func readableText(content []byte) (text []byte, encoding string, ok bool) {
 	if enc := utf16Order(content); enc != "" {
 		if dec := decodeUTF16(content, enc == "UTF-16BE"); isMostlyText(dec) {
-			return dec, enc, true
+			return joinReadings(dec, content), enc, true
 		}
 	}
-	if isMostlyText(content) {
-		return content, "", true
+	if !isMostlyText(content) && binaryMagic(content[:min(len(content), magicHead)]) != "" {
+		return nil, "", false
 	}
-	return nil, "", false
+	return joinReadings(content, utf16Runs(content)), "", true
+}
+
+// magicHead is how much of a file's start binaryMagic is given (the tree
+// walk's head).
+const magicHead = 512
+
+// joinReadings returns a, then b on the lines after it (a when b is empty).
+func joinReadings(a, b []byte) []byte {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]byte, 0, len(a)+1+len(b))
+	out = append(append(append(out, a...), '\n'), b...)
+	return out
+}
+
+// minUTF16Run is the fewest characters a run of UTF-16 text in other
+// content must have to be read (shorter ones are common in binaries).
+const minUTF16Run = 8
+
+// utf16Runs returns the runs of ASCII text encoded as UTF-16 (LE, then BE)
+// in content that is not UTF-16 as a whole, decoded, one a line: the
+// UTF-16 part of a file half UTF-8 and half UTF-16. nil when content has
+// no NUL (most files: one IndexByte).
+func utf16Runs(content []byte) []byte {
+	if bytes.IndexByte(content, 0) < 0 {
+		return nil
+	}
+	var out []byte
+	for _, bigEndian := range []bool{false, true} {
+		start, n := -1, 0 // the run's first byte, its characters
+		flush := func() {
+			if n >= minUTF16Run {
+				for i := 0; i < n; i++ {
+					out = append(out, content[start+2*i+b2i(bigEndian)])
+				}
+				out = append(out, '\n')
+			}
+			start, n = -1, 0
+		}
+		for i := 0; i+1 < len(content); {
+			c, z := content[i], content[i+1]
+			if bigEndian {
+				c, z = z, c
+			}
+			if z == 0 && (c >= ' ' && c < 0x7f || c == '\t' || c == '\n' || c == '\r') {
+				if start < 0 {
+					start = i
+				}
+				n++
+				i += 2
+				continue
+			}
+			flush()
+			i++
+		}
+		flush()
+	}
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // isBinaryContent is the opposite of readableText's ok, for the callers
@@ -173,13 +255,13 @@ func textChunks(text []byte, yield func(chunk []byte, line int) error) error {
 	return nil
 }
 
-// textOf returns a blob's content as text when it is UTF-16 text (decoded
-// to UTF-8), else as it is.
+// textOf returns a blob's content as readableText reads it (UTF-16
+// decoded, UTF-16 runs added), else as it is.
 func textOf(content []byte) []byte {
-	if !gitBinary(content) && utf16Order(content[:min(len(content), 2)]) == "" {
-		return content // no NUL, no byte order mark: not UTF-16
+	if bytes.IndexByte(content, 0) < 0 && utf16Order(content[:min(len(content), 2)]) == "" {
+		return content // no NUL, no byte order mark: as it is
 	}
-	if text, enc, ok := readableText(content); ok && enc != "" {
+	if text, _, ok := readableText(content); ok {
 		return text
 	}
 	return content

@@ -42,8 +42,9 @@ import (
 // line, so gitleaks computes the same line, columns and line text (its
 // columns differ on a fragment's first line) and the same \b, ^ and $
 // around it; FindAll finds the same matches, since no match lies outside
-// a window. Everything else (allowlists, entropy, secret groups, the
-// gitleaks:allow comment) is gitleaks' own code on the window; the rules
+// a window. Everything else (allowlists, entropy, secret groups) is
+// gitleaks' own code on the window (its inline allow marker is not
+// honoured: ignoreInlineAllow); the rules
 // not windowed run on the whole fragment, as in gitleaks.
 //
 // An anchor counts only where the rest of the regex from it on (its
@@ -155,6 +156,7 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 	d.full = sync.OnceValue(func() *detect.Detector {
 		full := detect.NewDetectorContext(ctx, cfg)
 		full.MaxDecodeDepth, full.MaxArchiveDepth = maxDecode, maxArchive
+		full.IgnoreGitleaksAllow = ignoreInlineAllow
 		return full
 	})
 
@@ -225,8 +227,20 @@ func detectorOf(ctx context.Context, cfg config.Config, keep func(id string) boo
 	}
 	det := detect.NewDetectorContext(ctx, c)
 	det.MaxDecodeDepth = maxDecode
+	det.IgnoreGitleaksAllow = ignoreInlineAllow
 	return det
 }
+
+// ignoreInlineAllow: gitleaks drops a finding whose line holds the text
+// "gitleaks:allow" (anywhere: a comment, a JSON value, the token's own
+// line in a one-line file). The gate does not honour it: the author of a
+// pull request would write it next to their own token, and the finding
+// would vanish without a trace. Exceptions are reviewed where the base
+// branch keeps them (.secgate.yml, .gitleaksignore, .gitleaks.toml). Set
+// on every gitleaks detector built here (detectorOf and the whole-rules
+// one of newDetector), so the windowed rules and gitleaks' own
+// DetectContext agree.
+const ignoreInlineAllow = true
 
 // DetectContext finds what gitleaks' DetectContext finds in a fragment.
 func (d *detector) DetectContext(ctx context.Context, f sources.Fragment) []report.Finding {
