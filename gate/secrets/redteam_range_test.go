@@ -540,6 +540,11 @@ func rangeGenerate(t testing.TB, ops []byte, tok string) *rangeHistory {
 		commitMain(next, mainHead)
 	}
 	h.head, h.headSnap = mainHead, cur
+	// every commit moves main, a side branch's too: the history scan
+	// reads HEAD, so main ends where the range does
+	if err := rr.r.Storer.SetReference(plumbing.NewHashReference("refs/heads/main", mainHead)); err != nil {
+		t.Fatal(err)
+	}
 	return h
 }
 
