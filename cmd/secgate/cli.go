@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -220,20 +221,28 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 					path = p
 				}
 			}
-			if err == nil {
-				err = applyEnv(cmd.Flags(), env)
-			}
+			// The environment's values apply after a bad input too: its
+			// files (--dotenv, --report...) are where the error goes.
+			err = errors.Join(err, applyEnv(cmd.Flags(), env))
 			if err == nil {
 				if _, serr := policy.ParseSize(f.cacheMax); serr != nil {
 					err = fmt.Errorf("--cache-max %q: %w", f.cacheMax, serr)
 				}
 			}
+			if err == nil {
+				err = outputPaths(f)
+			}
 			if err != nil {
 				// The flags that did parse (--report among them) say where
-				// the report goes.
+				// the report goes; the other files and the platform's
+				// outputs say "error" too, so that no later step reads an
+				// empty verdict.
 				rep := report.New()
+				rep.SetRedactor(gate.NewRedactor())
 				rep.Errors = append(rep.Errors, err.Error())
-				return finish(rep, err, f, stdout, nil, nil)
+				now := time.Now()
+				ferr := writeOtherFiles(&rep, f, report.Options{Version: version, Start: now, End: now})
+				return finish(rep, errors.Join(err, ferr), f, stdout, nil, publisher(act, f))
 			}
 			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, streams{stdout, stderr, rawErr, red}, env, act)
 		},
@@ -322,7 +331,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 
 	// Outside CI the run is a dry run unless --dry-run / SECGATE_DRY_RUN says otherwise.
 	dryRun := f.dryRun
-	if _, inCI := env("CI"); !inCI && !dryRunSet {
+	if !inCI(env) && !dryRunSet {
 		dryRun = true
 		if f.format != "text" { // the text report says so itself
 			fmt.Fprintln(stderr, "secgate: dry run (CI is not set): scanning and deciding, filing and signing nothing")
@@ -353,24 +362,31 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
 	getenv := func(k string) string { v, _ := env(k); return v }
 	inGitLab := act == nil && gitlab.Detect(getenv)
+	// The event is read in every run: the pull request's number, the fork
+	// guard and the comment hold with --base or --history too; only the
+	// range given on the command line wins over the event's.
 	var glCtx gitlab.Context
-	if inGitLab && f.base == "" && !f.history {
-		// The range from the pipeline: a merge request's, a push's.
-		glCtx = gitlab.RunContext(ctx, getenv, path)
-		cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
-		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
-		if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
-			logger.Warn(err.Error())
-		}
-	}
 	var ghCtx github.Context
-	if act != nil && f.base == "" && !f.history {
-		// The range from the event: a pull request's, a push's, a merge group's.
-		ghCtx = act.Context(ctx, path)
-		cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
+	var rangeErr error
+	ownRange := f.base != "" || f.history
+	switch {
+	case inGitLab:
+		glCtx, rangeErr = gitlab.RunContext(ctx, getenv, path)
+		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
+		if !ownRange && rangeErr == nil {
+			cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
+			if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
+				logger.Warn(err.Error())
+			}
+		}
+	case act != nil:
+		ghCtx, rangeErr = act.Context(ctx, path)
 		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
-		if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
-			logger.Warn(err.Error())
+		if !ownRange && rangeErr == nil {
+			cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
+			if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
+				logger.Warn(err.Error())
+			}
 		}
 	}
 	if f.cacheDir != "" {
@@ -391,10 +407,11 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	w, ferr := report.ForFormat(f.format, opts)
 	var rep report.Report
 	var runErr error
-	if ferr != nil {
+	if setupErr := errors.Join(ferr, rangeErr); setupErr != nil {
 		rep = report.New()
-		rep.Errors = append(rep.Errors, ferr.Error())
-		runErr = ferr
+		rep.SetRedactor(gate.NewRedactor())
+		rep.Errors = append(rep.Errors, setupErr.Error())
+		runErr = setupErr
 	} else {
 		// Loaded once: the gate judges with it and the response step reads
 		// its response section. An error is left to the gate, which
@@ -470,33 +487,75 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		// summary or a comment: the repository's paths do.
 		relativeTo(&rep, env)
 	}
-	// The other files asked for, in every outcome.
+	if err := writeOtherFiles(&rep, f, opts); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	return finish(rep, runErr, f, stdout, w, publisher(act, f))
+}
+
+// publisher is the platform's publication of the final report (outputs,
+// summary, annotations), nil where the platform has none.
+func publisher(act *github.Action, f runFlags) func(report.Report) {
+	if act == nil {
+		return nil
+	}
+	return func(r report.Report) {
+		act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile})
+	}
+}
+
+// writeOtherFiles writes the files asked for besides the report (SARIF,
+// GitLab's reports, dotenv), in every outcome; a file that cannot be
+// written makes the verdict error. A path that is also the report's is
+// left to the report (flags that name one file twice are an error of
+// their own, see outputPaths).
+func writeOtherFiles(rep *report.Report, f runFlags, opts report.Options) error {
 	files := map[string]report.Writer{}
 	if f.sarifFile != "" {
 		files[f.sarifFile] = report.SARIF{PathPrefix: opts.PathPrefix, Version: version}
 	}
 	if f.gitlabDir != "" {
-		for _, typ := range report.GitLabTypes(rep) {
-			files[filepath.Join(f.gitlabDir, "gl-"+typ+"-report.json")] = report.GitLab{Type: typ, Start: opts.Start, End: opts.End, Version: version, Commit: commit}
+		for _, typ := range report.GitLabTypes(*rep) {
+			files[filepath.Join(f.gitlabDir, "gl-"+typ+"-report.json")] = report.GitLab{Type: typ, Start: opts.Start, End: opts.End, Version: version, Commit: opts.Commit}
 		}
 	}
 	if f.dotenv != "" {
 		files[f.dotenv] = report.Dotenv{}
 	}
+	var errs []error
+	written := map[string]bool{}
+	if f.report != "" {
+		written[filepath.Clean(f.report)] = true
+	}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		if err := writeFile(p, rep, files[p]); err != nil {
-			runErr = errors.Join(runErr, err)
+		if written[filepath.Clean(p)] {
+			continue
+		}
+		written[filepath.Clean(p)] = true
+		if err := writeFile(p, *rep, files[p]); err != nil {
+			errs = append(errs, err)
 			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
 			rep.Errors = append(rep.Errors, err.Error())
 		}
 	}
-	var publish func(report.Report)
-	if act != nil {
-		publish = func(r report.Report) {
-			act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile})
+	return errors.Join(errs...)
+}
+
+// outputPaths checks that the files asked for are distinct: --report,
+// --sarif-file and --dotenv given one path would overwrite each other.
+func outputPaths(f runFlags) error {
+	seen := map[string]string{}
+	for _, o := range []struct{ flag, path string }{{"--report", f.report}, {"--sarif-file", f.sarifFile}, {"--dotenv", f.dotenv}} {
+		if o.path == "" {
+			continue
 		}
+		p := filepath.Clean(o.path)
+		if other, ok := seen[p]; ok {
+			return fmt.Errorf("%s and %s both name %s: each file needs its own path", other, o.flag, o.path)
+		}
+		seen[p] = o.flag
 	}
-	return finish(rep, runErr, f, stdout, w, publish)
+	return nil
 }
 
 // finish writes the report file and the report on stdout, in every
@@ -548,6 +607,17 @@ func partialScanners(cfg gate.Config) []string {
 		return nil
 	}
 	return []string{"secrets", "config"}
+}
+
+// inCI reports whether the run is in CI: CI set to anything but "", a
+// false boolean ("false", "0", "FALSE"...).
+func inCI(env lookupEnv) bool {
+	v, ok := env("CI")
+	if !ok || v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	return err != nil || b
 }
 
 // githubAction returns the GitHub Actions run, or nil outside GitHub Actions.
