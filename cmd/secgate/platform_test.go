@@ -282,3 +282,25 @@ func TestMachineReadableStdoutInActions(t *testing.T) {
 		}
 	}
 }
+
+// Item 11 of issue 27: verify refuses a local image source (it would go to
+// Docker Hub as a repository named docker-archive) and a certificate
+// identity next to a key (never checked).
+func TestVerifyRefusesWhatItWouldGetWrong(t *testing.T) {
+	pub := filepath.Join(t.TempDir(), "cosign.pub")
+	writeFiles(t, filepath.Dir(pub), map[string]string{"cosign.pub": "not read\n"})
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verify", "docker-archive:" + filepath.Join(t.TempDir(), "app.tar"), "--key", pub}, "not a docker-archive source"},
+		{[]string{"verify", "oci-layout:/tmp/x", "--key", pub}, "not a oci-layout source"},
+		{[]string{"verify", "127.0.0.1:1/app:1", "--key", pub, "--certificate-identity", "me@example.com"}, "would never be checked"},
+		{[]string{"verify", "127.0.0.1:1/app:1", "--key", pub, "--certificate-oidc-issuer-regexp", "."}, "would never be checked"},
+	} {
+		res := secgate(t, nil, tt.args...)
+		if res.code != 2 || !strings.Contains(res.stderr, tt.want) {
+			t.Errorf("%v: exit %d, want 2 and %q\n%s%s", tt.args, res.code, tt.want, res.stdout, res.stderr)
+		}
+	}
+}
