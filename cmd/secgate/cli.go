@@ -436,6 +436,9 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	// The policy's response: Jira tickets of new groups first, so that the
 	// repository issues link them; the rest after the repository's issues.
 	responder := newResponder(cfg, f, rep, dryRun, cfg.PullRequest, env)
+	if note := responseUnused(cfg, f); note != "" {
+		rep.Warnings = append(rep.Warnings, note)
+	}
 	var routing issues.Routing
 	if responder != nil {
 		responder.Prefile(ctx, rep)

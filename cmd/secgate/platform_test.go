@@ -304,3 +304,26 @@ func TestVerifyRefusesWhatItWouldGetWrong(t *testing.T) {
 		}
 	}
 }
+
+// Item 12 of issue 27: a policy whose response pages someone (Jira,
+// Slack...) without --file-issues says in the report that nothing was
+// sent; with the default response it says nothing.
+func TestResponseWithoutFileIssuesSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{".secgate.yml": "response:\n  critical: {ticket: [jira, repository], notify: [slack]}\njira: {url: https://acme.atlassian.net, project: SEC}\n"})
+	other := t.TempDir()
+	for _, tt := range []struct {
+		dir  string
+		want bool
+	}{{dir, true}, {other, false}} {
+		p := filepath.Join(t.TempDir(), "r.json")
+		if res := secgate(t, nil, "run", "--only", "secrets", "--report", p, tt.dir); res.code != 0 {
+			t.Fatalf("exit %d\n%s", res.code, res.stderr)
+		}
+		rep, _ := readReport(t, p)
+		got := strings.Contains(strings.Join(rep.Warnings, "\n"), "runs only with --file-issues")
+		if got != tt.want || tt.want && !strings.Contains(strings.Join(rep.Warnings, "\n"), "jira, slack") {
+			t.Errorf("warnings %q, want the note: %v", rep.Warnings, tt.want)
+		}
+	}
+}
