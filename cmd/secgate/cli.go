@@ -449,8 +449,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 			Enabled: f.fileIssues, DryRun: dryRun, FailOnError: f.failOnError, Labels: f.issueLabels,
 			CloseResolved: f.closeResolved, Partial: partialScanners(cfg), Routing: routing,
 		}); err != nil {
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			runErr = errors.Join(runErr, err)
 		}
 		for _, s := range rep.Scanners {
@@ -472,15 +471,13 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 			Labels: f.issueLabels, Comment: f.comment, Partial: partialScanners(cfg), Context: ghCtx, Routing: routing,
 		})
 		if err != nil {
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			runErr = errors.Join(runErr, err)
 		}
 	}
 	if responder != nil {
 		if err := responder.Respond(ctx, &rep, f.failOnError); err != nil {
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			runErr = errors.Join(runErr, err)
 		}
 	}
@@ -537,8 +534,7 @@ func writeOtherFiles(rep *report.Report, f runFlags, opts report.Options) error 
 		written[filepath.Clean(p)] = true
 		if err := writeFile(p, *rep, files[p]); err != nil {
 			errs = append(errs, err)
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 		}
 	}
 	return errors.Join(errs...)
@@ -577,8 +573,7 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 	if f.report != "" {
 		if err := writeReportFile(f.report, rep); err != nil {
 			errs = append(errs, err)
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			report.Redact(&rep)
 		}
 	}

@@ -93,8 +93,7 @@ func signStep(ctx context.Context, rep *report.Report, f signFlags, dryRun bool,
 		rep.Signature = &report.Signature{Reason: err.Error()}
 	}
 	if err != nil {
-		rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-		rep.Errors = append(rep.Errors, "signing: "+err.Error())
+		rep.Fail(fmt.Errorf("signing: %w", err))
 	}
 	return err
 }

@@ -133,6 +133,15 @@ func New() Report {
 	}
 }
 
+// Fail records an error that keeps the gate from vouching for the run:
+// the verdict becomes error and deployment is not allowed. Every step
+// whose failure fails the gate comes through here: the rule is written
+// once.
+func (r *Report) Fail(err error) {
+	r.Verdict, r.DeployAllowed = policy.VerdictError, false
+	r.Errors = append(r.Errors, err.Error())
+}
+
 // ExitCode is the process exit code for the report: 0 pass (block-production
 // outside production too), 1 the policy failed the gate, 2 the gate could
 // not run.
