@@ -204,7 +204,8 @@ PATH, or --policy), write the report and exit 0 (pass), 1 (the policy failed
 the gate) or 2 (the gate could not run).
 
 Every flag has an environment twin: --only is SECGATE_ONLY, --dry-run is
-SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
+SECGATE_DRY_RUN, and so on. Outside CI (CI unset, empty, false or 0) the
+run is a dry run.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "."
