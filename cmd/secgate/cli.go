@@ -363,33 +363,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
 	getenv := func(k string) string { v, _ := env(k); return v }
 	inGitLab := act == nil && gitlab.Detect(getenv)
-	// The event is read in every run: the pull request's number, the fork
-	// guard and the comment hold with --base or --history too; only the
-	// range given on the command line wins over the event's.
-	var glCtx gitlab.Context
-	var ghCtx github.Context
-	var rangeErr error
-	ownRange := f.base != "" || f.history
-	switch {
-	case inGitLab:
-		glCtx, rangeErr = gitlab.RunContext(ctx, getenv, path)
-		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
-		if !ownRange && rangeErr == nil {
-			cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
-			if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
-				logger.Warn(err.Error())
-			}
-		}
-	case act != nil:
-		ghCtx, rangeErr = act.Context(ctx, path)
-		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
-		if !ownRange && rangeErr == nil {
-			cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
-			if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
-				logger.Warn(err.Error())
-			}
-		}
-	}
+	ghCtx, glCtx, rangeErr := platformRange(ctx, &cfg, f, act, inGitLab, getenv, logger)
 	if f.cacheDir != "" {
 		cfg.CacheMax, _ = policy.ParseSize(f.cacheMax) // checked with the flags
 	}
@@ -453,13 +427,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 			rep.Fail(err)
 			runErr = errors.Join(runErr, err)
 		}
-		for _, s := range rep.Scanners {
-			gitlab.Section(sw.raw, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
-				for _, n := range s.Notes {
-					fmt.Fprintf(sw.raw, "  %s\n", render.GitLabLog(rep.RedactText(n)))
-				}
-			})
-		}
+		gitlabSections(sw.raw, rep)
 	}
 	if f.sign.sign {
 		if err := signStep(ctx, &rep, f.sign, dryRun, env, cfg.RegistryCredentials, ghCtx.Fork); err != nil {
@@ -556,6 +524,49 @@ func outputPaths(f runFlags) error {
 		seen[p] = o.flag
 	}
 	return nil
+}
+
+// platformRange reads what the platform says of the run (GitHub's event,
+// GitLab's variables) into cfg: the pull request, and the range unless the
+// command line gave one. The event is read in every run: the pull
+// request's number, the fork guard and the comment hold with --base or
+// --history too. An error is a range that cannot be known.
+func platformRange(ctx context.Context, cfg *gate.Config, f runFlags, act *github.Action, inGitLab bool, getenv func(string) string, logger *slog.Logger) (ghCtx github.Context, glCtx gitlab.Context, rangeErr error) {
+	path := cfg.Path
+	ownRange := f.base != "" || f.history
+	switch {
+	case inGitLab:
+		glCtx, rangeErr = gitlab.RunContext(ctx, getenv, path)
+		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
+		if !ownRange && rangeErr == nil {
+			cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
+			if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
+				logger.Warn(err.Error())
+			}
+		}
+	case act != nil:
+		ghCtx, rangeErr = act.Context(ctx, path)
+		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
+		if !ownRange && rangeErr == nil {
+			cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
+			if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
+				logger.Warn(err.Error())
+			}
+		}
+	}
+	return ghCtx, glCtx, rangeErr
+}
+
+// gitlabSections writes a collapsible log section per scanner, to the raw
+// stream (GitLab's markers), its notes redacted and rendered for the log.
+func gitlabSections(w io.Writer, rep report.Report) {
+	for _, s := range rep.Scanners {
+		gitlab.Section(w, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
+			for _, n := range s.Notes {
+				fmt.Fprintf(w, "  %s\n", render.GitLabLog(rep.RedactText(n)))
+			}
+		})
+	}
 }
 
 // finish writes the report file and the report on stdout, in every
