@@ -394,7 +394,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		if pol, err := cfg.LoadPolicy(ctx); err == nil {
 			cfg.Policy = pol
 		}
-		rep, runErr = runRecovered(ctx, cfg)
+		rep, runErr = runRecovered(ctx, cfg, gate.Run)
 	}
 	sw.red.set(rep.RedactText)
 	opts.End = time.Now()
@@ -682,7 +682,7 @@ func registryAccess(env lookupEnv) (creds []gate.RegistryCredential, dockerHost 
 // runRecovered runs the gate; a panic outside the scanners (which gate.Run
 // recovers itself) becomes an error report, never a process killed with no
 // report.
-func runRecovered(ctx context.Context, cfg gate.Config) (rep report.Report, err error) {
+func runRecovered(ctx context.Context, cfg gate.Config, run func(context.Context, gate.Config) (report.Report, error)) (rep report.Report, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			rep = report.New()
@@ -692,7 +692,7 @@ func runRecovered(ctx context.Context, cfg gate.Config) (rep report.Report, err 
 			report.Redact(&rep)
 		}
 	}()
-	return gate.Run(ctx, cfg)
+	return run(ctx, cfg)
 }
 
 func writeReportFile(path string, rep report.Report) error {
