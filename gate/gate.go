@@ -216,8 +216,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		cfg.Now = time.Now()
 	}
 	fail := func(err error) (report.Report, error) {
-		rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-		rep.Errors = append(rep.Errors, err.Error())
+		rep.Fail(err)
 		return rep, err
 	}
 	if err := cfg.Validate(); err != nil {

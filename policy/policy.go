@@ -281,6 +281,17 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 	if err != nil {
 		return nil, yamlError(file, err)
 	}
+	// One document: the decoder reads the first and would ignore the rest,
+	// which a reader of the file takes for policy too.
+	docs := 0
+	for _, d := range ast.Docs {
+		if d.Body == nil {
+			continue
+		}
+		if docs++; docs > 1 {
+			return nil, fmt.Errorf("%s:%d: a second YAML document (after ---): a policy is one document", file, d.Body.GetToken().Position.Line)
+		}
+	}
 	var raw rawPolicy
 	if err := yaml.UnmarshalWithOptions(data, &raw, yaml.DisallowUnknownField(), yaml.Strict()); err != nil {
 		return nil, yamlError(file, err)

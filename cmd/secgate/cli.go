@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -204,7 +205,8 @@ PATH, or --policy), write the report and exit 0 (pass), 1 (the policy failed
 the gate) or 2 (the gate could not run).
 
 Every flag has an environment twin: --only is SECGATE_ONLY, --dry-run is
-SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
+SECGATE_DRY_RUN, and so on. Outside CI (CI unset, empty, false or 0) the
+run is a dry run.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "."
@@ -221,20 +223,28 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset) the run is a dry run.`,
 					path = p
 				}
 			}
-			if err == nil {
-				err = applyEnv(cmd.Flags(), env)
-			}
+			// The environment's values apply after a bad input too: its
+			// files (--dotenv, --report...) are where the error goes.
+			err = errors.Join(err, applyEnv(cmd.Flags(), env))
 			if err == nil {
 				if _, serr := policy.ParseSize(f.cacheMax); serr != nil {
 					err = fmt.Errorf("--cache-max %q: %w", f.cacheMax, serr)
 				}
 			}
+			if err == nil {
+				err = outputPaths(f)
+			}
 			if err != nil {
 				// The flags that did parse (--report among them) say where
-				// the report goes.
+				// the report goes; the other files and the platform's
+				// outputs say "error" too, so that no later step reads an
+				// empty verdict.
 				rep := report.New()
+				rep.SetRedactor(gate.NewRedactor())
 				rep.Errors = append(rep.Errors, err.Error())
-				return finish(rep, err, f, stdout, nil, nil)
+				now := time.Now()
+				ferr := writeOtherFiles(&rep, f, report.Options{Version: version, Start: now, End: now}, nil)
+				return finish(rep, errors.Join(err, ferr), f, stdout, nil, publisher(act, f))
 			}
 			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, streams{stdout, stderr, rawErr, red}, env, act)
 		},
@@ -324,7 +334,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 
 	// Outside CI the run is a dry run unless --dry-run / SECGATE_DRY_RUN says otherwise.
 	dryRun := f.dryRun
-	if _, inCI := env("CI"); !inCI && !dryRunSet {
+	if !inCI(env) && !dryRunSet {
 		dryRun = true
 		if f.format != "text" { // the text report says so itself
 			fmt.Fprintln(stderr, "secgate: dry run (CI is not set): scanning and deciding, filing and signing nothing")
@@ -356,26 +366,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
 	getenv := func(k string) string { v, _ := env(k); return v }
 	inGitLab := act == nil && gitlab.Detect(getenv)
-	var glCtx gitlab.Context
-	if inGitLab && f.base == "" && !f.history {
-		// The range from the pipeline: a merge request's, a push's.
-		glCtx = gitlab.RunContext(ctx, getenv, path)
-		cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
-		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
-		if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
-			logger.Warn(err.Error())
-		}
-	}
-	var ghCtx github.Context
-	if act != nil && f.base == "" && !f.history {
-		// The range from the event: a pull request's, a push's, a merge group's.
-		ghCtx = act.Context(ctx, path)
-		cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
-		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
-		if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
-			logger.Warn(err.Error())
-		}
-	}
+	ghCtx, glCtx, rangeErr := platformRange(ctx, &cfg, f, act, inGitLab, getenv, logger)
 	if f.cacheDir != "" {
 		cfg.CacheMax, _ = policy.ParseSize(f.cacheMax) // checked with the flags
 	}
@@ -394,10 +385,11 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	w, ferr := report.ForFormat(f.format, opts)
 	var rep report.Report
 	var runErr error
-	if ferr != nil {
+	if setupErr := errors.Join(ferr, rangeErr); setupErr != nil {
 		rep = report.New()
-		rep.Errors = append(rep.Errors, ferr.Error())
-		runErr = ferr
+		rep.SetRedactor(gate.NewRedactor())
+		rep.Errors = append(rep.Errors, setupErr.Error())
+		runErr = setupErr
 	} else {
 		// Loaded once: the gate judges with it and the response step reads
 		// its response section. An error is left to the gate, which
@@ -405,7 +397,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		if pol, err := cfg.LoadPolicy(ctx); err == nil {
 			cfg.Policy = pol
 		}
-		rep, runErr = runRecovered(ctx, cfg)
+		rep, runErr = runRecovered(ctx, cfg, gate.Run)
 	}
 	sw.red.set(rep.RedactText)
 	opts.End = time.Now()
@@ -422,6 +414,9 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	// The policy's response: Jira tickets of new groups first, so that the
 	// repository issues link them; the rest after the repository's issues.
 	responder := newResponder(cfg, f, rep, dryRun, cfg.PullRequest, env)
+	if note := responseUnused(cfg, f); note != "" {
+		rep.Warnings = append(rep.Warnings, note)
+	}
 	var routing issues.Routing
 	if responder != nil {
 		responder.Prefile(ctx, rep)
@@ -432,17 +427,10 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 			Enabled: f.fileIssues, DryRun: dryRun, FailOnError: f.failOnError, Labels: f.issueLabels,
 			CloseResolved: f.closeResolved, Partial: partialScanners(cfg), Routing: routing,
 		}); err != nil {
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			runErr = errors.Join(runErr, err)
 		}
-		for _, s := range rep.Scanners {
-			gitlab.Section(sw.raw, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
-				for _, n := range s.Notes {
-					fmt.Fprintf(sw.raw, "  %s\n", render.GitLabLog(rep.RedactText(n)))
-				}
-			})
-		}
+		gitlabSections(sw.raw, rep)
 	}
 	if f.sign.sign {
 		if err := signStep(ctx, &rep, f.sign, dryRun, env, cfg.RegistryCredentials, ghCtx.Fork); err != nil {
@@ -455,15 +443,13 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 			Labels: f.issueLabels, Comment: f.comment, Partial: partialScanners(cfg), Context: ghCtx, Routing: routing,
 		})
 		if err != nil {
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			runErr = errors.Join(runErr, err)
 		}
 	}
 	if responder != nil {
 		if err := responder.Respond(ctx, &rep, f.failOnError); err != nil {
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			runErr = errors.Join(runErr, err)
 		}
 	}
@@ -473,34 +459,118 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		// summary or a comment: the repository's paths do.
 		relativeTo(&rep, env)
 	}
-	// The other files asked for, in every outcome.
+	if err := writeOtherFiles(&rep, f, opts, f.sbom.files(rep, cfg, version, start, env)); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	return finish(rep, runErr, f, stdout, w, publisher(act, f))
+}
+
+// publisher is the platform's publication of the final report (outputs,
+// summary, annotations), nil where the platform has none.
+func publisher(act *github.Action, f runFlags) func(report.Report) {
+	if act == nil {
+		return nil
+	}
+	return func(r report.Report) {
+		act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile})
+	}
+}
+
+// writeOtherFiles writes the files asked for besides the report (SARIF,
+// GitLab's reports, dotenv), in every outcome; a file that cannot be
+// written makes the verdict error. A path that is also the report's is
+// left to the report (flags that name one file twice are an error of
+// their own, see outputPaths).
+func writeOtherFiles(rep *report.Report, f runFlags, opts report.Options, extra map[string]report.Writer) error {
 	files := map[string]report.Writer{}
 	if f.sarifFile != "" {
 		files[f.sarifFile] = report.SARIF{PathPrefix: opts.PathPrefix, Version: version}
 	}
 	if f.gitlabDir != "" {
-		for _, typ := range report.GitLabTypes(rep) {
-			files[filepath.Join(f.gitlabDir, "gl-"+typ+"-report.json")] = report.GitLab{Type: typ, Start: opts.Start, End: opts.End, Version: version, Commit: commit}
+		for _, typ := range report.GitLabTypes(*rep) {
+			files[filepath.Join(f.gitlabDir, "gl-"+typ+"-report.json")] = report.GitLab{Type: typ, Start: opts.Start, End: opts.End, Version: version, Commit: opts.Commit}
 		}
 	}
 	if f.dotenv != "" {
 		files[f.dotenv] = report.Dotenv{}
 	}
-	maps.Copy(files, f.sbom.files(rep, cfg, version, start, env))
+	maps.Copy(files, extra)
+	var errs []error
+	written := map[string]bool{}
+	if f.report != "" {
+		written[filepath.Clean(f.report)] = true
+	}
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		if err := writeFile(p, rep, files[p]); err != nil {
-			runErr = errors.Join(runErr, err)
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+		if written[filepath.Clean(p)] {
+			continue
+		}
+		written[filepath.Clean(p)] = true
+		if err := writeFile(p, *rep, files[p]); err != nil {
+			errs = append(errs, err)
+			rep.Fail(err)
 		}
 	}
-	var publish func(report.Report)
-	if act != nil {
-		publish = func(r report.Report) {
-			act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile})
+	return errors.Join(errs...)
+}
+
+// outputPaths checks that the files asked for are distinct: --report,
+// --sarif-file and --dotenv given one path would overwrite each other.
+func outputPaths(f runFlags) error {
+	seen := map[string]string{}
+	for _, o := range []struct{ flag, path string }{{"--report", f.report}, {"--sarif-file", f.sarifFile}, {"--dotenv", f.dotenv}, {"--sbom", f.sbom.file}, {"--vex-out", f.sbom.vexOut}} {
+		if o.path == "" {
+			continue
+		}
+		p := filepath.Clean(o.path)
+		if other, ok := seen[p]; ok {
+			return fmt.Errorf("%s and %s both name %s: each file needs its own path", other, o.flag, o.path)
+		}
+		seen[p] = o.flag
+	}
+	return nil
+}
+
+// platformRange reads what the platform says of the run (GitHub's event,
+// GitLab's variables) into cfg: the pull request, and the range unless the
+// command line gave one. The event is read in every run: the pull
+// request's number, the fork guard and the comment hold with --base or
+// --history too. An error is a range that cannot be known.
+func platformRange(ctx context.Context, cfg *gate.Config, f runFlags, act *github.Action, inGitLab bool, getenv func(string) string, logger *slog.Logger) (ghCtx github.Context, glCtx gitlab.Context, rangeErr error) {
+	path := cfg.Path
+	ownRange := f.base != "" || f.history
+	switch {
+	case inGitLab:
+		glCtx, rangeErr = gitlab.RunContext(ctx, getenv, path)
+		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
+		if !ownRange && rangeErr == nil {
+			cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
+			if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
+				logger.Warn(err.Error())
+			}
+		}
+	case act != nil:
+		ghCtx, rangeErr = act.Context(ctx, path)
+		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
+		if !ownRange && rangeErr == nil {
+			cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
+			if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
+				logger.Warn(err.Error())
+			}
 		}
 	}
-	return finish(rep, runErr, f, stdout, w, publish)
+	return ghCtx, glCtx, rangeErr
+}
+
+// gitlabSections writes a collapsible log section per scanner, to the raw
+// stream (GitLab's markers), its notes redacted and rendered for the log.
+func gitlabSections(w io.Writer, rep report.Report) {
+	for _, s := range rep.Scanners {
+		gitlab.Section(w, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
+			for _, n := range s.Notes {
+				fmt.Fprintf(w, "  %s\n", render.GitLabLog(rep.RedactText(n)))
+			}
+		})
+	}
 }
 
 // finish writes the report file and the report on stdout, in every
@@ -519,8 +589,7 @@ func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w rep
 	if f.report != "" {
 		if err := writeReportFile(f.report, rep); err != nil {
 			errs = append(errs, err)
-			rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-			rep.Errors = append(rep.Errors, err.Error())
+			rep.Fail(err)
 			report.Redact(&rep)
 		}
 	}
@@ -552,6 +621,17 @@ func partialScanners(cfg gate.Config) []string {
 		return nil
 	}
 	return []string{"secrets", "config"}
+}
+
+// inCI reports whether the run is in CI: CI set to anything but "", a
+// false boolean ("false", "0", "FALSE"...).
+func inCI(env lookupEnv) bool {
+	v, ok := env("CI")
+	if !ok || v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	return err != nil || b
 }
 
 // githubAction returns the GitHub Actions run, or nil outside GitHub Actions.
@@ -606,7 +686,7 @@ func registryAccess(env lookupEnv) (creds []gate.RegistryCredential, dockerHost 
 // runRecovered runs the gate; a panic outside the scanners (which gate.Run
 // recovers itself) becomes an error report, never a process killed with no
 // report.
-func runRecovered(ctx context.Context, cfg gate.Config) (rep report.Report, err error) {
+func runRecovered(ctx context.Context, cfg gate.Config, run func(context.Context, gate.Config) (report.Report, error)) (rep report.Report, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			rep = report.New()
@@ -616,7 +696,7 @@ func runRecovered(ctx context.Context, cfg gate.Config) (rep report.Report, err 
 			report.Redact(&rep)
 		}
 	}()
-	return gate.Run(ctx, cfg)
+	return run(ctx, cfg)
 }
 
 func writeReportFile(path string, rep report.Report) error {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/secgate/secgate/gate"
 	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/jira"
@@ -42,4 +44,24 @@ func newResponder(cfg gate.Config, f runFlags, rep report.Report, dryRun, pullRe
 		}
 	}
 	return r
+}
+
+// responseUnused says, when the policy's response asks for Jira tickets or
+// notifications and --file-issues is not given, that none was sent: the
+// response runs with the repository's issues, and a policy that seems to
+// page someone must not do nothing in silence.
+func responseUnused(cfg gate.Config, f runFlags) string {
+	if f.fileIssues || cfg.Policy == nil {
+		return ""
+	}
+	var used []string
+	for _, target := range []string{policy.TicketJira, policy.NotifyOwner, policy.NotifySlack, policy.NotifyWebhook} {
+		if cfg.Policy.Response.Uses(target) {
+			used = append(used, target)
+		}
+	}
+	if len(used) == 0 {
+		return ""
+	}
+	return "the policy's response (" + strings.Join(used, ", ") + ") runs only with --file-issues (SECGATE_FILE_ISSUES, the file-issues input): nothing was ticketed or notified"
 }

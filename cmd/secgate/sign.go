@@ -93,8 +93,7 @@ func signStep(ctx context.Context, rep *report.Report, f signFlags, dryRun bool,
 		rep.Signature = &report.Signature{Reason: err.Error()}
 	}
 	if err != nil {
-		rep.Verdict, rep.DeployAllowed = policy.VerdictError, false
-		rep.Errors = append(rep.Errors, "signing: "+err.Error())
+		rep.Fail(fmt.Errorf("signing: %w", err))
 	}
 	return err
 }
@@ -122,6 +121,7 @@ func newVerifyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
 		tlogUpload bool
 		maxAge     string
 		format     string
+		ignoreTlog bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify IMAGE",
@@ -138,6 +138,9 @@ check (registry unreachable, a bad key file, bad flags).`,
 			if format != "text" && format != "json" {
 				return &exitCodeError{exitError, fmt.Errorf("--format %q: text or json", format)}
 			}
+			if err := verifyArgs(args[0], keyFile, o); err != nil {
+				return &exitCodeError{exitError, err}
+			}
 			if keyFile != "" {
 				b, err := os.ReadFile(keyFile)
 				if err != nil {
@@ -152,7 +155,7 @@ check (registry unreachable, a bad key file, bad flags).`,
 				}
 				o.MaxAge = d
 			}
-			o.IgnoreTlog = !tlogUpload
+			o.IgnoreTlog = !tlogUpload || ignoreTlog
 			creds, _ := registryAccess(env)
 			o.Keychain = image.Keychain(creds)
 			v, err := sign.Verify(cmd.Context(), args[0], o)
@@ -186,10 +189,27 @@ check (registry unreachable, a bad key file, bad flags).`,
 	fl.StringVar(&o.CertOIDCIssuerRegexp, "certificate-oidc-issuer-regexp", "", "keyless: the OIDC issuer, a regular expression")
 	fl.StringVar(&o.TrustedRoot, "trusted-root", "", "Sigstore trusted root (JSON) of a private deployment (default: the public instance's, by TUF)")
 	fl.BoolVar(&tlogUpload, "tlog-upload", true, "require the signatures' transparency-log entries (false for images signed with --tlog-upload=false)")
+	fl.BoolVar(&ignoreTlog, "insecure-ignore-tlog", false, "cosign's name for --tlog-upload=false")
 	fl.StringVar(&maxAge, "max-age", "", "refuse verdicts older than this (e.g. 7d, 12h)")
 	fl.StringVar(&o.Environment, "environment", "", "require a verdict made for this environment (e.g. production)")
 	fl.StringVar(&format, "format", "text", "output: text or json")
 	return cmd
+}
+
+// verifyArgs refuses what verify would otherwise get wrong: a local
+// image source read as a registry reference (docker-archive:FILE parses as
+// a repository named docker-archive), and a certificate identity next to
+// a key, which is never checked (a key's signature has no certificate).
+func verifyArgs(image, keyFile string, o sign.VerifyOptions) error {
+	for _, prefix := range []string{"docker-archive:", "oci-layout:", "docker-daemon:"} {
+		if strings.HasPrefix(image, prefix) {
+			return fmt.Errorf("verify %s: signatures live in a registry; verify checks a registry reference (REGISTRY/REPOSITORY:TAG or @sha256:...), not a %s source", image, strings.TrimSuffix(prefix, ":"))
+		}
+	}
+	if keyFile != "" && (o.CertIdentity != "" || o.CertIdentityRegexp != "" || o.CertOIDCIssuer != "" || o.CertOIDCIssuerRegexp != "") {
+		return errors.New("--key with --certificate-identity/--certificate-oidc-issuer: a key's signature has no certificate, so the identity would never be checked; give one or the other")
+	}
+	return nil
 }
 
 func policyName(p sign.PolicySource) string {

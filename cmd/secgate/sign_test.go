@@ -59,7 +59,8 @@ func TestSignAndVerify(t *testing.T) {
 		if v.code != 0 || !strings.Contains(v.stdout, "VERIFIED "+goodRef) || !strings.Contains(v.stdout, "verdict pass (production)") {
 			t.Fatalf("verify: exit %d\n%s\n%s", v.code, v.stdout, v.stderr)
 		}
-		v = secgate(t, nil, "verify", host+"/app:1", "--key", pubFile, "--tlog-upload=false", "--format", "json")
+		// cosign's spelling of --tlog-upload=false (issue 27, item 11).
+		v = secgate(t, nil, "verify", host+"/app:1", "--key", pubFile, "--insecure-ignore-tlog", "--format", "json")
 		var out struct {
 			Image   string
 			Verdict struct{ Verdict, Environment string }

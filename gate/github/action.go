@@ -153,28 +153,36 @@ type Context struct {
 // branch; a forced push whose before is gone: the same, else the whole
 // tree), a merge group's base..head; schedules and manual runs judge the
 // whole tree. root is the checkout.
-func (a *Action) Context(ctx context.Context, root string) Context {
+//
+// A pull request or merge group whose base the payload does not give is an
+// error: judged as a whole tree, the change would be judged by its own
+// policy, and could excuse what it adds (fail closed).
+func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 	e := a.event
 	switch a.name {
 	case "pull_request", "pull_request_target":
-		if pr := e.PullRequest; pr != nil {
-			return Context{Base: pr.Base.SHA, Head: pr.Head.SHA, PullRequest: pr.Number,
-				Fork: pr.Head.Repo.FullName != "" && pr.Head.Repo.FullName != e.Repository.FullName,
-				Note: fmt.Sprintf("pull request #%d: %s..%s", pr.Number, short(pr.Base.SHA), short(pr.Head.SHA))}
+		pr := e.PullRequest
+		if pr == nil || pr.Base.SHA == "" || pr.Head.SHA == "" {
+			return Context{}, fmt.Errorf("a %s run, but the event payload (GITHUB_EVENT_PATH=%q) has no pull_request.base.sha and head.sha: the pull request's range cannot be known, and its own policy cannot judge it", a.name, a.getenv("GITHUB_EVENT_PATH"))
 		}
+		return Context{Base: pr.Base.SHA, Head: pr.Head.SHA, PullRequest: pr.Number,
+			Fork: pr.Head.Repo.FullName != "" && pr.Head.Repo.FullName != e.Repository.FullName,
+			Note: fmt.Sprintf("pull request #%d: %s..%s", pr.Number, short(pr.Base.SHA), short(pr.Head.SHA))}, nil
 	case "merge_group":
-		if mg := e.MergeGroup; mg != nil {
-			return Context{Base: mg.BaseSHA, Head: mg.HeadSHA, Note: "merge group " + short(mg.BaseSHA) + ".." + short(mg.HeadSHA)}
+		mg := e.MergeGroup
+		if mg == nil || mg.BaseSHA == "" || mg.HeadSHA == "" {
+			return Context{}, fmt.Errorf("a merge_group run, but the event payload (GITHUB_EVENT_PATH=%q) has no merge_group.base_sha and head_sha: the range cannot be known", a.getenv("GITHUB_EVENT_PATH"))
 		}
+		return Context{Base: mg.BaseSHA, Head: mg.HeadSHA, Note: "merge group " + short(mg.BaseSHA) + ".." + short(mg.HeadSHA)}, nil
 	case "push":
 		after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))
 		base, note := repo.PushBase(ctx, root, e.Before, after, e.Repository.DefaultBranch)
 		if base == "" {
-			return Context{Note: note}
+			return Context{Note: note}, nil
 		}
-		return Context{Base: base, Head: after, Note: note}
+		return Context{Base: base, Head: after, Note: note}, nil
 	}
-	return Context{Note: cmp.Or(a.name, "a run") + ": the whole tree is judged"}
+	return Context{Note: cmp.Or(a.name, "a run") + ": the whole tree is judged"}, nil
 }
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
@@ -363,21 +371,24 @@ type ActOptions struct {
 // FailOnError). Publish follows, once the report is final.
 func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) error {
 	var client *Client
-	token := cmp.Or(a.Input("token"), a.getenv("GITHUB_TOKEN"))
-	if token != "" && !o.DryRun {
-		c, err := NewClient(a.getenv("GITHUB_API_URL"), a.getenv("GITHUB_REPOSITORY"), token, Retry{})
-		if err != nil {
-			rep.Warnings = append(rep.Warnings, "GitHub: "+err.Error())
-		} else {
-			client = c
-		}
+	var clientErr error
+	if !o.DryRun {
+		client, clientErr = a.client()
 	}
 	var failed error
 	if o.FileIssues && rep.Verdict != "error" {
 		tracker := client
-		if o.Context.Fork {
+		switch {
+		case o.Context.Fork:
 			tracker = nil // a fork's token is read-only: say what would be filed
 			rep.Warnings = append(rep.Warnings, "GitHub: a pull request from a fork has a read-only token: issues are listed as would-open, not filed")
+		case clientErr != nil:
+			// As on GitLab: a warning, the issues listed, and an error
+			// with fail-on-error.
+			rep.Warnings = append(rep.Warnings, "GitHub issues: "+clientErr.Error()+": issues are listed as would-open, not filed")
+			if o.FailOnError {
+				failed = fmt.Errorf("filing issues: %w", clientErr)
+			}
 		}
 		filed, err := FileIssues(ctx, tracker, *rep, issues.Options{
 			Labels: o.Labels, CloseResolved: o.CloseResolved && o.Context.PullRequest == 0, FullScan: true, PartialScanners: o.Partial,
@@ -403,6 +414,16 @@ func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) erro
 		}
 	}
 	return failed
+}
+
+// client is the API client of the run's token (the token input, else
+// GITHUB_TOKEN), or why there is none.
+func (a *Action) client() (*Client, error) {
+	token := cmp.Or(a.Input("token"), a.getenv("GITHUB_TOKEN"))
+	if token == "" {
+		return nil, errors.New("no token for the GitHub Issues API: set the action's token input or GITHUB_TOKEN (permissions: issues: write)")
+	}
+	return NewClient(a.getenv("GITHUB_API_URL"), a.getenv("GITHUB_REPOSITORY"), token, Retry{})
 }
 
 // runURL links the workflow run.

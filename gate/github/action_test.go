@@ -114,7 +114,10 @@ func TestContextFromEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := act.Context(context.Background(), dir)
+			c, err := act.Context(context.Background(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if c.Base != tt.base || c.Head != tt.head || c.PullRequest != tt.pr || c.Fork != tt.fork || !strings.Contains(c.Note, tt.note) {
 				t.Errorf("context %+v, want base %s head %s pr %d fork %v note ~%q", c, tt.base, tt.head, tt.pr, tt.fork, tt.note)
 			}

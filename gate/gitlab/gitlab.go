@@ -135,24 +135,33 @@ type Context struct {
 // after (a new branch, or a forced push whose previous head is gone: from
 // the merge base with the default branch, else the whole tree); tags and
 // schedules the whole tree.
-func RunContext(ctx context.Context, getenv func(string) string, root string) Context {
+//
+// A merge request whose base the variables do not give is an error:
+// judged as a whole tree, it would be judged by its own policy (fail
+// closed).
+func RunContext(ctx context.Context, getenv func(string) string, root string) (Context, error) {
 	head := getenv("CI_COMMIT_SHA")
 	switch {
 	case getenv("CI_MERGE_REQUEST_IID") != "":
 		base := cmp.Or(getenv("CI_MERGE_REQUEST_DIFF_BASE_SHA"), getenv("CI_MERGE_REQUEST_TARGET_BRANCH_SHA"))
 		var iid int
-		fmt.Sscan(getenv("CI_MERGE_REQUEST_IID"), &iid)
-		return Context{Base: base, Head: head, MergeRequest: iid, Note: fmt.Sprintf("merge request !%d: %s..%s", iid, short(base), short(head))}
+		if _, err := fmt.Sscan(getenv("CI_MERGE_REQUEST_IID"), &iid); err != nil {
+			return Context{}, fmt.Errorf("CI_MERGE_REQUEST_IID=%q is not a number: %w", getenv("CI_MERGE_REQUEST_IID"), err)
+		}
+		if base == "" || head == "" {
+			return Context{}, fmt.Errorf("merge request !%d: CI_MERGE_REQUEST_DIFF_BASE_SHA (or CI_MERGE_REQUEST_TARGET_BRANCH_SHA) and CI_COMMIT_SHA must be set: the merge request's range cannot be known, and its own policy cannot judge it", iid)
+		}
+		return Context{Base: base, Head: head, MergeRequest: iid, Note: fmt.Sprintf("merge request !%d: %s..%s", iid, short(base), short(head))}, nil
 	case getenv("CI_COMMIT_TAG") != "":
-		return Context{Note: "tag " + getenv("CI_COMMIT_TAG") + ": the whole tree is judged"}
+		return Context{Note: "tag " + getenv("CI_COMMIT_TAG") + ": the whole tree is judged"}, nil
 	case getenv("CI_PIPELINE_SOURCE") == "schedule":
-		return Context{Note: "scheduled pipeline: the whole tree is judged"}
+		return Context{Note: "scheduled pipeline: the whole tree is judged"}, nil
 	}
 	base, note := repo.PushBase(ctx, root, getenv("CI_COMMIT_BEFORE_SHA"), head, getenv("CI_DEFAULT_BRANCH"))
 	if base == "" {
-		return Context{Note: note}
+		return Context{Note: note}, nil
 	}
-	return Context{Base: base, Head: head, Note: note}
+	return Context{Base: base, Head: head, Note: note}, nil
 }
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
@@ -200,16 +209,19 @@ func FileIssues(ctx context.Context, getenv func(string) string, rep *report.Rep
 		return nil
 	}
 	var tracker issues.Tracker
+	var failed error
 	if !o.DryRun {
 		client, err := NewClient(getenv("CI_API_V4_URL"), getenv("CI_PROJECT_ID"), cmp.Or(getenv("SECGATE_GITLAB_TOKEN"), getenv("GITLAB_TOKEN")), ClientOptions{})
 		if err != nil {
-			rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
+			// As on GitHub: a warning, the issues listed, and an error
+			// with fail-on-error.
+			rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error()+": issues are listed as would-open, not filed")
 			if o.FailOnError {
-				return err
+				failed = fmt.Errorf("filing issues: %w", err)
 			}
-			return nil
+		} else {
+			tracker = client
 		}
-		tracker = client
 	}
 	filed, err := issues.File(ctx, tracker, *rep, issues.Options{Labels: o.Labels, CloseResolved: o.CloseResolved && c.MergeRequest == 0,
 		FullScan: true, PartialScanners: o.Partial, DryRun: o.DryRun || tracker == nil, RunURL: getenv("CI_PIPELINE_URL"),
@@ -217,9 +229,9 @@ func FileIssues(ctx context.Context, getenv func(string) string, rep *report.Rep
 	rep.Issues = append(rep.Issues, filed...)
 	if err != nil {
 		rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
-		if o.FailOnError {
-			return fmt.Errorf("filing issues: %w", err)
+		if o.FailOnError && failed == nil {
+			failed = fmt.Errorf("filing issues: %w", err)
 		}
 	}
-	return nil
+	return failed
 }

@@ -117,7 +117,10 @@ func TestRunContext(t *testing.T) {
 		{"schedule", map[string]string{"CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BEFORE_SHA": one, "CI_COMMIT_SHA": two}, "", "scheduled", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := RunContext(context.Background(), func(k string) string { return tt.env[k] }, dir)
+			c, err := RunContext(context.Background(), func(k string) string { return tt.env[k] }, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if c.Base != tt.base || c.MergeRequest != tt.mr || !strings.Contains(c.Note, tt.note) {
 				t.Errorf("%+v, want base %s mr %d note ~%q", c, tt.base, tt.mr, tt.note)
 			}

@@ -137,6 +137,15 @@ func New() Report {
 	}
 }
 
+// Fail records an error that keeps the gate from vouching for the run:
+// the verdict becomes error and deployment is not allowed. Every step
+// whose failure fails the gate comes through here: the rule is written
+// once.
+func (r *Report) Fail(err error) {
+	r.Verdict, r.DeployAllowed = policy.VerdictError, false
+	r.Errors = append(r.Errors, err.Error())
+}
+
 // ExitCode is the process exit code for the report: 0 pass (block-production
 // outside production too), 1 the policy failed the gate, 2 the gate could
 // not run.
@@ -224,6 +233,13 @@ func Read(path string) (Report, error) {
 	if err := dec.Decode(&r); err != nil {
 		return Report{}, fmt.Errorf("%s is not a secgate report: %w", path, err)
 	}
+	// Exactly one value: a second report (or anything) after the first
+	// could be the one a reader trusts, and a concatenation of a pass and
+	// a fail must not enforce to the pass.
+	var more json.RawMessage
+	if err := dec.Decode(&more); err != io.EOF {
+		return Report{}, fmt.Errorf("%s is not one secgate report: data after the report's JSON value (offset %d)", path, dec.InputOffset())
+	}
 	switch {
 	case r.Version != Version:
 		return Report{}, fmt.Errorf("%s: report contract version %d, this secgate reads version %d", path, r.Version, Version)
@@ -231,6 +247,8 @@ func Read(path string) (Report, error) {
 		return Report{}, fmt.Errorf("%s: unknown verdict %q", path, r.Verdict)
 	case r.Verdict == policy.VerdictPass && !r.DeployAllowed:
 		return Report{}, fmt.Errorf("%s: verdict pass with deploy_allowed false: the report is inconsistent", path)
+	case r.Verdict != policy.VerdictError && len(r.Errors) > 0:
+		return Report{}, fmt.Errorf("%s: verdict %s with errors (%d): the report is inconsistent, an error makes the verdict error", path, r.Verdict, len(r.Errors))
 	}
 	return r, nil
 }
