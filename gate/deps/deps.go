@@ -308,10 +308,15 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	if err := tr.failure(); err != nil {
 		return policy.ScanResult{}, none, prep.paths(), err
 	}
-	if err := s.matchEquivalents(ctx, opts, root, &res); err != nil {
+	var dbNotes, dbWarnings []string
+	if err := s.matchEquivalents(ctx, opts, root, &res); errors.Is(err, errNoScratch) {
+		// A read-only container with no writable TMPDIR and no .git: the
+		// versions are matched as the lockfiles write them, and the report
+		// says so (the README's docker run gives a tmpfs).
+		dbWarnings = append(dbWarnings, err.Error())
+	} else if err != nil {
 		return policy.ScanResult{}, none, prep.paths(), err
 	}
-	var dbNotes, dbWarnings []string
 	if err := checkLogs(root, logs, opts, &notes); err != nil {
 		// A lockfile that did not parse: the others are still reported.
 		out, _ := s.convert(ctx, opts, root, res, nil)
@@ -323,7 +328,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		if err != nil {
 			return policy.ScanResult{}, none, prep.paths(), err
 		}
-		dbNotes, dbWarnings = facts.notes, facts.warnings
+		dbNotes, dbWarnings = facts.notes, append(dbWarnings, facts.warnings...)
 	}
 	out, err := s.convert(ctx, opts, root, res, nil)
 	out.Coverage.Skipped = skipped.Skipped

@@ -137,6 +137,9 @@ func cmpOr(vals ...string) string {
 	return ""
 }
 
+// errNoScratch: matchEquivalents had nowhere to write the library's input.
+var errNoScratch = errors.New("equivalent version spellings not matched")
+
 // matchEquivalents matches the equivalent spellings of every package
 // version of res that has some (equivalents), through the library with the
 // same data source and the same fail-closed checks as the scan, and adds
@@ -163,7 +166,7 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 	}
 	dir, cleanup, err := scratch.Dir("matching equivalent spellings of versions", "secgate-versions-", repo.GitDir(root))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: versions matched only as the lockfiles spell them (%d packages have other spellings pip or npm install alike): %w", errNoScratch, len(refs), err)
 	}
 	defer cleanup()
 	// The name is the one osv-scanner's custom input extractor requires.

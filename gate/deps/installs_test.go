@@ -733,3 +733,28 @@ func TestStagedCopyThatDoesNotParse(t *testing.T) {
 		})
 	}
 }
+
+// With nowhere to write the library's input (a read-only container: no
+// writable TMPDIR, no .git), the versions are matched as the lockfile
+// spells them, and the report warns that the other spellings were not:
+// the scan is not an error (the image runs with a read-only root), and not
+// silent either.
+func TestEquivalentsWithoutScratch(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "absent"))
+	root := t.TempDir()
+	// 2.0.4 matches PYSEC-2023-192 only through the list; requests 2.19.0
+	// through ranges, as written
+	if err := os.WriteFile(filepath.Join(root, "requirements.txt"), []byte("urllib3==v2.0.4\nrequests==2.19.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := scanDir(t, Options{Root: root, OfflineDB: sharedDB})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	if !found(res, "requirements.txt", "requests", "GHSA-j8r2-6x86-q33q") {
+		t.Errorf("the spelling as written was not matched: %v", ids(res))
+	}
+	if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "equivalent version spellings not matched") }) {
+		t.Errorf("warnings %q do not say the equivalent spellings were not matched", res.Warnings)
+	}
+}
