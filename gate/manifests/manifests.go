@@ -9,6 +9,7 @@ package manifests
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
@@ -129,6 +131,7 @@ type collector struct {
 
 // file reads one file: Kubernetes objects, a Compose file, or neither.
 func (c *collector) file(rel string, data []byte) fileKind {
+	data = yamlText(data)
 	if templateMarks.Match(data) && (strings.Contains("/"+rel, "/templates/") || bytes.Contains(data, []byte("{{ .Values")) || bytes.Contains(data, []byte("{{- "))) {
 		return fileHelm
 	}
@@ -183,4 +186,26 @@ func (c *collector) add(check, rel string, ln int, object, detail, fix string) {
 		c.seen[f.Fingerprint] = true
 		c.findings = append(c.findings, f)
 	}
+}
+
+// yamlText is a file's text as a YAML reader of the cluster's reads it:
+// YAML allows a byte-order mark, and UTF-16 with one (sigs.k8s.io/yaml,
+// which kubectl uses, reads both); goccy/go-yaml reads neither, and a
+// manifest behind a BOM read as nothing (a privileged pod passed).
+func yamlText(data []byte) []byte {
+	switch {
+	case bytes.HasPrefix(data, []byte("\xef\xbb\xbf")):
+		return data[3:]
+	case len(data) >= 2 && (data[0] == 0xff && data[1] == 0xfe || data[0] == 0xfe && data[1] == 0xff):
+		order := binary.ByteOrder(binary.LittleEndian)
+		if data[0] == 0xfe {
+			order = binary.BigEndian
+		}
+		units := make([]uint16, 0, len(data)/2)
+		for i := 2; i+1 < len(data); i += 2 {
+			units = append(units, order.Uint16(data[i:]))
+		}
+		return []byte(string(utf16.Decode(units)))
+	}
+	return data
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -58,6 +59,10 @@ spec:
 			[]string{CheckPrivileged + "@2", CheckHostNamespaces + "@3"}},
 		{"compose user from a variable's default", "compose.yaml", "services:\n  a:\n    image: alpine:3.20\n    user: ${APP_USER:-root}\n    privileged: ${PRIV:-true}\n    pid: \"${PID_MODE-host}\"\n",
 			[]string{CheckRoot + "@4", CheckPrivileged + "@5", CheckHostNamespaces + "@6"}},
+		// a byte-order mark: YAML allows one, kubectl reads through it
+		{"UTF-8 BOM", "pod.yaml", "\ufeff" + pod("{privileged: true}"), []string{CheckPrivileged + "@8"}},
+		{"compose, UTF-8 BOM", "compose.yaml", "\ufeffservices:\n  a:\n    image: alpine:3.20\n    privileged: true\n", []string{CheckPrivileged + "@4"}},
+		{"UTF-16LE with BOM", "pod.yaml", utf16LE("\ufeff" + pod("{privileged: true}")), []string{CheckPrivileged + "@8"}},
 	}
 	watched := []string{CheckPrivileged, CheckCapSysAdmin, CheckDockerSocket, CheckHostNamespaces, CheckDuplicateKey}
 	for _, tt := range tests {
@@ -100,4 +105,13 @@ func TestAliasLaughs(t *testing.T) {
 	if c.workloads != 1 || !slices.ContainsFunc(c.findings, func(f policy.Finding) bool { return f.Rule == CheckPrivileged }) {
 		t.Errorf("%d workload(s), findings %v: want the one Pod, privileged", c.workloads, c.findings)
 	}
+}
+
+// utf16LE writes s as UTF-16, little-endian.
+func utf16LE(s string) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return string(b)
 }
