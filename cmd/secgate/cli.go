@@ -717,8 +717,33 @@ func writeFile(path string, rep report.Report, w report.Writer) error {
 			return fmt.Errorf("writing report %s: %w", path, err)
 		}
 	}
-	if err := os.WriteFile(path, out, 0o644); err != nil {
+	if err := replaceFile(path, out); err != nil {
 		return fmt.Errorf("writing report %s: %w", path, err)
+	}
+	return nil
+}
+
+// replaceFile writes data to a new file beside path and renames it over
+// path: a symbolic link a pull request commits at an output's path
+// (secgate-report.json -> a file elsewhere, or -> a forged passing report
+// that enforce would read) is replaced by the file, never followed.
+func replaceFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := errors.Join(f.Chmod(0o644), f.Close()); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
 	}
 	return nil
 }
@@ -753,6 +778,11 @@ report is missing, garbled, of another contract version, or was made for
 another environment than --environment.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// The scan job's file, not a link the checkout holds at its
+			// path (to a passing report committed in the tree).
+			if fi, err := os.Lstat(args[0]); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+				return &exitCodeError{exitError, fmt.Errorf("%s is a symbolic link: a report is read only from the scan job's own file", args[0])}
+			}
 			rep, err := report.Read(args[0])
 			if err != nil {
 				return &exitCodeError{exitError, err}

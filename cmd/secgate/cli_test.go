@@ -862,3 +862,46 @@ func TestPolicyCheckRedacts(t *testing.T) {
 		}
 	}
 }
+
+// A pull request can commit links where the gate writes its files: the
+// files replace the links, never write through them, and enforce refuses a
+// report that is a link (to a passing report committed beside it).
+func TestOutputLinksNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.txt"), []byte("nothing here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report, sarif := filepath.Join(dir, "secgate-report.json"), filepath.Join(dir, "out.sarif")
+	for _, l := range []string{report, sarif} {
+		if err := os.Symlink(victim, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := secgate(t, nil, "run", "--only", "secrets", "--report", report, "--sarif-file", sarif, dir)
+	if res.code != 0 {
+		t.Fatalf("exit %d: %s", res.code, res.stderr)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("the link's target was written: %.80q", b)
+	}
+	for _, p := range []string{report, sarif} {
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s: %v %v, want a regular file in place of the link", p, fi, err)
+		}
+	}
+	// enforce: a link to a passing report is not read
+	link := filepath.Join(dir, "linked.json")
+	if err := os.Symlink(report, link); err != nil {
+		t.Fatal(err)
+	}
+	if res := secgate(t, nil, "enforce", link); res.code != 2 || !strings.Contains(res.stderr, "symbolic link") {
+		t.Errorf("enforce on a link: exit %d %q, want 2", res.code, res.stderr)
+	}
+	if res := secgate(t, nil, "enforce", report); res.code != 0 {
+		t.Errorf("enforce on the file itself: exit %d %q", res.code, res.stderr)
+	}
+}
