@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -111,7 +112,8 @@ func parseEPSS(r io.Reader, want map[string]bool) (*epssScores, error) {
 		}
 		p, err1 := strconv.ParseFloat(string(field(line, ei)), 64)
 		q, err2 := strconv.ParseFloat(string(field(line, pi)), 64)
-		if err1 != nil || err2 != nil || p < 0 || p > 1 {
+		// NaN passes every comparison false: refused by name
+		if err1 != nil || err2 != nil || math.IsNaN(p) || math.IsNaN(q) || p < 0 || p > 1 || q < 0 || q > 1 {
 			return nil, fmt.Errorf("line %d: the scores of %s do not parse", n, cve)
 		}
 		out.scores[string(cve)] = policy.EPSS{CVE: string(cve), Probability: p, Percentile: q, Date: date}

@@ -57,6 +57,11 @@ func annotateRisk(db string, findings []policy.Finding, opts Options) (riskFacts
 	var errs []error
 	stale := func(what, path string, date time.Time) error {
 		age := now.Sub(date)
+		// a date past tomorrow (every time zone's today) is not a real
+		// release: data that never goes stale
+		if age < -36*time.Hour {
+			return fmt.Errorf("%s %s is dated %s, in the future: not a real release of it", what, path, date.UTC().Format(time.DateOnly))
+		}
 		if opts.MaxDBAge > 0 && age > opts.MaxDBAge {
 			return fmt.Errorf("%s %s is %d days old (as of %s), over deps.max_db_age (%s): exploitation since is not known; sync it (--download-db) or change the limit",
 				what, path, int(age.Hours()/24), date.UTC().Format(time.DateOnly), formatAge(opts.MaxDBAge))

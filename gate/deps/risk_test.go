@@ -155,6 +155,12 @@ func TestRiskDataStaleOrBrokenFailsClosed(t *testing.T) {
 		{"EPSS without its date line", "", strings.SplitN(epss, "\n", 2)[1], 0, "no #model_version"},
 		{"EPSS without a score", "", "#model_version:v1,score_date:2026-11-24T00:00:00+0000\ncve,epss,percentile\n", 0, "no score"},
 		{"EPSS bad score", "", epss + "CVE-2024-43799,high,0.5\n", 0, "the scores of CVE-2024-43799 do not parse"},
+		// NaN parses as a float and fails every comparison: a floor never applied
+		{"EPSS NaN", "", epss + "CVE-2024-43799,NaN,0.5\n", 0, "the scores of CVE-2024-43799 do not parse"},
+		{"EPSS nan percentile", "", epss + "CVE-2024-43799,0.9,nan\n", 0, "the scores of CVE-2024-43799 do not parse"},
+		// a date in the future never goes stale
+		{"KEV from the future", strings.Replace(kev, `"dateReleased": "2026-11-24`, `"dateReleased": "2099-11-24`, 1), "", 8 * 24 * time.Hour, "in the future"},
+		{"EPSS from the future", "", strings.Replace(epss, "score_date:2026-11-24", "score_date:2099-11-24", 1), 8 * 24 * time.Hour, "in the future"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := riskDB(t, tc.kev, tc.epss)
@@ -162,7 +168,7 @@ func TestRiskDataStaleOrBrokenFailsClosed(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
-			if tc.maxAge > 0 && !strings.Contains(err.Error(), "is 8 days old (as of 2026-11-24), over deps.max_db_age (8d)") {
+			if tc.maxAge > 0 && !strings.Contains(tc.name, "future") && !strings.Contains(err.Error(), "is 8 days old (as of 2026-11-24), over deps.max_db_age (8d)") {
 				t.Errorf("error %v does not say how old", err)
 			}
 			if tc.maxAge > 0 && !strings.Contains(err.Error(), db) {
