@@ -226,7 +226,7 @@ func TestSBOMRedacted(t *testing.T) {
 	tok := secretstest.GitHubPAT(t)
 	r := sbomReport()
 	r.Packages = append(r.Packages, policy.Package{Name: "private", Version: "git+https://" + tok + "@github.com/acme/private", Ecosystem: "npm", PURL: "pkg:npm/private@" + tok, Source: "package-lock.json"})
-	Redact(&r, replacer{tok})
+	Redact(&r, sbomReplacer{tok})
 	for _, format := range SBOMFormats {
 		var b bytes.Buffer
 		if err := r.SBOM(&b, format, r.SBOMSubjects("acme/shop")[0], "1", sbomTime); err != nil {
@@ -241,9 +241,9 @@ func TestSBOMRedacted(t *testing.T) {
 	}
 }
 
-type replacer struct{ s string }
+type sbomReplacer struct{ s string }
 
-func (r replacer) Redact(s string) string { return strings.ReplaceAll(s, r.s, "REDACTED") }
+func (r sbomReplacer) Redact(s string) string { return strings.ReplaceAll(s, r.s, "REDACTED") }
 
 // Generating the SBOM of a 2,000-package lockfile: issue 29 bounds it at 50 ms.
 func BenchmarkSBOM2000(b *testing.B) {
