@@ -194,16 +194,7 @@ func literalPrefixes(re *syntax.Regexp) ([]string, bool) {
 // providerConfig is cfg with its provider-format rules only, and gitleaks'
 // default allowlist without its paths (its regexes and stop words kept).
 func providerConfig(cfg config.Config) config.Config {
-	c := cfg
-	c.Rules, c.Keywords = map[string]config.Rule{}, map[string]struct{}{}
-	for id, r := range cfg.Rules {
-		if isProviderRule(r) {
-			c.Rules[id] = r
-			for _, k := range r.Keywords {
-				c.Keywords[strings.ToLower(k)] = struct{}{}
-			}
-		}
-	}
+	c := rulesWhere(cfg, func(_ string, r config.Rule) bool { return isProviderRule(r) })
 	c.Allowlists = nil
 	for _, a := range cfg.Allowlists {
 		if isDefaultPathAllowlist(a) && a.MatchCondition != config.AllowlistMatchAnd {

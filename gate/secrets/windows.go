@@ -212,19 +212,26 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 	return d
 }
 
-// detectorOf is a gitleaks detector of the rules of cfg that keep says,
-// with their keywords (its prefilter) and cfg's global allowlists.
-func detectorOf(ctx context.Context, cfg config.Config, keep func(id string) bool, maxDecode int) *detect.Detector {
+// rulesWhere is cfg with the rules keep says only, and their keywords
+// (gitleaks' prefilter); the rest of cfg is shared.
+func rulesWhere(cfg config.Config, keep func(id string, r config.Rule) bool) config.Config {
 	c := cfg
 	c.Rules, c.Keywords = map[string]config.Rule{}, map[string]struct{}{}
 	for id, r := range cfg.Rules {
-		if keep(id) {
+		if keep(id, r) {
 			c.Rules[id] = r
 			for _, k := range r.Keywords {
 				c.Keywords[strings.ToLower(k)] = struct{}{}
 			}
 		}
 	}
+	return c
+}
+
+// detectorOf is a gitleaks detector of the rules of cfg that keep says,
+// with their keywords (its prefilter) and cfg's global allowlists.
+func detectorOf(ctx context.Context, cfg config.Config, keep func(id string) bool, maxDecode int) *detect.Detector {
+	c := rulesWhere(cfg, func(id string, _ config.Rule) bool { return keep(id) })
 	det := detect.NewDetectorContext(ctx, c)
 	det.MaxDecodeDepth = maxDecode
 	det.IgnoreGitleaksAllow = ignoreInlineAllow
