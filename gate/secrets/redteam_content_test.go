@@ -137,6 +137,19 @@ func TestRedTeamContent(t *testing.T) {
 				}
 				return map[string][]byte{"assets/pack.tgz": contentTarGz(t, map[string][]byte{"in.zip": z})}
 			}},
+		// red team after the redfix (2): a zip (random access) inside a
+		// gzip stream passed tree mode (the trial open gave the zip reader
+		// the stream); history and range mode read it
+		{class: "6 archives", name: "a zip inside gzip, named a.dat", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"s.txt": []byte("tok=" + secretstest.GitHubPAT(t) + "\n")})
+				return map[string][]byte{"data/a.dat": contentGzip(t, z)}
+			}},
+		{class: "6 archives", name: "a zip inside gzip, named a.zip.gz", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"conf/s.env": []byte("GH_TOKEN=" + secretstest.GitHubPAT(t) + "\n")})
+				return map[string][]byte{"release/a.zip.gz": contentGzip(t, z)}
+			}},
 		// class 3: gitleaks' default path allowlist
 		{class: "3 allowlist", name: "npm token in a lockfile's registry entry", rule: "npm-access-token",
 			files: func(t *testing.T) map[string][]byte {
@@ -362,6 +375,20 @@ func contentURLSafe(t *testing.T, text string) string {
 		t.Fatalf("%d bytes of text do not encode to padded URL-safe base64 with - or _", len(text))
 	}
 	return s
+}
+
+// contentGzip compresses b with gzip.
+func contentGzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	if _, err := gz.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func contentZip(t *testing.T, files map[string][]byte) []byte {
