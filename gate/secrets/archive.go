@@ -259,7 +259,7 @@ func (w *archiveWalk) entry(ctx context.Context, r io.Reader, name string, depth
 // read it as it is, else decoded here; a binary is skipped, in coverage
 // (read is false).
 func (t *treeFiles) leaf(ctx context.Context, r io.Reader, head []byte, name string, yield sources.FragmentsFunc) (read bool, err error) {
-	magic, utf16 := binaryMagic(head), utf16Order(head) != ""
+	magic, utf16 := binaryMagic(head), wideOrder(head) != ""
 	if magic == "" && !utf16 {
 		return true, t.textFragments(ctx, r, name, yield)
 	}
@@ -328,9 +328,9 @@ func (t *treeFiles) textFragments(ctx context.Context, content io.Reader, path s
 			if yerr := yield(sources.Fragment{Raw: string(chunk), FilePath: path, StartLine: line}, nil); yerr != nil {
 				return yerr
 			}
-			// the UTF-16 runs of a chunk with NULs, as readableText adds
+			// the UTF-16 and UTF-32 runs of a chunk with NULs, as readableText adds
 			// them (a file half UTF-8, half UTF-16); none in most chunks
-			if runs := utf16Runs(chunk); len(runs) > 0 {
+			if runs := textRuns(chunk); len(runs) > 0 {
 				if yerr := yield(sources.Fragment{Raw: string(runs), FilePath: path, StartLine: line}, nil); yerr != nil {
 					return yerr
 				}

@@ -20,7 +20,7 @@ func FuzzContentDecode(f *testing.F) {
 		// the UTF-16 reading comes first, valid UTF-8; the bytes as they
 		// are follow it
 		if text, enc, ok := readableText(content); ok && enc != "" {
-			dec := decodeUTF16(content, enc == "UTF-16BE")
+			dec := decodeWide(content, enc)
 			if !utf8.Valid(dec) || !bytes.HasPrefix(text, dec) || !bytes.Contains(text, content) {
 				t.Fatalf("%s: not the decoded text, then the bytes", enc)
 			}

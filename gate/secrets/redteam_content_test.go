@@ -137,6 +137,45 @@ func TestRedTeamContent(t *testing.T) {
 				}
 				return map[string][]byte{"assets/pack.tgz": contentTarGz(t, map[string][]byte{"in.zip": z})}
 			}},
+		// red team after the redfix (2): a zip (random access) inside a
+		// gzip stream passed tree mode (the trial open gave the zip reader
+		// the stream); history and range mode read it
+		{class: "6 archives", name: "a zip inside gzip, named a.dat", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"s.txt": []byte("tok=" + secretstest.GitHubPAT(t) + "\n")})
+				return map[string][]byte{"data/a.dat": contentGzip(t, z)}
+			}},
+		{class: "6 archives", name: "a zip inside gzip, named a.zip.gz", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				z := contentZip(t, map[string][]byte{"conf/s.env": []byte("GH_TOKEN=" + secretstest.GitHubPAT(t) + "\n")})
+				return map[string][]byte{"release/a.zip.gz": contentGzip(t, z)}
+			}},
+		// red team after the redfix (1): UTF-32, and UTF-16 after a stray
+		// byte, read as nothing in every mode
+		{class: "2 text", name: "UTF-32LE with a byte order mark", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"conf/u32.txt": contentUTF32("tok="+secretstest.GitHubPAT(t)+"\n", false, true)}
+			}},
+		{class: "2 text", name: "UTF-32BE without a byte order mark", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				return map[string][]byte{"conf/u32be.txt": contentUTF32("tok="+secretstest.GitHubPAT(t)+"\n", true, false)}
+			}},
+		{class: "2 text", name: "UTF-32LE between ASCII lines", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				b := []byte(strings.Repeat("# plain header line\n", 10))
+				b = append(b, contentUTF32("tok="+secretstest.GitHubPAT(t)+"\n", false, false)...)
+				return map[string][]byte{"logs/mixed.log": append(b, strings.Repeat("# plain trailer line\n", 10)...)}
+			}},
+		{class: "2 text", name: "a UTF-16LE byte order mark, one stray byte, then UTF-16LE", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				b := append([]byte{0xFF, 0xFE, 'x'}, contentUTF16("tok="+secretstest.GitHubPAT(t)+"\n", false, false)...)
+				return map[string][]byte{"conf/odd.txt": b}
+			}},
+		{class: "2 text", name: "a UTF-16BE byte order mark, one stray byte, then UTF-16BE", rule: "github-pat",
+			files: func(t *testing.T) map[string][]byte {
+				b := append([]byte{0xFE, 0xFF, 'x'}, contentUTF16("tok="+secretstest.GitHubPAT(t)+"\n", true, false)...)
+				return map[string][]byte{"conf/odd2.txt": b}
+			}},
 		// class 3: gitleaks' default path allowlist
 		{class: "3 allowlist", name: "npm token in a lockfile's registry entry", rule: "npm-access-token",
 			files: func(t *testing.T) map[string][]byte {
@@ -284,6 +323,13 @@ func TestReadableText(t *testing.T) {
 		{"UTF-16LE BOM, then ASCII", append([]byte{0xFF, 0xFE}, strings.Repeat(line, 3)...), "UTF-16LE", true},
 		{"UTF-16 header, then ASCII", append(contentUTF16(strings.Repeat("header\r\n", 30), false, false), line...), "UTF-16LE", true},
 		{"UTF-8, then UTF-16LE", append([]byte(strings.Repeat("plain text here\n", 20)), contentUTF16(line, false, false)...), "", true},
+		// UTF-32, and UTF-16 shifted by a stray byte (red team after the redfix)
+		{"UTF-32LE BOM", contentUTF32(line, false, true), "UTF-32LE", true},
+		{"UTF-32BE BOM", contentUTF32(line, true, true), "UTF-32BE", true},
+		{"UTF-32LE", contentUTF32(line, false, false), "UTF-32LE", true},
+		{"UTF-32BE", contentUTF32(line, true, false), "UTF-32BE", true},
+		{"UTF-8, then UTF-32BE", append([]byte(strings.Repeat("plain text here\n", 20)), contentUTF32(line, true, false)...), "", true},
+		{"UTF-16LE BOM, a stray byte, then UTF-16LE", append([]byte{0xFF, 0xFE, 'x'}, contentUTF16(line, false, false)...), "UTF-16LE", true},
 	} {
 		text, enc, ok := readableText(c.content)
 		if ok != c.ok || enc != c.enc {
@@ -362,6 +408,38 @@ func contentURLSafe(t *testing.T, text string) string {
 		t.Fatalf("%d bytes of text do not encode to padded URL-safe base64 with - or _", len(text))
 	}
 	return s
+}
+
+// contentUTF32 encodes s as UTF-32, big- or little-endian, with or
+// without a byte order mark.
+func contentUTF32(s string, bigEndian, bom bool) []byte {
+	rs := []rune(s)
+	if bom {
+		rs = append([]rune{0xFEFF}, rs...)
+	}
+	out := make([]byte, 4*len(rs))
+	for i, r := range rs {
+		if bigEndian {
+			binary.BigEndian.PutUint32(out[4*i:], uint32(r))
+		} else {
+			binary.LittleEndian.PutUint32(out[4*i:], uint32(r))
+		}
+	}
+	return out
+}
+
+// contentGzip compresses b with gzip.
+func contentGzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	if _, err := gz.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func contentZip(t *testing.T, files map[string][]byte) []byte {

@@ -45,16 +45,95 @@ const mostlyText = 0.90
 //     walk reads any file without a magic number.
 //
 // Lines of the second reading are numbered on from the first's.
+//
+// UTF-32 (a byte order mark, or three NULs beside each ASCII character)
+// is read as UTF-16 is. The runs of ASCII written as 2- or 4-byte units
+// at any alignment (textRuns) are read after the bytes in both cases:
+// one stray byte after a byte order mark shifts the rest of a UTF-16 file
+// out of the alignment its decoding reads.
 func readableText(content []byte) (text []byte, encoding string, ok bool) {
-	if enc := utf16Order(content); enc != "" {
-		if dec := decodeUTF16(content, enc == "UTF-16BE"); isMostlyText(dec) {
-			return joinReadings(dec, content), enc, true
+	if enc := wideOrder(content); enc != "" {
+		if dec := decodeWide(content, enc); isMostlyText(dec) {
+			return joinReadings(dec, joinReadings(content, textRuns(content))), enc, true
 		}
 	}
 	if !isMostlyText(content) && binaryMagic(content[:min(len(content), magicHead)]) != "" {
 		return nil, "", false
 	}
-	return joinReadings(content, utf16Runs(content)), "", true
+	return joinReadings(content, textRuns(content)), "", true
+}
+
+// wideOrder is utf32Order, else utf16Order: a UTF-32LE byte order mark
+// starts with UTF-16LE's.
+func wideOrder(b []byte) string {
+	if enc := utf32Order(b); enc != "" {
+		return enc
+	}
+	return utf16Order(b)
+}
+
+// decodeWide decodes content in enc (one of wideOrder's) to UTF-8.
+func decodeWide(b []byte, enc string) []byte {
+	switch enc {
+	case "UTF-32LE", "UTF-32BE":
+		return decodeUTF32(b, enc == "UTF-32BE")
+	}
+	return decodeUTF16(b, enc == "UTF-16BE")
+}
+
+// utf32Order tells UTF-32 by its byte order mark, or without one by the
+// pattern ASCII text has in it: three NULs beside each character.
+func utf32Order(b []byte) string {
+	switch {
+	case len(b) >= 4 && b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0:
+		return "UTF-32LE"
+	case len(b) >= 4 && b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF:
+		return "UTF-32BE"
+	}
+	s := b[:min(len(b), textSample)&^3]
+	if len(s) < 16 {
+		return ""
+	}
+	var le, be int // units of one ASCII character, little- and big-endian
+	for i := 0; i < len(s); i += 4 {
+		switch {
+		case s[i] != 0 && s[i+1] == 0 && s[i+2] == 0 && s[i+3] == 0:
+			le++
+		case s[i] == 0 && s[i+1] == 0 && s[i+2] == 0 && s[i+3] != 0:
+			be++
+		}
+	}
+	units := len(s) / 4
+	switch {
+	case le*10 >= units*7:
+		return "UTF-32LE"
+	case be*10 >= units*7:
+		return "UTF-32BE"
+	}
+	return ""
+}
+
+// decodeUTF32 decodes UTF-32 (a byte order mark dropped) to UTF-8; a cut
+// last unit is dropped, a unit that is no character becomes U+FFFD.
+func decodeUTF32(b []byte, bigEndian bool) []byte {
+	if len(b) >= 4 && (b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0 || b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF) {
+		b = b[4:]
+	}
+	out := make([]byte, 0, len(b)/4)
+	for i := 0; i+3 < len(b); i += 4 {
+		var u uint32
+		if bigEndian {
+			u = uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3])
+		} else {
+			u = uint32(b[i+3])<<24 | uint32(b[i+2])<<16 | uint32(b[i+1])<<8 | uint32(b[i])
+		}
+		r := rune(u)
+		if u > utf8.MaxRune || !utf8.ValidRune(r) {
+			r = utf8.RuneError
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
 }
 
 // magicHead is how much of a file's start binaryMagic is given (the tree
@@ -71,56 +150,70 @@ func joinReadings(a, b []byte) []byte {
 	return out
 }
 
-// minUTF16Run is the fewest characters a run of UTF-16 text in other
-// content must have to be read (shorter ones are common in binaries).
+// minUTF16Run is the fewest characters a run of UTF-16 or UTF-32 text in
+// other content must have to be read (shorter ones are common in
+// binaries).
 const minUTF16Run = 8
 
-// utf16Runs returns the runs of ASCII text encoded as UTF-16 (LE, then BE)
-// in content that is not UTF-16 as a whole, decoded, one a line: the
-// UTF-16 part of a file half UTF-8 and half UTF-16. nil when content has
-// no NUL (most files: one IndexByte).
-func utf16Runs(content []byte) []byte {
+// textRuns returns the runs of ASCII text written as 2-byte (UTF-16) or
+// 4-byte (UTF-32) units, little- then big-endian, at any alignment, in
+// content, decoded, one a line: the UTF-16 or UTF-32 part of a file
+// otherwise UTF-8, or a UTF-16 file shifted by a stray byte. nil when
+// content has no NUL (most files: one IndexByte).
+func textRuns(content []byte) []byte {
 	if bytes.IndexByte(content, 0) < 0 {
 		return nil
 	}
 	var out []byte
-	for _, bigEndian := range []bool{false, true} {
-		start, n := -1, 0 // the run's first byte, its characters
-		flush := func() {
-			if n >= minUTF16Run {
-				for i := 0; i < n; i++ {
-					out = append(out, content[start+2*i+b2i(bigEndian)])
-				}
-				out = append(out, '\n')
-			}
-			start, n = -1, 0
+	for _, width := range []int{2, 4} {
+		for _, bigEndian := range []bool{false, true} {
+			out = appendRuns(out, content, width, bigEndian)
 		}
-		for i := 0; i+1 < len(content); {
-			c, z := content[i], content[i+1]
-			if bigEndian {
-				c, z = z, c
-			}
-			if z == 0 && (c >= ' ' && c < 0x7f || c == '\t' || c == '\n' || c == '\r') {
-				if start < 0 {
-					start = i
-				}
-				n++
-				i += 2
-				continue
-			}
-			flush()
-			i++
-		}
-		flush()
 	}
 	return out
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
+// appendRuns appends to out the runs of at least minUTF16Run ASCII
+// characters in content written as units of width bytes: the character
+// first (little-endian) or last (big-endian), the other bytes NUL. A run
+// may start at any byte.
+func appendRuns(out, content []byte, width int, bigEndian bool) []byte {
+	at := 0 // the character's offset in a unit
+	if bigEndian {
+		at = width - 1
 	}
-	return 0
+	start, n := -1, 0 // the run's first byte, its characters
+	flush := func() {
+		if n >= minUTF16Run {
+			for i := 0; i < n; i++ {
+				out = append(out, content[start+width*i+at])
+			}
+			out = append(out, '\n')
+		}
+		start, n = -1, 0
+	}
+	for i := 0; i+width <= len(content); {
+		unit := content[i : i+width]
+		c, zeros := unit[at], true
+		for j, z := range unit {
+			if j != at && z != 0 {
+				zeros = false
+				break
+			}
+		}
+		if zeros && (c >= ' ' && c < 0x7f || c == '\t' || c == '\n' || c == '\r') {
+			if start < 0 {
+				start = i
+			}
+			n++
+			i += width
+			continue
+		}
+		flush()
+		i++
+	}
+	flush()
+	return out
 }
 
 // isBinaryContent is the opposite of readableText's ok, for the callers
@@ -258,7 +351,7 @@ func textChunks(text []byte, yield func(chunk []byte, line int) error) error {
 // textOf returns a blob's content as readableText reads it (UTF-16
 // decoded, UTF-16 runs added), else as it is.
 func textOf(content []byte) []byte {
-	if bytes.IndexByte(content, 0) < 0 && utf16Order(content[:min(len(content), 2)]) == "" {
+	if bytes.IndexByte(content, 0) < 0 && wideOrder(content[:min(len(content), 2)]) == "" {
 		return content // no NUL, no byte order mark: as it is
 	}
 	if text, _, ok := readableText(content); ok {

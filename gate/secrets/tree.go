@@ -355,6 +355,13 @@ var errFirstEntry = errors.New("first entry read")
 // opens tries an archive: its first entry (an extractor) or its first
 // bytes (a decompressor) must read without error.
 func opens(ctx context.Context, format archives.Format, f *os.File) error {
+	if a, ok := format.(archives.CompressedArchive); ok && a.Compression != nil {
+		// a compressed zip or 7z needs random access: the archive walk
+		// decompresses it (counted, bounded) before it opens it, as in
+		// history and range mode; its own Extract would fail here on the
+		// stream. Its stream must decompress.
+		format = a.Compression
+	}
 	switch a := format.(type) {
 	case archives.Extractor:
 		err := a.Extract(ctx, f, func(_ context.Context, fi archives.FileInfo) error {
