@@ -431,6 +431,18 @@ func TestReportInEveryOutcome(t *testing.T) {
 
 var git = repotest.Git
 
+// baseRepo is a repository on main with one commit, a README: the base
+// of the pull requests the tests make.
+func baseRepo(t *testing.T, readme string) (dir, base string) {
+	t.Helper()
+	dir = t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFiles(t, dir, map[string]string{"README.md": readme})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	return dir, git(t, dir, "rev-parse", "HEAD")
+}
+
 var writeFiles = repotest.Write
 
 // A pull request cannot pass by excusing itself: the exception it adds to
@@ -438,12 +450,7 @@ var writeFiles = repotest.Write
 // .gitleaksignore, are not applied (the base revision's files are), and
 // each edit is a finding for review.
 func TestPullRequestCannotExcuseItsOwnSecret(t *testing.T) {
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	writeFiles(t, dir, map[string]string{"README.md": "# app\n"})
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-qm", "base")
-	base := git(t, dir, "rev-parse", "HEAD")
+	dir, base := baseRepo(t, "# app\n")
 
 	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
 	git(t, dir, "add", ".")
@@ -557,12 +564,7 @@ func TestSARIFOutputs(t *testing.T) {
 // one issue per finding group and one pull request comment; outputs,
 // summary, annotations and SARIF are written; no secret leaves.
 func TestGitHubAction(t *testing.T) {
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	writeFiles(t, dir, map[string]string{"README.md": "# shop\n"})
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-qm", "base")
-	base := git(t, dir, "rev-parse", "HEAD")
+	dir, base := baseRepo(t, "# shop\n")
 	tok := secretstest.GitHubPAT(t)
 	writeFiles(t, dir, map[string]string{
 		"deploy.sh":         "curl -H 'Authorization: token " + tok + "' https://api.github.com/user\n",
@@ -903,5 +905,37 @@ func TestOutputLinksNotFollowed(t *testing.T) {
 	}
 	if res := secgate(t, nil, "enforce", report); res.code != 0 {
 		t.Errorf("enforce on the file itself: exit %d %q", res.code, res.stderr)
+	}
+}
+
+// Nor by loosening the secret rules themselves: a .gitleaks.toml the pull
+// request adds (every path allowlisted, the token's rule disabled) is not
+// applied to it, in a commit range and in the PR's own tree alike, and is
+// a finding for review.
+func TestPullRequestCannotLoosenTheRules(t *testing.T) {
+	dir, base := baseRepo(t, "# app\n")
+	writeFiles(t, dir, map[string]string{
+		"app.env": "GITHUB_TOKEN=" + secretstest.GitHubPAT(t) + "\n",
+		".gitleaks.toml": "[extend]\nuseDefault = true\ndisabledRules = [\"github-pat\"]\n\n" +
+			"[[allowlists]]\ndescription = \"everything\"\npaths = ['''.*''']\nregexes = ['''.*''']\n",
+	})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "configure secrets")
+	if res := secgate(t, nil, "run", "--only", "secrets", dir); res.code != 0 {
+		t.Fatalf("the repository's own rules apply outside a pull request: exit %d\n%s", res.code, res.stdout)
+	}
+	reportPath := filepath.Join(t.TempDir(), "r.json")
+	res := secgate(t, nil, "run", "--only", "secrets,config", "--base", base, "--pull-request", "--report", reportPath, dir)
+	if res.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	rep, _ := readReport(t, reportPath)
+	var token, changed bool
+	for _, f := range rep.Findings {
+		token = token || f.Rule == "github-pat" && f.Location.Path == "app.env" && f.Action == policy.ActionFail
+		changed = changed || f.Kind == policy.KindConfig && f.Location.Path == ".gitleaks.toml"
+	}
+	if !token || !changed {
+		t.Errorf("token failing: %v, .gitleaks.toml a finding: %v\n%s", token, changed, res.stdout)
 	}
 }

@@ -30,12 +30,7 @@ var (
 // stdout stays JSON, and the summary, the comment and SARIF's markdown
 // hold no link or mention we did not make.
 func TestHostileNamesAreInert(t *testing.T) {
-	dir := t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	writeFiles(t, dir, map[string]string{"README.md": "# shop\n"})
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-qm", "base")
-	base := git(t, dir, "rev-parse", "HEAD")
+	dir, base := baseRepo(t, "# shop\n")
 	manifest := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: \"web" + payload + "\"\nspec:\n  template:\n    spec:\n      containers:\n        - name: \"app" + payload + "\"\n          image: \"nginx" + payload + "\"\n"
 	writeFiles(t, dir, map[string]string{
 		"k8s/deploy.yaml":       manifest,

@@ -73,12 +73,7 @@ func TestParserErrorsLeakNoToken(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			git(t, dir, "init", "-q", "-b", "main")
-			writeFiles(t, dir, map[string]string{"README.md": "# shop\n"})
-			git(t, dir, "add", ".")
-			git(t, dir, "commit", "-qm", "base")
-			base := git(t, dir, "rev-parse", "HEAD")
+			dir, base := baseRepo(t, "# shop\n")
 			writeFiles(t, dir, map[string]string{"deploy.sh": files["deploy.sh"], name: one})
 			git(t, dir, "add", ".")
 			git(t, dir, "commit", "-qm", "change")

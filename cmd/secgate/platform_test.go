@@ -20,12 +20,7 @@ import (
 // request it is, it fails; judged as a plain tree, it passes.
 func selfExcusingPR(t *testing.T) (dir, base, head string) {
 	t.Helper()
-	dir = t.TempDir()
-	git(t, dir, "init", "-q", "-b", "main")
-	writeFiles(t, dir, map[string]string{"README.md": "# app\n"})
-	git(t, dir, "add", ".")
-	git(t, dir, "commit", "-qm", "base")
-	base = git(t, dir, "rev-parse", "HEAD")
+	dir, base = baseRepo(t, "# app\n")
 	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
 	reportPath := filepath.Join(t.TempDir(), "r.json")
 	if res := secgate(t, nil, "run", "--only", "secrets", "--report", reportPath, dir); res.code != 1 {
