@@ -317,11 +317,7 @@ func (d *detector) paddedURLBase64(ctx context.Context, f sources.Fragment, enco
 	if depth < d.maxDecode {
 		dec := codec.NewDecoder()
 		for _, at := range encoded {
-			end := len(raw)
-			if j := strings.IndexByte(raw[at:], '\n'); j >= 0 {
-				end = at + j
-			}
-			text, segments := raw[at:end], []*codec.EncodedSegment(nil)
+			text, segments := lineFrom(raw, at), []*codec.EncodedSegment(nil)
 			for level := depth; level < d.maxDecode; level++ {
 				if text, segments = dec.Decode(text, segments); len(segments) == 0 {
 					break

@@ -329,16 +329,18 @@ func (d *detector) decoded(ctx context.Context, f sources.Fragment, regions []sp
 	return found
 }
 
+// lineFrom is raw from at to the end of its line (its break left out).
+func lineFrom(raw string, at int) string {
+	line, _, _ := strings.Cut(raw[at:], "\n")
+	return line
+}
+
 // decodesLongS reports whether gitleaks' decoding passes (as deep as it
 // goes) make a long s of an encoded line.
 func (d *detector) decodesLongS(raw string, encoded []int) bool {
 	dec := codec.NewDecoder()
 	for _, at := range encoded {
-		end := len(raw)
-		if j := strings.IndexByte(raw[at:], '\n'); j >= 0 {
-			end = at + j
-		}
-		text, segments := raw[at:end], []*codec.EncodedSegment(nil)
+		text, segments := lineFrom(raw, at), []*codec.EncodedSegment(nil)
 		for range d.maxDecode {
 			if text, segments = dec.Decode(text, segments); len(segments) == 0 {
 				break
