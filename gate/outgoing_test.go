@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -25,7 +26,16 @@ func TestOutgoingRedactsGluedTokens(t *testing.T) {
 			return struct{ name, text, value string }{"AWS key id after a digit, in an error", "parse error near 7" + v + ": bad", v}
 		}(),
 		func() (c struct{ name, text, value string }) {
-			v := "sk_" + "live_" + secretstest.Random(t, alnum, 24)
+			// drawn until the detector finds it standing alone: a random
+			// body can trip the rule's own filters (issue 31)
+			v := secretstest.Drawn(t, func() string { return "sk_" + "live_" + secretstest.Random(t, alnum, 24) }, func(v string) error {
+				o := newOutgoing()
+				o.Learn("key = " + v + "\n")
+				if strings.Contains(o.Redact("key = "+v+"\n"), v) {
+					return fmt.Errorf("not found standing alone")
+				}
+				return nil
+			})
 			return struct{ name, text, value string }{"Stripe key after an underscore", "key=prod_" + v + "\n", v}
 		}(),
 		func() (c struct{ name, text, value string }) {
@@ -37,7 +47,7 @@ func TestOutgoingRedactsGluedTokens(t *testing.T) {
 			o := newOutgoing()
 			o.Learn(c.text)
 			if out := o.Redact(c.text); strings.Contains(out, c.value) {
-				t.Errorf("the value is in the redacted text")
+				t.Errorf("the value is in the redacted text: %q", c.text)
 			}
 		})
 	}

@@ -66,7 +66,7 @@ func (t *TextScanner) Redact(s string) string { return t.redactor.Redact(s) }
 // The values found are redacted from then on; nothing is returned.
 func (t *TextScanner) Learn(ctx context.Context, name string, content []byte) {
 	t.Scan(ctx, name, content)
-	if spaced, ok := unglue(content, t.prefixes()); ok {
+	for _, spaced := range unglued(content, t.prefixes()) {
 		// the provider-format rules only: the spaces split words, which
 		// the generic rules would read anew
 		for _, g := range t.d.provider().DetectContext(ctx, sources.Fragment{Raw: string(spaced), FilePath: name, StartLine: 1}) {
@@ -101,10 +101,13 @@ func providerPrefixes(cfg config.Config) [][]byte {
 	return out
 }
 
-// unglue returns content with a space put before each occurrence of a
-// prefix (ASCII case folded) that follows a letter, digit or underscore,
-// and whether there was one.
-func unglue(content []byte, prefixes [][]byte) ([]byte, bool) {
+// unglued returns, for each occurrence of a prefix (ASCII case folded)
+// that follows a letter, digit or underscore, the line it stands on with a
+// space put before it. One text an occurrence: a prefix found inside
+// another token's body (AKIA inside a key id's random letters, a short
+// literal in any body) would split that token if every space went into
+// one text.
+func unglued(content []byte, prefixes [][]byte) [][]byte {
 	lower := make([]byte, len(content)) // ASCII folded: offsets kept
 	for i, c := range content {
 		if 'A' <= c && c <= 'Z' {
@@ -112,7 +115,7 @@ func unglue(content []byte, prefixes [][]byte) ([]byte, bool) {
 		}
 		lower[i] = c
 	}
-	var at []int
+	var out [][]byte
 	for _, p := range prefixes {
 		for i := 0; i < len(lower); {
 			j := bytes.Index(lower[i:], p)
@@ -120,24 +123,23 @@ func unglue(content []byte, prefixes [][]byte) ([]byte, bool) {
 				break
 			}
 			k := i + j
-			if k > 0 && isWordByte(content[k-1]) {
-				at = append(at, k)
-			}
 			i = k + 1
+			if k == 0 || !isWordByte(content[k-1]) {
+				continue
+			}
+			from := bytes.LastIndexByte(content[:k], '\n') + 1
+			to := len(content)
+			if e := bytes.IndexByte(content[k:], '\n'); e >= 0 {
+				to = k + e
+			}
+			line := make([]byte, 0, to-from+1)
+			line = append(append(append(line, content[from:k]...), ' '), content[k:to]...)
+			if !slices.ContainsFunc(out, func(b []byte) bool { return bytes.Equal(b, line) }) {
+				out = append(out, line)
+			}
 		}
 	}
-	if len(at) == 0 {
-		return nil, false
-	}
-	slices.Sort(at)
-	at = slices.Compact(at)
-	out := make([]byte, 0, len(content)+len(at))
-	last := 0
-	for _, k := range at {
-		out = append(append(out, content[last:k]...), ' ')
-		last = k
-	}
-	return append(out, content[last:]...), true
+	return out
 }
 
 func isWordByte(c byte) bool {
