@@ -219,105 +219,20 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 		rep.Fail(err)
 		return rep, err
 	}
-	if err := cfg.Validate(); err != nil {
-		return fail(err)
-	}
-	var pol *policy.Policy
-	pol, err = cfg.LoadPolicy(ctx)
+	pol, err := cfg.runPolicy(ctx, &rep)
 	if err != nil {
 		return fail(err)
 	}
-	var vexWarnings []string
-	if pol, vexWarnings, err = cfg.withVEX(ctx, pol); err != nil {
-		return fail(err)
-	}
-	rep.Warnings = append(rep.Warnings, vexWarnings...)
-	rep.Production = pol.IsProduction(cfg.Environment, cfg.EnvironmentTier)
-	rep.Policy = &report.PolicySource{File: pol.Path, Digest: pol.Digest}
-	if pol.Path == policy.DefaultPath {
-		rep.Policy.File = ""
-	}
-
 	scanners := cfg.Scanners
 	if scanners == nil {
 		if scanners, err = cfg.build(log, pol); err != nil {
 			return fail(err)
 		}
 	}
-
-	results := make([]report.Scanner, len(scanners))
-	found := make([][]policy.Finding, len(scanners))
-	redactors = make([]policy.Redactor, len(scanners))
-	checkedImages := make([][]policy.CheckedImage, len(scanners))
-	deployed := make([][]policy.Deployment, len(scanners))
-	scanWarnings := make([][]string, len(scanners))
-	packages := make([][]policy.Package, len(scanners))
-	// One scanner failing does not cancel the others: the gate fails
-	// closed all the same, but only once every scanner has handed over
-	// its findings and the values to redact. A secret scan cancelled
-	// because a parser failed on a token would leave that token in the
-	// parser's error, unredacted.
-	var g errgroup.Group
-	for i, s := range scanners {
-		g.Go(func() error {
-			start := time.Now()
-			log.Info("scanner started", "scanner", s.Name())
-			res, err := scanRecovered(ctx, s)
-			r := report.Scanner{Name: s.Name(), Status: report.StatusOK, DurationMS: time.Since(start).Milliseconds(), Notes: res.Notes}
-			if cov := res.Coverage; err == nil || !cov.Empty() || len(cov.Skipped) > 0 {
-				r.Coverage = &cov
-			}
-			if t, ok := s.(Targeter); ok {
-				r.Target = t.Target()
-			}
-			// What a failing scanner did find is kept: nothing is lost.
-			for j := range res.Findings {
-				res.Findings[j].Scanner = s.Name()
-			}
-			r.Findings, found[i], redactors[i], checkedImages[i], deployed[i] = len(res.Findings), res.Findings, res.Redactor, res.Images, res.Deployments
-			packages[i] = res.Packages
-			for _, w := range res.Warnings {
-				scanWarnings[i] = append(scanWarnings[i], s.Name()+": "+w)
-			}
-			defer func() { results[i] = r }()
-			if err != nil {
-				r.Error = err.Error()
-				switch {
-				case pol.MaySkip(s.Name()):
-					r.Status = report.StatusSkipped
-					return nil
-				}
-				r.Status = report.StatusError
-				return fmt.Errorf("%s: %w", s.Name(), err)
-			}
-			log.Info("scanner finished", "scanner", s.Name(), "findings", r.Findings, "duration_ms", r.DurationMS)
-			return nil
-		})
-	}
-	runErr := g.Wait()
-	rep.Scanners = results
-	for _, r := range results {
-		if r.Status == report.StatusSkipped {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("scanner %s failed and was skipped (skip_on_error in the policy): %s", r.Name, r.Error))
-		}
-	}
-
-	for i := range scanners {
-		rep.Images = append(rep.Images, checkedImages[i]...)
-		rep.Warnings = append(rep.Warnings, scanWarnings[i]...)
-		rep.Packages = append(rep.Packages, packages[i]...)
-	}
-	notes := crossCheck(found, slices.Concat(deployed...))
-	for i := range results {
-		results[i].Findings = len(found[i])
-		if results[i].Name == "image" {
-			results[i].Notes = append(results[i].Notes, notes...)
-		}
-	}
-	if reason, ok := coveredNothing(results); ok {
-		rep.Reasons = append(rep.Reasons, reason)
-	}
-	d := pol.Decide(slices.Concat(found...), policy.Context{
+	out := runScanners(ctx, scanners, pol, log)
+	redactors = out.redactors
+	found := out.collect(&rep)
+	d := pol.Decide(found, policy.Context{
 		Environment: cfg.Environment, EnvironmentTier: cfg.EnvironmentTier,
 		PullRequest: cfg.PullRequest, Now: cfg.Now,
 	})
@@ -326,13 +241,130 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	rep.Reasons = append(rep.Reasons, d.Reasons...)
 	rep.Warnings = append(rep.Warnings, d.Warnings...)
 	vexNotes(rep.Scanners, d.Notes)
-	if runErr != nil {
-		return fail(runErr)
+	if out.err != nil {
+		return fail(out.err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
 	return rep, nil
+}
+
+// runPolicy checks the configuration and loads the run's policy (with the
+// VEX documents' statements), recording its source in the report.
+func (cfg Config) runPolicy(ctx context.Context, rep *report.Report) (*policy.Policy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pol, err := cfg.LoadPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var vexWarnings []string
+	if pol, vexWarnings, err = cfg.withVEX(ctx, pol); err != nil {
+		return nil, err
+	}
+	rep.Warnings = append(rep.Warnings, vexWarnings...)
+	rep.Production = pol.IsProduction(cfg.Environment, cfg.EnvironmentTier)
+	rep.Policy = &report.PolicySource{File: pol.Path, Digest: pol.Digest}
+	if pol.Path == policy.DefaultPath {
+		rep.Policy.File = ""
+	}
+	return pol, nil
+}
+
+// scanOutcome is what the scanners handed over, one slot per scanner.
+type scanOutcome struct {
+	results       []report.Scanner
+	found         [][]policy.Finding
+	redactors     []policy.Redactor
+	checkedImages [][]policy.CheckedImage
+	deployed      [][]policy.Deployment
+	warnings      [][]string
+	packages      [][]policy.Package
+	err           error
+}
+
+// runScanners runs the scanners concurrently. One scanner failing does not
+// cancel the others: the gate fails closed all the same, but only once
+// every scanner has handed over its findings and the values to redact. A
+// secret scan cancelled because a parser failed on a token would leave
+// that token in the parser's error, unredacted.
+func runScanners(ctx context.Context, scanners []Scanner, pol *policy.Policy, log *slog.Logger) scanOutcome {
+	n := len(scanners)
+	o := scanOutcome{
+		results: make([]report.Scanner, n), found: make([][]policy.Finding, n), redactors: make([]policy.Redactor, n),
+		checkedImages: make([][]policy.CheckedImage, n), deployed: make([][]policy.Deployment, n),
+		warnings: make([][]string, n), packages: make([][]policy.Package, n),
+	}
+	var g errgroup.Group
+	for i, s := range scanners {
+		g.Go(func() error { return o.scanOne(ctx, i, s, pol, log) })
+	}
+	o.err = g.Wait()
+	return o
+}
+
+// scanOne runs scanner i and records what it found, also on failure:
+// nothing is lost.
+func (o *scanOutcome) scanOne(ctx context.Context, i int, s Scanner, pol *policy.Policy, log *slog.Logger) error {
+	start := time.Now()
+	log.Info("scanner started", "scanner", s.Name())
+	res, err := scanRecovered(ctx, s)
+	r := report.Scanner{Name: s.Name(), Status: report.StatusOK, DurationMS: time.Since(start).Milliseconds(), Notes: res.Notes}
+	if cov := res.Coverage; err == nil || !cov.Empty() || len(cov.Skipped) > 0 {
+		r.Coverage = &cov
+	}
+	if t, ok := s.(Targeter); ok {
+		r.Target = t.Target()
+	}
+	for j := range res.Findings {
+		res.Findings[j].Scanner = s.Name()
+	}
+	r.Findings, o.found[i], o.redactors[i], o.checkedImages[i], o.deployed[i] = len(res.Findings), res.Findings, res.Redactor, res.Images, res.Deployments
+	o.packages[i] = res.Packages
+	for _, w := range res.Warnings {
+		o.warnings[i] = append(o.warnings[i], s.Name()+": "+w)
+	}
+	defer func() { o.results[i] = r }()
+	if err != nil {
+		r.Error = err.Error()
+		if pol.MaySkip(s.Name()) {
+			r.Status = report.StatusSkipped
+			return nil
+		}
+		r.Status = report.StatusError
+		return fmt.Errorf("%s: %w", s.Name(), err)
+	}
+	log.Info("scanner finished", "scanner", s.Name(), "findings", r.Findings, "duration_ms", r.DurationMS)
+	return nil
+}
+
+// collect writes the scanners' results into the report (statuses, images,
+// warnings, packages, the cross-check's notes) and returns every finding.
+func (o scanOutcome) collect(rep *report.Report) []policy.Finding {
+	rep.Scanners = o.results
+	for _, r := range o.results {
+		if r.Status == report.StatusSkipped {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("scanner %s failed and was skipped (skip_on_error in the policy): %s", r.Name, r.Error))
+		}
+	}
+	for i := range o.results {
+		rep.Images = append(rep.Images, o.checkedImages[i]...)
+		rep.Warnings = append(rep.Warnings, o.warnings[i]...)
+		rep.Packages = append(rep.Packages, o.packages[i]...)
+	}
+	notes := crossCheck(o.found, slices.Concat(o.deployed...))
+	for i := range o.results {
+		o.results[i].Findings = len(o.found[i])
+		if o.results[i].Name == "image" {
+			o.results[i].Notes = append(o.results[i].Notes, notes...)
+		}
+	}
+	if reason, ok := coveredNothing(o.results); ok {
+		rep.Reasons = append(rep.Reasons, reason)
+	}
+	return slices.Concat(o.found...)
 }
 
 // coveredNothing says so when no scanner read anything: a pass over
