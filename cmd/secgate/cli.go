@@ -1,33 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"maps"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/secgate/secgate/gate/ci"
+	"github.com/secgate/secgate/gate/pipeline"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/secgate/secgate/gate"
-	"github.com/secgate/secgate/gate/github"
-	"github.com/secgate/secgate/gate/gitlab"
-	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/report"
-	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -143,7 +137,7 @@ func earlyReportTargets(args []string, env lookupEnv) (path, format string) {
 func emitReport(rep report.Report, path, format string, stdout io.Writer) error {
 	var errs []error
 	if path != "" {
-		errs = append(errs, writeReportFile(path, rep))
+		errs = append(errs, pipeline.WriteReportFile(path, rep))
 	}
 	if format == "json" {
 		errs = append(errs, (report.JSON{}).Write(stdout, rep))
@@ -162,41 +156,9 @@ func newRootCmd(stdout, stderr, rawErr io.Writer, red *outputRedactor, env looku
 	return root
 }
 
-// runFlags are the flags of `secgate run`; each has a SECGATE_* twin.
-type runFlags struct {
-	images      []string
-	environment string
-	policy      string
-	format      string
-	report      string
-	sarifFile   string
-	gitlabDir   string
-	dotenv      string
-	dryRun      bool
-	base, head  string
-	history     bool
-	only, skip  []string
-	pullRequest bool
-	verbose     bool
-	// acting on the decision (the platform layer)
-	fileIssues    bool
-	issueLabels   []string
-	closeResolved bool
-	comment       bool
-	sign          signFlags
-	failOnError   bool
-	lockfiles     []string
-	offlineDB     string
-	cacheDir      string
-	cacheMax      string
-	downloadDB    bool
-	osvAPIURL     string
-	platforms     []string
-	sbom          sbomFlags
-}
-
 func newRunCmd(stdout, stderr, rawErr io.Writer, red *outputRedactor, env lookupEnv) *cobra.Command {
-	var f runFlags
+	var o pipeline.Options
+	getenv := func(k string) string { v, _ := env(k); return v }
 	cmd := &cobra.Command{
 		Use:   "run [PATH]",
 		Short: "Run the gate on a directory or repository (default: the current directory)",
@@ -209,83 +171,72 @@ SECGATE_DRY_RUN, and so on. Outside CI (CI unset, empty, false or 0) the
 run is a dry run.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "."
+			o.Path = "."
 			if len(args) == 1 {
-				path = args[0]
+				o.Path = args[0]
 			}
-			// In GitHub Actions the action's inputs set the flags first
-			// (INPUT_*): the same flags, so the CLI and the action agree.
-			act, err := githubAction(env, rawErr)
-			if err == nil && act != nil {
-				if p, ierr := applyInputs(cmd.Flags(), act); ierr != nil {
+			// The platform's own inputs (GitHub's INPUT_*) set the flags
+			// first: the same flags, so the CLI and the action agree.
+			p, err := pipeline.Detect(getenv, rawErr)
+			if in, ok := p.(inputSource); ok {
+				if path, ierr := applyInputs(cmd.Flags(), in); ierr != nil {
 					err = ierr
-				} else if p != "" && len(args) == 0 {
-					path = p
+				} else if path != "" && len(args) == 0 {
+					o.Path = path
 				}
 			}
 			// The environment's values apply after a bad input too: its
 			// files (--dotenv, --report...) are where the error goes.
 			err = errors.Join(err, applyEnv(cmd.Flags(), env))
-			if err == nil {
-				if _, serr := policy.ParseSize(f.cacheMax); serr != nil {
-					err = fmt.Errorf("--cache-max %q: %w", f.cacheMax, serr)
-				}
-			}
-			if err == nil {
-				err = outputPaths(f)
-			}
+			o.DryRunSet = cmd.Flags().Changed("dry-run")
+			o.Version, o.CacheVersion = version, cacheVersion()
+			sw := pipeline.IO{Stdout: stdout, Stderr: stderr, Raw: rawErr, Redaction: red.set, Color: useColor(stdout, env)}
+			rep, err := pipeline.Run(cmd.Context(), p, o, getenv, sw, err)
 			if err != nil {
-				// The flags that did parse (--report among them) say where
-				// the report goes; the other files and the platform's
-				// outputs say "error" too, so that no later step reads an
-				// empty verdict.
-				rep := report.New()
-				rep.SetRedactor(gate.NewRedactor())
-				rep.Errors = append(rep.Errors, err.Error())
-				now := time.Now()
-				ferr := writeOtherFiles(&rep, f, report.Options{Version: version, Start: now, End: now}, nil)
-				return finish(rep, errors.Join(err, ferr), f, stdout, nil, publisher(act, f))
+				return &exitCodeError{exitError, err}
 			}
-			return runGate(cmd.Context(), f, cmd.Flags().Changed("dry-run"), path, streams{stdout, stderr, rawErr, red}, env, act)
+			if code := rep.ExitCode(); code != exitPass {
+				return &exitCodeError{code: code}
+			}
+			return nil
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringSliceVar(&f.images, "image", nil, "container image to check (repeatable): a registry reference, docker-archive:FILE, oci-layout:DIR or docker-daemon:REF")
-	fl.StringVar(&f.environment, "environment", "", "target environment (default: GitLab's CI_ENVIRONMENT_NAME); high findings fail the job only for a production one")
-	fl.StringVar(&f.policy, "policy", "", "policy file (default: PATH/"+policy.FileName+" if present, else the built-in policy)")
-	fl.StringVar(&f.format, "format", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))
-	fl.StringVar(&f.report, "report", "", "also write the JSON report to this file (in every outcome, errors included)")
-	fl.StringVar(&f.sarifFile, "sarif-file", "", "also write the report as SARIF 2.1.0 to this file (for code scanning uploads)")
-	fl.StringVar(&f.gitlabDir, "gitlab-reports", "", "also write GitLab's security reports (gl-secret_detection-report.json, gl-dependency_scanning-report.json, gl-container_scanning-report.json) into this directory, for the scanners that ran")
-	f.sbom.register(fl)
-	fl.StringVar(&f.dotenv, "dotenv", "", "also write the verdict as a dotenv file (SECGATE_VERDICT, SECGATE_DEPLOY_ALLOWED, ...), for GitLab's artifacts:reports:dotenv")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "scan and decide, but file no issue and sign nothing (the default outside CI)")
-	fl.StringVar(&f.base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
-	fl.StringVar(&f.head, "head", "", "end of the commit range (default HEAD)")
-	fl.BoolVar(&f.history, "history", false, "scan the whole git history for secrets")
-	fl.StringSliceVar(&f.only, "only", nil, "run only these scanners: "+strings.Join(gate.ScannerNames(), ", "))
-	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these scanners")
-	fl.StringSliceVar(&f.platforms, "platform", nil, "of a multi-platform image, check only these platforms (e.g. linux/amd64; default all)")
-	fl.StringSliceVar(&f.lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
-	fl.StringVar(&f.offlineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
-	fl.BoolVar(&f.downloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) in this directory, and skip it next run (actions/cache, GitLab cache:)")
-	fl.StringVar(&f.cacheMax, "cache-max", "500MB", "bound the cache directory; the sets least recently written go first")
-	fl.StringVar(&f.osvAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
-	fl.BoolVar(&f.pullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
-	fl.BoolVar(&f.fileIssues, "file-issues", false, "in CI, file an issue per finding group (GitHub: issues: write); a dry run lists them")
-	fl.StringSliceVar(&f.issueLabels, "issue-labels", nil, "more labels for filed issues (besides secgate, security and the tier)")
-	fl.BoolVar(&f.closeResolved, "close-resolved", false, "close the issues of findings a full scan no longer finds")
-	fl.BoolVar(&f.comment, "comment", false, "in CI, keep one pull request comment with the verdict (edited in place)")
-	fl.BoolVar(&f.sign.sign, "sign", false, "in CI, cosign-sign the images that pass (by digest) and attach a signed verdict attestation")
-	fl.StringVar(&f.sign.key, "sign-key", "", "cosign private key file (default: COSIGN_PRIVATE_KEY, with COSIGN_PASSWORD); without a key, keyless signing with the CI's OIDC token")
-	fl.BoolVar(&f.sign.tlogUpload, "tlog-upload", true, "record signatures in the Rekor transparency log (false: for air-gapped registries; key-based signing only)")
-	fl.StringVar(&f.sign.rekorURL, "rekor-url", sign.DefaultRekorURL, "Rekor transparency log URL")
-	fl.StringVar(&f.sign.fulcioURL, "fulcio-url", sign.DefaultFulcioURL, "Fulcio URL, for keyless signing")
-	fl.StringVar(&f.sign.trustedRoot, "trusted-root", "", "Sigstore trusted root (JSON): check what Fulcio and Rekor returned against it before pushing")
-	fl.BoolVar(&f.failOnError, "fail-on-error", false, "a failure to file issues or comment fails the gate (exit 2); by default it is a warning")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
+	registerRunFlags(cmd.Flags(), &o)
 	return cmd
+}
+
+// registerRunFlags binds run's flags to the pipeline's options.
+func registerRunFlags(fl *pflag.FlagSet, o *pipeline.Options) {
+	fl.StringSliceVar(&o.Images, "image", nil, "container image to check (repeatable): a registry reference, docker-archive:FILE, oci-layout:DIR or docker-daemon:REF")
+	fl.StringVar(&o.Environment, "environment", "", "target environment (default: GitLab's CI_ENVIRONMENT_NAME); high findings fail the job only for a production one")
+	fl.StringVar(&o.Policy, "policy", "", "policy file (default: PATH/"+policy.FileName+" if present, else the built-in policy)")
+	fl.StringVar(&o.Format, "format", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))
+	fl.StringVar(&o.Report, "report", "", "also write the JSON report to this file (in every outcome, errors included)")
+	fl.StringVar(&o.SARIFFile, "sarif-file", "", "also write the report as SARIF 2.1.0 to this file (for code scanning uploads)")
+	fl.StringVar(&o.GitLabDir, "gitlab-reports", "", "also write GitLab's security reports (gl-secret_detection-report.json, gl-dependency_scanning-report.json, gl-container_scanning-report.json) into this directory, for the scanners that ran")
+	registerSBOMFlags(fl, &o.SBOM)
+	fl.StringVar(&o.Dotenv, "dotenv", "", "also write the verdict as a dotenv file (SECGATE_VERDICT, SECGATE_DEPLOY_ALLOWED, ...), for GitLab's artifacts:reports:dotenv")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "scan and decide, but file no issue and sign nothing (the default outside CI)")
+	fl.StringVar(&o.Base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
+	fl.StringVar(&o.Head, "head", "", "end of the commit range (default HEAD)")
+	fl.BoolVar(&o.History, "history", false, "scan the whole git history for secrets")
+	fl.StringSliceVar(&o.Only, "only", nil, "run only these scanners: "+strings.Join(gate.ScannerNames(), ", "))
+	fl.StringSliceVar(&o.Skip, "skip", nil, "do not run these scanners")
+	fl.StringSliceVar(&o.ImagePlatforms, "platform", nil, "of a multi-platform image, check only these platforms (e.g. linux/amd64; default all)")
+	fl.StringSliceVar(&o.Lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
+	fl.StringVar(&o.OfflineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
+	fl.BoolVar(&o.DownloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
+	fl.StringVar(&o.CacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) in this directory, and skip it next run (actions/cache, GitLab cache:)")
+	fl.StringVar(&o.CacheMax, "cache-max", "500MB", "bound the cache directory; the sets least recently written go first")
+	fl.StringVar(&o.OSVAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
+	fl.BoolVar(&o.PullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
+	fl.BoolVar(&o.FileIssues, "file-issues", false, "in CI, file an issue per finding group (GitHub: issues: write); a dry run lists them")
+	fl.StringSliceVar(&o.IssueLabels, "issue-labels", nil, "more labels for filed issues (besides secgate, security and the tier)")
+	fl.BoolVar(&o.CloseResolved, "close-resolved", false, "close the issues of findings a full scan no longer finds")
+	fl.BoolVar(&o.Comment, "comment", false, "in CI, keep one pull request comment with the verdict (edited in place)")
+	registerSignFlags(fl, &o.Sign)
+	fl.BoolVar(&o.FailOnError, "fail-on-error", false, "a failure to file issues or comment fails the gate (exit 2); by default it is a warning")
+	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "log progress to stderr")
 }
 
 // applyEnv gives every flag not set on the command line the value of its
@@ -312,342 +263,18 @@ func envName(flag string) string {
 	return "SECGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// streams are where runGate writes: out and err guarded (see run), raw
-// the unguarded stderr for workflow commands and GitLab's log sections,
-// red the guards' redaction, which learns the report's once it exists.
-type streams struct {
-	out, err, raw io.Writer
-	red           *outputRedactor
-}
-
-func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw streams, env lookupEnv, act *github.Action) error {
-	stdout, stderr := sw.out, sw.err
-	// Until the report exists, the log is redacted by the detector alone.
-	early := report.New()
-	early.SetRedactor(gate.NewRedactor())
-	sw.red.set(early.RedactText)
-	level := slog.LevelWarn
-	if f.verbose {
-		level = slog.LevelInfo
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	// Outside CI the run is a dry run unless --dry-run / SECGATE_DRY_RUN says otherwise.
-	dryRun := f.dryRun
-	if !inCI(env) && !dryRunSet {
-		dryRun = true
-		if f.format != "text" { // the text report says so itself
-			fmt.Fprintln(stderr, "secgate: dry run (CI is not set): scanning and deciding, filing and signing nothing")
-		}
-	}
-
-	cfg := gate.Config{
-		Path:        path,
-		PolicyFile:  f.policy,
-		Environment: f.environment,
-		PullRequest: f.pullRequest,
-		Base:        f.base,
-		Head:        f.head,
-		History:     f.history,
-		Only:        f.only,
-		Skip:        f.skip,
-		Images:      f.images,
-		Platforms:   f.platforms,
-		Lockfiles:   f.lockfiles,
-		VEXFiles:    f.sbom.vex,
-		OfflineDB:   f.offlineDB,
-		DownloadDB:  f.downloadDB,
-		OSVAPIURL:   f.osvAPIURL,
-		CacheDir:    f.cacheDir,
-		Version:     cacheVersion(),
-		Now:         time.Now(),
-		Logger:      logger,
-	}
-	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
-	getenv := func(k string) string { v, _ := env(k); return v }
-	inGitLab := act == nil && gitlab.Detect(getenv)
-	ghCtx, glCtx, rangeErr := platformRange(ctx, &cfg, f, act, inGitLab, getenv, logger)
-	if f.cacheDir != "" {
-		cfg.CacheMax, _ = policy.ParseSize(f.cacheMax) // checked with the flags
-	}
-	// A key, never a flag (command lines are visible to every process).
-	if k, ok := env("SECGATE_FINGERPRINT_KEY"); ok && k != "" {
-		cfg.FingerprintKey = []byte(k)
-	}
-	if cfg.Environment == "" {
-		cfg.Environment, _ = env("CI_ENVIRONMENT_NAME")
-	}
-	cfg.EnvironmentTier, _ = env("CI_ENVIRONMENT_TIER")
-
-	start := time.Now()
-	commit, _ := env("CI_COMMIT_SHA")
-	opts := report.Options{Color: useColor(stdout, env), PathPrefix: gate.PathInRepository(ctx, path), Version: version, Start: start, Commit: commit}
-	w, ferr := report.ForFormat(f.format, opts)
-	var rep report.Report
-	var runErr error
-	if setupErr := errors.Join(ferr, rangeErr); setupErr != nil {
-		rep = report.New()
-		rep.SetRedactor(gate.NewRedactor())
-		rep.Errors = append(rep.Errors, setupErr.Error())
-		runErr = setupErr
-	} else {
-		// Loaded once: the gate judges with it and the response step reads
-		// its response section. An error is left to the gate, which
-		// reports it.
-		if pol, err := cfg.LoadPolicy(ctx); err == nil {
-			cfg.Policy = pol
-		}
-		rep, runErr = runRecovered(ctx, cfg, gate.Run)
-	}
-	sw.red.set(rep.RedactText)
-	opts.End = time.Now()
-	if ferr == nil {
-		w, _ = report.ForFormat(f.format, opts) // with the scan's end time
-	}
-	rep.DryRun = dryRun
-	if ghCtx.Note != "" {
-		rep.Reasons = append(rep.Reasons, "GitHub: "+ghCtx.Note)
-	}
-	if glCtx.Note != "" {
-		rep.Reasons = append(rep.Reasons, "GitLab: "+glCtx.Note)
-	}
-	// The policy's response: Jira tickets of new groups first, so that the
-	// repository issues link them; the rest after the repository's issues.
-	responder := newResponder(cfg, f, rep, dryRun, cfg.PullRequest, env)
-	if note := responseUnused(cfg, f); note != "" {
-		rep.Warnings = append(rep.Warnings, note)
-	}
-	var routing issues.Routing
-	if responder != nil {
-		responder.Prefile(ctx, rep)
-		routing = responder.RepositoryRouting()
-	}
-	if inGitLab {
-		if err := gitlab.FileIssues(ctx, getenv, &rep, glCtx, gitlab.FileOptions{
-			Enabled: f.fileIssues, DryRun: dryRun, FailOnError: f.failOnError, Labels: f.issueLabels,
-			CloseResolved: f.closeResolved, Partial: partialScanners(cfg), Routing: routing,
-		}); err != nil {
-			rep.Fail(err)
-			runErr = errors.Join(runErr, err)
-		}
-		gitlabSections(sw.raw, rep)
-	}
-	if f.sign.sign {
-		if err := signStep(ctx, &rep, f.sign, dryRun, env, cfg.RegistryCredentials, ghCtx.Fork); err != nil {
-			runErr = errors.Join(runErr, err)
-		}
-	}
-	if act != nil {
-		err := act.Act(ctx, &rep, github.ActOptions{
-			DryRun: dryRun, FileIssues: f.fileIssues, CloseResolved: f.closeResolved, FailOnError: f.failOnError,
-			Labels: f.issueLabels, Comment: f.comment, Partial: partialScanners(cfg), Context: ghCtx, Routing: routing,
-		})
-		if err != nil {
-			rep.Fail(err)
-			runErr = errors.Join(runErr, err)
-		}
-	}
-	if responder != nil {
-		if err := responder.Respond(ctx, &rep, f.failOnError); err != nil {
-			rep.Fail(err)
-			runErr = errors.Join(runErr, err)
-		}
-	}
-
-	if act != nil {
-		// The runner's absolute path says nothing to the reader of a
-		// summary or a comment: the repository's paths do.
-		relativeTo(&rep, env)
-	}
-	if err := writeOtherFiles(&rep, f, opts, f.sbom.files(rep, cfg, version, start, env)); err != nil {
-		runErr = errors.Join(runErr, err)
-	}
-	return finish(rep, runErr, f, stdout, w, publisher(act, f))
-}
-
-// publisher is the platform's publication of the final report (outputs,
-// summary, annotations), nil where the platform has none.
-func publisher(act *github.Action, f runFlags) func(report.Report) {
-	if act == nil {
-		return nil
-	}
-	return func(r report.Report) {
-		act.Publish(r, github.PublishOptions{ReportFile: f.report, SARIFFile: f.sarifFile})
-	}
-}
-
-// writeOtherFiles writes the files asked for besides the report (SARIF,
-// GitLab's reports, dotenv), in every outcome; a file that cannot be
-// written makes the verdict error. A path that is also the report's is
-// left to the report (flags that name one file twice are an error of
-// their own, see outputPaths).
-func writeOtherFiles(rep *report.Report, f runFlags, opts report.Options, extra map[string]report.Writer) error {
-	files := map[string]report.Writer{}
-	if f.sarifFile != "" {
-		files[f.sarifFile] = report.SARIF{PathPrefix: opts.PathPrefix, Version: version}
-	}
-	if f.gitlabDir != "" {
-		for _, typ := range report.GitLabTypes(*rep) {
-			files[filepath.Join(f.gitlabDir, "gl-"+typ+"-report.json")] = report.GitLab{Type: typ, Start: opts.Start, End: opts.End, Version: version, Commit: opts.Commit}
-		}
-	}
-	if f.dotenv != "" {
-		files[f.dotenv] = report.Dotenv{}
-	}
-	maps.Copy(files, extra)
-	var errs []error
-	written := map[string]bool{}
-	if f.report != "" {
-		written[filepath.Clean(f.report)] = true
-	}
-	for _, p := range slices.Sorted(maps.Keys(files)) {
-		if written[filepath.Clean(p)] {
-			continue
-		}
-		written[filepath.Clean(p)] = true
-		if err := writeFile(p, *rep, files[p]); err != nil {
-			errs = append(errs, err)
-			rep.Fail(err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// outputPaths checks that the files asked for are distinct: --report,
-// --sarif-file and --dotenv given one path would overwrite each other.
-func outputPaths(f runFlags) error {
-	seen := map[string]string{}
-	for _, o := range []struct{ flag, path string }{{"--report", f.report}, {"--sarif-file", f.sarifFile}, {"--dotenv", f.dotenv}, {"--sbom", f.sbom.file}, {"--vex-out", f.sbom.vexOut}} {
-		if o.path == "" {
-			continue
-		}
-		p := filepath.Clean(o.path)
-		if other, ok := seen[p]; ok {
-			return fmt.Errorf("%s and %s both name %s: each file needs its own path", other, o.flag, o.path)
-		}
-		seen[p] = o.flag
-	}
-	return nil
-}
-
-// platformRange reads what the platform says of the run (GitHub's event,
-// GitLab's variables) into cfg: the pull request, and the range unless the
-// command line gave one. The event is read in every run: the pull
-// request's number, the fork guard and the comment hold with --base or
-// --history too. An error is a range that cannot be known.
-func platformRange(ctx context.Context, cfg *gate.Config, f runFlags, act *github.Action, inGitLab bool, getenv func(string) string, logger *slog.Logger) (ghCtx github.Context, glCtx gitlab.Context, rangeErr error) {
-	path := cfg.Path
-	ownRange := f.base != "" || f.history
-	switch {
-	case inGitLab:
-		glCtx, rangeErr = gitlab.RunContext(ctx, getenv, path)
-		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
-		if !ownRange && rangeErr == nil {
-			cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
-			if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
-				logger.Warn(err.Error())
-			}
-		}
-	case act != nil:
-		ghCtx, rangeErr = act.Context(ctx, path)
-		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
-		if !ownRange && rangeErr == nil {
-			cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
-			if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
-				logger.Warn(err.Error())
-			}
-		}
-	}
-	return ghCtx, glCtx, rangeErr
-}
-
-// gitlabSections writes a collapsible log section per scanner, to the raw
-// stream (GitLab's markers), its notes redacted and rendered for the log.
-func gitlabSections(w io.Writer, rep report.Report) {
-	for _, s := range rep.Scanners {
-		gitlab.Section(w, "secgate_"+s.Name, fmt.Sprintf("secgate %s: %s, %d findings, %d ms", s.Name, s.Status, s.Findings, s.DurationMS), func() {
-			for _, n := range s.Notes {
-				fmt.Fprintf(w, "  %s\n", render.GitLabLog(rep.RedactText(n)))
-			}
-		})
-	}
-}
-
-// finish writes the report file and the report on stdout, in every
-// outcome, and returns the error that carries the exit code. A report file
-// that cannot be written makes the verdict "error" with deploy_allowed
-// false, and stdout says why: no step may read a pass into it.
-func finish(rep report.Report, runErr error, f runFlags, stdout io.Writer, w report.Writer, publish func(report.Report)) error {
-	var errs []error
-	if runErr != nil {
-		errs = append(errs, runErr)
-	}
-	// The last redaction: every step after the gate (trackers, signing,
-	// the files written) may have added text; nothing is added after
-	// this but the report file's own error, redacted again below.
-	report.Redact(&rep)
-	if f.report != "" {
-		if err := writeReportFile(f.report, rep); err != nil {
-			errs = append(errs, err)
-			rep.Fail(err)
-			report.Redact(&rep)
-		}
-	}
-	if publish != nil { // the platform's outputs and summary, from the final report
-		publish(rep)
-	}
-	if w == nil && f.format == "json" {
-		w = report.JSON{}
-	}
-	if w != nil {
-		if err := w.Write(stdout, rep); err != nil {
-			errs = append(errs, fmt.Errorf("writing the report: %w", err))
-		}
-	}
-	if len(errs) > 0 {
-		err := errors.Join(errs...)
-		return &exitCodeError{exitError, &redactedError{msg: rep.RedactText(err.Error()), err: err}}
-	}
-	if code := rep.ExitCode(); code != exitPass {
-		return &exitCodeError{code: code}
-	}
-	return nil
-}
-
-// partialScanners are the scanners that see only a commit range when the
-// run has one: their issues are not closed as resolved.
-func partialScanners(cfg gate.Config) []string {
-	if cfg.Base == "" {
-		return nil
-	}
-	return []string{"secrets", "config"}
-}
-
-// inCI reports whether the run is in CI: CI set to anything but "", a
-// false boolean ("false", "0", "FALSE"...).
-func inCI(env lookupEnv) bool {
-	v, ok := env("CI")
-	if !ok || v == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(v)
-	return err != nil || b
-}
-
-// githubAction returns the GitHub Actions run, or nil outside GitHub Actions.
-func githubAction(env lookupEnv, stdout io.Writer) (*github.Action, error) {
-	getenv := func(k string) string { v, _ := env(k); return v }
-	if !github.Detect(getenv) {
-		return nil, nil
-	}
-	return github.New(getenv, stdout)
+// inputSource is a platform whose run has inputs that set flags (GitHub's
+// action inputs).
+type inputSource interface {
+	Input(name string) string
+	InputFlags() map[string]string // input -> flag ("" for the platform's own)
 }
 
 // applyInputs gives every flag not set on the command line the value of
-// its action input, and returns the path input.
-func applyInputs(fs *pflag.FlagSet, act *github.Action) (string, error) {
+// its input, and returns the path input.
+func applyInputs(fs *pflag.FlagSet, act inputSource) (string, error) {
 	var errs []error
-	for input, flag := range github.Inputs {
+	for input, flag := range act.InputFlags() {
 		v := act.Input(input)
 		if flag == "" || v == "" || fs.Changed(flag) {
 			continue
@@ -657,95 +284,6 @@ func applyInputs(fs *pflag.FlagSet, act *github.Action) (string, error) {
 		}
 	}
 	return act.Input("path"), errors.Join(errs...)
-}
-
-// registryAccess resolves what the image checks and signing need from the
-// CI platform: its registry credentials (GITHUB_TOKEN, or in the action its
-// token input, for ghcr.io in GitHub Actions; CI_REGISTRY_USER and
-// CI_REGISTRY_PASSWORD for CI_REGISTRY in GitLab CI) and the Docker engine
-// (DOCKER_HOST).
-func registryAccess(env lookupEnv) (creds []gate.RegistryCredential, dockerHost string) {
-	get := func(k string) string { v, _ := env(k); return v }
-	tok := get("GITHUB_TOKEN")
-	if tok == "" && get("GITHUB_ACTIONS") == "true" {
-		tok = get("INPUT_TOKEN") // a Docker action's container gets no GITHUB_TOKEN
-	}
-	if tok != "" {
-		user := get("GITHUB_ACTOR")
-		if user == "" {
-			user = "token"
-		}
-		creds = append(creds, gate.RegistryCredential{Host: "ghcr.io", Username: user, Password: tok})
-	}
-	if host, u, p := get("CI_REGISTRY"), get("CI_REGISTRY_USER"), get("CI_REGISTRY_PASSWORD"); host != "" && u != "" && p != "" {
-		creds = append(creds, gate.RegistryCredential{Host: host, Username: u, Password: p})
-	}
-	return creds, get("DOCKER_HOST")
-}
-
-// runRecovered runs the gate; a panic outside the scanners (which gate.Run
-// recovers itself) becomes an error report, never a process killed with no
-// report.
-func runRecovered(ctx context.Context, cfg gate.Config, run func(context.Context, gate.Config) (report.Report, error)) (rep report.Report, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			rep = report.New()
-			rep.SetRedactor(gate.NewRedactor())
-			err = fmt.Errorf("internal error (a bug in secgate, please report it): %v", r)
-			rep.Errors = append(rep.Errors, err.Error())
-			report.Redact(&rep)
-		}
-	}()
-	return run(ctx, cfg)
-}
-
-func writeReportFile(path string, rep report.Report) error {
-	return writeFile(path, rep, report.JSON{})
-}
-
-// writeFile writes the report in a format to a file, its directory made.
-func writeFile(path string, rep report.Report, w report.Writer) error {
-	var buf bytes.Buffer
-	if err := w.Write(&buf, rep); err != nil {
-		return fmt.Errorf("writing report %s: %w", path, err)
-	}
-	// The rendered bytes once more: a format may put text together
-	// (a description from a title and a preview) where a value shows.
-	out := rep.RedactBytes(buf.Bytes())
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("writing report %s: %w", path, err)
-		}
-	}
-	if err := replaceFile(path, out); err != nil {
-		return fmt.Errorf("writing report %s: %w", path, err)
-	}
-	return nil
-}
-
-// replaceFile writes data to a new file beside path and renames it over
-// path: a symbolic link a pull request commits at an output's path
-// (secgate-report.json -> a file elsewhere, or -> a forged passing report
-// that enforce would read) is replaced by the file, never followed.
-func replaceFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := errors.Join(f.Chmod(0o644), f.Close()); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
 }
 
 // useColor: colours only for a terminal, and never with NO_COLOR or TERM=dumb.
@@ -936,42 +474,13 @@ func (o *outputRedactor) Redact(s string) string {
 	return fn(s)
 }
 
-// redactedError is an error whose message went through the redaction pass.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// relativeTo writes the report's messages with paths relative to the
-// repository (GITHUB_WORKSPACE), not the runner's absolute path.
-func relativeTo(rep *report.Report, env lookupEnv) {
-	rel := workspaceRelative(env)
-	fix := func(ss []string) {
-		for i := range ss {
-			ss[i] = rel.Replace(ss[i])
-		}
-	}
-	fix(rep.Errors)
-	fix(rep.Warnings)
-	fix(rep.Reasons)
-	for i := range rep.Scanners {
-		s := &rep.Scanners[i]
-		s.Error, s.Target = rel.Replace(s.Error), rel.Replace(s.Target)
-		fix(s.Notes)
-	}
-}
-
 // workspaceRelative rewrites GitHub's workspace path (GITHUB_WORKSPACE) as
 // the repository's: "" before a path in it, "." for itself. Outside
 // GitHub Actions it changes nothing.
 func workspaceRelative(env lookupEnv) *strings.Replacer {
 	root, _ := env("GITHUB_WORKSPACE")
-	root = strings.TrimSuffix(root, "/")
-	if act, _ := env("GITHUB_ACTIONS"); act != "true" || root == "" || root == "." {
+	if act, _ := env("GITHUB_ACTIONS"); act != "true" {
 		return strings.NewReplacer()
 	}
-	return strings.NewReplacer(root+"/", "", root, ".")
+	return ci.Relative(root)
 }

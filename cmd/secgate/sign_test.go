@@ -156,18 +156,3 @@ func TestSignAndVerify(t *testing.T) {
 		}
 	})
 }
-
-// In the Docker action the container has the token input, not GITHUB_TOKEN:
-// pushing a signature to ghcr.io logs in with it.
-func TestRegistryAccessInTheAction(t *testing.T) {
-	lookup := func(env map[string]string) lookupEnv {
-		return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	}
-	creds, _ := registryAccess(lookup(map[string]string{"GITHUB_ACTIONS": "true", "INPUT_TOKEN": "ghs_x", "GITHUB_ACTOR": "octo"}))
-	if len(creds) != 1 || creds[0].Host != "ghcr.io" || creds[0].Username != "octo" || creds[0].Password != "ghs_x" {
-		t.Fatalf("creds %+v", creds)
-	}
-	if creds, _ := registryAccess(lookup(map[string]string{"INPUT_TOKEN": "ghs_x"})); len(creds) != 0 {
-		t.Fatalf("outside GitHub Actions an INPUT_TOKEN is nobody's: %+v", creds)
-	}
-}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
-	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/ci"
 	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
@@ -194,9 +194,7 @@ func FetchBase(ctx context.Context, root, base string) error {
 }
 
 // PublishOptions says what Publish writes besides the report.
-type PublishOptions struct {
-	ReportFile, SARIFFile string
-}
+type PublishOptions = ci.PublishOptions
 
 // CommentMarker finds the pull request's secgate comment again.
 const CommentMarker = "secgate:pr-comment"
@@ -334,86 +332,6 @@ func (a *Action) LogScanners(rep report.Report) {
 		}
 		a.a.EndGroup()
 	}
-}
-
-// FileIssues files the report's findings in the repository's issues
-// (issues: write): the dry run and a fork's read-only token only say what
-// would be filed.
-func FileIssues(ctx context.Context, c *Client, rep report.Report, o issues.Options) ([]report.Issue, error) {
-	var t issues.Tracker
-	if c != nil {
-		t = c
-	}
-	return issues.File(ctx, t, rep, o)
-}
-
-// ActOptions says what the action does after the gate has decided.
-type ActOptions struct {
-	DryRun        bool
-	FileIssues    bool
-	CloseResolved bool
-	FailOnError   bool // a tracker failure fails the gate (exit 2)
-	Labels        []string
-	Comment       bool
-	// Partial: the scanners that saw only a commit range (the secret scan
-	// of a pull request or push, the config scanner): close-resolved
-	// never closes their issues. Dependencies and images are always
-	// scanned whole.
-	Partial []string
-	Context Context
-	// Routing is the policy's response for repository issues.
-	Routing issues.Routing
-}
-
-// Act is the platform layer's step after the decision: it files issues and
-// writes the pull request comment. The report records what was filed, and
-// what failed (issues[].state "error", a warning; an error only with
-// FailOnError). Publish follows, once the report is final.
-func (a *Action) Act(ctx context.Context, rep *report.Report, o ActOptions) error {
-	var client *Client
-	var clientErr error
-	if !o.DryRun {
-		client, clientErr = a.client()
-	}
-	var failed error
-	if o.FileIssues && rep.Verdict != "error" {
-		tracker := client
-		switch {
-		case o.Context.Fork:
-			tracker = nil // a fork's token is read-only: say what would be filed
-			rep.Warnings = append(rep.Warnings, "GitHub: a pull request from a fork has a read-only token: issues are listed as would-open, not filed")
-		case clientErr != nil:
-			// As on GitLab: a warning, the issues listed, and an error
-			// with fail-on-error.
-			rep.Warnings = append(rep.Warnings, "GitHub issues: "+clientErr.Error()+": issues are listed as would-open, not filed")
-			if o.FailOnError {
-				failed = fmt.Errorf("filing issues: %w", clientErr)
-			}
-		}
-		filed, err := FileIssues(ctx, tracker, *rep, issues.Options{
-			Labels: o.Labels, CloseResolved: o.CloseResolved && o.Context.PullRequest == 0, FullScan: true, PartialScanners: o.Partial,
-			DryRun: o.DryRun || tracker == nil, RunURL: a.runURL(), Routing: o.Routing, Tracker: "repository",
-		})
-		rep.Issues = append(rep.Issues, filed...)
-		if err != nil {
-			rep.Warnings = append(rep.Warnings, "GitHub issues: "+err.Error())
-			if o.FailOnError {
-				failed = fmt.Errorf("filing issues: %w", err)
-			}
-		}
-	}
-	if o.Comment && !o.DryRun && !o.Context.Fork && o.Context.PullRequest > 0 && client != nil {
-		var b strings.Builder
-		_ = report.Markdown{Title: "secgate", NewOnly: true, MaxBytes: 60000, Marker: CommentMarker, FileURL: a.fileURL()}.Write(&b, *rep)
-		// The report's redaction once more: text was added since the gate.
-		if _, err := client.UpsertComment(ctx, o.Context.PullRequest, "<!-- "+CommentMarker+" -->", rep.RedactText(b.String())); err != nil {
-			rep.Warnings = append(rep.Warnings, "GitHub: the pull request comment: "+err.Error())
-			if o.FailOnError && failed == nil {
-				failed = fmt.Errorf("the pull request comment: %w", err)
-			}
-		}
-	}
-	return failed
 }
 
 // client is the API client of the run's token (the token input, else

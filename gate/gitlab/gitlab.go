@@ -15,11 +15,10 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/secgate/secgate/gate/ci"
 	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/repo"
-	"github.com/secgate/secgate/gate/report"
-	"github.com/secgate/secgate/policy"
 )
 
 // Detect reports whether the process runs in GitLab CI.
@@ -123,12 +122,9 @@ func fromGitLab(is *gl.Issue) issues.Issue {
 	return issues.Issue{Number: int(is.IID), URL: is.WebURL, Title: is.Title, Body: is.Description, Open: is.State == "opened", Labels: is.Labels}
 }
 
-// Context is what the CI variables say about the run.
-type Context struct {
-	Base, Head   string // the commit range ("" for the whole tree)
-	MergeRequest int
-	Note         string
-}
+// Context is what the CI variables say about the run (its PullRequest:
+// the merge request's IID).
+type Context = ci.Range
 
 // RunContext decides the range: a merge request pipeline judges the
 // merge request's diff base..head; a branch pipeline the push's before..
@@ -151,7 +147,12 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) (C
 		if base == "" || head == "" {
 			return Context{}, fmt.Errorf("merge request !%d: CI_MERGE_REQUEST_DIFF_BASE_SHA (or CI_MERGE_REQUEST_TARGET_BRANCH_SHA) and CI_COMMIT_SHA must be set: the merge request's range cannot be known, and its own policy cannot judge it", iid)
 		}
-		return Context{Base: base, Head: head, MergeRequest: iid, Note: fmt.Sprintf("merge request !%d: %s..%s", iid, short(base), short(head))}, nil
+		// A fork's merge request: its tracker is read-only, as a GitHub
+		// fork's (the pipeline may run in the parent project, with its
+		// variables, but files nothing for code from outside it).
+		src := getenv("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
+		fork := src != "" && src != getenv("CI_PROJECT_ID")
+		return Context{Base: base, Head: head, PullRequest: iid, Fork: fork, Note: fmt.Sprintf("merge request !%d: %s..%s", iid, short(base), short(head))}, nil
 	case getenv("CI_COMMIT_TAG") != "":
 		return Context{Note: "tag " + getenv("CI_COMMIT_TAG") + ": the whole tree is judged"}, nil
 	case getenv("CI_PIPELINE_SOURCE") == "schedule":
@@ -190,48 +191,4 @@ func sectionName(s string) string {
 		}
 		return '_'
 	}, s)
-}
-
-// FileOptions says whether and how the report's findings are filed.
-type FileOptions struct {
-	Enabled, DryRun, FailOnError, CloseResolved bool
-	Labels                                      []string
-	Partial                                     []string // scanners that saw only a commit range
-	Routing                                     issues.Routing
-}
-
-// FileIssues files the report's findings in the project's issues, with the
-// rules of gate/issues; the token is SECGATE_GITLAB_TOKEN, else
-// GITLAB_TOKEN. A failure is a warning in the report, and an error only
-// with FailOnError.
-func FileIssues(ctx context.Context, getenv func(string) string, rep *report.Report, c Context, o FileOptions) error {
-	if !o.Enabled || rep.Verdict == policy.VerdictError {
-		return nil
-	}
-	var tracker issues.Tracker
-	var failed error
-	if !o.DryRun {
-		client, err := NewClient(getenv("CI_API_V4_URL"), getenv("CI_PROJECT_ID"), cmp.Or(getenv("SECGATE_GITLAB_TOKEN"), getenv("GITLAB_TOKEN")), ClientOptions{})
-		if err != nil {
-			// As on GitHub: a warning, the issues listed, and an error
-			// with fail-on-error.
-			rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error()+": issues are listed as would-open, not filed")
-			if o.FailOnError {
-				failed = fmt.Errorf("filing issues: %w", err)
-			}
-		} else {
-			tracker = client
-		}
-	}
-	filed, err := issues.File(ctx, tracker, *rep, issues.Options{Labels: o.Labels, CloseResolved: o.CloseResolved && c.MergeRequest == 0,
-		FullScan: true, PartialScanners: o.Partial, DryRun: o.DryRun || tracker == nil, RunURL: getenv("CI_PIPELINE_URL"),
-		Routing: o.Routing, Tracker: "repository"})
-	rep.Issues = append(rep.Issues, filed...)
-	if err != nil {
-		rep.Warnings = append(rep.Warnings, "GitLab issues: "+err.Error())
-		if o.FailOnError && failed == nil {
-			failed = fmt.Errorf("filing issues: %w", err)
-		}
-	}
-	return failed
 }

@@ -108,20 +108,22 @@ func TestRunContext(t *testing.T) {
 		env        map[string]string
 		base, note string
 		mr         int
+		fork       bool
 	}{
-		{"merge request", map[string]string{"CI_MERGE_REQUEST_IID": "12", "CI_MERGE_REQUEST_DIFF_BASE_SHA": one, "CI_COMMIT_SHA": two}, one, "merge request !12", 12},
-		{"branch push", map[string]string{"CI_COMMIT_BEFORE_SHA": one, "CI_COMMIT_SHA": two}, one, "push", 0},
-		{"new branch", map[string]string{"CI_COMMIT_BEFORE_SHA": strings.Repeat("0", 40), "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"}, one, "a new branch", 0},
-		{"forced push", map[string]string{"CI_COMMIT_BEFORE_SHA": strings.Repeat("cd", 20), "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"}, one, "forced push", 0},
-		{"tag", map[string]string{"CI_COMMIT_TAG": "v1.2.0", "CI_COMMIT_SHA": two}, "", "the whole tree", 0},
-		{"schedule", map[string]string{"CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BEFORE_SHA": one, "CI_COMMIT_SHA": two}, "", "scheduled", 0},
+		{"merge request", map[string]string{"CI_MERGE_REQUEST_IID": "12", "CI_MERGE_REQUEST_DIFF_BASE_SHA": one, "CI_COMMIT_SHA": two, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "42", "CI_PROJECT_ID": "42"}, one, "merge request !12", 12, false},
+		{"fork merge request", map[string]string{"CI_MERGE_REQUEST_IID": "12", "CI_MERGE_REQUEST_DIFF_BASE_SHA": one, "CI_COMMIT_SHA": two, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "99", "CI_PROJECT_ID": "42"}, one, "merge request !12", 12, true},
+		{"branch push", map[string]string{"CI_COMMIT_BEFORE_SHA": one, "CI_COMMIT_SHA": two}, one, "push", 0, false},
+		{"new branch", map[string]string{"CI_COMMIT_BEFORE_SHA": strings.Repeat("0", 40), "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"}, one, "a new branch", 0, false},
+		{"forced push", map[string]string{"CI_COMMIT_BEFORE_SHA": strings.Repeat("cd", 20), "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"}, one, "forced push", 0, false},
+		{"tag", map[string]string{"CI_COMMIT_TAG": "v1.2.0", "CI_COMMIT_SHA": two}, "", "the whole tree", 0, false},
+		{"schedule", map[string]string{"CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BEFORE_SHA": one, "CI_COMMIT_SHA": two}, "", "scheduled", 0, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := RunContext(context.Background(), func(k string) string { return tt.env[k] }, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Base != tt.base || c.MergeRequest != tt.mr || !strings.Contains(c.Note, tt.note) {
+			if c.Base != tt.base || c.PullRequest != tt.mr || c.Fork != tt.fork || !strings.Contains(c.Note, tt.note) {
 				t.Errorf("%+v, want base %s mr %d note ~%q", c, tt.base, tt.mr, tt.note)
 			}
 		})
