@@ -141,6 +141,23 @@ func (s *State) exitOnly(err error) { s.errs = errors.Join(s.errs, err) }
 // redacted. inputErr is bad input (a flag, an action input): the report
 // says error and reaches its files and outputs.
 func Run(ctx context.Context, p ci.Platform, o Options, env ci.Getenv, sw IO, inputErr error) (report.Report, error) {
+	s := RunState(ctx, p, o, env, sw, inputErr)
+	return s.Report, s.Err()
+}
+
+// Err is the error that makes the exit code 2, its message redacted; nil
+// when the report's verdict says the exit code.
+func (s *State) Err() error {
+	if s.errs == nil {
+		return nil
+	}
+	return &redactedError{msg: s.Report.RedactText(s.errs.Error()), err: s.errs}
+}
+
+// RunState is Run, returning the whole state (the steps that ran, the
+// range, the configuration), for tests and callers that need more than
+// the report.
+func RunState(ctx context.Context, p ci.Platform, o Options, env ci.Getenv, sw IO, inputErr error) *State {
 	s := newState(p, o, env, sw)
 	s.Fail(errors.Join(inputErr, o.Validate()))
 	s.input = s.errs != nil
@@ -154,10 +171,7 @@ func Run(ctx context.Context, p ci.Platform, o Options, env ci.Getenv, sw IO, in
 		s.Steps = append(s.Steps, step.Name)
 		s.Fail(step.Run(ctx, s))
 	}
-	if s.errs != nil {
-		return s.Report, &redactedError{msg: s.Report.RedactText(s.errs.Error()), err: s.errs}
-	}
-	return s.Report, nil
+	return s
 }
 
 // newState starts a run: the report says error until the gate decides,

@@ -1,0 +1,251 @@
+package pipeline_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/secgate/secgate/gate/github/githubtest"
+	"github.com/secgate/secgate/gate/gitlab/gitlabtest"
+	"github.com/secgate/secgate/gate/pipeline"
+	"github.com/secgate/secgate/gate/repo/repotest"
+	"github.com/secgate/secgate/gate/secrets/secretstest"
+	"github.com/secgate/secgate/policy"
+)
+
+// fixture is a repository whose second commit adds a token: every range
+// and the whole tree hold it.
+type fixture struct {
+	dir, base, head string
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	dir := t.TempDir()
+	repotest.Git(t, dir, "init", "-q", "-b", "main")
+	repotest.Write(t, dir, map[string]string{"README.md": "# shop\n"})
+	repotest.Git(t, dir, "add", ".")
+	repotest.Git(t, dir, "commit", "-qm", "one")
+	base := repotest.Git(t, dir, "rev-parse", "HEAD")
+	repotest.Write(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	repotest.Git(t, dir, "add", ".")
+	repotest.Git(t, dir, "commit", "-qm", "deploy script")
+	return fixture{dir: dir, base: base, head: repotest.Git(t, dir, "rev-parse", "HEAD")}
+}
+
+// scenario is one kind of run, as each platform says it.
+type scenario struct {
+	name    string
+	event   string // push, pr, fork, schedule, pr-no-base
+	noToken bool
+	faults  bool // the tracker answers 5xx
+	options func(*pipeline.Options)
+	env     map[string]string
+	// what every platform must agree on
+	verdict  policy.Verdict
+	err      string // "" no error; else a word of it
+	filed    int    // open issues in the tracker (platforms with one)
+	would    bool   // the report lists the issues as would-open
+	warning  string // a word of a warning
+	steps    []string
+	notLocal string // why the local platform has no part in it
+}
+
+var allSteps = []string{"range", "policy", "scan", "tickets", "issues", "sign", "respond", "files", "redact", "publish"}
+
+// The conformance suite (issue 27): the same scenarios on GitHub, GitLab
+// and the local platform, each with its fake tracker, must give the same
+// verdict, the same tracker state and the same steps in the same order.
+func TestConformance(t *testing.T) {
+	fx := newFixture(t)
+	fileIssues := func(o *pipeline.Options) { o.FileIssues = true }
+	scenarios := []scenario{
+		{name: "push", event: "push", options: fileIssues, verdict: policy.VerdictFail, filed: 1, steps: allSteps},
+		{name: "pull request", event: "pr", options: func(o *pipeline.Options) { o.FileIssues, o.Comment = true, true }, verdict: policy.VerdictFail, filed: 1, steps: allSteps},
+		{name: "fork", event: "fork", options: fileIssues, verdict: policy.VerdictFail, would: true, warning: "fork", steps: allSteps,
+			notLocal: "a local run has no fork"},
+		{name: "schedule", event: "schedule", options: fileIssues, verdict: policy.VerdictFail, filed: 1, steps: allSteps},
+		{name: "missing payload", event: "pr-no-base", options: fileIssues, verdict: policy.VerdictError, err: "base", steps: allSteps,
+			notLocal: "a local run has no payload: its range is the command line's"},
+		{name: "no token", event: "push", noToken: true, options: fileIssues, verdict: policy.VerdictFail, would: true, warning: "no token", steps: allSteps,
+			notLocal: "a local run has no tracker"},
+		{name: "no token, fail-on-error", event: "push", noToken: true, options: func(o *pipeline.Options) { o.FileIssues, o.FailOnError = true, true },
+			verdict: policy.VerdictError, err: "no token", would: true, steps: allSteps, notLocal: "a local run has no tracker"},
+		{name: "tracker 5xx", event: "schedule", faults: true, options: fileIssues, verdict: policy.VerdictFail, warning: "issues", steps: allSteps,
+			notLocal: "a local run has no tracker"},
+		{name: "tracker 5xx, fail-on-error", event: "schedule", faults: true, options: func(o *pipeline.Options) { o.FileIssues, o.FailOnError = true, true },
+			verdict: policy.VerdictError, err: "filing issues", steps: allSteps, notLocal: "a local run has no tracker"},
+		{name: "signing failure", event: "push", options: func(o *pipeline.Options) { o.Sign.Sign = true },
+			env: map[string]string{"COSIGN_PRIVATE_KEY": "not a key", "COSIGN_PASSWORD": "x"}, verdict: policy.VerdictError, err: "signing", steps: allSteps},
+		{name: "bad input", event: "push", options: func(o *pipeline.Options) { o.Format = "yaml" }, verdict: policy.VerdictError, err: "yaml",
+			steps: []string{"files", "redact", "publish"}},
+	}
+	for _, sc := range scenarios {
+		for _, platform := range []string{"github", "gitlab", "local"} {
+			if platform == "local" && sc.notLocal != "" {
+				continue
+			}
+			t.Run(sc.name+"/"+platform, func(t *testing.T) {
+				t.Parallel() // the trackers' retries of a 5xx wait (GitHub 7 s, GitLab 12 s)
+				conform(t, fx, sc, platform)
+			})
+		}
+	}
+}
+
+func conform(t *testing.T, fx fixture, sc scenario, platform string) {
+	work := t.TempDir()
+	env := map[string]string{"CI": "true"}
+	o := pipeline.Options{Path: fx.dir, Only: []string{"secrets"}, Format: "json", CacheMax: "500MB", Version: "test",
+		Report: filepath.Join(work, "report.json"), Sign: pipeline.SignOptions{TlogUpload: true}}
+	sc.options(&o)
+	var filed func() int
+	switch platform {
+	case "github":
+		api := githubtest.New(t)
+		githubEnv(t, env, fx, sc, api, work)
+		filed = func() int { return openIssues(api.Issues, "state", "open") }
+		defer func() {
+			// The one platform with a pull request comment keeps one.
+			if want := sc.event == "pr"; (len(api.Comments) == 1) != want {
+				t.Errorf("%d pull request comments, want one: %v", len(api.Comments), want)
+			}
+		}()
+	case "gitlab":
+		api := gitlabtest.New(t)
+		gitlabEnv(env, fx, sc, api)
+		filed = func() int { return openIssues(api.Issues, "state", "opened") }
+	case "local":
+		localOptions(&o, fx, sc)
+		filed = func() int { return 0 }
+	}
+	for k, v := range sc.env {
+		env[k] = v
+	}
+	getenv := func(k string) string { return env[k] }
+	p, derr := pipeline.Detect(getenv, io.Discard)
+	if derr != nil {
+		t.Fatal(derr)
+	}
+	s := pipeline.RunState(context.Background(), p, o, getenv, pipeline.IO{Stdout: io.Discard, Stderr: io.Discard, Raw: io.Discard}, nil)
+	rep, err := s.Report, s.Err()
+
+	if rep.Verdict != sc.verdict {
+		t.Errorf("verdict %s, want %s (errors %q, warnings %q)", rep.Verdict, sc.verdict, rep.Errors, rep.Warnings)
+	}
+	if (err != nil) != (sc.err != "") || err != nil && !strings.Contains(strings.ToLower(err.Error()), sc.err) {
+		t.Errorf("error %v, want one naming %q", err, sc.err)
+	}
+	if !slices.Equal(s.Steps, sc.steps) {
+		t.Errorf("steps %v, want %v", s.Steps, sc.steps)
+	}
+	want := sc.filed
+	if platform == "local" {
+		want = 0 // no tracker
+	}
+	if got := filed(); got != want {
+		t.Errorf("%d open issues in the tracker, want %d", got, want)
+	}
+	if sc.would && (len(rep.Issues) != 1 || rep.Issues[0].State != "would-open") {
+		t.Errorf("report issues %+v, want one would-open", rep.Issues)
+	}
+	if sc.warning != "" && !strings.Contains(strings.Join(rep.Warnings, "\n"), sc.warning) {
+		t.Errorf("warnings %q, want one naming %q", rep.Warnings, sc.warning)
+	}
+	// The report file says what the run says, in every outcome.
+	data, rerr := os.ReadFile(o.Report)
+	if rerr != nil || !strings.Contains(string(data), `"verdict": "`+string(sc.verdict)+`"`) {
+		t.Errorf("the report file does not say %s (%v)", sc.verdict, rerr)
+	}
+	if platform == "github" {
+		out, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+		if !strings.Contains(string(out), "\n"+string(sc.verdict)+"\n") {
+			t.Errorf("the verdict output is not %s:\n%s", sc.verdict, out)
+		}
+	}
+}
+
+func openIssues(issues []map[string]any, key, open string) int {
+	n := 0
+	for _, is := range issues {
+		if is[key] == open {
+			n++
+		}
+	}
+	return n
+}
+
+func githubEnv(t *testing.T, env map[string]string, fx fixture, sc scenario, api *githubtest.FakeAPI, work string) {
+	for k, v := range map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": api.Srv.URL,
+		"GITHUB_TOKEN": api.Token, "GITHUB_SHA": fx.head, "GITHUB_OUTPUT": filepath.Join(work, "output"), "GITHUB_RUN_ID": "1"} {
+		env[k] = v
+	}
+	if sc.noToken {
+		delete(env, "GITHUB_TOKEN")
+	}
+	if sc.faults {
+		api.Faults["GET /repos/acme/shop/issues"] = []int{500, 500, 500, 500, 500, 500, 500, 500}
+	}
+	pr := func(headRepo string) string {
+		return `{"pull_request":{"number":7,"base":{"sha":"` + fx.base + `","ref":"main"},"head":{"sha":"` + fx.head + `","repo":{"full_name":"` + headRepo + `"}}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`
+	}
+	events := map[string]string{
+		"push":     `{"before":"` + fx.base + `","after":"` + fx.head + `","repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"pr":       pr("acme/shop"),
+		"fork":     pr("evil/shop"),
+		"schedule": `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+	}
+	env["GITHUB_EVENT_NAME"] = map[string]string{"push": "push", "pr": "pull_request", "fork": "pull_request", "schedule": "schedule", "pr-no-base": "pull_request"}[sc.event]
+	if ev, ok := events[sc.event]; ok {
+		path := filepath.Join(work, "event.json")
+		if err := os.WriteFile(path, []byte(ev), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env["GITHUB_EVENT_PATH"] = path
+	}
+}
+
+func gitlabEnv(env map[string]string, fx fixture, sc scenario, api *gitlabtest.FakeAPI) {
+	for k, v := range map[string]string{"GITLAB_CI": "true", "CI_PROJECT_ID": "42", "CI_PROJECT_PATH": "acme/shop", "CI_API_V4_URL": api.URL(),
+		"SECGATE_GITLAB_TOKEN": api.Token, "CI_COMMIT_SHA": fx.head, "CI_DEFAULT_BRANCH": "main"} {
+		env[k] = v
+	}
+	if sc.noToken {
+		delete(env, "SECGATE_GITLAB_TOKEN")
+	}
+	if sc.faults {
+		api.Faults["GET /api/v4/projects/42/issues"] = []int{500, 500, 500, 500, 500, 500, 500, 500}
+	}
+	mr := map[string]string{"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": "7",
+		"CI_MERGE_REQUEST_DIFF_BASE_SHA": fx.base, "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": "42"}
+	switch sc.event {
+	case "push":
+		env["CI_PIPELINE_SOURCE"], env["CI_COMMIT_BEFORE_SHA"] = "push", fx.base
+	case "pr", "fork", "pr-no-base":
+		for k, v := range mr {
+			env[k] = v
+		}
+		if sc.event == "fork" {
+			env["CI_MERGE_REQUEST_SOURCE_PROJECT_ID"] = "99"
+		}
+		if sc.event == "pr-no-base" {
+			delete(env, "CI_MERGE_REQUEST_DIFF_BASE_SHA")
+		}
+	case "schedule":
+		env["CI_PIPELINE_SOURCE"] = "schedule"
+	}
+}
+
+// localOptions says on the command line what a platform's event says.
+func localOptions(o *pipeline.Options, fx fixture, sc scenario) {
+	switch sc.event {
+	case "push":
+		o.Base, o.Head = fx.base, fx.head
+	case "pr":
+		o.Base, o.Head, o.PullRequest = fx.base, fx.head, true
+	}
+}
