@@ -95,3 +95,48 @@ func TestDependencyOwnership(t *testing.T) {
 		}
 	}
 }
+
+// The platform layer's floors (issue 27): gate/ci, the interface and its
+// value types, imports no platform and not the gate; a platform imports
+// neither another platform nor the pipeline that lists them; cmd/secgate
+// reaches a platform only through the pipeline. Nothing imports in a
+// circle, and a platform's code lives in its own package.
+func TestPlatformLayering(t *testing.T) {
+	const mod = "github.com/secgate/secgate/"
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	platforms := []string{mod + "gate/github", mod + "gate/gitlab"}
+	forbidden := map[string][]string{
+		mod + "gate/ci":     append([]string{mod + "gate", mod + "gate/pipeline"}, platforms...),
+		mod + "gate/github": {mod + "gate/gitlab", mod + "gate/pipeline", mod + "gate"},
+		mod + "gate/gitlab": {mod + "gate/github", mod + "gate/pipeline", mod + "gate"},
+		mod + "gate":        append([]string{mod + "gate/ci", mod + "gate/pipeline"}, platforms...),
+		mod + "cmd/secgate": platforms,
+		mod + "gate/issues": append([]string{mod + "gate/ci", mod + "gate/pipeline"}, platforms...),
+		mod + "gate/report": append([]string{mod + "gate/ci", mod + "gate/pipeline"}, platforms...),
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := fields[0], fields[1:]
+		bad, ok := forbidden[pkg]
+		if !ok {
+			continue
+		}
+		seen[pkg] = true
+		for _, imp := range imports {
+			for _, b := range bad {
+				if imp == b {
+					t.Errorf("%s imports %s: see the README's Layout (the platform layer)", pkg, imp)
+				}
+			}
+		}
+	}
+	for pkg := range forbidden {
+		if !seen[pkg] {
+			t.Errorf("%s: no such package (the layering table is out of date)", pkg)
+		}
+	}
+}
