@@ -8,6 +8,7 @@ package ci
 import (
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 
@@ -97,22 +98,16 @@ type Registration struct {
 	Detect func(Getenv) bool
 	// New reads the run from the environment; raw receives the
 	// platform's log commands unguarded (its package escapes their data).
-	New func(env Getenv, raw Writer) (Platform, error)
+	New func(env Getenv, raw io.Writer) (Platform, error)
 	// Credentials are the registry logins of the platform's variables,
 	// when they are set (also outside the platform: a GitLab job may read
 	// ghcr.io with a GITHUB_TOKEN it was given).
 	Credentials func(Getenv) []Credential
 }
 
-// Writer is where log commands go (io.Writer, named here to keep the
-// interface's imports few).
-type Writer interface {
-	Write(p []byte) (int, error)
-}
-
 // Detect returns the first registered platform the process runs on, else
 // Local.
-func Detect(regs []Registration, env Getenv, raw Writer) (Platform, error) {
+func Detect(regs []Registration, env Getenv, raw io.Writer) (Platform, error) {
 	for _, r := range regs {
 		if r.Detect(env) {
 			return r.New(env, raw)

@@ -140,13 +140,9 @@ func writable(getenv func(string) string) error {
 // Input returns an input's value ("" when not given).
 func (a *Action) Input(name string) string { return a.a.GetInput(name) }
 
-// Context is what the event says about the run.
-type Context struct {
-	Base, Head  string // the commit range to judge ("" for the whole tree)
-	PullRequest int    // the pull request's number, 0 if none
-	Fork        bool   // a pull request from a fork (a read-only token)
-	Note        string // how the range was chosen, for the report
-}
+// Context is what the event says about the run: the range to judge, the
+// pull request, a fork.
+type Context = ci.Range
 
 // Context decides the range from the event: a pull request's base..head, a
 // push's before..after (a new branch: the merge base with the default

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/secgate/secgate/gate/ci"
@@ -15,7 +16,7 @@ import (
 var Registration = ci.Registration{
 	Name:   "GitHub",
 	Detect: func(env ci.Getenv) bool { return Detect(env) },
-	New: func(env ci.Getenv, raw ci.Writer) (ci.Platform, error) {
+	New: func(env ci.Getenv, raw io.Writer) (ci.Platform, error) {
 		a, err := New(env, raw)
 		if err != nil {
 			return nil, err // not a nil *Action in a non-nil interface
@@ -32,8 +33,7 @@ func (*Action) Name() string { return "GitHub" }
 
 // Range implements ci.Platform (see Context).
 func (a *Action) Range(ctx context.Context, root string) (ci.Range, error) {
-	c, err := a.Context(ctx, root)
-	return ci.Range(c), err
+	return a.Context(ctx, root)
 }
 
 // FetchBase implements ci.Platform.

@@ -16,7 +16,7 @@ import (
 var Registration = ci.Registration{
 	Name:   "GitLab",
 	Detect: func(env ci.Getenv) bool { return Detect(env) },
-	New: func(env ci.Getenv, raw ci.Writer) (ci.Platform, error) {
+	New: func(env ci.Getenv, raw io.Writer) (ci.Platform, error) {
 		return &Platform{env: env, raw: raw}, nil
 	},
 	Credentials: Credentials,
