@@ -195,7 +195,7 @@ func fetchDepth(ctx context.Context, r *gogit.Repository, src source, want []plu
 // (Remote.updateShallow), so an edge that a deeper fetch filled stays an
 // edge, and a walk would still stop there; git drops it. A parent that is
 // itself an edge now is in the file already (the server said so).
-// TestDeepenUnshallowsTheEdge fails without this.
+// TestDeepenWithCheckoutCredentials fails without this ("still not whole").
 func unshallowFetched(r *gogit.Repository) error {
 	shallow, err := r.Storer.Shallow()
 	if err != nil {
