@@ -175,6 +175,7 @@ type runFlags struct {
 	dryRun      bool
 	base, head  string
 	history     bool
+	deepen      deepenMode
 	only, skip  []string
 	pullRequest bool
 	verbose     bool
@@ -263,6 +264,8 @@ run is a dry run.`,
 	fl.StringVar(&f.base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
 	fl.StringVar(&f.head, "head", "", "end of the commit range (default HEAD)")
 	fl.BoolVar(&f.history, "history", false, "scan the whole git history for secrets")
+	f.deepen = deepenAuto
+	fl.Var(&f.deepen, "deepen", "deepen a shallow clone with go-git to hold the commit range, with the checkout's credentials: auto (the range the CI platform gives), true (any range, --base too), false")
 	fl.StringSliceVar(&f.only, "only", nil, "run only these scanners: "+strings.Join(gate.ScannerNames(), ", "))
 	fl.StringSliceVar(&f.skip, "skip", nil, "do not run these scanners")
 	fl.StringSliceVar(&f.platforms, "platform", nil, "of a multi-platform image, check only these platforms (e.g. linux/amd64; default all)")
@@ -534,7 +537,8 @@ func outputPaths(f runFlags) error {
 // GitLab's variables) into cfg: the pull request, and the range unless the
 // command line gave one. The event is read in every run: the pull
 // request's number, the fork guard and the comment hold with --base or
-// --history too. An error is a range that cannot be known.
+// --history too. An error is a range that cannot be known. A shallow clone
+// is then deepened to hold the range, as --deepen says (deepen.go).
 func platformRange(ctx context.Context, cfg *gate.Config, f runFlags, act *github.Action, inGitLab bool, getenv func(string) string, logger *slog.Logger) (ghCtx github.Context, glCtx gitlab.Context, rangeErr error) {
 	path := cfg.Path
 	ownRange := f.base != "" || f.history
@@ -544,19 +548,21 @@ func platformRange(ctx context.Context, cfg *gate.Config, f runFlags, act *githu
 		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
 		if !ownRange && rangeErr == nil {
 			cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
-			if err := gitlab.FetchBase(ctx, path, cfg.Base); err != nil {
-				logger.Warn(err.Error())
-			}
+		}
+		if rangeErr == nil {
+			glCtx.Note = withNote(glCtx.Note, deepenNote(ctx, f.deepen, !ownRange, true, getenv, path, cfg.Base, cfg.Head, logger))
 		}
 	case act != nil:
 		ghCtx, rangeErr = act.Context(ctx, path)
 		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
 		if !ownRange && rangeErr == nil {
 			cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
-			if err := github.FetchBase(ctx, path, cfg.Base); err != nil {
-				logger.Warn(err.Error())
-			}
 		}
+		if rangeErr == nil {
+			ghCtx.Note = withNote(ghCtx.Note, deepenNote(ctx, f.deepen, !ownRange, false, getenv, path, cfg.Base, cfg.Head, logger))
+		}
+	default:
+		deepenNote(ctx, f.deepen, false, false, getenv, path, cfg.Base, cfg.Head, logger) // --deepen=true: the log says what happened
 	}
 	return ghCtx, glCtx, rangeErr
 }

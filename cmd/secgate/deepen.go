@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/secgate/secgate/gate/github"
+	"github.com/secgate/secgate/gate/gitlab"
+	"github.com/secgate/secgate/gate/repo"
+)
+
+// deepenMode is --deepen (SECGATE_DEEPEN): whether a shallow clone is
+// deepened to hold the commit range before the scan.
+type deepenMode string
+
+const (
+	deepenAuto   deepenMode = "auto"  // the range the CI platform gave (a pull/merge request, a push)
+	deepenAlways deepenMode = "true"  // any range, --base too, in CI or not
+	deepenNever  deepenMode = "false" // none: the scan reads what the clone holds
+)
+
+func (m *deepenMode) String() string { return string(*m) }
+func (m *deepenMode) Type() string   { return "auto|true|false" }
+func (m *deepenMode) Set(v string) error {
+	switch mode := deepenMode(strings.ToLower(strings.TrimSpace(v))); mode {
+	case deepenAuto, deepenAlways, deepenNever:
+		*m = mode
+		return nil
+	}
+	return fmt.Errorf("want auto, true or false, not %q", v)
+}
+
+// deepenNote makes a shallow clone hold base..head whole with go-git
+// (repo.Deepen), when the mode says so: auto deepens a range the platform
+// gave (so never a local run), true any range. The credentials are the
+// checkout's own: on GitHub the header actions/checkout persisted, on
+// GitLab the job token. It returns what happened for the report's reasons
+// ("" for nothing); a failure is also a warning in the log, and the scan
+// then reads what the clone holds, as before (a base the clone lacks
+// fails the scan, edge commits are read against the base).
+func deepenNote(ctx context.Context, mode deepenMode, platformGave bool, inGitLab bool, getenv func(string) string, path, base, head string, logger *slog.Logger) string {
+	if base == "" || mode == deepenNever || (mode == deepenAuto && !platformGave) {
+		return ""
+	}
+	opts, fix := repo.DeepenOptions{Base: base, Head: head}, "fetching the history before the run"
+	switch {
+	case inGitLab:
+		opts, fix = gitlab.DeepenOptions(getenv, base, head), gitlab.DeepenFix
+	case github.Detect(getenv):
+		fix = github.DeepenFix
+	}
+	note, err := repo.Deepen(ctx, path, opts)
+	if err != nil {
+		note = fmt.Sprintf("the shallow clone could not be deepened to hold %s..%s: %v; the scan reads what the clone holds (%s fetches the history)", short(base), short(head), err, fix)
+		logger.Warn(note)
+		return note
+	}
+	if note != "" {
+		logger.Info(note)
+	}
+	return note
+}
+
+func short(rev string) string { return rev[:min(len(rev), 12)] }
+
+// withNote adds a note to a platform context's note.
+func withNote(note, more string) string {
+	switch {
+	case more == "":
+		return note
+	case note == "":
+		return more
+	}
+	return note + "; " + more
+}

@@ -1,0 +1,33 @@
+package gitlab
+
+import (
+	"net/url"
+
+	"github.com/secgate/secgate/gate/repo"
+)
+
+// DeepenFix is the pipeline's own way to fetch the history, for a note
+// when the clone cannot be deepened.
+const DeepenFix = "GIT_DEPTH: 0 in the job's variables"
+
+// DeepenOptions are what a job has to deepen its shallow clone
+// (GIT_DEPTH, 20 or 50 by default) to hold base..head: the job token as
+// basic auth — CI_REPOSITORY_URL's userinfo (gitlab-ci-token:<token>),
+// else CI_JOB_TOKEN as gitlab-ci-token — and CI_REPOSITORY_URL, without
+// its userinfo, for a clone that has no origin remote.
+func DeepenOptions(getenv func(string) string, base, head string) repo.DeepenOptions {
+	o := repo.DeepenOptions{Base: base, Head: head}
+	if u, err := url.Parse(getenv("CI_REPOSITORY_URL")); err == nil && u.Host != "" {
+		if u.User != nil {
+			if pass, ok := u.User.Password(); ok && pass != "" {
+				o.Username, o.Password = u.User.Username(), pass
+			}
+		}
+		u.User = nil
+		o.URL = u.String()
+	}
+	if o.Password == "" && getenv("CI_JOB_TOKEN") != "" {
+		o.Username, o.Password = "gitlab-ci-token", getenv("CI_JOB_TOKEN")
+	}
+	return o
+}
