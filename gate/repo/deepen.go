@@ -81,11 +81,11 @@ func Deepen(ctx context.Context, root string, o DeepenOptions) (note string, err
 		if ok, err := wholeRange(r, o.Base, head); err != nil {
 			return "", fmt.Errorf("after fetching from %s: %w", src.url, err)
 		} else if ok {
-			d := fmt.Sprint(depth)
+			d := fmt.Sprintf("%d commits deep", depth)
 			if depth == deepenSteps[len(deepenSteps)-1] {
 				d = "the whole history"
 			}
-			return fmt.Sprintf("the shallow clone was deepened to hold %s..%s whole (%s fetched from %s with %s)", short(o.Base), short(head), d, src.url, src.authName), nil
+			return fmt.Sprintf("the shallow clone was deepened to hold %s..%s whole (%s, fetched from %s with %s)", short(o.Base), short(head), d, src.url, src.authName), nil
 		}
 	}
 	return "", fmt.Errorf("%s..%s is still not whole after fetching the whole history from %s", short(o.Base), short(head), src.url)
