@@ -544,22 +544,24 @@ func platformRange(ctx context.Context, cfg *gate.Config, f runFlags, act *githu
 	ownRange := f.base != "" || f.history
 	switch {
 	case inGitLab:
+		pushNote := deepenPush(ctx, f.deepen, ownRange, true, getenv, path, logger)
 		glCtx, rangeErr = gitlab.RunContext(ctx, getenv, path)
 		cfg.PullRequest = cfg.PullRequest || glCtx.MergeRequest > 0
 		if !ownRange && rangeErr == nil {
 			cfg.Base, cfg.Head = glCtx.Base, glCtx.Head
 		}
 		if rangeErr == nil {
-			glCtx.Note = withNote(glCtx.Note, deepenNote(ctx, f.deepen, !ownRange, true, getenv, path, cfg.Base, cfg.Head, logger))
+			glCtx.Note = withNote(glCtx.Note, withNote(pushNote, deepenNote(ctx, f.deepen, !ownRange, true, getenv, path, cfg.Base, cfg.Head, logger)))
 		}
 	case act != nil:
+		pushNote := deepenPush(ctx, f.deepen, ownRange, false, getenv, path, logger)
 		ghCtx, rangeErr = act.Context(ctx, path)
 		cfg.PullRequest = cfg.PullRequest || ghCtx.PullRequest > 0
 		if !ownRange && rangeErr == nil {
 			cfg.Base, cfg.Head = ghCtx.Base, ghCtx.Head
 		}
 		if rangeErr == nil {
-			ghCtx.Note = withNote(ghCtx.Note, deepenNote(ctx, f.deepen, !ownRange, false, getenv, path, cfg.Base, cfg.Head, logger))
+			ghCtx.Note = withNote(ghCtx.Note, withNote(pushNote, deepenNote(ctx, f.deepen, !ownRange, false, getenv, path, cfg.Base, cfg.Head, logger)))
 		}
 	default:
 		deepenNote(ctx, f.deepen, false, false, getenv, path, cfg.Base, cfg.Head, logger) // --deepen=true: the log says what happened

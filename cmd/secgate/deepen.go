@@ -63,6 +63,22 @@ func deepenNote(ctx context.Context, mode deepenMode, platformGave bool, inGitLa
 	return note
 }
 
+// deepenPush deepens a shallow clone to hold a push's before..after
+// before the platform decides the range: the platform judges a push on
+// that range only when the clone holds the previous head, and a depth-1
+// checkout does not (it would judge the whole tree instead). Only in auto
+// and true modes, only for the range the platform gives.
+func deepenPush(ctx context.Context, mode deepenMode, ownRange, inGitLab bool, getenv func(string) string, path string, logger *slog.Logger) string {
+	if ownRange {
+		return ""
+	}
+	before, after := github.PushRange(getenv)
+	if inGitLab {
+		before, after = gitlab.PushRange(getenv)
+	}
+	return deepenNote(ctx, mode, true, inGitLab, getenv, path, before, after, logger)
+}
+
 func short(rev string) string { return rev[:min(len(rev), 12)] }
 
 // withNote adds a note to a platform context's note.

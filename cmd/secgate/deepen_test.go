@@ -56,7 +56,9 @@ func newShallowPR(t *testing.T, authorized func(*http.Request) bool) shallowPR {
 // request (GitHub, with the header actions/checkout persisted) or merge
 // request (GitLab, with the job token in CI_REPOSITORY_URL) checked out at
 // depth 1 is deepened, and the token its first commit added and its second
-// removed fails the gate. Refused credentials (401) fail closed as a
+// removed fails the gate; so does a push of those commits (deepened to its
+// previous head first, else the whole tree, which no longer holds the
+// token, would be judged). Refused credentials (401) fail closed as a
 // shallow clone always did — the base is missing: exit 2 — with the
 // reason in the report; --deepen=false (SECGATE_DEEPEN) does the same
 // without asking. No output holds a piece of the credential.
@@ -79,6 +81,8 @@ func TestShallowCheckoutDeepened(t *testing.T) {
 	}{
 		{"github pull request", "github", false, "", 1, "deepened"},
 		{"gitlab merge request", "gitlab", false, "", 1, "deepened"},
+		{"github push", "github push", false, "", 1, "deepened"},
+		{"gitlab push", "gitlab push", false, "", 1, "deepened"},
 		{"github 401", "github", true, "", 2, "answered 401"},
 		{"gitlab 401", "gitlab", true, "", 2, "answered 401"},
 		{"github --deepen=false", "github", false, "false", 2, ""},
@@ -93,26 +97,36 @@ func TestShallowCheckoutDeepened(t *testing.T) {
 			reportPath := filepath.Join(work, "report.json")
 			var env map[string]string
 			switch c.platform {
-			case "github":
+			case "github", "github push":
 				u, _ := url.Parse(p.srv.URL)
 				git(t, p.clone, "config", "http."+u.Scheme+"://"+u.Host+"/.extraheader",
 					"AUTHORIZATION: basic "+base64.StdEncoding.EncodeToString([]byte("x-access-token:"+used)))
-				writeFiles(t, work, map[string]string{"event.json": `{"number":7,"pull_request":{"number":7,"base":{"ref":"main","sha":"` + p.base + `"},"head":{"sha":"` + p.head + `","repo":{"full_name":"acme/shop"}}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`})
-				env = map[string]string{"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": filepath.Join(work, "event.json"),
+				event, name := `{"number":7,"pull_request":{"number":7,"base":{"ref":"main","sha":"`+p.base+`"},"head":{"sha":"`+p.head+`","repo":{"full_name":"acme/shop"}}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`, "pull_request"
+				if c.platform == "github push" {
+					// the branch pushed from where it left main to its head
+					event, name = `{"before":"`+p.mergeBase+`","after":"`+p.head+`","repository":{"full_name":"acme/shop","default_branch":"main"}}`, "push"
+				}
+				writeFiles(t, work, map[string]string{"event.json": event})
+				env = map[string]string{"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": name, "GITHUB_EVENT_PATH": filepath.Join(work, "event.json"),
 					"GITHUB_REPOSITORY": "acme/shop", "GITHUB_SHA": p.head, "GITHUB_OUTPUT": filepath.Join(work, "output"), "GITHUB_STEP_SUMMARY": filepath.Join(work, "summary"),
 					"INPUT_PATH": p.clone, "INPUT_SCANNERS": "secrets", "INPUT_REPORT-FILE": reportPath}
-			case "gitlab":
+			case "gitlab", "gitlab push":
 				u, _ := url.Parse(p.srv.URL + "/o.git")
 				u.User = url.UserPassword("gitlab-ci-token", used)
 				env = map[string]string{"CI": "true", "GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "5", "CI_MERGE_REQUEST_DIFF_BASE_SHA": p.mergeBase,
 					"CI_COMMIT_SHA": p.head, "CI_REPOSITORY_URL": u.String(), "SECGATE_ONLY": "secrets", "SECGATE_REPORT": reportPath,
 					"SECGATE_DOTENV": filepath.Join(work, "gate.env")}
+				if c.platform == "gitlab push" {
+					delete(env, "CI_MERGE_REQUEST_IID")
+					delete(env, "CI_MERGE_REQUEST_DIFF_BASE_SHA")
+					env["CI_COMMIT_BEFORE_SHA"] = p.mergeBase
+				}
 			}
 			if c.deepen != "" {
 				env["SECGATE_DEEPEN"] = c.deepen
 			}
 			var res result
-			if c.platform == "github" {
+			if strings.HasPrefix(c.platform, "github") {
 				res = secgate(t, env, "run")
 			} else {
 				res = secgate(t, env, "run", p.clone)
@@ -122,6 +136,9 @@ func TestShallowCheckoutDeepened(t *testing.T) {
 			}
 			rep, raw := readReport(t, reportPath)
 			reasons := strings.Join(rep.Reasons, "\n")
+			if strings.HasSuffix(c.platform, "push") && !strings.Contains(reasons, "push "+p.mergeBase[:12]+".."+p.head[:12]) {
+				t.Errorf("the push is not judged on its range:\n%s", reasons)
+			}
 			if c.reason != "" && !strings.Contains(reasons, c.reason) {
 				t.Errorf("the report's reasons do not say %q:\n%s", c.reason, reasons)
 			}

@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"net/url"
+	"strings"
 
 	"github.com/secgate/secgate/gate/repo"
 )
@@ -30,4 +31,16 @@ func DeepenOptions(getenv func(string) string, base, head string) repo.DeepenOpt
 		o.Username, o.Password = "gitlab-ci-token", getenv("CI_JOB_TOKEN")
 	}
 	return o
+}
+
+// PushRange is a branch pipeline's previous and new head, for deepening a
+// shallow clone before the range is decided (RunContext judges a push on
+// before..after only when the clone holds before). "" for merge request,
+// tag and scheduled pipelines and for a new branch (before all zeros).
+func PushRange(getenv func(string) string) (before, after string) {
+	before = getenv("CI_COMMIT_BEFORE_SHA")
+	if getenv("CI_MERGE_REQUEST_IID") != "" || getenv("CI_COMMIT_TAG") != "" || getenv("CI_PIPELINE_SOURCE") == "schedule" || strings.Trim(before, "0") == "" {
+		return "", ""
+	}
+	return before, getenv("CI_COMMIT_SHA")
 }

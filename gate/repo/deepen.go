@@ -74,7 +74,13 @@ func Deepen(ctx context.Context, root string, o DeepenOptions) (note string, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(o.Timeout, DefaultDeepenTimeout))
 	defer cancel()
-	for _, depth := range deepenSteps {
+	steps := deepenSteps
+	if shallow, err := r.Storer.Shallow(); err == nil && len(shallow) == 0 {
+		// a complete clone that lacks a commit (one branch cloned): its
+		// whole history, as a plain fetch; a depth would make it shallow
+		steps = []int{0}
+	}
+	for _, depth := range steps {
 		if err := fetchDepth(ctx, r, src, want, depth); err != nil {
 			return "", src.fail(err)
 		}
@@ -82,10 +88,10 @@ func Deepen(ctx context.Context, root string, o DeepenOptions) (note string, err
 			return "", fmt.Errorf("after fetching from %s: %w", src.url, err)
 		} else if ok {
 			d := fmt.Sprintf("%d commits deep", depth)
-			if depth == deepenSteps[len(deepenSteps)-1] {
+			if depth == 0 || depth == deepenSteps[len(deepenSteps)-1] {
 				d = "the whole history"
 			}
-			return fmt.Sprintf("the shallow clone was deepened to hold %s..%s whole (%s, fetched from %s with %s)", short(o.Base), short(head), d, src.url, src.authName), nil
+			return fmt.Sprintf("the clone was deepened to hold %s..%s whole (%s, fetched from %s with %s)", short(o.Base), short(head), d, src.url, src.authName), nil
 		}
 	}
 	return "", fmt.Errorf("%s..%s is still not whole after fetching the whole history from %s", short(o.Base), short(head), src.url)

@@ -198,6 +198,28 @@ func TestDeepenRefusedAndBasicAuth(t *testing.T) {
 	}
 }
 
+// A complete clone of one branch lacks the other's commits: they are
+// fetched with their whole history, and the clone stays complete (a
+// depth would have made it shallow).
+func TestDeepenCompleteCloneStaysComplete(t *testing.T) {
+	o := newPROrigin(t, nil)
+	full := filepath.Join(t.TempDir(), "full")
+	repotest.Git(t, t.TempDir(), "clone", "-q", "--single-branch", "--branch", "pr", o.url, full)
+	if HasCommit(context.Background(), full, o.base) {
+		t.Fatal("the one-branch clone holds main's tip: the test shows nothing")
+	}
+	note, err := Deepen(context.Background(), full, DeepenOptions{Base: o.base, Head: o.head})
+	if err != nil || !strings.Contains(note, "the whole history") {
+		t.Fatalf("note %q, err %v", note, err)
+	}
+	if _, err := os.Stat(filepath.Join(full, ".git", "shallow")); err == nil {
+		t.Error("the complete clone became shallow")
+	}
+	if got := strings.Fields(repotest.Git(t, full, "rev-list", o.base+".."+o.head)); len(got) != 3 {
+		t.Errorf("git rev-list base..head = %v, want the PR's 3 commits", got)
+	}
+}
+
 // No base, or a clone without a usable origin: nothing is fetched, and
 // the error says why.
 func TestDeepenWithoutSource(t *testing.T) {
