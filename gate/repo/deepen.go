@@ -29,7 +29,8 @@ type DeepenOptions struct {
 	// sent, as git sends it (actions/checkout leaves the token there).
 	Username, Password string
 	// URL is the repository's URL when the clone has no origin remote
-	// (GitLab's CI_REPOSITORY_URL); userinfo in it is credentials.
+	// (GitLab's CI_REPOSITORY_URL). Given, Username and Password are its
+	// server's: they are not sent to an origin on another host.
 	URL string
 	// Timeout bounds the whole deepening (0: DefaultDeepenTimeout).
 	Timeout time.Duration
@@ -255,6 +256,11 @@ func fetchSource(r *gogit.Repository, gitDir string, o DeepenOptions) (source, e
 		return s, fmt.Errorf("the origin remote %q is not an http(s) URL: secgate deepens over https only", redactURL(raw))
 	}
 	user, pass := o.Username, o.Password
+	if ou, err := url.Parse(o.URL); o.URL != "" && (err != nil || !strings.EqualFold(ou.Host, u.Host)) {
+		// the credentials are o.URL's server's (the job's own GitLab):
+		// never sent to another host the origin may name
+		user, pass = "", ""
+	}
 	if pass == "" && u.User != nil {
 		user = u.User.Username()
 		pass, _ = u.User.Password()

@@ -187,7 +187,15 @@ func TestDeepenRefusedAndBasicAuth(t *testing.T) {
 	}
 
 	repotest.Git(t, o.clone, "remote", "set-url", "origin", o.url)
-	note, err := Deepen(context.Background(), o.clone, DeepenOptions{Base: o.base, Head: o.head, Username: "gitlab-ci-token", Password: job})
+	// the job token belongs to the job's GitLab: an origin elsewhere never gets it
+	n := len(o.server.Statuses())
+	if _, err := Deepen(context.Background(), o.clone, DeepenOptions{Base: o.base, Head: o.head, URL: "https://gitlab.example.com/o.git", Username: "gitlab-ci-token", Password: job}); err == nil || !strings.Contains(err.Error(), "no credentials") {
+		t.Errorf("the job token sent to another host's origin: %v", err)
+	}
+	if got := o.server.Statuses()[n:]; len(got) == 0 || got[0] != http.StatusUnauthorized {
+		t.Errorf("the server answered %v to a request without credentials", got)
+	}
+	note, err := Deepen(context.Background(), o.clone, DeepenOptions{Base: o.base, Head: o.head, URL: o.url, Username: "gitlab-ci-token", Password: job})
 	if err != nil || !strings.Contains(note, "basic auth as gitlab-ci-token") {
 		t.Fatalf("the job token: note %q, err %v", note, err)
 	}
