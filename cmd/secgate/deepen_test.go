@@ -160,3 +160,26 @@ func TestShallowCheckoutDeepened(t *testing.T) {
 		})
 	}
 }
+
+// A local run never deepens unless asked: --base on a shallow clone is the
+// shallow clone's error (exit 2) by default, and with --deepen=true the
+// clone is deepened with the checkout's header and the token is found.
+func TestLocalRunDeepensOnlyWhenAsked(t *testing.T) {
+	cred := secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
+	header := "basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+cred))
+	p := newShallowPR(t, func(r *http.Request) bool { return r.Header.Get("Authorization") == header })
+	u, _ := url.Parse(p.srv.URL)
+	git(t, p.clone, "config", "http."+u.Scheme+"://"+u.Host+"/.extraheader", "AUTHORIZATION: "+header)
+	args := []string{"run", "--only", "secrets", "--base", p.base, "--head", p.head, p.clone}
+	if res := secgate(t, nil, args...); res.code != 2 || !strings.Contains(res.stderr, "shallow") || len(p.srv.Statuses()) != 0 {
+		t.Errorf("default: exit %d, %d requests, want 2 naming the shallow clone and no network\n%s", res.code, len(p.srv.Statuses()), res.stderr)
+	}
+	res := secgate(t, map[string]string{"SECGATE_DEEPEN": "true"}, args...)
+	if res.code != 1 || !strings.Contains(res.stdout, "github-pat") {
+		t.Errorf("--deepen=true: exit %d, want 1 with the token found\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	noPieceOf(t, []string{"    " + cred, "    " + header}, map[string]string{"stdout": res.stdout, "stderr": res.stderr})
+	if res := secgate(t, map[string]string{"SECGATE_DEEPEN": "sometimes"}, args...); res.code != 2 || !strings.Contains(res.stderr, "SECGATE_DEEPEN") {
+		t.Errorf("a bad SECGATE_DEEPEN: exit %d\n%s", res.code, res.stderr)
+	}
+}
