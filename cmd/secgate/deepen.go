@@ -33,27 +33,28 @@ func (m *deepenMode) Set(v string) error {
 }
 
 // deepenNote makes a shallow clone hold base..head whole with go-git
-// (repo.Deepen), when the mode says so: auto deepens a range the platform
-// gave (so never a local run), true any range. The credentials are the
-// checkout's own: on GitHub the header actions/checkout persisted, on
-// GitLab the job token. It returns what happened for the report's reasons
-// ("" for nothing); a failure is also a warning in the log, and the scan
-// then reads what the clone holds, as before (a base the clone lacks
-// fails the scan, edge commits are read against the base).
+// (the platform's Deepen, over repo.Deepen), when the mode says so: auto
+// deepens a range the platform gave (so never a local run), true any
+// range. The credentials are the checkout's own: on GitHub the header
+// actions/checkout persisted, on GitLab the job token, elsewhere the
+// repository's git config. It returns what happened for the report's
+// reasons ("" for nothing); a failure is also a warning in the log, and
+// the scan then reads what the clone holds, as before (a base the clone
+// lacks fails the scan, edge commits are read against the base).
 func deepenNote(ctx context.Context, mode deepenMode, platformGave bool, inGitLab bool, getenv func(string) string, path, base, head string, logger *slog.Logger) string {
 	if base == "" || mode == deepenNever || (mode == deepenAuto && !platformGave) {
 		return ""
 	}
-	opts, fix := repo.DeepenOptions{Base: base, Head: head}, "fetching the history before the run"
+	deepen := localDeepen
 	switch {
 	case inGitLab:
-		opts, fix = gitlab.DeepenOptions(getenv, base, head), gitlab.DeepenFix
+		deepen = gitlab.Deepen
 	case github.Detect(getenv):
-		fix = github.DeepenFix
+		deepen = github.Deepen
 	}
-	note, err := repo.Deepen(ctx, path, opts)
+	note, err := deepen(ctx, getenv, path, base, head)
 	if err != nil {
-		note = fmt.Sprintf("the shallow clone could not be deepened to hold %s..%s: %v; the scan reads what the clone holds (%s fetches the history)", short(base), short(head), err, fix)
+		note = fmt.Sprintf("the shallow clone could not be deepened to hold %s..%s, the scan reads what it holds: %v", short(base), short(head), err)
 		logger.Warn(note)
 		return note
 	}
@@ -61,6 +62,12 @@ func deepenNote(ctx context.Context, mode deepenMode, platformGave bool, inGitLa
 		logger.Info(note)
 	}
 	return note
+}
+
+// localDeepen is Deepen outside a CI platform (--deepen=true): the
+// repository's own git config says the credentials, if any.
+func localDeepen(ctx context.Context, _ func(string) string, root, base, head string) (string, error) {
+	return repo.Deepen(ctx, root, repo.DeepenOptions{Base: base, Head: head})
 }
 
 // deepenPush deepens a shallow clone to hold a push's before..after

@@ -2,16 +2,31 @@ package github
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
+
+	"github.com/secgate/secgate/gate/repo"
 )
 
 // DeepenFix is the workflow's own way to fetch the history, for a note
-// when the clone cannot be deepened. (The credentials to deepen with are
-// the checkout's own: repo.Deepen reads the http.<url>.extraheader that
-// actions/checkout persists, which needs no variable.)
+// when the clone cannot be deepened.
 const DeepenFix = "`fetch-depth: 0` on actions/checkout"
+
+// Deepen makes a shallow checkout hold base..head whole (repo.Deepen)
+// with the token actions/checkout persisted: repo.Deepen reads the
+// checkout's http.<url>.extraheader itself, so no variable is needed
+// (getenv: the signature every platform's Deepen has). note says what was
+// done, "" when nothing was needed; the error ends with DeepenFix.
+func Deepen(ctx context.Context, getenv func(string) string, root, base, head string) (note string, err error) {
+	note, err = repo.Deepen(ctx, root, repo.DeepenOptions{Base: base, Head: head})
+	if err != nil {
+		return "", fmt.Errorf("%w (%s fetches the history)", err, DeepenFix)
+	}
+	return note, nil
+}
 
 // PushRange is a push's previous and new head from the event payload, for
 // deepening a shallow checkout before the range is decided (Context

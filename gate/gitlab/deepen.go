@@ -1,6 +1,8 @@
 package gitlab
 
 import (
+	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -10,6 +12,17 @@ import (
 // DeepenFix is the pipeline's own way to fetch the history, for a note
 // when the clone cannot be deepened.
 const DeepenFix = "GIT_DEPTH: 0 in the job's variables"
+
+// Deepen makes a shallow clone hold base..head whole (repo.Deepen) with
+// the job token (DeepenOptions). note says what was done, "" when nothing
+// was needed; the error ends with DeepenFix.
+func Deepen(ctx context.Context, getenv func(string) string, root, base, head string) (note string, err error) {
+	note, err = repo.Deepen(ctx, root, DeepenOptions(getenv, base, head))
+	if err != nil {
+		return "", fmt.Errorf("%w (%s fetches the history)", err, DeepenFix)
+	}
+	return note, nil
+}
 
 // DeepenOptions are what a job has to deepen its shallow clone
 // (GIT_DEPTH, 20 or 50 by default) to hold base..head: the job token as
