@@ -220,6 +220,8 @@ func registerRunFlags(fl *pflag.FlagSet, o *pipeline.Options) {
 	fl.StringVar(&o.Base, "base", "", "scan for secrets only the commits in BASE..HEAD (a pull/merge request or push)")
 	fl.StringVar(&o.Head, "head", "", "end of the commit range (default HEAD)")
 	fl.BoolVar(&o.History, "history", false, "scan the whole git history for secrets")
+	o.Deepen = pipeline.DeepenAuto
+	fl.Var(&o.Deepen, "deepen", "deepen a shallow clone with go-git to hold the commit range, with the checkout's credentials: auto (the range the CI platform gives), true (any range, --base too), false")
 	fl.StringSliceVar(&o.Only, "only", nil, "run only these scanners: "+strings.Join(gate.ScannerNames(), ", "))
 	fl.StringSliceVar(&o.Skip, "skip", nil, "do not run these scanners")
 	fl.StringSliceVar(&o.ImagePlatforms, "platform", nil, "of a multi-platform image, check only these platforms (e.g. linux/amd64; default all)")

@@ -27,9 +27,17 @@ type Platform interface {
 	// schedule. A pull/merge request whose base cannot be known is an
 	// error: judged whole, a change would be judged by its own policy.
 	Range(ctx context.Context, root string) (Range, error)
-	// FetchBase makes a shallow checkout hold the base revision, or says
-	// how to fix the pipeline.
-	FetchBase(ctx context.Context, root, base string) error
+	// PushRange is a push's previous and new head, "" for any other run
+	// (a pull/merge request, a schedule, a new branch): the pipeline
+	// deepens a shallow checkout to hold it before Range, which judges a
+	// push on before..after only when the clone holds before (a depth-1
+	// checkout does not, and the whole tree would be judged instead).
+	PushRange() (before, after string)
+	// Deepen makes a shallow checkout hold base..head whole (go-git,
+	// repo.Deepen) with the credentials the platform gave the checkout.
+	// note says what was done, "" when nothing was needed; an error ends
+	// with the platform's own way to fetch the history.
+	Deepen(ctx context.Context, root, base, head string) (note string, err error)
 	// Run is what the platform says of the run.
 	Run() RunInfo
 	// Credentials are the registry logins the platform gives the job.

@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 )
 
@@ -28,8 +29,14 @@ func (*Local) Name() string { return "local" }
 // applies on top).
 func (*Local) Range(context.Context, string) (Range, error) { return Range{}, nil }
 
-// FetchBase implements Platform: a local checkout is the user's.
-func (*Local) FetchBase(context.Context, string, string) error { return nil }
+// PushRange implements Platform: a local run has no push of its own.
+func (*Local) PushRange() (string, string) { return "", "" }
+
+// Deepen implements Platform (--deepen=true only: a local checkout is the
+// user's): the repository's own git config says the credentials, if any.
+func (*Local) Deepen(ctx context.Context, root, base, head string) (string, error) {
+	return repo.Deepen(ctx, root, repo.DeepenOptions{Base: base, Head: head})
+}
 
 // Run implements Platform: the variables a generic CI or the other
 // platforms' conventions set, when they are.

@@ -183,12 +183,6 @@ func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
 
-// FetchBase makes a shallow clone hold the base revision, or says how to
-// fix the pipeline.
-func FetchBase(ctx context.Context, root, base string) error {
-	return repo.FetchBase(ctx, root, base, "set `fetch-depth: 0` on actions/checkout")
-}
-
 // PublishOptions says what Publish writes besides the report.
 type PublishOptions = ci.PublishOptions
 

@@ -36,9 +36,13 @@ func (a *Action) Range(ctx context.Context, root string) (ci.Range, error) {
 	return a.Context(ctx, root)
 }
 
-// FetchBase implements ci.Platform.
-func (*Action) FetchBase(ctx context.Context, root, base string) error {
-	return FetchBase(ctx, root, base)
+// PushRange implements ci.Platform (see PushRange).
+func (a *Action) PushRange() (before, after string) { return PushRange(a.getenv) }
+
+// Deepen implements ci.Platform (see Deepen: the header actions/checkout
+// persisted).
+func (a *Action) Deepen(ctx context.Context, root, base, head string) (string, error) {
+	return Deepen(ctx, a.getenv, root, base, head)
 }
 
 // Run implements ci.Platform.

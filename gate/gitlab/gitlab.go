@@ -167,12 +167,6 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) (C
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
 
-// FetchBase makes a shallow clone hold the base revision, or says how to
-// fix the pipeline.
-func FetchBase(ctx context.Context, root, base string) error {
-	return repo.FetchBase(ctx, root, base, "set GIT_DEPTH: 0 in the job's variables")
-}
-
 // Section writes a collapsible section of the job log to w, which must be
 // the raw stream (its markers are ESC and CR, which every other writer
 // shows escaped). The header is untrusted text, rendered for the log;

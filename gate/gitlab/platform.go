@@ -38,9 +38,12 @@ func (p *Platform) Range(ctx context.Context, root string) (ci.Range, error) {
 	return RunContext(ctx, p.env, root)
 }
 
-// FetchBase implements ci.Platform.
-func (*Platform) FetchBase(ctx context.Context, root, base string) error {
-	return FetchBase(ctx, root, base)
+// PushRange implements ci.Platform (see PushRange: branch pipelines).
+func (p *Platform) PushRange() (before, after string) { return PushRange(p.env) }
+
+// Deepen implements ci.Platform (see Deepen: the job token).
+func (p *Platform) Deepen(ctx context.Context, root, base, head string) (string, error) {
+	return Deepen(ctx, p.env, root, base, head)
 }
 
 // Run implements ci.Platform.

@@ -25,6 +25,7 @@ type Options struct {
 	DryRunSet      bool // --dry-run was given (false included)
 	Base, Head     string
 	History        bool
+	Deepen         DeepenMode // "" is DeepenAuto
 	Only, Skip     []string
 	PullRequest    bool
 	Verbose        bool

@@ -17,20 +17,27 @@ import (
 // and the range unless the command line gave one. The platform is asked
 // in every run: the pull request's number, the fork guard and the
 // comment hold with --base or --history too. An error is a range that
-// cannot be known: the gate does not run.
+// cannot be known: the gate does not run. A shallow clone is deepened to
+// hold the range, as --deepen says: a push's first, before the platform
+// decides its range (it judges before..after only when the clone holds
+// before), then the range itself; what was done joins the range's note.
 func rangeStep(ctx context.Context, s *State) error {
+	own := s.Options.Base != "" || s.Options.History
+	var pushNote string
+	if !own {
+		before, after := s.Platform.PushRange()
+		pushNote = s.deepen(ctx, true, before, after)
+	}
 	r, err := s.Platform.Range(ctx, s.Config.Path)
 	if err != nil {
 		return err
 	}
 	s.Range = r
 	s.Config.PullRequest = s.Config.PullRequest || r.PullRequest > 0
-	if s.Options.Base == "" && !s.Options.History {
+	if !own {
 		s.Config.Base, s.Config.Head = r.Base, r.Head
-		if err := s.Platform.FetchBase(ctx, s.Config.Path, r.Base); err != nil {
-			s.Logger.Warn(err.Error())
-		}
 	}
+	s.Range.Note = joinNotes(r.Note, pushNote, s.deepen(ctx, !own, s.Config.Base, s.Config.Head))
 	return nil
 }
 

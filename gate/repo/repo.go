@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -563,30 +562,6 @@ func MergeBase(ctx context.Context, root, a, b string) string {
 		return ""
 	}
 	return bases[0].Hash.String()
-}
-
-// FetchBase makes a shallow clone hold the base revision of a range scan
-// (CI checkouts fetch little history by default): it fetches the commit,
-// then deepens the clone, with the credentials the checkout left; failing
-// that, the error ends with fix, the CI's own way to fetch the history.
-func FetchBase(ctx context.Context, root, base, fix string) error {
-	if base == "" || HasCommit(ctx, root, base) {
-		return nil
-	}
-	if _, err := exec.LookPath("git"); err != nil {
-		return fmt.Errorf("the base revision %s is not in the clone, and there is no git here to fetch it: %s", base[:min(len(base), 12)], fix)
-	}
-	var stderr bytes.Buffer
-	for _, args := range [][]string{{"fetch", "--no-tags", "--quiet", "origin", base}, {"fetch", "--no-tags", "--quiet", "--deepen=1000"}} {
-		// safe.directory for this command only: a checkout owned by another
-		// user (a container's) is fetched into, the user's config untouched.
-		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", root, "-c", "safe.directory=*"}, args...)...)
-		cmd.Stderr = &stderr
-		if cmd.Run() == nil && HasCommit(ctx, root, base) {
-			return nil
-		}
-	}
-	return fmt.Errorf("the base revision %s is not in the clone, and fetching it failed (%s): %s", base[:min(len(base), 12)], strings.TrimSpace(stderr.String()), fix)
 }
 
 // PushBase decides the base of a push's range scan from the previous head

@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// DeepenMode is --deepen (SECGATE_DEEPEN): whether a shallow clone is
+// deepened to hold the commit range before the scan. It is a pflag.Value
+// (String, Set, Type); the zero value is DeepenAuto.
+type DeepenMode string
+
+const (
+	DeepenAuto   DeepenMode = "auto"  // the range the CI platform gave (a pull/merge request, a push)
+	DeepenAlways DeepenMode = "true"  // any range, --base too, in CI or not
+	DeepenNever  DeepenMode = "false" // none: the scan reads what the clone holds
+)
+
+func (m *DeepenMode) String() string { return string(*m) }
+
+// Type names the values in the flag's help.
+func (m *DeepenMode) Type() string { return "auto|true|false" }
+
+// Set parses a flag's or a variable's value.
+func (m *DeepenMode) Set(v string) error {
+	switch mode := DeepenMode(strings.ToLower(strings.TrimSpace(v))); mode {
+	case DeepenAuto, DeepenAlways, DeepenNever:
+		*m = mode
+		return nil
+	}
+	return fmt.Errorf("want auto, true or false, not %q", v)
+}
+
+// deepen makes a shallow clone hold base..head whole with the platform's
+// Deepen, when the mode says so: auto deepens a range the platform gave
+// (never a local run's --base), true any range. The credentials are the
+// checkout's own (the platform's). It returns what happened for the
+// report's reasons ("" for nothing); a failure is also a warning in the
+// log, and the scan then reads what the clone holds, as before (a base
+// the clone lacks fails the scan, edge commits are read against the base).
+func (s *State) deepen(ctx context.Context, platformGave bool, base, head string) string {
+	mode := s.Options.Deepen
+	if base == "" || mode == DeepenNever || (mode != DeepenAlways && !platformGave) {
+		return ""
+	}
+	note, err := s.Platform.Deepen(ctx, s.Config.Path, base, head)
+	if err != nil {
+		note = fmt.Sprintf("the shallow clone could not be deepened to hold %s..%s, the scan reads what it holds: %v", short(base), short(head), err)
+		s.Logger.Warn(note)
+		return note
+	}
+	if note != "" {
+		s.Logger.Info(note)
+	}
+	return note
+}
+
+func short(rev string) string { return rev[:min(len(rev), 12)] }
+
+// joinNotes joins the non-empty notes of a range.
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
+}
