@@ -2,7 +2,10 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,6 +40,44 @@ func newFixture(t *testing.T) fixture {
 	return fixture{dir: dir, base: base, head: repotest.Git(t, dir, "rev-parse", "HEAD")}
 }
 
+// shallowFixture is a change whose first commit adds a token and whose
+// second takes it out, checked out as CI does by default (depth 1) from a
+// smart-HTTP server that accepts only the checkout's credentials: GitHub's
+// persisted header (the clone's .git/config, which a local run reads
+// too) or GitLab's job token (CI_REPOSITORY_URL, set in env). Shallow,
+// the head is read against the base and the token is missed; deepened,
+// every platform finds it.
+func shallowFixture(t *testing.T, env map[string]string) fixture {
+	t.Helper()
+	cred := secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
+	header := "basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+cred))
+	work, served := t.TempDir(), t.TempDir()
+	commit := func(msg string, files map[string]string) string {
+		repotest.Write(t, work, files)
+		repotest.Git(t, work, "add", "-A")
+		repotest.Git(t, work, "commit", "-qm", msg)
+		return repotest.Git(t, work, "rev-parse", "HEAD")
+	}
+	repotest.Git(t, work, "init", "-q", "-b", "main")
+	base := commit("one", map[string]string{"README.md": "# shop\n"})
+	commit("add the config", map[string]string{"app.env": "GITHUB_TOKEN=" + secretstest.GitHubPAT(t) + "\n"})
+	commit("read the token from the environment", map[string]string{"app.env": "GITHUB_TOKEN=${GITHUB_TOKEN}\n"})
+	head := commit("docs", map[string]string{"README.md": "# shop, two\n"})
+	repotest.Git(t, served, "clone", "-q", "--bare", work, "o.git")
+	clone := filepath.Join(t.TempDir(), "clone")
+	repotest.Git(t, served, "clone", "-q", "--depth", "1", "file://"+filepath.Join(served, "o.git"), clone)
+	srv := repotest.ServeGit(t, served, func(r *http.Request) bool {
+		u, p, ok := r.BasicAuth()
+		return ok && u == "gitlab-ci-token" && p == cred || r.Header.Get("Authorization") == header
+	})
+	repotest.Git(t, clone, "remote", "set-url", "origin", srv.URL+"/o.git")
+	repotest.Git(t, clone, "config", "http."+srv.URL+"/.extraheader", "AUTHORIZATION: "+header)
+	u, _ := url.Parse(srv.URL + "/o.git")
+	u.User = url.UserPassword("gitlab-ci-token", cred)
+	env["CI_REPOSITORY_URL"] = u.String()
+	return fixture{dir: clone, base: base, head: head}
+}
+
 // scenario is one kind of run, as each platform says it.
 type scenario struct {
 	name    string
@@ -53,6 +94,11 @@ type scenario struct {
 	warning  string // a word of a warning
 	steps    []string
 	notLocal string // why the local platform has no part in it
+	// shallow: the run's checkout is a depth-1 clone of a served
+	// repository (shallowFixture), deepened with the platform's
+	// credentials; reason is a word of the report's reasons
+	shallow bool
+	reason  string
 }
 
 var allSteps = []string{"range", "policy", "scan", "tickets", "issues", "sign", "respond", "files", "redact", "publish"}
@@ -81,6 +127,11 @@ func TestConformance(t *testing.T) {
 			verdict: policy.VerdictError, err: "filing issues", steps: allSteps, notLocal: "a local run has no tracker"},
 		{name: "signing failure", event: "push", options: func(o *pipeline.Options) { o.Sign.Sign = true },
 			env: map[string]string{"COSIGN_PRIVATE_KEY": "not a key", "COSIGN_PASSWORD": "x"}, verdict: policy.VerdictError, err: "signing", steps: allSteps},
+		{name: "shallow pull request", event: "pr", shallow: true, options: func(o *pipeline.Options) { o.FileIssues, o.Comment = true, true },
+			verdict: policy.VerdictFail, filed: 1, reason: "deepened", steps: allSteps},
+		{name: "shallow push", event: "push", shallow: true, options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "deepened", steps: allSteps},
+		{name: "shallow, deepen false", event: "pr", shallow: true, options: func(o *pipeline.Options) { o.Comment, o.Deepen = true, pipeline.DeepenNever },
+			verdict: policy.VerdictError, err: "shallow", steps: allSteps},
 		{name: "bad input", event: "push", options: func(o *pipeline.Options) { o.Format = "yaml" }, verdict: policy.VerdictError, err: "yaml",
 			steps: []string{"files", "redact", "publish"}},
 	}
@@ -100,6 +151,9 @@ func TestConformance(t *testing.T) {
 func conform(t *testing.T, fx fixture, sc scenario, platform string) {
 	work := t.TempDir()
 	env := map[string]string{"CI": "true"}
+	if sc.shallow {
+		fx = shallowFixture(t, env)
+	}
 	o := pipeline.Options{Path: fx.dir, Only: []string{"secrets"}, Format: "json", CacheMax: "500MB", Version: "test",
 		Report: filepath.Join(work, "report.json"), Sign: pipeline.SignOptions{TlogUpload: true}}
 	sc.options(&o)
@@ -152,6 +206,9 @@ func conform(t *testing.T, fx fixture, sc scenario, platform string) {
 	}
 	if sc.would && (len(rep.Issues) != 1 || rep.Issues[0].State != "would-open") {
 		t.Errorf("report issues %+v, want one would-open", rep.Issues)
+	}
+	if sc.reason != "" && !strings.Contains(strings.Join(rep.Reasons, "\n"), sc.reason) {
+		t.Errorf("reasons %q, want one naming %q", rep.Reasons, sc.reason)
 	}
 	if sc.warning != "" && !strings.Contains(strings.Join(rep.Warnings, "\n"), sc.warning) {
 		t.Errorf("warnings %q, want one naming %q", rep.Warnings, sc.warning)
@@ -240,8 +297,12 @@ func gitlabEnv(env map[string]string, fx fixture, sc scenario, api *gitlabtest.F
 	}
 }
 
-// localOptions says on the command line what a platform's event says.
+// localOptions says on the command line what a platform's event says; a
+// local run deepens a shallow clone only when asked.
 func localOptions(o *pipeline.Options, fx fixture, sc scenario) {
+	if sc.shallow && o.Deepen == "" {
+		o.Deepen = pipeline.DeepenAlways
+	}
 	switch sc.event {
 	case "push":
 		o.Base, o.Head = fx.base, fx.head
