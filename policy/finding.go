@@ -108,6 +108,7 @@ const (
 	SourcePolicyDefault = "policy default"
 	SourceRuleDefault   = "rule default"
 	SourceSecretContext = "policy secrets.context." // followed by the context, e.g. "policy secrets.context.test"
+	SourceSecretInvalid = "policy secrets.invalid (the provider rejected the credential)"
 )
 
 // Status says whether a finding is introduced by the change under review.
@@ -211,7 +212,11 @@ type Finding struct {
 	// Context is why a secret finding is less likely a live credential
 	// (a test path, a local host, a token whose checksum fails): the
 	// policy's secrets.context gives its tier. Empty: none.
-	Context     string   `json:"context,omitempty"`
+	Context string `json:"context,omitempty"`
+	// Validity is what the provider said of a secret when secrets.verify
+	// (or --verify-secrets) asked it: valid (live), invalid (revoked: the
+	// tier secrets.invalid) or unknown (no clear answer). Empty: not asked.
+	Validity    Validity `json:"validity,omitempty"`
 	Fix         string   `json:"fix,omitempty"`
 	Fingerprint string   `json:"fingerprint"`
 	Status      Status   `json:"status,omitempty"`

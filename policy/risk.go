@@ -179,3 +179,21 @@ func number(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Validity is a provider's answer about a found credential.
+type Validity string
+
+// The answers. Unknown is every failure to get a clear one (a timeout, a
+// rate limit, a server error): never taken for Invalid, which lowers the tier.
+const (
+	ValidityValid   Validity = "valid"
+	ValidityInvalid Validity = "invalid"
+	ValidityUnknown Validity = "unknown"
+)
+
+// Live reports whether the provider confirmed the credential works.
+func (f Finding) Live() bool { return f.Validity == ValidityValid }
+
+// DefaultSecretsInvalidTier is the tier of a credential its provider
+// rejected (revoked): file an issue to clean it up, fail nothing.
+const DefaultSecretsInvalidTier = Medium
