@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -76,8 +77,15 @@ type Config struct {
 	// (the CI platform's own); DockerHost the engine for docker-daemon:.
 	RegistryCredentials []RegistryCredential
 	DockerHost          string
-	Now                 time.Time
-	Logger              *slog.Logger
+	// DryRun is a run that files and signs nothing; VerifySecrets
+	// (--verify-secrets) asks the providers whether found credentials
+	// are live, in a dry run too, where the policy's secrets.verify does
+	// not; SecretsTransport carries those requests (nil: the default).
+	DryRun           bool
+	VerifySecrets    bool
+	SecretsTransport http.RoundTripper
+	Now              time.Time
+	Logger           *slog.Logger
 
 	// Scanners replaces the scanners built from the fields above (tests).
 	Scanners []Scanner

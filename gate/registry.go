@@ -55,6 +55,8 @@ var registry = []Registration{
 				// past an archive's decompression bound: fail, or skip it
 				SkipArchiveBounds: pol.SecretsSkipArchives,
 				FingerprintKey:    c.FingerprintKey, Logger: log,
+				Verify:       c.secretsVerify(pol),
+				VerifyDryRun: pol.SecretsVerify && c.DryRun && !c.VerifySecrets,
 			}), nil
 		},
 	},
@@ -146,4 +148,15 @@ func checkTiers(pol *policy.Policy, checks []policy.Check) map[string]policy.Sev
 		tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
 	}
 	return tiers
+}
+
+// secretsVerify is the secret scan's verification: on with
+// --verify-secrets, or with the policy's secrets.verify outside a dry run;
+// nil (off) otherwise. On a pull/merge request the policy is the base
+// revision's: a change cannot turn it on to send values out.
+func (c Config) secretsVerify(pol *policy.Policy) *secrets.Verify {
+	if !c.VerifySecrets && !(pol.SecretsVerify && !c.DryRun) {
+		return nil
+	}
+	return &secrets.Verify{Transport: c.SecretsTransport}
 }

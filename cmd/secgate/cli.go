@@ -193,6 +193,7 @@ type runFlags struct {
 	osvAPIURL     string
 	platforms     []string
 	sbom          sbomFlags
+	verifySecrets bool
 }
 
 func newRunCmd(stdout, stderr, rawErr io.Writer, red *outputRedactor, env lookupEnv) *cobra.Command {
@@ -284,6 +285,7 @@ run is a dry run.`,
 	fl.StringVar(&f.sign.fulcioURL, "fulcio-url", sign.DefaultFulcioURL, "Fulcio URL, for keyless signing")
 	fl.StringVar(&f.sign.trustedRoot, "trusted-root", "", "Sigstore trusted root (JSON): check what Fulcio and Rekor returned against it before pushing")
 	fl.BoolVar(&f.failOnError, "fail-on-error", false, "a failure to file issues or comment fails the gate (exit 2); by default it is a warning")
+	fl.BoolVar(&f.verifySecrets, "verify-secrets", false, "ask each provider whether a found credential is live (one request per value, to its own API host), also in a dry run; the policy's secrets.verify does it outside dry runs")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 	return cmd
 }
@@ -363,6 +365,8 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		Now:         time.Now(),
 		Logger:      logger,
 	}
+	// secrets.verify outside dry runs; --verify-secrets in any (issue 28)
+	cfg.DryRun, cfg.VerifySecrets = dryRun, f.verifySecrets
 	cfg.RegistryCredentials, cfg.DockerHost = registryAccess(env)
 	getenv := func(k string) string { v, _ := env(k); return v }
 	inGitLab := act == nil && gitlab.Detect(getenv)

@@ -247,10 +247,18 @@ func detailOf(f policy.Finding) string {
 			d += " (until " + f.Ignored.Expires + ")"
 		}
 		return d
-	case f.Kind == policy.KindSecret && f.Context != "":
-		return f.Preview + "  " + f.Fingerprint + "  (" + ContextNote(f.Context) + ")"
 	case f.Kind == policy.KindSecret:
-		return f.Preview + "  " + f.Fingerprint
+		d := f.Preview + "  " + f.Fingerprint
+		if f.Context != "" {
+			d += "  (" + ContextNote(f.Context) + ")"
+		}
+		switch {
+		case f.Live():
+			d = "LIVE  " + d
+		case f.Validity != "":
+			d += "  (" + f.ValidityNote() + ")"
+		}
+		return d
 	case f.ExploitNote() != "":
 		// Exploitation first: it is why the tier is what it is.
 		return strings.ToUpper(f.ExploitNote()[:1]) + f.ExploitNote()[1:] + ": " + cmp.Or(f.Fix, f.Title)

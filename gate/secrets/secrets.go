@@ -69,7 +69,10 @@ type Options struct {
 	// Verify, when set, asks each provider whether a found credential is
 	// live (secrets.verify, --verify-secrets; see verify.go).
 	Verify *Verify
-	Logger *slog.Logger
+	// VerifyDryRun says secrets.verify is set but this dry run leaves it
+	// off (--verify-secrets turns it on): a note.
+	VerifyDryRun bool
+	Logger       *slog.Logger
 }
 
 // Mode describes what Options scan, for the report.
@@ -233,8 +236,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		raw = hist.settle(ctx, d, raw, s.opts.FingerprintKey) // the range's last pass against its walk
 	}
 	res, values := convert(root, raw, ignores, status, s.opts.FingerprintKey)
-	if s.opts.Verify != nil && len(res.Findings) > 0 {
+	switch {
+	case s.opts.Verify != nil && len(res.Findings) > 0:
 		notes = append(notes, s.opts.Verify.verifyFindings(ctx, res.Findings, values))
+	case s.opts.VerifyDryRun:
+		notes = append(notes, "secrets.verify: not in a dry run; --verify-secrets asks the providers")
 	}
 	if tree != nil {
 		notes = append(notes, tree.notes...)
