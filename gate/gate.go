@@ -64,6 +64,10 @@ type Config struct {
 	OfflineDB       string   // offline OSV database directory; empty: the OSV API
 	DownloadDB      bool     // download the offline database into OfflineDB first
 	OSVAPIURL       string   // OSV API base URL (default the real one)
+	// KEVURL and EPSSURL are where CISA's KEV catalog and FIRST's EPSS
+	// scores are fetched from (--download-db, and at run time without an
+	// offline database); empty: deps.DefaultKEVURL, deps.DefaultEPSSURL.
+	KEVURL, EPSSURL string
 	// CacheDir keeps, between runs, what the secret scan found nothing in
 	// (internal/cache); CacheMax bounds it; Version names the build in
 	// its digests.

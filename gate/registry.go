@@ -76,6 +76,10 @@ var registry = []Registration{
 				SkipUnparsable:   pol.DepsUnparsable == policy.ActionReport,
 				LockfilePatterns: pol.DepsLockfilePatterns,
 				MaxDBAge:         pol.DepsMaxDBAge,
+				// Without an offline database, KEV and EPSS are fetched at
+				// run time for the floors that are on (issue 28).
+				FetchRisk: true, KEVOff: pol.DepsKEV == policy.SeverityUnset, EPSSOff: pol.DepsEPSSTier == policy.SeverityUnset,
+				CacheDir: c.CacheDir, KEVURL: c.KEVURL, EPSSURL: c.EPSSURL,
 				RequireLockfiles: pol.DepsRequireLockfiles,
 				EOLProducts:      image.EOLProducts(), // --download-db fetches the end-of-life data too (issue 28)
 				Now:              c.Now, Logger: log,

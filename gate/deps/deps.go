@@ -61,6 +61,15 @@ type Options struct {
 	EOLProducts []string
 	EOLURL      string
 
+	// FetchRisk fetches, in the OSV API mode (no OfflineDB), the KEV
+	// catalog and EPSS scores the floors need from KEVURL and EPSSURL at
+	// run time, kept in CacheDir/risk when CacheDir is set (fetchRisk).
+	// KEVOff and EPSSOff say a floor is off (deps.kev, deps.epss: off):
+	// its data is neither fetched nor read.
+	FetchRisk       bool
+	KEVOff, EPSSOff bool
+	CacheDir        string
+
 	// MaxDBAge is how old offline data may be (deps.max_db_age): older is
 	// an error; over 3 days a warning. 0: not checked.
 	MaxDBAge time.Duration
@@ -213,6 +222,20 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		out.Notes = append(out.Notes, facts.notes...)
 		if err != nil {
 			return out, err
+		}
+	} else if s.opts.FetchRisk && apiModeRiskNote(out.Findings) != "" {
+		dir, cleanup, notes, err := fetchRisk(ctx, s.opts)
+		defer cleanup()
+		out.Notes = append(out.Notes, notes...)
+		if err != nil {
+			return out, err
+		}
+		if dir != "" {
+			facts, err := annotateRisk(dir, out.Findings, s.opts)
+			out.Notes = append(out.Notes, facts.notes...)
+			if err != nil {
+				return out, err
+			}
 		}
 	} else if n := apiModeRiskNote(out.Findings); n != "" {
 		out.Notes = append(out.Notes, n)
