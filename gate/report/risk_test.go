@@ -83,6 +83,11 @@ func TestSecretValidityInOutputs(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
 	}
+	for _, w := range []Writer{SARIF{}, GitLab{Type: GitLabSecrets, Version: "1.0.0"}, Markdown{}} {
+		if out := string(written(t, w, r)); !strings.Contains(out, "LIVE: the provider accepted this credential") || !strings.Contains(out, "rejected by the provider") {
+			t.Errorf("%T output lacks the providers' answers:\n%s", w, out)
+		}
+	}
 	if strings.Count(text, "LIVE") != 1 {
 		t.Errorf("LIVE on other findings than the live one:\n%s", text)
 	}
