@@ -346,6 +346,8 @@ func newRiskServer(t *testing.T) *riskServer {
 		case "/epss_scores-current.csv.gz":
 			rs.epss++
 			w.Write(epss)
+		case "/broken.json":
+			io.WriteString(w, `<html>rate limited</html>`)
 		default:
 			http.NotFound(w, r)
 		}
@@ -408,6 +410,12 @@ func TestRiskDataFetchedAtRunTime(t *testing.T) {
 		t.Errorf("fetches without a cache: KEV %d EPSS %d, want 2 and 2", k, e)
 	}
 
+	// A page that is not the feed fails closed, naming what it is not.
+	_, err := scanDir(t, opts(func(o *Options) { o.KEVURL = rs.srv.URL + "/broken.json" }))
+	if err == nil || !strings.Contains(err.Error(), "not CISA's JSON feed") {
+		t.Errorf("a broken download without a cache: error %v", err)
+	}
+
 	// With a cache directory: fetched once, then read from the cache.
 	withCache := func(o *Options) { o.CacheDir = cache }
 	for range 2 {
@@ -415,7 +423,8 @@ func TestRiskDataFetchedAtRunTime(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if k, e := rs.counts(); k != 3 || e != 3 {
+	// (the broken run fetched EPSS once more)
+	if k, e := rs.counts(); k != 3 || e != 4 {
 		t.Errorf("fetches with a cache: KEV %d EPSS %d, want one more each", k, e)
 	}
 	kevCopy := filepath.Join(cache, "risk", filepath.FromSlash(KEVFile))
