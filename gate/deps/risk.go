@@ -71,9 +71,9 @@ func annotateRisk(db string, findings []policy.Finding, opts Options) (riskFacts
 
 	kevPath := filepath.Join(db, filepath.FromSlash(KEVFile))
 	switch kev, err := loadKEV(kevPath); {
-	case opts.KEVOff:
-		// a floor that is off reads nothing: its data cannot fail the run
-		facts.notes = append(facts.notes, "deps.kev is off: the KEV catalog was not read")
+	case opts.KEVOff && errors.Is(err, os.ErrNotExist):
+		// not fetched for a floor that is off; present, it is still shown
+		facts.notes = append(facts.notes, "deps.kev is off: no KEV catalog was fetched")
 	case errors.Is(err, os.ErrNotExist):
 		facts.notes = append(facts.notes, fmt.Sprintf("no KEV data (%s): known-exploited advisories were not raised (deps.kev); fetch it with --download-db", kevPath))
 	case err != nil:
@@ -99,8 +99,8 @@ func annotateRisk(db string, findings []policy.Finding, opts Options) (riskFacts
 
 	epssPath := filepath.Join(db, filepath.FromSlash(EPSSFile))
 	switch sc, err := loadEPSS(epssPath, want); {
-	case opts.EPSSOff:
-		facts.notes = append(facts.notes, "deps.epss is off: the EPSS scores were not read")
+	case opts.EPSSOff && errors.Is(err, os.ErrNotExist):
+		facts.notes = append(facts.notes, "deps.epss is off: no EPSS scores were fetched")
 	case errors.Is(err, os.ErrNotExist):
 		facts.notes = append(facts.notes, fmt.Sprintf("no EPSS data (%s): likely-exploited advisories were not raised (deps.epss); fetch it with --download-db", epssPath))
 	case err != nil:
