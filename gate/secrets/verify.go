@@ -271,8 +271,8 @@ func (o *Verify) verifyFindings(ctx context.Context, findings []policy.Finding, 
 			counts[j.result]++
 		}
 	}
-	note := fmt.Sprintf("secrets.verify: %d distinct credentials asked of their providers (%d findings: %d valid, %d invalid, %d unknown)",
-		len(order), counts[policy.ValidityValid]+counts[policy.ValidityInvalid]+counts[policy.ValidityUnknown],
+	note := fmt.Sprintf("secrets.verify: %d distinct %s asked of their providers (findings: %d valid, %d invalid, %d unknown)",
+		len(order), map[bool]string{true: "credential", false: "credentials"}[len(order) == 1],
 		counts[policy.ValidityValid], counts[policy.ValidityInvalid], counts[policy.ValidityUnknown])
 	if len(unsupported) > 0 {
 		rules := make([]string, 0, len(unsupported))

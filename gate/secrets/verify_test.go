@@ -204,7 +204,7 @@ func TestVerifyOncePerValueAndTimeout(t *testing.T) {
 			t.Errorf("finding %d: validity %q, want %q", i, findings[i].Validity, want)
 		}
 	}
-	if !strings.Contains(note, "1 distinct credentials") || !strings.Contains(note, "not verifiable (no validator): aws-access-token") {
+	if !strings.Contains(note, "1 distinct credential asked") || !strings.Contains(note, "not verifiable (no validator): aws-access-token") {
 		t.Errorf("note: %s", note)
 	}
 
