@@ -15,17 +15,19 @@ import (
 
 type fakeSigner struct {
 	signed     []string
-	statements [][]byte
+	statements [][]byte   // the verdict statement of each image
+	documents  [][][]byte // the other statements of each image
 	fail       error
 }
 
 func (f *fakeSigner) Identity() string { return "key sha256:test" }
-func (f *fakeSigner) Sign(_ context.Context, d string, st []byte) (sign.Result, error) {
+func (f *fakeSigner) Sign(_ context.Context, d string, sts ...[]byte) (sign.Result, error) {
 	if f.fail != nil {
 		return sign.Result{}, f.fail
 	}
 	f.signed = append(f.signed, d)
-	f.statements = append(f.statements, st)
+	f.statements = append(f.statements, sts[0])
+	f.documents = append(f.documents, sts[1:])
 	return sign.Result{Image: d, Signature: "sig", Attestation: "att"}, nil
 }
 
