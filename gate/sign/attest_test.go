@@ -2,8 +2,6 @@ package sign_test
 
 import (
 	"context"
-	"crypto"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -14,9 +12,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
-	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/gate/sign/signtest"
@@ -42,44 +37,18 @@ func document(t *testing.T, d name.Digest, predicateType, doc string) []byte {
 	return b
 }
 
-// cosignAttestations verifies the image's attestations with cosign's
-// library, as `cosign verify-attestation --key` does, and returns the
-// statements of one predicate type.
+// cosignAttestations are the statements of one predicate type that
+// cosign's library verifies with the key.
 func cosignAttestations(t *testing.T, d name.Digest, pub []byte, predicateType string) []map[string]any {
 	t.Helper()
-	key, err := cryptoutils.UnmarshalPEMToPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := signature.LoadVerifier(key, crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	atts, _, err := cosign.VerifyImageAttestations(context.Background(), d, &cosign.CheckOpts{SigVerifier: v, IgnoreTlog: true, ClaimVerifier: cosign.IntotoSubjectClaimVerifier})
-	if err != nil {
-		t.Fatalf("cosign verifies no attestation of %s: %v", d, err)
-	}
 	var out []map[string]any
-	for _, att := range atts {
-		raw, err := att.Payload()
-		if err != nil {
+	for _, st := range signtest.VerifiedStatements(t, d.String(), pub, predicateType) {
+		var m map[string]any
+		b, _ := json.Marshal(st)
+		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
 		}
-		var env struct{ Payload string }
-		if err := json.Unmarshal(raw, &env); err != nil {
-			t.Fatal(err)
-		}
-		body, err := base64.StdEncoding.DecodeString(env.Payload)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st map[string]any
-		if err := json.Unmarshal(body, &st); err != nil {
-			t.Fatal(err)
-		}
-		if st["predicateType"] == predicateType {
-			out = append(out, st)
-		}
+		out = append(out, m)
 	}
 	return out
 }
