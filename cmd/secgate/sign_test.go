@@ -224,6 +224,9 @@ func TestSignAttachesSBOMAndVEX(t *testing.T) {
 	if res.code != 0 || rep.Signature == nil || !rep.Signature.Signed {
 		t.Fatalf("exit %d\n%s\n%s", res.code, raw, res.stderr)
 	}
+	if !strings.Contains(res.stdout, "attestations of the verdict, the SBOM (SPDX) and the VEX document in ") {
+		t.Errorf("the text report does not say what was attested:\n%s", res.stdout)
+	}
 	for i, img := range rep.Signature.Images {
 		if !slices.Equal(img.Attestations, []string{sign.PredicateType, sign.PredicateSPDX, sign.PredicateOpenVEX}) {
 			t.Errorf("image %d: attestations %v", i, img.Attestations)
