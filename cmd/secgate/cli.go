@@ -437,7 +437,7 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 		gitlabSections(sw.raw, rep)
 	}
 	if f.sign.sign {
-		if err := signStep(ctx, &rep, f.sign, dryRun, env, cfg.RegistryCredentials, ghCtx.Fork); err != nil {
+		if err := signStep(ctx, &rep, f.sign, f.sbom.attested(cfg, env), dryRun, env, cfg.RegistryCredentials, ghCtx.Fork); err != nil {
 			runErr = errors.Join(runErr, err)
 		}
 	}

@@ -27,23 +27,39 @@ func (s *sbomFlags) register(fl *pflag.FlagSet) {
 }
 
 // files are the SBOM and VEX files to write with the report's other
-// files. The repository is named as the platform names it, else by its
-// directory; the VEX author is the policy's owner, else the repository.
+// files.
 func (s sbomFlags) files(rep report.Report, cfg gate.Config, version string, now time.Time, env lookupEnv) map[string]report.Writer {
-	gh, _ := env("GITHUB_REPOSITORY")
-	gl, _ := env("CI_PROJECT_PATH")
-	abs, _ := filepath.Abs(cfg.Path)
-	repo := cmp.Or(gh, gl, filepath.Base(abs))
+	repo, author := documentNames(cfg, env)
 	out := map[string]report.Writer{}
 	if s.file != "" {
 		out = rep.SBOMFiles(s.file, s.format, repo, version, now)
 	}
 	if s.vexOut != "" {
-		var owner string
-		if cfg.Policy != nil {
-			owner = cfg.Policy.Response.Owner
-		}
-		out[s.vexOut] = report.VEXWriter{Author: cmp.Or(owner, repo), Version: version, Time: now}
+		out[s.vexOut] = report.VEXWriter{Author: author, Version: version, Time: now}
 	}
 	return out
 }
+
+// documentNames name the documents' subject and author: the repository
+// as the platform names it, else by its directory; the VEX author is the
+// policy's owner, else the repository.
+func documentNames(cfg gate.Config, env lookupEnv) (repo, author string) {
+	gh, _ := env("GITHUB_REPOSITORY")
+	gl, _ := env("CI_PROJECT_PATH")
+	abs, _ := filepath.Abs(cfg.Path)
+	repo = cmp.Or(gh, gl, filepath.Base(abs))
+	var owner string
+	if cfg.Policy != nil {
+		owner = cfg.Policy.Response.Owner
+	}
+	return repo, cmp.Or(owner, repo)
+}
+
+// attested are the documents --sign attests beside the verdict (always:
+// see gate.SignOptions), in the --sbom-format asked for.
+func (s sbomFlags) attested(cfg gate.Config, env lookupEnv) attestedDocs {
+	_, author := documentNames(cfg, env)
+	return attestedDocs{sbomFormat: s.format, vexAuthor: author}
+}
+
+type attestedDocs struct{ sbomFormat, vexAuthor string }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/secgate/secgate/gate"
 	"github.com/secgate/secgate/gate/image"
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
@@ -34,7 +35,7 @@ type signFlags struct {
 // key or password is an error whatever the verdict), else keylessly with
 // the CI's OIDC token. A failure makes the verdict error: a deploy that
 // requires the signature must not read "pass" without one.
-func signStep(ctx context.Context, rep *report.Report, f signFlags, dryRun bool, env lookupEnv, creds []gate.RegistryCredential, fork bool) error {
+func signStep(ctx context.Context, rep *report.Report, f signFlags, docs attestedDocs, dryRun bool, env lookupEnv, creds []gate.RegistryCredential, fork bool) error {
 	getenv := func(k string) string { v, _ := env(k); return v }
 	base := sign.Options{
 		TlogUpload: f.tlogUpload, RekorURL: f.rekorURL, FulcioURL: f.fulcioURL, TrustedRoot: f.trustedRoot,
@@ -43,7 +44,8 @@ func signStep(ctx context.Context, rep *report.Report, f signFlags, dryRun bool,
 	o := gate.SignOptions{
 		DryRun: dryRun, Version: version, Now: time.Now(),
 		Commit: firstEnv(getenv, "GITHUB_SHA", "CI_COMMIT_SHA"), Repository: firstEnv(getenv, "GITHUB_REPOSITORY", "CI_PROJECT_PATH"),
-		RunURL: runURL(getenv),
+		RunURL:     runURL(getenv),
+		SBOMFormat: docs.sbomFormat, VEXAuthor: docs.vexAuthor,
 	}
 	err := func() error {
 		if dryRun {
@@ -130,6 +132,9 @@ func newVerifyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
 carries a signature by the given identity and a verdict attestation, signed
 by the same identity, that says pass — recent enough (--max-age) and made
 for the environment (--environment), when asked. For deploy jobs.
+It lists the attestations the image carries by that identity;
+--require sbom,vex refuses an image without its SBOM and VEX
+attestations (run --sign attaches both).
 
 Exit 0: verified. 1: not verified (the reason in one line). 2: could not
 check (registry unreachable, a bad key file, bad flags).`,
@@ -176,8 +181,8 @@ check (registry unreachable, a bad key file, bad flags).`,
 			if env == "" {
 				env = "no environment"
 			}
-			fmt.Fprintf(stdout, "VERIFIED %s\n  signed by %s\n  verdict %s (%s) at %s by secgate %s, policy %s\n",
-				v.Image, v.Identity, v.Verdict.Verdict, env, v.Verdict.Time.UTC().Format(time.RFC3339), v.Verdict.Gate.Version, policyName(v.Verdict.Policy))
+			fmt.Fprintf(stdout, "VERIFIED %s\n  signed by %s\n  verdict %s (%s) at %s by secgate %s, policy %s\n  attestations: %s\n",
+				v.Image, v.Identity, v.Verdict.Verdict, env, v.Verdict.Time.UTC().Format(time.RFC3339), v.Verdict.Gate.Version, policyName(v.Verdict.Policy), attestationList(v.Attestations))
 			return nil
 		},
 	}
@@ -193,7 +198,26 @@ check (registry unreachable, a bad key file, bad flags).`,
 	fl.StringVar(&maxAge, "max-age", "", "refuse verdicts older than this (e.g. 7d, 12h)")
 	fl.StringVar(&o.Environment, "environment", "", "require a verdict made for this environment (e.g. production)")
 	fl.StringVar(&format, "format", "text", "output: text or json")
+	fl.StringSliceVar(&o.Require, "require", nil, "also require these attestations by the same identity, comma-separated: "+strings.Join(sign.Requirable, ", "))
 	return cmd
+}
+
+// attestationList names the attestations an image carries, one kind with
+// its predicate type each: "verdict, sbom (https://cyclonedx.org/bom)".
+func attestationList(atts []sign.Attestation) string {
+	var out []string
+	for _, a := range atts {
+		switch a.Kind {
+		case sign.KindVerdict:
+			out = append(out, a.Kind)
+		case "":
+			out = append(out, a.PredicateType)
+		default:
+			out = append(out, a.Kind+" ("+a.PredicateType+")")
+		}
+	}
+	// A predicate type is whatever the signer wrote: shown as text only.
+	return render.Terminal(strings.Join(out, ", "))
 }
 
 // verifyArgs refuses what verify would otherwise get wrong: a local
