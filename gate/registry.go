@@ -10,7 +10,6 @@ import (
 	"github.com/secgate/secgate/gate/manifests"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/secrets"
-	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -38,12 +37,9 @@ var registry = []Registration{
 			Help: "A credential in the code or its history (a gitleaks rule, or one of secgate's): it is exposed until revoked and rotated. Tier: secrets.tier."}},
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
-			var store *cache.Store
-			if c.CacheDir != "" {
-				var err error
-				if store, err = cache.Open(c.CacheDir, c.CacheMax); err != nil {
-					return nil, err
-				}
+			store, err := c.openCache(log, true)
+			if err != nil {
+				return nil, err
 			}
 			return secrets.New(secrets.Options{
 				Cache: store, CacheVersion: c.Version + " " + engineVersions()["secrets"],

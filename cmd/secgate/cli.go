@@ -370,7 +370,9 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	if f.cacheDir != "" {
 		cfg.CacheMax, _ = policy.ParseSize(f.cacheMax) // checked with the flags
 	}
-	// A key, never a flag (command lines are visible to every process).
+	// Keys, never flags (command lines are visible to every process).
+	cfg.CacheSecret, _ = env("SECGATE_CACHE_KEY")
+	cfg.InCI = inCI(env)
 	if k, ok := env("SECGATE_FINGERPRINT_KEY"); ok && k != "" {
 		cfg.FingerprintKey = []byte(k)
 	}
