@@ -150,7 +150,7 @@ func TestCorruptCacheIsIgnored(t *testing.T) {
 	if !slices.Equal(findingKeys(cold), findingKeys(res)) {
 		t.Error("findings differ after a corrupt cache")
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "ignored (checksum mismatch") {
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "ignored (authentication failed") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 	if n := cacheNote(res); !strings.HasPrefix(n, "cache: 0 files") {
