@@ -63,7 +63,15 @@ var registry = []Registration{
 			export := func(ctx context.Context, ref string) (string, func(), error) {
 				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log})
 			}
+			store, err := c.openCache(log, false)
+			if err != nil {
+				return nil, err
+			}
+			digest := func(ctx context.Context, ref string) (string, error) {
+				return image.Digest(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log})
+			}
 			return deps.New(deps.Options{
+				Cache: store, CacheVersion: c.Version + " " + engineVersions()["deps"], ImageDigest: digest,
 				ExportImage: export,
 				Root:        c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
