@@ -113,7 +113,7 @@ func (s *Scanner) ttl() time.Duration {
 // cachedScan serves scan's result from the cache under the digest that
 // key computes, or runs scan and keeps its result when it succeeds. A key
 // that cannot be computed runs the scan (whose own errors say why).
-func (s *Scanner) cachedScan(name string, key func() ([32]byte, error), scan func() (policy.ScanResult, error)) (policy.ScanResult, error) {
+func (s *Scanner) cachedScan(name, what string, key func() ([32]byte, error), scan func() (policy.ScanResult, error)) (policy.ScanResult, error) {
 	if s.opts.Cache == nil {
 		return scan()
 	}
@@ -129,7 +129,7 @@ func (s *Scanner) cachedScan(name string, key func() ([32]byte, error), scan fun
 	if payload != nil {
 		var out policy.ScanResult
 		if err := json.Unmarshal(payload, &out); err == nil {
-			out.Notes = append(out.Notes, "cache: this result was read from the cache (the same lockfiles or image and the same database)")
+			out.Notes = append(out.Notes, "cache: "+what+" read from the cache (the same content, the same database)")
 			return out, nil
 		}
 		s.opts.Logger.Warn("deps cache: an entry does not decode: scanning again", "scan", name)
@@ -349,7 +349,7 @@ func (s *Scanner) imageDigest(ctx context.Context, ref string) ([32]byte, error)
 
 // scanImageCached is scanImage through the cache.
 func (s *Scanner) scanImageCached(ctx context.Context, ref string) (policy.ScanResult, error) {
-	return s.cachedScan("deps-image",
+	return s.cachedScan("deps-image", "the packages of "+ref,
 		func() ([32]byte, error) { return s.imageDigest(ctx, ref) },
 		func() (policy.ScanResult, error) { return s.scanImage(ctx, s.opts, ref) })
 }

@@ -198,7 +198,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 			return policy.ScanResult{}, err
 		}
 	}
-	out, err := s.cachedScan("deps-lockfiles", func() ([32]byte, error) { return s.treeDigest(ctx, root, lockfiles) }, func() (policy.ScanResult, error) {
+	out, err := s.cachedScan("deps-lockfiles", "the lockfiles' scan", func() ([32]byte, error) { return s.treeDigest(ctx, root, lockfiles) }, func() (policy.ScanResult, error) {
 		out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
 		if err == nil && s.opts.Base != "" {
 			out, err = s.markNew(ctx, root, res, read, out)
