@@ -41,7 +41,7 @@ func TestWorkingTreeHonoursGitignore(t *testing.T) {
 	write(".gitignore", "build/\nlegacy/\n")
 	write("sub/.gitignore", "tmp/\n")
 	write(".git/info/exclude", "scratch/\n")
-	token("build/out.js")     // build output
+	token("build/out.js")      // build output
 	token("sub/tmp/cache.txt") // nested .gitignore
 	token("scratch/notes.txt") // info/exclude
 	token("src/config.txt")    // not ignored, untracked
