@@ -92,7 +92,12 @@ var registry = []Registration{
 			if err != nil {
 				return nil, err
 			}
+			store, err := c.openCache(log, false)
+			if err != nil {
+				return nil, err
+			}
 			return image.New(image.Options{
+				Cache: store, CacheVersion: c.Version + " " + engineVersions()["image"],
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: checkTiers(pol, image.Checks),
 				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log,
 				EOLDir: c.OfflineDB, Now: c.Now, // DIR/eol/<product>.json replaces the embedded end-of-life table (issue 28)
