@@ -32,12 +32,13 @@ bench() {
   local cold warm=()
   cold=$(measured "$out/bin/secgate" run --format json --cache-dir "$c" --report "$out/cold.json" "$@")
   for _ in 1 2 3; do warm+=("$(measured "$out/bin/secgate" run --format json --cache-dir "$c" --report "$out/warm.json" "$@")"); done
-  local cw ww same
+  local cw ww cc wc same
   cw=$(echo "$cold" | awk '{ print $1 }') ww=$(col 1 "${warm[@]}")
+  cc=$(echo "$cold" | awk '{ print $2 }') wc=$(col 2 "${warm[@]}")
   same=identical
   [ "$(findings "$out/cold.json")" = "$(findings "$out/warm.json")" ] || same=DIFFERENT
-  printf '%-40s cold %7.3fs   warm %6.3fs (%4d MB)   ratio %.3fx (target <= %s)   findings %s (%d)   cache %s\n' \
-    "$name" "$cw" "$ww" "$(col 3 "${warm[@]}")" "$(ratio "$ww" "$cw")" "$target" "$same" "$(findings "$out/cold.json" | wc -l)" "$(du -sh "$c" | cut -f1)"
+  printf '%-40s cold %7.3fs %6.2f CPU-s   warm %6.3fs %5.2f CPU-s (%4d MB)   ratio %.3fx, CPU %.3fx (target <= %s)   findings %s (%d)   cache %s\n' \
+    "$name" "$cw" "$cc" "$ww" "$wc" "$(col 3 "${warm[@]}")" "$(ratio "$ww" "$cw")" "$(ratio "$wc" "$cc")" "$target" "$same" "$(findings "$out/cold.json" | wc -l)" "$(du -sh "$c" | cut -f1)"
 }
 
 self="$out/self"
