@@ -109,6 +109,11 @@ func TestCacheLayoutLayerRewritten(t *testing.T) {
 			t.Fatalf("run %d: %v, %d hits, %s", run, err, cacheHits(res), fmtFindings(res))
 		}
 	}
+	ref := "oci-layout:" + dir
+	before, err := Digest(context.Background(), ref, Options{})
+	if err != nil || !strings.Contains(before, "sha256:") {
+		t.Fatalf("Digest: %q %v", before, err)
+	}
 	// The second layer's blob now holds a shell.
 	layers, _ := clean.Layers()
 	h, _ := layers[1].Digest()
@@ -121,5 +126,9 @@ func TestCacheLayoutLayerRewritten(t *testing.T) {
 	res, err := New(o).Scan(context.Background())
 	if err == nil && cacheHits(res) != 0 {
 		t.Errorf("a rewritten layer was served the cached result: %s", fmtFindings(res))
+	}
+	// The package scan's cache names the image by Digest: not this one.
+	if after, err := Digest(context.Background(), ref, Options{}); err == nil {
+		t.Errorf("Digest of a layout whose layer was rewritten: %q (before %q)", after, before)
 	}
 }

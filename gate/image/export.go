@@ -85,8 +85,8 @@ func exported(ref string, targets []target, o Options) (target, error) {
 
 // Digest is the content digest of the image Export writes for ref,
 // without writing it (a registry's manifests, a layout's index): the
-// package scan's cache names an image by it. go-containerregistry
-// verifies every layer it reads against it.
+// package scan's cache names an image by it (an OCI layout's layers
+// verified against their names first: verifyLayout).
 func Digest(ctx context.Context, ref string, o Options) (string, error) {
 	s := New(o)
 	defer func() {
@@ -101,6 +101,9 @@ func Digest(ctx context.Context, ref string, o Options) (string, error) {
 	t, err := exported(ref, targets, o)
 	if err != nil {
 		return "", err
+	}
+	if err := verifyLayout(t); err != nil {
+		return "", fmt.Errorf("image %s: %w", ref, err)
 	}
 	h, err := t.img.Digest()
 	if err != nil {
