@@ -269,7 +269,7 @@ run is a dry run.`,
 	fl.StringSliceVar(&f.lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
 	fl.StringVar(&f.offlineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
 	fl.BoolVar(&f.downloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) in this directory, and skip it next run (actions/cache, GitLab cache:)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) and the dependency and image results in this directory, and skip what is unchanged next run (actions/cache, GitLab cache:; in CI it needs SECGATE_CACHE_KEY)")
 	fl.StringVar(&f.cacheMax, "cache-max", "500MB", "bound the cache directory; the sets least recently written go first")
 	fl.StringVar(&f.osvAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
 	fl.BoolVar(&f.pullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
