@@ -44,8 +44,9 @@ import (
 //     download, so an entry never outlives a database change. With the OSV
 //     API, whose data changes under the same URL, an entry is served for
 //     an hour (apiTTL);
-//   - an image: its docker-archive's SHA-256 (or the digest its source
-//     names, ImageDigest), with the database's identity.
+//   - an image: its docker-archive's SHA-256 (or the digest its registry
+//     or OCI layout names, ImageDigest; a docker-daemon: image is not
+//     cached), with the database's identity.
 //
 // What is kept is the scanner's own result (findings scored by their
 // advisories' vectors, notes, coverage, packages); the policy's tiers,
@@ -336,8 +337,10 @@ func (s *Scanner) imageDigest(ctx context.Context, ref string) ([32]byte, error)
 		}
 		return d.sum(), nil
 	}
-	if s.opts.ImageDigest == nil {
-		return [32]byte{}, fmt.Errorf("%s: no digest known", ref)
+	if s.opts.ImageDigest == nil || strings.HasPrefix(ref, "docker-daemon:") {
+		// A daemon's image is exported to be named: the scan would export
+		// it a second time on a miss. Not cached.
+		return [32]byte{}, fmt.Errorf("%s: no digest known without exporting it", ref)
 	}
 	digest, err := s.opts.ImageDigest(ctx, ref)
 	if err != nil {

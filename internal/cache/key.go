@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -99,7 +100,8 @@ func readKey(file string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 {
+	// (Windows has no such mode bits: its files read as 0666.)
+	if !fi.Mode().IsRegular() || runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("cache key %s: not a regular file of mode 0600 (%s): not trusted; remove it and a new one is made", file, fi.Mode())
 	}
 	k, err := os.ReadFile(file)
