@@ -74,6 +74,13 @@ type Config struct {
 	CacheDir string
 	CacheMax int64
 	Version  string
+	// CacheSecret (SECGATE_CACHE_KEY) keys the authentication of the
+	// cache's entries; without it, outside CI (InCI false) a key file
+	// under CacheKeyDir (default: the user's cache directory) does, and
+	// in CI the cache is not used (internal/cache/key.go).
+	CacheSecret string
+	InCI        bool
+	CacheKeyDir string
 	// FingerprintKey keys the hash of secret values in their fingerprints
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte

@@ -10,7 +10,6 @@ import (
 	"github.com/secgate/secgate/gate/manifests"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/secrets"
-	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -38,12 +37,9 @@ var registry = []Registration{
 			Help: "A credential in the code or its history (a gitleaks rule, or one of secgate's): it is exposed until revoked and rotated. Tier: secrets.tier."}},
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
-			var store *cache.Store
-			if c.CacheDir != "" {
-				var err error
-				if store, err = cache.Open(c.CacheDir, c.CacheMax); err != nil {
-					return nil, err
-				}
+			store, err := c.openCache(log, true)
+			if err != nil {
+				return nil, err
 			}
 			return secrets.New(secrets.Options{
 				Cache: store, CacheVersion: c.Version + " " + engineVersions()["secrets"],
@@ -69,7 +65,15 @@ var registry = []Registration{
 			export := func(ctx context.Context, ref string) (string, func(), error) {
 				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log})
 			}
+			store, err := c.openCache(log, false)
+			if err != nil {
+				return nil, err
+			}
+			digest := func(ctx context.Context, ref string) (string, error) {
+				return image.Digest(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log})
+			}
 			return deps.New(deps.Options{
+				Cache: store, CacheVersion: c.Version + " " + engineVersions()["deps"], ImageDigest: digest,
 				ExportImage: export,
 				Root:        c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
@@ -94,7 +98,12 @@ var registry = []Registration{
 			if err != nil {
 				return nil, err
 			}
+			store, err := c.openCache(log, false)
+			if err != nil {
+				return nil, err
+			}
 			return image.New(image.Options{
+				Cache: store, CacheVersion: c.Version + " " + engineVersions()["image"],
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: checkTiers(pol, image.Checks),
 				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log,
 				EOLDir: c.OfflineDB, Now: c.Now, // DIR/eol/<product>.json replaces the embedded end-of-life table (issue 28)

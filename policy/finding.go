@@ -57,6 +57,10 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (s *Severity) UnmarshalText(b []byte) error {
+	if len(b) == 0 { // SeverityUnset, as MarshalText writes it: a kept scan result reads back
+		*s = SeverityUnset
+		return nil
+	}
 	v, err := ParseSeverity(string(b))
 	if err != nil {
 		return err

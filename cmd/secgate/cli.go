@@ -270,7 +270,7 @@ run is a dry run.`,
 	fl.StringSliceVar(&f.lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
 	fl.StringVar(&f.offlineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
 	fl.BoolVar(&f.downloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) in this directory, and skip it next run (actions/cache, GitLab cache:)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) and the dependency and image results in this directory, and skip what is unchanged next run (actions/cache, GitLab cache:; in CI it needs SECGATE_CACHE_KEY)")
 	fl.StringVar(&f.cacheMax, "cache-max", "500MB", "bound the cache directory; the sets least recently written go first")
 	fl.StringVar(&f.osvAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
 	fl.BoolVar(&f.pullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
@@ -374,7 +374,9 @@ func runGate(ctx context.Context, f runFlags, dryRunSet bool, path string, sw st
 	if f.cacheDir != "" {
 		cfg.CacheMax, _ = policy.ParseSize(f.cacheMax) // checked with the flags
 	}
-	// A key, never a flag (command lines are visible to every process).
+	// Keys, never flags (command lines are visible to every process).
+	cfg.CacheSecret, _ = env("SECGATE_CACHE_KEY")
+	cfg.InCI = inCI(env)
 	if k, ok := env("SECGATE_FINGERPRINT_KEY"); ok && k != "" {
 		cfg.FingerprintKey = []byte(k)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/google/osv-scanner/v2/pkg/osvscanner"
 
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -91,6 +92,14 @@ type Options struct {
 	// read with git show (no checkout) and each finding is marked new or
 	// existing.
 	Base string
+
+	// Cache keeps whole results between runs, CacheVersion naming this
+	// build in their digests (cache.go); nil: none. ImageDigest names an
+	// image that is not a docker-archive by its content digest without
+	// pulling it (nil: such images are not cached).
+	Cache        *cache.Store
+	CacheVersion string
+	ImageDigest  func(ctx context.Context, ref string) (string, error)
 
 	Now        time.Time // the clock, for osv-scanner.toml ignore expiry
 	HTTPClient *http.Client
@@ -198,15 +207,18 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 			return policy.ScanResult{}, err
 		}
 	}
-	out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
-	if err == nil && s.opts.Base != "" {
-		out, err = s.markNew(ctx, root, res, read, out)
-	}
+	out, err := s.cachedScan("deps-lockfiles", "the lockfiles' scan", func() ([32]byte, error) { return s.treeDigest(ctx, root, lockfiles) }, func() (policy.ScanResult, error) {
+		out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
+		if err == nil && s.opts.Base != "" {
+			out, err = s.markNew(ctx, root, res, read, out)
+		}
+		return out, err
+	})
 	if err != nil {
 		return out, err
 	}
 	for _, ref := range s.opts.Images {
-		img, err := s.scanImage(ctx, s.opts, ref)
+		img, err := s.scanImageCached(ctx, ref)
 		out.Findings = append(out.Findings, img.Findings...)
 		out.Notes = append(out.Notes, img.Notes...)
 		out.Coverage.Images += img.Coverage.Images
