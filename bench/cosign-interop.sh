@@ -4,9 +4,11 @@
 # starts Debian's docker-registry on loopback unless SECGATE_TEST_REGISTRY
 # names one, then runs gate/sign's TestSignOnDistributionWithCosign: secgate
 # signs and attests random images (without and with a transparency-log entry
-# from an in-process Rekor), and `cosign verify` and `cosign
-# verify-attestation --type <secgate's predicate>` must accept them while
-# another key must be refused.
+# from an in-process Rekor) with the verdict, an SBOM (CycloneDX without the
+# log, SPDX with it) and a VEX document, and `cosign verify`, `cosign
+# verify-attestation --type <secgate's predicate>`, `--type cyclonedx` or
+# `--type spdxjson`, and `--type openvex` must accept them, while another key
+# must be refused.
 #
 # Usage: bench/cosign-interop.sh
 set -euo pipefail

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,12 +64,23 @@ type Config struct {
 	OfflineDB       string   // offline OSV database directory; empty: the OSV API
 	DownloadDB      bool     // download the offline database into OfflineDB first
 	OSVAPIURL       string   // OSV API base URL (default the real one)
+	// KEVURL and EPSSURL are where CISA's KEV catalog and FIRST's EPSS
+	// scores are fetched from (--download-db, and at run time without an
+	// offline database); empty: deps.DefaultKEVURL, deps.DefaultEPSSURL.
+	KEVURL, EPSSURL string
 	// CacheDir keeps, between runs, what the secret scan found nothing in
 	// (internal/cache); CacheMax bounds it; Version names the build in
 	// its digests.
 	CacheDir string
 	CacheMax int64
 	Version  string
+	// CacheSecret (SECGATE_CACHE_KEY) keys the authentication of the
+	// cache's entries; without it, outside CI (InCI false) a key file
+	// under CacheKeyDir (default: the user's cache directory) does, and
+	// in CI the cache is not used (internal/cache/key.go).
+	CacheSecret string
+	InCI        bool
+	CacheKeyDir string
 	// FingerprintKey keys the hash of secret values in their fingerprints
 	// (SECGATE_FINGERPRINT_KEY); empty: a public default key.
 	FingerprintKey []byte
@@ -76,8 +88,15 @@ type Config struct {
 	// (the CI platform's own); DockerHost the engine for docker-daemon:.
 	RegistryCredentials []RegistryCredential
 	DockerHost          string
-	Now                 time.Time
-	Logger              *slog.Logger
+	// DryRun is a run that files and signs nothing; VerifySecrets
+	// (--verify-secrets) asks the providers whether found credentials
+	// are live, in a dry run too, where the policy's secrets.verify does
+	// not; SecretsTransport carries those requests (nil: the default).
+	DryRun           bool
+	VerifySecrets    bool
+	SecretsTransport http.RoundTripper
+	Now              time.Time
+	Logger           *slog.Logger
 
 	// Scanners replaces the scanners built from the fields above (tests).
 	Scanners []Scanner

@@ -10,7 +10,6 @@ import (
 	"github.com/secgate/secgate/gate/manifests"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/secrets"
-	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -38,12 +37,9 @@ var registry = []Registration{
 			Help: "A credential in the code or its history (a gitleaks rule, or one of secgate's): it is exposed until revoked and rotated. Tier: secrets.tier."}},
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
-			var store *cache.Store
-			if c.CacheDir != "" {
-				var err error
-				if store, err = cache.Open(c.CacheDir, c.CacheMax); err != nil {
-					return nil, err
-				}
+			store, err := c.openCache(log, true)
+			if err != nil {
+				return nil, err
 			}
 			return secrets.New(secrets.Options{
 				Cache: store, CacheVersion: c.Version + " " + engineVersions()["secrets"],
@@ -55,6 +51,8 @@ var registry = []Registration{
 				// past an archive's decompression bound: fail, or skip it
 				SkipArchiveBounds: pol.SecretsSkipArchives,
 				FingerprintKey:    c.FingerprintKey, Logger: log,
+				Verify:       c.secretsVerify(pol),
+				VerifyDryRun: pol.SecretsVerify && c.DryRun && !c.VerifySecrets,
 			}), nil
 		},
 	},
@@ -67,13 +65,25 @@ var registry = []Registration{
 			export := func(ctx context.Context, ref string) (string, func(), error) {
 				return image.Export(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log})
 			}
+			store, err := c.openCache(log, false)
+			if err != nil {
+				return nil, err
+			}
+			digest := func(ctx context.Context, ref string) (string, error) {
+				return image.Digest(ctx, ref, image.Options{Platforms: c.Platforms, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log})
+			}
 			return deps.New(deps.Options{
+				Cache: store, CacheVersion: c.Version + " " + engineVersions()["deps"], ImageDigest: digest,
 				ExportImage: export,
 				Root:        c.Path, Lockfiles: c.Lockfiles, Exclude: pol.DepsExclude, Images: c.Images,
 				OfflineDB: c.OfflineDB, DownloadDB: c.DownloadDB, APIURL: c.OSVAPIURL, Base: c.Base,
 				SkipUnparsable:   pol.DepsUnparsable == policy.ActionReport,
 				LockfilePatterns: pol.DepsLockfilePatterns,
 				MaxDBAge:         pol.DepsMaxDBAge,
+				// Without an offline database, KEV and EPSS are fetched at
+				// run time for the floors that are on (issue 28).
+				FetchRisk: true, KEVOff: pol.DepsKEV == policy.SeverityUnset, EPSSOff: pol.DepsEPSSTier == policy.SeverityUnset,
+				CacheDir: c.CacheDir, KEVURL: c.KEVURL, EPSSURL: c.EPSSURL,
 				RequireLockfiles: pol.DepsRequireLockfiles,
 				EOLProducts:      image.EOLProducts(), // --download-db fetches the end-of-life data too (issue 28)
 				Now:              c.Now, Logger: log,
@@ -88,7 +98,12 @@ var registry = []Registration{
 			if err != nil {
 				return nil, err
 			}
+			store, err := c.openCache(log, false)
+			if err != nil {
+				return nil, err
+			}
 			return image.New(image.Options{
+				Cache: store, CacheVersion: c.Version + " " + engineVersions()["image"],
 				Refs: c.Images, Platforms: c.Platforms, MaxSize: pol.ImageMaxSize, MaxWasted: pol.ImageMaxWasted, Tiers: checkTiers(pol, image.Checks),
 				Secrets: text, Credentials: c.RegistryCredentials, DockerHost: c.DockerHost, ScratchDir: repo.GitDir(c.Path), Logger: log,
 				EOLDir: c.OfflineDB, Now: c.Now, // DIR/eol/<product>.json replaces the embedded end-of-life table (issue 28)
@@ -146,4 +161,15 @@ func checkTiers(pol *policy.Policy, checks []policy.Check) map[string]policy.Sev
 		tiers[ch.ID] = pol.CheckTier(ch.ID, ch.Tier)
 	}
 	return tiers
+}
+
+// secretsVerify is the secret scan's verification: on with
+// --verify-secrets, or with the policy's secrets.verify outside a dry run;
+// nil (off) otherwise. On a pull/merge request the policy is the base
+// revision's: a change cannot turn it on to send values out.
+func (c Config) secretsVerify(pol *policy.Policy) *secrets.Verify {
+	if !c.VerifySecrets && !(pol.SecretsVerify && !c.DryRun) {
+		return nil
+	}
+	return &secrets.Verify{Transport: c.SecretsTransport}
 }

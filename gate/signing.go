@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,10 +15,11 @@ import (
 	"github.com/secgate/secgate/policy"
 )
 
-// Signer signs one image (a digest) and attests the verdict statement for
-// it; gate/sign's Signer is the real one.
+// Signer signs one image (a digest) and attests the statements for it
+// (the verdict's first, then the SBOM's and the VEX document's); gate/sign's
+// Signer is the real one.
 type Signer interface {
-	Sign(ctx context.Context, digestRef string, statement []byte) (sign.Result, error)
+	Sign(ctx context.Context, digestRef string, statements ...[]byte) (sign.Result, error)
 	Identity() string
 }
 
@@ -33,6 +35,11 @@ type SignOptions struct {
 	// What the attestation records about the run.
 	Version, Commit, Repository, RunURL string
 	Now                                 time.Time
+	// The documents attested beside the verdict, always (with or without
+	// --sbom and --vex-out): the image's SBOM in SBOMFormat (default
+	// CycloneDX) and the VEX document of the policy's exceptions, authored
+	// by VEXAuthor.
+	SBOMFormat, VEXAuthor string
 }
 
 // SignImages signs the images of a passing report — never a failing one,
@@ -82,24 +89,12 @@ func SignImages(ctx context.Context, rep *report.Report, o SignOptions) error {
 	sig.Identity = s.Identity()
 	var errs []error
 	for _, i := range due {
-		is := &sig.Images[i]
-		st, err := sign.NewStatement(is.Digest, verdictPredicate(rep, o))
-		if err != nil {
-			is.Reason = err.Error()
+		if err := signImage(ctx, s, rep, o, &sig.Images[i]); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		res, err := s.Sign(ctx, is.Digest, st)
-		if err != nil {
-			is.Reason = err.Error()
-			is.Signature = res.Signature // pushed even so, when the attestation failed
-			errs = append(errs, err)
-			continue
-		}
-		is.Signed, is.Signature, is.Attestation = true, res.Signature, res.Attestation
-		is.TlogIndex, is.AttestationTlogIndex = res.TlogIndex, res.AttTlogIdx
 		if sig.Image == "" {
-			sig.Image = is.Digest
+			sig.Image = sig.Images[i].Digest
 		}
 	}
 	sig.Signed = len(errs) == 0 && len(due) == len(sig.Images)
@@ -109,6 +104,37 @@ func SignImages(ctx context.Context, rep *report.Report, o SignOptions) error {
 		sig.Reason = "some images are not in a registry"
 	}
 	return errors.Join(errs...)
+}
+
+// signImage signs one image by its digest and attaches the verdict and
+// the documents' attestations, recording the outcome in is (an error's
+// reason too: the report says why each image is or is not signed).
+func signImage(ctx context.Context, s Signer, rep *report.Report, o SignOptions, is *report.ImageSignature) error {
+	st, err := sign.NewStatement(is.Digest, verdictPredicate(rep, o))
+	if err != nil {
+		is.Reason = err.Error()
+		return err
+	}
+	docs, note, err := documentStatements(rep, o, is.Reference, is.Digest)
+	if err != nil {
+		is.Reason = err.Error()
+		return err
+	}
+	if note != "" && !slices.Contains(rep.Warnings, note) {
+		rep.Warnings = append(rep.Warnings, note)
+	}
+	res, err := s.Sign(ctx, is.Digest, append([][]byte{st}, docs...)...)
+	if err != nil {
+		is.Reason = err.Error()
+		is.Signature = res.Signature // pushed even so, when the attestation failed
+		return err
+	}
+	is.Signed, is.Signature, is.Attestation = true, res.Signature, res.Attestation
+	is.TlogIndex, is.AttestationTlogIndex = res.TlogIndex, res.AttTlogIdx
+	for _, a := range res.Attested {
+		is.Attestations = append(is.Attestations, a.PredicateType)
+	}
+	return nil
 }
 
 // signable is what to sign for a checked image (the digest its reference
@@ -139,6 +165,65 @@ func dueDigests(sig *report.Signature, due []int) []string {
 		out = append(out, sig.Images[i].Digest)
 	}
 	return out
+}
+
+// documentStatements are the statements of the documents attested beside
+// the verdict of the image ref (signed as digest): its SBOM — the packages
+// the deps scanner found in that image, and only those — and the VEX
+// document of the exceptions that applied to the image's or the
+// repository's packages. The note says why an SBOM is missing: without a
+// complete deps scan there is no inventory to attest, and an empty one
+// would claim the image holds nothing.
+func documentStatements(rep *report.Report, o SignOptions, ref, digest string) (statements [][]byte, note string, err error) {
+	type document struct {
+		predicateType string
+		body          []byte
+	}
+	var docs []document
+	i := slices.IndexFunc(rep.Scanners, func(s report.Scanner) bool { return s.Name == "deps" })
+	switch {
+	case i < 0:
+		note = "--sign: no SBOM attestation: the deps scanner did not run (it reads the image's packages)"
+	case rep.Scanners[i].Status != report.StatusOK:
+		note = fmt.Sprintf("--sign: no SBOM attestation: the deps scanner's status is %s, its package list is incomplete", rep.Scanners[i].Status)
+	default:
+		subject := report.SBOMSubject{Name: ref, Image: true}
+		for _, s := range rep.SBOMSubjects("") {
+			if s.Image && s.Name == ref {
+				subject = s
+			}
+		}
+		var b bytes.Buffer
+		if err := rep.SBOM(&b, o.SBOMFormat, subject, o.Version, o.Now); err != nil {
+			return nil, "", fmt.Errorf("the SBOM of %s: %w", ref, err)
+		}
+		typ := sign.PredicateCycloneDX
+		if o.SBOMFormat == report.SBOMSPDX {
+			typ = sign.PredicateSPDX
+		}
+		docs = append(docs, document{typ, b.Bytes()})
+	}
+	// The VEX document: the run's exceptions on this image's packages and
+	// on the repository's (built into it), not another image's.
+	scoped := *rep
+	scoped.Findings = slices.DeleteFunc(slices.Clone(rep.Findings), func(f policy.Finding) bool {
+		return f.Location.Image != "" && f.Location.Image != ref
+	})
+	var b bytes.Buffer
+	if err := scoped.OpenVEX(&b, o.VEXAuthor, o.Version, o.Now); err != nil {
+		return nil, "", fmt.Errorf("the VEX document of %s: %w", ref, err)
+	}
+	docs = append(docs, document{sign.PredicateOpenVEX, b.Bytes()})
+	for _, d := range docs {
+		// The report was redacted; the documents get the report's
+		// redaction once more, as every file written from it does.
+		st, err := sign.NewDocumentStatement(digest, d.predicateType, []byte(rep.RedactText(string(d.body))))
+		if err != nil {
+			return nil, "", err
+		}
+		statements = append(statements, st)
+	}
+	return statements, note, nil
 }
 
 // verdictPredicate is the verdict attestation's content for the report.

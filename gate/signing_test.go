@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +17,19 @@ import (
 
 type fakeSigner struct {
 	signed     []string
-	statements [][]byte
+	statements [][]byte   // the verdict statement of each image
+	documents  [][][]byte // the other statements of each image
 	fail       error
 }
 
 func (f *fakeSigner) Identity() string { return "key sha256:test" }
-func (f *fakeSigner) Sign(_ context.Context, d string, st []byte) (sign.Result, error) {
+func (f *fakeSigner) Sign(_ context.Context, d string, sts ...[]byte) (sign.Result, error) {
 	if f.fail != nil {
 		return sign.Result{}, f.fail
 	}
 	f.signed = append(f.signed, d)
-	f.statements = append(f.statements, st)
+	f.statements = append(f.statements, sts[0])
+	f.documents = append(f.documents, sts[1:])
 	return sign.Result{Image: d, Signature: "sig", Attestation: "att"}, nil
 }
 
@@ -126,4 +130,142 @@ func TestSignImagesOnlyWhenPassing(t *testing.T) {
 	if err == nil || !strings.Contains(rep.Signature.Reason, "Fulcio said 401") {
 		t.Fatalf("err %v, signature %+v", err, rep.Signature)
 	}
+}
+
+// Each signed image carries its own SBOM (the packages the deps scanner
+// found in it, named after it: never the repository's or another image's)
+// and the VEX document of the exceptions on its or the repository's
+// packages, whether or not --sbom or --vex-out asked for files.
+func TestSignImagesAttachEachImagesDocuments(t *testing.T) {
+	ctx := context.Background()
+	rep := signReport(policy.VerdictPass)
+	app, multi := rep.Images[0].Reference, rep.Images[1].Reference
+	rep.Packages = []policy.Package{
+		{Name: "lodash", Version: "4.17.15", Ecosystem: "npm", PURL: "pkg:npm/lodash@4.17.15", Source: "package-lock.json"},
+		{Name: "openssl", Version: "3.0.11", Ecosystem: "Debian:12", PURL: "pkg:deb/debian/openssl@3.0.11?distro=debian-12", Source: "/var/lib/dpkg/status", Image: app},
+		{Name: "zlib1g", Version: "1.2.13", Ecosystem: "Debian:12", PURL: "pkg:deb/debian/zlib1g@1.2.13?distro=debian-12", Source: "/var/lib/dpkg/status", Image: multi},
+		{Name: "busybox", Version: "1.36", Ecosystem: "Alpine:v3.20", PURL: "pkg:apk/alpine/busybox@1.36", Source: "/lib/apk/db/installed", Image: multi},
+	}
+	exception := func(id, purl, image string) policy.Finding {
+		return policy.Finding{ID: id, Rule: id, Kind: policy.KindVulnerability, Fingerprint: "vuln-" + id, Action: policy.ActionIgnored,
+			Location: policy.Location{PURL: purl, Image: image}, Ignored: &policy.Ignored{Reason: "vulnerable_code_not_in_execute_path", Source: ".secgate.yml"}}
+	}
+	rep.Findings = []policy.Finding{
+		exception("GHSA-tree", "pkg:npm/lodash@4.17.15", ""),
+		exception("CVE-app", "pkg:deb/debian/openssl@3.0.11?distro=debian-12", app),
+		exception("CVE-multi", "pkg:deb/debian/zlib1g@1.2.13?distro=debian-12", multi),
+	}
+	type docs struct {
+		bomName, vexAuthor string
+		purls, vulns       []string
+		types              []string
+	}
+	attached := func(t *testing.T, f *fakeSigner, i int) docs {
+		t.Helper()
+		var out docs
+		for _, raw := range f.documents[i] {
+			var st struct {
+				PredicateType string `json:"predicateType"`
+				Subject       []sign.Subject
+				Predicate     struct {
+					Metadata struct{ Component struct{ Name string } } // CycloneDX
+					Name     string                                    // SPDX
+					Packages []struct {
+						ExternalRefs []struct{ ReferenceLocator string }
+					}
+					Components []struct{ Purl string }
+					Author     string
+					Statements []struct {
+						Vulnerability struct{ Name string }
+					}
+				}
+			}
+			if err := json.Unmarshal(raw, &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Subject[0].Digest["sha256"] != strings.TrimPrefix(f.signed[i][strings.Index(f.signed[i], "@")+1:], "sha256:") {
+				t.Errorf("%s: a statement about %v", f.signed[i], st.Subject)
+			}
+			out.types = append(out.types, st.PredicateType)
+			p := st.Predicate
+			switch st.PredicateType {
+			case sign.PredicateCycloneDX:
+				out.bomName = p.Metadata.Component.Name
+				for _, c := range p.Components {
+					out.purls = append(out.purls, c.Purl)
+				}
+			case sign.PredicateSPDX:
+				out.bomName = p.Name
+				for _, pkg := range p.Packages {
+					for _, r := range pkg.ExternalRefs {
+						out.purls = append(out.purls, r.ReferenceLocator)
+					}
+				}
+			case sign.PredicateOpenVEX:
+				out.vexAuthor = p.Author
+				for _, s := range p.Statements {
+					out.vulns = append(out.vulns, s.Vulnerability.Name)
+				}
+			}
+		}
+		slices.Sort(out.purls)
+		slices.Sort(out.vulns)
+		return out
+	}
+
+	for _, format := range []string{"", report.SBOMSPDX} {
+		t.Run("format "+format, func(t *testing.T) {
+			f := &fakeSigner{}
+			r := *rep
+			if err := SignImages(ctx, &r, SignOptions{NewSigner: func(context.Context) (Signer, error) { return f, nil }, SBOMFormat: format, VEXAuthor: "@acme/security", Version: "1"}); err != nil {
+				t.Fatal(err)
+			}
+			sbomType := sign.PredicateCycloneDX
+			if format == report.SBOMSPDX {
+				sbomType = sign.PredicateSPDX
+			}
+			want := []docs{
+				{bomName: app, vexAuthor: "@acme/security", purls: []string{"pkg:deb/debian/openssl@3.0.11?distro=debian-12"}, vulns: []string{"CVE-app", "GHSA-tree"}},
+				{bomName: multi, vexAuthor: "@acme/security", purls: []string{"pkg:apk/alpine/busybox@1.36", "pkg:deb/debian/zlib1g@1.2.13?distro=debian-12"}, vulns: []string{"CVE-multi", "GHSA-tree"}},
+			}
+			if len(f.documents) != len(want) {
+				t.Fatalf("%d images signed, want %d", len(f.documents), len(want))
+			}
+			for i, w := range want {
+				w.types = []string{sbomType, sign.PredicateOpenVEX}
+				if got := attached(t, f, i); !reflect.DeepEqual(got, w) {
+					t.Errorf("%s carries\n%+v\nwant\n%+v", f.signed[i], got, w)
+				}
+			}
+		})
+	}
+
+	t.Run("no complete deps scan, no SBOM", func(t *testing.T) {
+		for _, scanners := range [][]report.Scanner{
+			{{Name: "image", Status: report.StatusOK}},
+			{{Name: "deps", Status: report.StatusSkipped}},
+		} {
+			f := &fakeSigner{}
+			r := *rep
+			r.Scanners, r.Warnings = scanners, nil
+			if err := SignImages(ctx, &r, SignOptions{NewSigner: func(context.Context) (Signer, error) { return f, nil }}); err != nil {
+				t.Fatal(err)
+			}
+			if got := attached(t, f, 0).types; !slices.Equal(got, []string{sign.PredicateOpenVEX}) || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "no SBOM attestation: the deps scanner") {
+				t.Errorf("%v: attached %v, warnings %q", scanners, got, r.Warnings)
+			}
+		}
+	})
+
+	t.Run("an image with no packages has an empty SBOM of its own", func(t *testing.T) {
+		f := &fakeSigner{}
+		r := *rep
+		r.Packages = rep.Packages[:1] // the repository's only
+		if err := SignImages(ctx, &r, SignOptions{NewSigner: func(context.Context) (Signer, error) { return f, nil }}); err != nil {
+			t.Fatal(err)
+		}
+		if got := attached(t, f, 0); got.bomName != app || len(got.purls) != 0 {
+			t.Errorf("attached %+v, want an SBOM of %s without components", got, app)
+		}
+	})
 }

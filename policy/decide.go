@@ -214,6 +214,13 @@ func (p *Policy) classify(f *Finding) {
 		if t, ok := p.SecretsContext[f.Context]; ok && f.Context != "" {
 			f.Severity, f.ScoreSource = t, SourceSecretContext+f.Context
 		}
+		// A credential its provider rejected is revoked: cleaning it up is
+		// still due (secrets.invalid), unless its context already put it
+		// lower (a revoked test fixture stays low). Valid and unknown
+		// keep the tier above.
+		if f.Validity == ValidityInvalid && (f.Context == "" || p.SecretsInvalid < f.Severity) {
+			f.Severity, f.ScoreSource = p.SecretsInvalid, SourceSecretInvalid
+		}
 	case f.Score != nil && isVectorSource(f.ScoreSource):
 		f.Severity = p.TierFor(*f.Score)
 	case f.Severity == SeverityUnset:

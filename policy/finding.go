@@ -57,6 +57,10 @@ func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (s *Severity) UnmarshalText(b []byte) error {
+	if len(b) == 0 { // SeverityUnset, as MarshalText writes it: a kept scan result reads back
+		*s = SeverityUnset
+		return nil
+	}
 	v, err := ParseSeverity(string(b))
 	if err != nil {
 		return err
@@ -108,6 +112,7 @@ const (
 	SourcePolicyDefault = "policy default"
 	SourceRuleDefault   = "rule default"
 	SourceSecretContext = "policy secrets.context." // followed by the context, e.g. "policy secrets.context.test"
+	SourceSecretInvalid = "policy secrets.invalid (the provider rejected the credential)"
 )
 
 // Status says whether a finding is introduced by the change under review.
@@ -211,7 +216,11 @@ type Finding struct {
 	// Context is why a secret finding is less likely a live credential
 	// (a test path, a local host, a token whose checksum fails): the
 	// policy's secrets.context gives its tier. Empty: none.
-	Context     string   `json:"context,omitempty"`
+	Context string `json:"context,omitempty"`
+	// Validity is what the provider said of a secret when secrets.verify
+	// (or --verify-secrets) asked it: valid (live), invalid (revoked: the
+	// tier secrets.invalid) or unknown (no clear answer). Empty: not asked.
+	Validity    Validity `json:"validity,omitempty"`
 	Fix         string   `json:"fix,omitempty"`
 	Fingerprint string   `json:"fingerprint"`
 	Status      Status   `json:"status,omitempty"`

@@ -99,6 +99,10 @@ type Policy struct {
 	// (Finding.Context: test, example, docs, vendored, local-host,
 	// checksum-invalid) instead of SecretsTier.
 	SecretsContext map[string]Severity
+	// SecretsVerify (secrets.verify) asks each provider whether a found
+	// credential is live; SecretsInvalid is the tier of one it rejected.
+	SecretsVerify  bool
+	SecretsInvalid Severity
 	// ManifestsExclude are directory names the manifests scanner skips.
 	ManifestsExclude []string
 	// DockerfileExclude are directory names the dockerfile scanner skips.
@@ -224,6 +228,8 @@ type rawPolicy struct {
 		RequireFiles *bool              `yaml:"require_files"`
 		Archives     *string            `yaml:"archives"`
 		Context      map[string]*string `yaml:"context"`
+		Verify       *bool              `yaml:"verify"`
+		Invalid      *string            `yaml:"invalid"`
 	} `yaml:"secrets"`
 	Deps *struct {
 		Exclude    []string            `yaml:"exclude"`
@@ -345,6 +351,10 @@ func Parse(file string, data []byte, cat Catalogue) (*Policy, error) {
 		if s.RequireFiles != nil {
 			p.SecretsRequireFiles = *s.RequireFiles
 		}
+		if s.Verify != nil {
+			p.SecretsVerify = *s.Verify
+		}
+		setSeverity(&v, "$.secrets.invalid", s.Invalid, &p.SecretsInvalid)
 		if a := s.Archives; a != nil {
 			switch *a {
 			case "fail":
@@ -542,11 +552,12 @@ func checkLockfilePattern(p string) error {
 // The embedded default file must agree with it (a test checks).
 func builtin() *Policy {
 	return &Policy{
-		Tiers:       Thresholds{Critical: 9.0, High: 7.0, Medium: 4.0},
-		Actions:     Actions{Critical: ActionFail, High: ActionBlockProduction, Medium: ActionFileIssue, Low: ActionReport},
-		Production:  []string{"production", "prod"},
-		Unscored:    Medium,
-		SecretsTier: Critical,
+		Tiers:          Thresholds{Critical: 9.0, High: 7.0, Medium: 4.0},
+		Actions:        Actions{Critical: ActionFail, High: ActionBlockProduction, Medium: ActionFileIssue, Low: ActionReport},
+		Production:     []string{"production", "prod"},
+		Unscored:       Medium,
+		SecretsTier:    Critical,
+		SecretsInvalid: DefaultSecretsInvalidTier,
 		SecretsContext: map[string]Severity{
 			SecretContextTest: Low, SecretContextExample: Low, SecretContextDocs: Low,
 			SecretContextVendored: Low, SecretContextLocalHost: Low, SecretContextChecksum: Low,

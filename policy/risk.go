@@ -179,3 +179,36 @@ func number(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// Validity is a provider's answer about a found credential.
+type Validity string
+
+// The answers. Unknown is every failure to get a clear one (a timeout, a
+// rate limit, a server error): never taken for Invalid, which lowers the tier.
+const (
+	ValidityValid   Validity = "valid"
+	ValidityInvalid Validity = "invalid"
+	ValidityUnknown Validity = "unknown"
+)
+
+// Live reports whether the provider confirmed the credential works.
+func (f Finding) Live() bool { return f.Validity == ValidityValid }
+
+// DefaultSecretsInvalidTier is the tier of a credential its provider
+// rejected (revoked): file an issue to clean it up, fail nothing.
+const DefaultSecretsInvalidTier = Medium
+
+// ValidityNote says in words what the provider answered, "" when it was
+// not asked. Every output shows it with the finding; a live one also
+// carries the word LIVE in the text report and in issue titles.
+func (f Finding) ValidityNote() string {
+	switch f.Validity {
+	case ValidityValid:
+		return "LIVE: the provider accepted this credential"
+	case ValidityInvalid:
+		return "rejected by the provider (revoked): tier from secrets.invalid"
+	case ValidityUnknown:
+		return "liveness unknown: the provider gave no clear answer"
+	}
+	return ""
+}

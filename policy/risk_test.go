@@ -100,3 +100,49 @@ func TestRiskFloorsDecide(t *testing.T) {
 		})
 	}
 }
+
+// A credential its provider rejected takes secrets.invalid; a live one and
+// one without a clear answer keep secrets.tier; a context tier that is
+// already lower stays.
+func TestSecretValidityTiers(t *testing.T) {
+	def := Default()
+	if def.SecretsVerify || def.SecretsInvalid != Medium {
+		t.Fatalf("defaults: verify %v invalid %s, want false and medium", def.SecretsVerify, def.SecretsInvalid)
+	}
+	p, err := Parse(".secgate.yml", []byte("secrets:\n  verify: true\n  invalid: low\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.SecretsVerify || p.SecretsInvalid != Low {
+		t.Fatalf("parsed: verify %v invalid %s", p.SecretsVerify, p.SecretsInvalid)
+	}
+	for _, tc := range []struct {
+		validity Validity
+		context  string
+		want     Severity
+		source   string
+	}{
+		{"", "", Critical, SourcePolicyDefault},
+		{ValidityValid, "", Critical, SourcePolicyDefault},
+		{ValidityUnknown, "", Critical, SourcePolicyDefault},
+		{ValidityInvalid, "", Medium, SourceSecretInvalid},
+		{ValidityInvalid, SecretContextTest, Low, SourceSecretContext + SecretContextTest},
+	} {
+		d := def.Decide([]Finding{{Kind: KindSecret, Rule: "github-pat", Fingerprint: "secret-x", Validity: tc.validity, Context: tc.context}}, Context{Now: time.Now()})
+		f := d.Findings[0]
+		if f.Severity != tc.want || f.ScoreSource != tc.source {
+			t.Errorf("validity %q context %q: %s (%s), want %s (%s)", tc.validity, tc.context, f.Severity, f.ScoreSource, tc.want, tc.source)
+		}
+		if f.Live() != (tc.validity == ValidityValid) {
+			t.Errorf("validity %q: Live() %v", tc.validity, f.Live())
+		}
+	}
+	for _, bad := range []struct{ doc, want string }{
+		{"secrets:\n  invalid: revoked\n", `.secgate.yml:2:12: unknown severity "revoked"`},
+		{"secrets:\n  verify: maybe\n", ".secgate.yml:2"},
+	} {
+		if _, err := Parse(".secgate.yml", []byte(bad.doc), nil); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: error %v, want %q", bad.doc, err, bad.want)
+		}
+	}
+}

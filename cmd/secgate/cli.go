@@ -228,7 +228,7 @@ func registerRunFlags(fl *pflag.FlagSet, o *pipeline.Options) {
 	fl.StringSliceVar(&o.Lockfiles, "lockfile", nil, "also scan this lockfile or manifest (repeatable)")
 	fl.StringVar(&o.OfflineDB, "offline-db", "", "match dependencies against this offline OSV database directory (DIR/osv-scalibr/<Ecosystem>/all.zip) instead of the OSV API")
 	fl.BoolVar(&o.DownloadDB, "download-db", false, "download the offline OSV database into --offline-db first")
-	fl.StringVar(&o.CacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) in this directory, and skip it next run (actions/cache, GitLab cache:)")
+	fl.StringVar(&o.CacheDir, "cache-dir", "", "keep what the secret scan found nothing in (files by path and content, commits) and the dependency and image results in this directory, and skip what is unchanged next run (actions/cache, GitLab cache:; in CI it needs SECGATE_CACHE_KEY)")
 	fl.StringVar(&o.CacheMax, "cache-max", "500MB", "bound the cache directory; the sets least recently written go first")
 	fl.StringVar(&o.OSVAPIURL, "osv-api-url", "", "OSV API base URL (default https://api.osv.dev)")
 	fl.BoolVar(&o.PullRequest, "pull-request", false, "the run judges a pull/merge request (findings may be new or existing)")
@@ -238,6 +238,7 @@ func registerRunFlags(fl *pflag.FlagSet, o *pipeline.Options) {
 	fl.BoolVar(&o.Comment, "comment", false, "in CI, keep one pull request comment with the verdict (edited in place)")
 	registerSignFlags(fl, &o.Sign)
 	fl.BoolVar(&o.FailOnError, "fail-on-error", false, "a failure to file issues or comment fails the gate (exit 2); by default it is a warning")
+	fl.BoolVar(&o.VerifySecrets, "verify-secrets", false, "ask each provider whether a found credential is live (one request per value, to its own API host), also in a dry run; the policy's secrets.verify does it outside dry runs")
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "log progress to stderr")
 }
 

@@ -108,6 +108,7 @@ type job struct {
 	Variables map[string]string
 	Script    []string
 	Artifacts struct {
+		Paths   []string
 		Reports map[string]string
 	}
 }
@@ -169,7 +170,7 @@ func TestGitLabComponent(t *testing.T) {
 	db, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "osvdb"))
 	jobs := c.interpolate(t, map[string]string{
 		"path": tr.Root, "offline-db": db, "policy": filepath.Join(work, "policy.yml"), "container-image": "docker-archive:" + img,
-		"issue-labels": "team-payments",
+		"issue-labels": "team-payments", "sbom": "secgate-sbom.cdx.json", "sbom-format": "spdx", "vex-out": "secgate.vex.json",
 	})
 	for _, name := range []string{"secgate-scan", "secgate-enforce"} {
 		if len(jobs[name].Script) == 0 {
@@ -220,6 +221,25 @@ func TestGitLabComponent(t *testing.T) {
 			t.Errorf("%s has no vulnerability", path)
 		}
 		assertNoPiece(t, tr, map[string]string{path: string(data)})
+	}
+	// The SBOMs (the repository's, the image's) and the VEX document are
+	// written in the format asked for, and kept as artifacts.
+	var kept []string
+	for _, pattern := range jobs["secgate-scan"].Artifacts.Paths {
+		m, _ := filepath.Glob(filepath.Join(work, pattern))
+		for _, f := range m {
+			kept = append(kept, filepath.Base(f))
+		}
+	}
+	for _, want := range []string{"secgate-sbom.cdx.json", "secgate-sbom-docker-archive_", "secgate.vex.json"} {
+		i := slices.IndexFunc(kept, func(f string) bool { return strings.HasPrefix(f, want) })
+		if i < 0 {
+			t.Errorf("%s… is not kept as an artifact (kept: %v)", want, kept)
+			continue
+		}
+		if b, _ := os.ReadFile(filepath.Join(work, kept[i])); strings.HasPrefix(want, "secgate-sbom") && !strings.Contains(string(b), `"spdxVersion": "SPDX-2.3"`) {
+			t.Errorf("%s is not the SPDX SBOM asked for", kept[i])
+		}
 	}
 	rep, _ := readReport(t, filepath.Join(work, "secgate-report.json"))
 	groups := map[string]bool{}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -128,41 +127,4 @@ func TestRiskFloorsThroughRun(t *testing.T) {
 			t.Errorf("fresh: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 		}
 	})
-}
-
-// Issue 28's done-when for images: an end-of-life Debian or Alpine blocks
-// production; current releases do not. The images run as a non-root user
-// and hold no shell, so the OS is all that is judged. The run has the real
-// clock: Debian 13 and Alpine 3.23 are supported until 2030 and 2027-11-01
-// by the embedded table; move them on when they are not.
-func TestEOLImagesThroughRun(t *testing.T) {
-	for _, tc := range []struct {
-		name, osRelease string
-		code            int
-	}{
-		{"Debian 10", "PRETTY_NAME=\"Debian GNU/Linux 10 (buster)\"\nID=debian\nVERSION_ID=\"10\"\n", 1},
-		{"Alpine 3.17", "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.17.10\n", 1},
-		{"Debian 13", "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nID=debian\nVERSION_ID=\"13\"\n", 0},
-		{"Alpine 3.23", "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.23.0\n", 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			img := imagetest.Build(t, imagetest.Spec{Layers: []map[string]string{{"etc/os-release": tc.osRelease, "app/server": "binary"}}, User: "10001:10001"})
-			path := imagetest.Archive(t, "registry.example/app:1", img)
-			reportPath := filepath.Join(t.TempDir(), "r.json")
-			res := secgate(t, nil, "run", "--only", "image", "--image", "docker-archive:"+path, "--environment", "production", "--report", reportPath, t.TempDir())
-			rep, _ := readReport(t, reportPath)
-			var eol []string
-			for _, f := range rep.Findings {
-				if f.Rule == "image-os-eol" {
-					eol = append(eol, f.Severity.String()+" "+string(f.Action)+" "+f.Title)
-				}
-			}
-			if res.code != tc.code || (len(eol) == 1) != (tc.code == 1) {
-				t.Errorf("exit %d, want %d; image-os-eol findings %q\nstdout: %s\nstderr: %s", res.code, tc.code, eol, res.stdout, res.stderr)
-			}
-			if tc.code == 1 && !strings.HasPrefix(eol[0], "high block-production the image's OS, "+tc.name+", reached its end of life on ") {
-				t.Errorf("finding %q", eol[0])
-			}
-		})
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/secgate/secgate/gate/image"
+	"github.com/secgate/secgate/gate/render"
 	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/policy"
 	"github.com/spf13/cobra"
@@ -47,6 +48,9 @@ func newVerifyCmd(stdout io.Writer, env lookupEnv) *cobra.Command {
 carries a signature by the given identity and a verdict attestation, signed
 by the same identity, that says pass — recent enough (--max-age) and made
 for the environment (--environment), when asked. For deploy jobs.
+It lists the attestations the image carries by that identity;
+--require sbom,vex refuses an image without its SBOM and VEX
+attestations (run --sign attaches both).
 
 Exit 0: verified. 1: not verified (the reason in one line). 2: could not
 check (registry unreachable, a bad key file, bad flags).`,
@@ -100,7 +104,7 @@ func (f verifyFlags) options(image string) (sign.VerifyOptions, error) {
 	return o, nil
 }
 
-// printVerified writes a verified image's signer and verdict.
+// printVerified writes a verified image's signer, verdict and attestations.
 func printVerified(stdout io.Writer, v sign.Verified, format string) error {
 	if format == "json" {
 		enc := json.NewEncoder(stdout)
@@ -111,8 +115,8 @@ func printVerified(stdout io.Writer, v sign.Verified, format string) error {
 	if env == "" {
 		env = "no environment"
 	}
-	fmt.Fprintf(stdout, "VERIFIED %s\n  signed by %s\n  verdict %s (%s) at %s by secgate %s, policy %s\n",
-		v.Image, v.Identity, v.Verdict.Verdict, env, v.Verdict.Time.UTC().Format(time.RFC3339), v.Verdict.Gate.Version, policyName(v.Verdict.Policy))
+	fmt.Fprintf(stdout, "VERIFIED %s\n  signed by %s\n  verdict %s (%s) at %s by secgate %s, policy %s\n  attestations: %s\n",
+		v.Image, v.Identity, v.Verdict.Verdict, env, v.Verdict.Time.UTC().Format(time.RFC3339), v.Verdict.Gate.Version, policyName(v.Verdict.Policy), attestationList(v.Attestations))
 	return nil
 }
 
@@ -130,6 +134,25 @@ func (f *verifyFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.maxAge, "max-age", "", "refuse verdicts older than this (e.g. 7d, 12h)")
 	fl.StringVar(&o.Environment, "environment", "", "require a verdict made for this environment (e.g. production)")
 	fl.StringVar(&f.format, "format", "text", "output: text or json")
+	fl.StringSliceVar(&o.Require, "require", nil, "also require these attestations by the same identity, comma-separated: "+strings.Join(sign.Requirable, ", "))
+}
+
+// attestationList names the attestations an image carries, one kind with
+// its predicate type each: "verdict, sbom (https://cyclonedx.org/bom)".
+func attestationList(atts []sign.Attestation) string {
+	var out []string
+	for _, a := range atts {
+		switch a.Kind {
+		case sign.KindVerdict:
+			out = append(out, a.Kind)
+		case "":
+			out = append(out, a.PredicateType)
+		default:
+			out = append(out, a.Kind+" ("+a.PredicateType+")")
+		}
+	}
+	// A predicate type is whatever the signer wrote: shown as text only.
+	return render.Terminal(strings.Join(out, ", "))
 }
 
 // verifyArgs refuses what verify would otherwise get wrong: a local

@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/secgate/secgate/gate/image/imagetest"
+	"github.com/secgate/secgate/gate/sign"
 	"github.com/secgate/secgate/gate/sign/signtest"
+	"github.com/secgate/secgate/policy"
 )
 
 // The signing acceptance test: a passing image ends up signed with a
@@ -155,4 +157,136 @@ func TestSignAndVerify(t *testing.T) {
 			t.Fatalf("verify another identity: exit %d\n%s%s", v.code, v.stdout, v.stderr)
 		}
 	})
+}
+
+// npmInstalled is the hidden lockfile npm leaves in node_modules, as an
+// image built with `npm ci` holds it.
+func npmInstalled(pkgs ...string) string {
+	var b strings.Builder
+	b.WriteString(`{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{`)
+	for i := 0; i+1 < len(pkgs); i += 2 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`"node_modules/` + pkgs[i] + `":{"version":"` + pkgs[i+1] + `"}`)
+	}
+	b.WriteString("}}")
+	return b.String()
+}
+
+// With --sign, each image that passes carries its own SBOM and the VEX
+// document of the exceptions beside the verdict, without --sbom or
+// --vex-out; cosign's library verifies them, secgate verify lists them
+// and --require sbom,vex accepts them, and refuses an image signed by a
+// run that had no deps scan.
+func TestSignAttachesSBOMAndVEX(t *testing.T) {
+	host := signtest.Registry(t)
+	layers := func(pkgs ...string) imagetest.Spec {
+		return imagetest.Spec{Layers: []map[string]string{
+			{"app/server.js": "listen(8080)\n"},
+			{"app/node_modules/.package-lock.json": npmInstalled(pkgs...)},
+		}, User: "10001"}
+	}
+	shop := imagetest.Push(t, host+"/shop:1", imagetest.Build(t, layers("lodash", "4.17.15")))
+	tools := imagetest.Push(t, host+"/tools:1", imagetest.Build(t, layers("left-pad", "1.3.0", "is-number", "7.0.0")))
+
+	dir, src := t.TempDir(), t.TempDir()
+	const password = "attest-pw"
+	priv, pub := signtest.KeyPair(t, password)
+	keyFile, pubFile := filepath.Join(dir, "cosign.key"), filepath.Join(dir, "cosign.pub")
+	// lodash 4.17.15's three advisories, each a reviewed exception.
+	pol := "deps: {max_db_age: 0}\nowner: \"@acme/security\"\nexceptions:\n"
+	for _, id := range []string{"GHSA-35jh-r3h4-6jhm", "GHSA-29mw-wpgm-hmr9", "GHSA-p6mc-m468-83gw"} {
+		pol += "  - id: " + id + "\n    reason: vulnerable_code_not_in_execute_path (template helpers unused)\n    expires: 2099-01-01\n"
+	}
+	writeFiles(t, dir, map[string]string{"cosign.key": string(priv), "cosign.pub": string(pub), "policy.yml": pol})
+	db, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "osvdb"))
+	env := map[string]string{"CI": "true", "COSIGN_PASSWORD": password, "GITHUB_REPOSITORY": "acme/shop"}
+	rp := filepath.Join(dir, "r.json")
+	res := secgate(t, env, "run", "--only", "image,deps", "--image", host+"/shop:1,"+host+"/tools:1", "--offline-db", db, "--policy", filepath.Join(dir, "policy.yml"),
+		"--sign", "--sign-key", keyFile, "--tlog-upload=false", "--sbom-format", "spdx", "--report", rp, src)
+	rep, raw := readReport(t, rp)
+	if res.code != 0 || rep.Signature == nil || !rep.Signature.Signed {
+		t.Fatalf("exit %d\n%s\n%s", res.code, raw, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "attestations of the verdict, the SBOM (SPDX) and the VEX document in ") {
+		t.Errorf("the text report does not say what was attested:\n%s", res.stdout)
+	}
+	for i, img := range rep.Signature.Images {
+		if !slices.Equal(img.Attestations, []string{sign.PredicateType, sign.PredicateSPDX, sign.PredicateOpenVEX}) {
+			t.Errorf("image %d: attestations %v", i, img.Attestations)
+		}
+	}
+
+	// Each image's SBOM is that image's: its name, its packages.
+	for ref, want := range map[string][]string{
+		shop:  {"pkg:npm/lodash@4.17.15"},
+		tools: {"pkg:npm/is-number@7.0.0", "pkg:npm/left-pad@1.3.0"},
+	} {
+		sts := signtest.VerifiedStatements(t, ref, pub, sign.PredicateSPDX)
+		if len(sts) != 1 {
+			t.Fatalf("%s: %d SPDX attestations", ref, len(sts))
+		}
+		var doc struct {
+			Name     string
+			Packages []struct {
+				ExternalRefs []struct{ ReferenceLocator string }
+			}
+		}
+		if err := json.Unmarshal(sts[0].Predicate, &doc); err != nil {
+			t.Fatal(err)
+		}
+		var purls []string
+		for _, p := range doc.Packages {
+			for _, r := range p.ExternalRefs {
+				purls = append(purls, r.ReferenceLocator)
+			}
+		}
+		slices.Sort(purls)
+		image, _, _ := strings.Cut(ref, "@")
+		if !strings.HasSuffix(doc.Name, strings.TrimPrefix(image, host)+":1") || !slices.Equal(purls, want) {
+			t.Errorf("%s: the SBOM of %q with %v, want %v", ref, doc.Name, purls, want)
+		}
+		vex := signtest.VerifiedStatements(t, ref, pub, sign.PredicateOpenVEX)
+		if len(vex) != 1 {
+			t.Fatalf("%s: %d VEX attestations", ref, len(vex))
+		}
+		doc2, err := policy.ParseVEX("attestation", vex[0].Predicate)
+		if err != nil {
+			t.Fatalf("%s: the VEX attestation does not read back: %v", ref, err)
+		}
+		wantStatements := 0
+		if ref == shop {
+			wantStatements = 3
+		}
+		if len(doc2.Statements) != wantStatements {
+			t.Errorf("%s: %d VEX statements, want %d: %s", ref, len(doc2.Statements), wantStatements, vex[0].Predicate)
+		}
+	}
+
+	v := secgate(t, nil, "verify", host+"/shop:1", "--key", pubFile, "--tlog-upload=false", "--require", "sbom,vex")
+	if v.code != 0 || !strings.Contains(v.stdout, "attestations: verdict, sbom ("+sign.PredicateSPDX+"), vex ("+sign.PredicateOpenVEX+")") {
+		t.Fatalf("verify --require sbom,vex: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+
+	// Signed by a run without the deps scanner: the verdict and VEX only,
+	// a warning, and --require sbom refuses the image.
+	imagetest.Push(t, host+"/bare:1", imagetest.Build(t, layers("left-pad", "1.3.0")))
+	res = secgate(t, env, "run", "--only", "image", "--image", host+"/bare:1", "--sign", "--sign-key", keyFile, "--tlog-upload=false", "--report", rp, src)
+	rep, raw = readReport(t, rp)
+	if res.code != 0 || !rep.Signature.Signed || !strings.Contains(strings.Join(rep.Warnings, "\n"), "no SBOM attestation: the deps scanner did not run") {
+		t.Fatalf("exit %d\n%s", res.code, raw)
+	}
+	v = secgate(t, nil, "verify", host+"/bare:1", "--key", pubFile, "--tlog-upload=false", "--require", "sbom")
+	if v.code != 1 || !strings.Contains(v.stdout, "NOT VERIFIED") || !strings.Contains(v.stdout, "no SBOM attestation") {
+		t.Fatalf("verify --require sbom of an image without one: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+	v = secgate(t, nil, "verify", host+"/bare:1", "--key", pubFile, "--tlog-upload=false", "--require", "vex")
+	if v.code != 0 {
+		t.Fatalf("verify --require vex: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+	v = secgate(t, nil, "verify", host+"/bare:1", "--key", pubFile, "--tlog-upload=false", "--require", "slsa")
+	if v.code != 2 || !strings.Contains(v.stderr, `--require "slsa"`) {
+		t.Fatalf("verify --require slsa: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/google/osv-scanner/v2/pkg/osvscanner"
 
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -61,6 +62,15 @@ type Options struct {
 	EOLProducts []string
 	EOLURL      string
 
+	// FetchRisk fetches, in the OSV API mode (no OfflineDB), the KEV
+	// catalog and EPSS scores the floors need from KEVURL and EPSSURL at
+	// run time, kept in CacheDir/risk when CacheDir is set (fetchRisk).
+	// KEVOff and EPSSOff say a floor is off (deps.kev, deps.epss: off):
+	// its data is neither fetched nor read.
+	FetchRisk       bool
+	KEVOff, EPSSOff bool
+	CacheDir        string
+
 	// MaxDBAge is how old offline data may be (deps.max_db_age): older is
 	// an error; over 3 days a warning. 0: not checked.
 	MaxDBAge time.Duration
@@ -82,6 +92,14 @@ type Options struct {
 	// read with git show (no checkout) and each finding is marked new or
 	// existing.
 	Base string
+
+	// Cache keeps whole results between runs, CacheVersion naming this
+	// build in their digests (cache.go); nil: none. ImageDigest names an
+	// image that is not a docker-archive by its content digest without
+	// pulling it (nil: such images are not cached).
+	Cache        *cache.Store
+	CacheVersion string
+	ImageDigest  func(ctx context.Context, ref string) (string, error)
 
 	Now        time.Time // the clock, for osv-scanner.toml ignore expiry
 	HTTPClient *http.Client
@@ -189,15 +207,18 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 			return policy.ScanResult{}, err
 		}
 	}
-	out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
-	if err == nil && s.opts.Base != "" {
-		out, err = s.markNew(ctx, root, res, read, out)
-	}
+	out, err := s.cachedScan("deps-lockfiles", "the lockfiles' scan", func() ([32]byte, error) { return s.treeDigest(ctx, root, lockfiles) }, func() (policy.ScanResult, error) {
+		out, res, read, err := s.scanTree(ctx, s.opts, root, lockfiles)
+		if err == nil && s.opts.Base != "" {
+			out, err = s.markNew(ctx, root, res, read, out)
+		}
+		return out, err
+	})
 	if err != nil {
 		return out, err
 	}
 	for _, ref := range s.opts.Images {
-		img, err := s.scanImage(ctx, s.opts, ref)
+		img, err := s.scanImageCached(ctx, ref)
 		out.Findings = append(out.Findings, img.Findings...)
 		out.Notes = append(out.Notes, img.Notes...)
 		out.Coverage.Images += img.Coverage.Images
@@ -213,6 +234,20 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		out.Notes = append(out.Notes, facts.notes...)
 		if err != nil {
 			return out, err
+		}
+	} else if s.opts.FetchRisk && apiModeRiskNote(out.Findings) != "" {
+		dir, cleanup, notes, err := fetchRisk(ctx, s.opts)
+		defer cleanup()
+		out.Notes = append(out.Notes, notes...)
+		if err != nil {
+			return out, err
+		}
+		if dir != "" {
+			facts, err := annotateRisk(dir, out.Findings, s.opts)
+			out.Notes = append(out.Notes, facts.notes...)
+			if err != nil {
+				return out, err
+			}
 		}
 	} else if n := apiModeRiskNote(out.Findings); n != "" {
 		out.Notes = append(out.Notes, n)

@@ -71,6 +71,9 @@ func annotateRisk(db string, findings []policy.Finding, opts Options) (riskFacts
 
 	kevPath := filepath.Join(db, filepath.FromSlash(KEVFile))
 	switch kev, err := loadKEV(kevPath); {
+	case opts.KEVOff && errors.Is(err, os.ErrNotExist):
+		// not fetched for a floor that is off; present, it is still shown
+		facts.notes = append(facts.notes, "deps.kev is off: no KEV catalog was fetched")
 	case errors.Is(err, os.ErrNotExist):
 		facts.notes = append(facts.notes, fmt.Sprintf("no KEV data (%s): known-exploited advisories were not raised (deps.kev); fetch it with --download-db", kevPath))
 	case err != nil:
@@ -96,6 +99,8 @@ func annotateRisk(db string, findings []policy.Finding, opts Options) (riskFacts
 
 	epssPath := filepath.Join(db, filepath.FromSlash(EPSSFile))
 	switch sc, err := loadEPSS(epssPath, want); {
+	case opts.EPSSOff && errors.Is(err, os.ErrNotExist):
+		facts.notes = append(facts.notes, "deps.epss is off: no EPSS scores were fetched")
 	case errors.Is(err, os.ErrNotExist):
 		facts.notes = append(facts.notes, fmt.Sprintf("no EPSS data (%s): likely-exploited advisories were not raised (deps.epss); fetch it with --download-db", epssPath))
 	case err != nil:
@@ -215,4 +220,71 @@ func apiModeRiskNote(findings []policy.Finding) string {
 		}
 	}
 	return ""
+}
+
+// riskRefetch is how long a cached KEV or EPSS copy (--cache-dir) is used
+// before it is fetched again: CISA updates its catalog on working days,
+// FIRST its scores daily.
+const riskRefetch = 24 * time.Hour
+
+// fetchRisk fetches, in the OSV API mode, the KEV catalog and the EPSS
+// scores of the floors that are on into a directory in the offline
+// layout, and returns it for annotateRisk (which judges their age by
+// deps.max_db_age, as it does offline files). With opts.CacheDir the
+// directory is CacheDir/risk: a copy fetched within riskRefetch is used
+// again, and when a fetch fails the cached copy stands in (its age is
+// then what decides). A floor that is on and has no data fails closed:
+// an exploited advisory must not pass as a theoretical one because CISA
+// or FIRST was unreachable. cleanup removes a temporary directory.
+func fetchRisk(ctx context.Context, opts Options) (dir string, cleanup func(), notes []string, err error) {
+	cleanup = func() {}
+	if opts.KEVOff && opts.EPSSOff {
+		return "", cleanup, []string{"deps.kev and deps.epss are off: no KEV or EPSS data fetched"}, nil
+	}
+	if opts.CacheDir != "" {
+		dir = filepath.Join(opts.CacheDir, "risk")
+	} else {
+		if dir, err = os.MkdirTemp("", "secgate-risk-"); err != nil {
+			return "", cleanup, nil, fmt.Errorf("fetching KEV and EPSS data: %w", err)
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+	}
+	now := cmp.Or(opts.Now, time.Now())
+	var errs []error
+	for _, d := range []struct {
+		off             bool
+		what, key, file string
+		url             string
+		check           func(string) error
+	}{
+		{opts.KEVOff, "CISA's KEV catalog", "deps.kev", KEVFile, cmp.Or(opts.KEVURL, DefaultKEVURL), func(p string) error { _, err := loadKEV(p); return err }},
+		{opts.EPSSOff, "FIRST's EPSS scores", "deps.epss", EPSSFile, cmp.Or(opts.EPSSURL, DefaultEPSSURL), func(p string) error { _, err := loadEPSS(p, nil); return err }},
+	} {
+		if d.off {
+			continue
+		}
+		path := filepath.Join(dir, filepath.FromSlash(d.file))
+		fi, statErr := os.Stat(path)
+		cached := statErr == nil && opts.CacheDir != ""
+		if cached && now.Sub(fi.ModTime()) < riskRefetch {
+			notes = append(notes, fmt.Sprintf("%s: the copy in the cache (%s), fetched %s", d.what, path, fi.ModTime().UTC().Format(time.RFC3339)))
+			continue
+		}
+		check := d.check
+		if opts.CacheDir == "" {
+			// No copy to protect: annotateRisk reads (and so checks) the
+			// file next, and parsing it twice would double the run's cost.
+			check = func(string) error { return nil }
+		}
+		ferr := download(ctx, opts.HTTPClient, d.url, path, check)
+		switch {
+		case ferr == nil:
+			notes = append(notes, fmt.Sprintf("%s fetched from %s", d.what, redactURL(d.url)))
+		case cached:
+			notes = append(notes, fmt.Sprintf("%s: fetching it failed (%v); the copy in the cache (%s) stands in, judged by deps.max_db_age", d.what, ferr, path))
+		default:
+			errs = append(errs, fmt.Errorf("%s (the %s floor): %w; failing closed (%s: off turns the floor off; --offline-db reads a local copy)", d.what, d.key, ferr, d.key))
+		}
+	}
+	return dir, cleanup, notes, errors.Join(errs...)
 }

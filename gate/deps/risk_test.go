@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +317,159 @@ func BenchmarkLoadEPSS(b *testing.B) {
 		if err != nil || len(sc.scores) != 300 {
 			b.Fatalf("%v, %d scores", err, len(sc.scores))
 		}
+	}
+}
+
+// riskServer stands in for CISA's and FIRST's download sites; it counts
+// the fetches and can be told to fail.
+type riskServer struct {
+	srv        *httptest.Server
+	mu         sync.Mutex
+	kev, epss  int
+	failStatus int
+}
+
+func newRiskServer(t *testing.T) *riskServer {
+	kev, epss := fixture(t, "known_exploited_vulnerabilities.json"), gzipped(t, fixture(t, "epss_scores-current.csv"))
+	rs := &riskServer{}
+	rs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		if rs.failStatus != 0 {
+			http.Error(w, "unavailable", rs.failStatus)
+			return
+		}
+		switch r.URL.Path {
+		case "/feeds/known_exploited_vulnerabilities.json":
+			rs.kev++
+			io.WriteString(w, kev)
+		case "/epss_scores-current.csv.gz":
+			rs.epss++
+			w.Write(epss)
+		case "/broken.json":
+			io.WriteString(w, `<html>rate limited</html>`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(rs.srv.Close)
+	return rs
+}
+
+func (rs *riskServer) counts() (int, int) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.kev, rs.epss
+}
+
+// Without an offline database, the KEV catalog and EPSS scores are
+// fetched at run time (from injectable URLs: httptest here), kept in the
+// cache directory and used again within a day; a fetch that fails fails
+// closed unless the floor is off or a cached copy stands in; a stale
+// copy fails closed as an offline file does.
+func TestRiskDataFetchedAtRunTime(t *testing.T) {
+	api := &fakeOSV{t: t, records: records(t, "npm"), matches: map[string][]string{
+		"npm/send@0.18.0": {"GHSA-m6fv-jmcg-4jfg"}, "npm/serve-static@1.15.0": {"GHSA-cm22-4g7w-348p"},
+	}}
+	osv := httptest.NewServer(api)
+	defer osv.Close()
+	rs := newRiskServer(t)
+	tree := npmTree(t, map[string]string{"send": "0.18.0", "serve-static": "1.15.0"})
+	cache := t.TempDir()
+	opts := func(mod func(*Options)) Options {
+		o := Options{Root: tree, APIURL: osv.URL, FetchRisk: true, MaxDBAge: 7 * 24 * time.Hour,
+			KEVURL: rs.srv.URL + "/feeds/known_exploited_vulnerabilities.json", EPSSURL: rs.srv.URL + "/epss_scores-current.csv.gz"}
+		if mod != nil {
+			mod(&o)
+		}
+		return o
+	}
+	annotated := func(res policy.ScanResult) (kev, epss int) {
+		for _, f := range res.Findings {
+			if f.KEV != nil {
+				kev++
+			}
+			if f.EPSS != nil {
+				epss++
+			}
+		}
+		return kev, epss
+	}
+
+	// No cache directory: fetched into a temporary one, every run.
+	for range 2 {
+		res, err := scanDir(t, opts(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k, e := annotated(res); k != 1 || e != 1 {
+			t.Fatalf("%d findings with KEV, %d with EPSS, want 1 and 1; notes %q", k, e, res.Notes)
+		}
+	}
+	if k, e := rs.counts(); k != 2 || e != 2 {
+		t.Errorf("fetches without a cache: KEV %d EPSS %d, want 2 and 2", k, e)
+	}
+
+	// A page that is not the feed fails closed, naming what it is not.
+	_, err := scanDir(t, opts(func(o *Options) { o.KEVURL = rs.srv.URL + "/broken.json" }))
+	if err == nil || !strings.Contains(err.Error(), "not CISA's JSON feed") {
+		t.Errorf("a broken download without a cache: error %v", err)
+	}
+
+	// With a cache directory: fetched once, then read from the cache.
+	withCache := func(o *Options) { o.CacheDir = cache }
+	for range 2 {
+		if _, err := scanDir(t, opts(withCache)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// (the broken run fetched EPSS once more)
+	if k, e := rs.counts(); k != 3 || e != 4 {
+		t.Errorf("fetches with a cache: KEV %d EPSS %d, want one more each", k, e)
+	}
+	kevCopy := filepath.Join(cache, "risk", filepath.FromSlash(KEVFile))
+	if _, err := os.Stat(kevCopy); err != nil {
+		t.Fatalf("no cached copy: %v", err)
+	}
+
+	// The source down: with a copy fetched over a day ago, the copy stands
+	// in (within deps.max_db_age); without one, the run fails closed.
+	rs.mu.Lock()
+	rs.failStatus = http.StatusServiceUnavailable
+	rs.mu.Unlock()
+	old := now.Add(-25 * time.Hour)
+	for _, f := range []string{KEVFile, EPSSFile} {
+		if err := os.Chtimes(filepath.Join(cache, "risk", filepath.FromSlash(f)), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := scanDir(t, opts(withCache))
+	if err != nil {
+		t.Fatalf("a cached copy within deps.max_db_age must stand in: %v", err)
+	}
+	if k, e := annotated(res); k != 1 || e != 1 || !strings.Contains(strings.Join(res.Notes, "\n"), "fetching it failed") {
+		t.Errorf("KEV %d EPSS %d, notes %q", k, e, res.Notes)
+	}
+	// ... but not a stale one: the fixtures are of 2026-11-24.
+	_, err = scanDir(t, opts(func(o *Options) { withCache(o); o.Now = time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC) }))
+	if err == nil || !strings.Contains(err.Error(), "over deps.max_db_age") || !strings.Contains(err.Error(), kevCopy) {
+		t.Errorf("a stale cached copy: error %v, want it named and failing closed", err)
+	}
+	_, err = scanDir(t, opts(nil))
+	if err == nil || !strings.Contains(err.Error(), "CISA's KEV catalog (the deps.kev floor): downloading "+rs.srv.URL) ||
+		!strings.Contains(err.Error(), "503") || !strings.Contains(err.Error(), "failing closed") || !strings.Contains(err.Error(), "FIRST's EPSS scores (the deps.epss floor)") {
+		t.Errorf("unreachable source, no cache: error %v", err)
+	}
+	// A floor that is off needs nothing: the run passes without its data.
+	res, err = scanDir(t, opts(func(o *Options) { o.KEVOff, o.EPSSOff = true, true }))
+	if err != nil {
+		t.Fatalf("both floors off: %v", err)
+	}
+	if k, e := annotated(res); k != 0 || e != 0 || !strings.Contains(strings.Join(res.Notes, "\n"), "deps.kev and deps.epss are off") {
+		t.Errorf("floors off: KEV %d EPSS %d notes %q", k, e, res.Notes)
+	}
+	_, err = scanDir(t, opts(func(o *Options) { o.EPSSOff = true }))
+	if err == nil || strings.Contains(err.Error(), "EPSS") {
+		t.Errorf("KEV on, EPSS off, source down: error %v, want the KEV failure only", err)
 	}
 }

@@ -33,13 +33,10 @@ func Export(ctx context.Context, ref string, o Options) (archive string, cleanup
 		done()
 		return "", nil, fmt.Errorf("image %s: %w", ref, err)
 	}
-	if len(targets) == 0 {
+	t, err := exported(ref, targets, o)
+	if err != nil {
 		done()
-		return "", nil, fmt.Errorf("image %s: no image for the platforms asked for", ref)
-	}
-	t := targets[0]
-	if i := slices.IndexFunc(targets, func(t target) bool { return t.platform == "linux/amd64" }); i >= 0 && len(o.Platforms) == 0 {
-		t = targets[i]
+		return "", nil, err
 	}
 	var total int64
 	for _, n := range t.layerSizes {
@@ -72,6 +69,47 @@ func Export(ctx context.Context, ref string, o Options) (archive string, cleanup
 		return "", nil, fmt.Errorf("image %s: writing it for the package scan: %w", ref, err)
 	}
 	return archive, cleanup, nil
+}
+
+// exported is the image of a reference's targets that Export writes.
+func exported(ref string, targets []target, o Options) (target, error) {
+	if len(targets) == 0 {
+		return target{}, fmt.Errorf("image %s: no image for the platforms asked for", ref)
+	}
+	t := targets[0]
+	if i := slices.IndexFunc(targets, func(t target) bool { return t.platform == "linux/amd64" }); i >= 0 && len(o.Platforms) == 0 {
+		t = targets[i]
+	}
+	return t, nil
+}
+
+// Digest is the content digest of the image Export writes for ref,
+// without writing it (a registry's manifests, a layout's index): the
+// package scan's cache names an image by it (an OCI layout's layers
+// verified against their names first: verifyLayout).
+func Digest(ctx context.Context, ref string, o Options) (string, error) {
+	s := New(o)
+	defer func() {
+		for _, c := range s.cleanups {
+			c()
+		}
+	}()
+	targets, _, err := s.resolve(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", ref, err)
+	}
+	t, err := exported(ref, targets, o)
+	if err != nil {
+		return "", err
+	}
+	if err := verifyLayout(t); err != nil {
+		return "", fmt.Errorf("image %s: %w", ref, err)
+	}
+	h, err := t.img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("image %s: %w", ref, err)
+	}
+	return t.platform + " " + h.String(), nil
 }
 
 func cutArchive(ref string) (string, bool) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -106,6 +107,11 @@ type Options struct {
 	EOLDir string
 	Now    time.Time
 
+	// Cache keeps each image's check results between runs, CacheVersion
+	// naming this build in their digests (cache.go); nil: none.
+	Cache        *cache.Store
+	CacheVersion string
+
 	Transport http.RoundTripper // registry transport (tests)
 	// Credentials are registry logins besides the docker config's (the CI
 	// platform's own: GITHUB_TOKEN for ghcr.io, CI_REGISTRY_* in GitLab),
@@ -184,7 +190,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		}
 		out.Images = append(out.Images, ci)
 		for _, t := range targets {
-			fs, notes, err := s.check(ctx, t, &out.Coverage)
+			fs, notes, err := s.checkCached(ctx, t, &out.Coverage)
 			out.Findings = append(out.Findings, fs...)
 			out.Notes = append(out.Notes, notes...)
 			if err != nil {

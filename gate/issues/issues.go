@@ -183,7 +183,11 @@ func parseMarker(body string) (key, scanner string, ok bool) {
 
 // Title is an issue's title.
 func Title(g Group) string {
-	return fmt.Sprintf("[secgate] %s: %s", g.Severity, oneLine(g.Title))
+	live := ""
+	if slices.ContainsFunc(g.Findings, policy.Finding.Live) {
+		live = "LIVE " // the provider said the credential works (secrets.verify)
+	}
+	return fmt.Sprintf("[secgate] %s: %s%s", g.Severity, live, oneLine(g.Title))
 }
 
 // Labels are an issue's labels.
@@ -223,6 +227,9 @@ func (o Options) Body(g Group) string {
 	fmt.Fprintf(&b, "| Tier | %s |\n", report.MarkdownText(tier))
 	if n := f.ExploitNote(); n != "" {
 		fmt.Fprintf(&b, "| Exploitation | %s |\n", report.MarkdownText(n))
+	}
+	if n := f.ValidityNote(); n != "" {
+		fmt.Fprintf(&b, "| Validity | %s |\n", report.MarkdownText(n))
 	}
 	fmt.Fprintf(&b, "| Action | %s |\n", f.Action)
 	if f.Location.Package != "" {

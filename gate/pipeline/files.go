@@ -52,23 +52,31 @@ func writeOtherFiles(rep *report.Report, o Options, opts report.Options, extra m
 }
 
 // files are the SBOM and VEX files to write with the report's other
-// files. The repository is named as the platform names it, else by its
-// directory; the VEX author is the policy's owner, else the repository.
+// files.
 func (s SBOMOptions) files(rep report.Report, cfg gate.Config, version string, now time.Time, repository string) map[string]report.Writer {
-	abs, _ := filepath.Abs(cfg.Path)
-	repo := cmp.Or(repository, filepath.Base(abs))
+	repo, author := documentNames(cfg, repository)
 	out := map[string]report.Writer{}
 	if s.File != "" {
 		out = rep.SBOMFiles(s.File, s.Format, repo, version, now)
 	}
 	if s.VEXOut != "" {
-		var owner string
-		if cfg.Policy != nil {
-			owner = cfg.Policy.Response.Owner
-		}
-		out[s.VEXOut] = report.VEXWriter{Author: cmp.Or(owner, repo), Version: version, Time: now}
+		out[s.VEXOut] = report.VEXWriter{Author: author, Version: version, Time: now}
 	}
 	return out
+}
+
+// documentNames name the documents' subject and author (the files
+// written and the attestations --sign attaches): the repository as the
+// platform names it, else by its directory; the VEX author is the
+// policy's owner, else the repository.
+func documentNames(cfg gate.Config, repository string) (repo, author string) {
+	abs, _ := filepath.Abs(cfg.Path)
+	repo = cmp.Or(repository, filepath.Base(abs))
+	var owner string
+	if cfg.Policy != nil {
+		owner = cfg.Policy.Response.Owner
+	}
+	return repo, cmp.Or(owner, repo)
 }
 
 // WriteReportFile writes the JSON report to path (see writeFile).

@@ -35,6 +35,7 @@ type Options struct {
 	CacheDir       string
 	CacheMax       string
 	OSVAPIURL      string
+	VerifySecrets  bool // --verify-secrets: in any run, dry runs included (issue 28)
 	// acting on the decision
 	FileIssues    bool
 	IssueLabels   []string

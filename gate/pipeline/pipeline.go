@@ -209,6 +209,8 @@ func (s *State) prepare(ctx context.Context) {
 		}
 	}
 	s.Config = o.config(s.Platform, s.Env, s.Logger)
+	// secrets.verify outside dry runs; --verify-secrets in any (issue 28)
+	s.Config.DryRun = s.DryRun
 	s.ReportOpts.PathPrefix = gate.PathInRepository(ctx, o.Path)
 }
 
@@ -226,7 +228,10 @@ func (o Options) config(p ci.Platform, env ci.Getenv, logger *slog.Logger) gate.
 	if o.CacheDir != "" {
 		cfg.CacheMax, _ = policy.ParseSize(o.CacheMax) // checked by Validate
 	}
-	// A key, never a flag (command lines are visible to every process).
+	cfg.VerifySecrets = o.VerifySecrets
+	cfg.InCI = ci.InCI(env)
+	// Keys, never flags (command lines are visible to every process).
+	cfg.CacheSecret = env("SECGATE_CACHE_KEY")
 	if k := env("SECGATE_FINGERPRINT_KEY"); k != "" {
 		cfg.FingerprintKey = []byte(k)
 	}

@@ -35,9 +35,13 @@ func signStep(ctx context.Context, s *State) error {
 	}
 	rep, fork := &s.Report, s.Range.Fork
 	run := s.Platform.Run()
+	// The SBOM and VEX attestations beside the verdict (always: see
+	// gate.SignOptions), in the --sbom-format asked for.
+	_, author := documentNames(s.Config, run.Repository)
 	o := gate.SignOptions{
 		DryRun: s.DryRun, Version: s.Options.Version, Now: time.Now(),
 		Commit: run.Commit, Repository: run.Repository, RunURL: run.URL,
+		SBOMFormat: s.Options.SBOM.Format, VEXAuthor: author,
 	}
 	err := s.signer(ctx, &o, fork)
 	if err == nil {

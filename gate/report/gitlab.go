@@ -186,6 +186,9 @@ func (g GitLab) vulnerability(f policy.Finding) glVulnerability {
 	if n := f.ExploitNote(); n != "" {
 		desc += "; " + MarkdownText(n)
 	}
+	if n := f.ValidityNote(); n != "" {
+		desc += "; " + MarkdownText(n)
+	}
 	v.Description = desc
 	switch f.Kind {
 	case policy.KindVulnerability:

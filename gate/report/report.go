@@ -104,7 +104,10 @@ type ImageSignature struct {
 	Attestation          string `json:"attestation,omitempty"`
 	TlogIndex            *int64 `json:"tlog_index,omitempty"`
 	AttestationTlogIndex *int64 `json:"attestation_tlog_index,omitempty"`
-	Reason               string `json:"reason,omitempty"`
+	// Attestations are the predicate types attested in the .att tag: the
+	// verdict's, the SBOM's, the VEX document's.
+	Attestations []string `json:"attestations,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
 }
 
 // PolicySource is the policy that judged the run.

@@ -111,7 +111,8 @@ func TestJSONMatchesSchema(t *testing.T) {
 	signed.Signature = &Signature{Image: "ghcr.io/acme/app@sha256:" + strings.Repeat("cd", 32), Identity: "key sha256:0011223344556677", Reason: "some images are not in a registry",
 		Images: []ImageSignature{
 			{Reference: "ghcr.io/acme/app:1", Digest: "ghcr.io/acme/app@sha256:" + strings.Repeat("cd", 32), Signed: true,
-				Signature: "ghcr.io/acme/app:sha256-" + strings.Repeat("cd", 32) + ".sig", Attestation: "ghcr.io/acme/app:sha256-" + strings.Repeat("cd", 32) + ".att", TlogIndex: &idx, AttestationTlogIndex: &idx},
+				Signature: "ghcr.io/acme/app:sha256-" + strings.Repeat("cd", 32) + ".sig", Attestation: "ghcr.io/acme/app:sha256-" + strings.Repeat("cd", 32) + ".att", TlogIndex: &idx, AttestationTlogIndex: &idx,
+				Attestations: []string{"https://github.com/secgate/secgate/attestation/verdict/v1", "https://cyclonedx.org/bom", "https://openvex.dev/ns"}},
 			{Reference: "docker-archive:app.tar", Reason: "not in a registry"},
 		}}
 	for name, r := range map[string]Report{"sample": sample(), "error": New(), "signed": signed} {

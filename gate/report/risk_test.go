@@ -61,3 +61,51 @@ func TestExploitationInEveryOutput(t *testing.T) {
 		t.Errorf("the report does not match the schema: %v", err)
 	}
 }
+
+// A live secret reads LIVE in the text report, a revoked one says so and
+// takes secrets.invalid; the JSON carries validity as the schema says.
+func TestSecretValidityInOutputs(t *testing.T) {
+	secret := func(path string, v policy.Validity) policy.Finding {
+		return policy.Finding{ID: "secret-" + path, Kind: policy.KindSecret, Scanner: "secrets", Rule: "github-pat", Title: "GitHub Personal Access Token",
+			Preview: "ghp_…", Fingerprint: "secret-" + path, Location: policy.Location{Path: path, Line: 1}, Validity: v}
+	}
+	d := policy.Default().Decide([]policy.Finding{secret("live.env", policy.ValidityValid), secret("old.env", policy.ValidityInvalid), secret("quiet.env", policy.ValidityUnknown)},
+		policy.Context{Now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+	r := New()
+	r.Verdict, r.DeployAllowed, r.Counts, r.Findings, r.Reasons = d.Verdict, d.DeployAllowed, d.Counts, d.Findings, d.Reasons
+	r.Scanners = []Scanner{{Name: "secrets", Status: StatusOK, Findings: 3, Coverage: &policy.Coverage{Files: 3}}}
+	if r.Counts.Critical != 2 || r.Counts.Medium != 1 {
+		t.Fatalf("counts %+v, want 2 critical (live, unknown) and 1 medium (revoked)", r.Counts)
+	}
+	text := string(written(t, Text{}, r))
+	for _, want := range []string{"LIVE  ghp_…  secret-live.env", "rejected by the provider (revoked)", "liveness unknown"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	for _, w := range []Writer{SARIF{}, GitLab{Type: GitLabSecrets, Version: "1.0.0"}, Markdown{}} {
+		if out := string(written(t, w, r)); !strings.Contains(out, "LIVE: the provider accepted this credential") || !strings.Contains(out, "rejected by the provider") {
+			t.Errorf("%T output lacks the providers' answers:\n%s", w, out)
+		}
+	}
+	if strings.Count(text, "LIVE") != 1 {
+		t.Errorf("LIVE on other findings than the live one:\n%s", text)
+	}
+	js := written(t, JSON{}, r)
+	for _, want := range []string{`"validity": "valid"`, `"validity": "invalid"`, `"validity": "unknown"`, policy.SourceSecretInvalid} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("json lacks %q", want)
+		}
+	}
+	sch, err := jsonschema.NewCompiler().Compile("report.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("the report does not match the schema: %v", err)
+	}
+}

@@ -215,6 +215,9 @@ func resultMessage(f policy.Finding) string {
 	if n := f.ExploitNote(); n != "" {
 		msg += "; " + t(n)
 	}
+	if n := f.ValidityNote(); n != "" {
+		msg += "; " + t(n)
+	}
 	if f.Fix != "" {
 		msg += ". " + t(f.Fix)
 	}

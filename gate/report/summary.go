@@ -191,6 +191,9 @@ func escapePath(p string) string {
 }
 
 func fixOrTitle(f policy.Finding) string {
+	if n := f.ValidityNote(); n != "" {
+		return n + ": " + cmp.Or(f.Fix, f.Title)
+	}
 	if n := f.ExploitNote(); n != "" {
 		return n + ": " + cmp.Or(f.Fix, f.Title)
 	}

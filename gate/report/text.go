@@ -247,10 +247,18 @@ func detailOf(f policy.Finding) string {
 			d += " (until " + f.Ignored.Expires + ")"
 		}
 		return d
-	case f.Kind == policy.KindSecret && f.Context != "":
-		return f.Preview + "  " + f.Fingerprint + "  (" + ContextNote(f.Context) + ")"
 	case f.Kind == policy.KindSecret:
-		return f.Preview + "  " + f.Fingerprint
+		d := f.Preview + "  " + f.Fingerprint
+		if f.Context != "" {
+			d += "  (" + ContextNote(f.Context) + ")"
+		}
+		switch {
+		case f.Live():
+			d = "LIVE  " + d
+		case f.Validity != "":
+			d += "  (" + f.ValidityNote() + ")"
+		}
+		return d
 	case f.ExploitNote() != "":
 		// Exploitation first: it is why the tier is what it is.
 		return strings.ToUpper(f.ExploitNote()[:1]) + f.ExploitNote()[1:] + ": " + cmp.Or(f.Fix, f.Title)
@@ -351,6 +359,30 @@ func pluralize(n int, one, many string) string {
 	return many
 }
 
+// attestationNames name the attested predicate types for a reader: "the
+// verdict, the SBOM (CycloneDX) and the VEX document". The types are
+// gate/sign's (PredicateType, PredicateCycloneDX, PredicateSPDX,
+// PredicateOpenVEX), spelled out: the report does not import the signer.
+func attestationNames(types []string) string {
+	var names []string
+	for _, t := range types {
+		name, ok := map[string]string{
+			"https://github.com/secgate/secgate/attestation/verdict/v1": "the verdict",
+			"https://cyclonedx.org/bom":                                 "the SBOM (CycloneDX)",
+			"https://spdx.dev/Document":                                 "the SBOM (SPDX)",
+			"https://openvex.dev/ns":                                    "the VEX document",
+		}[t]
+		if !ok {
+			name = t
+		}
+		names = append(names, name)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 // SignatureLines say what the signing step did, image by image.
 func SignatureLines(s Signature) []string {
 	var out []string
@@ -359,6 +391,8 @@ func SignatureLines(s Signature) []string {
 	}
 	for _, im := range s.Images {
 		switch {
+		case im.Signed && len(im.Attestations) > 1:
+			out = append(out, fmt.Sprintf("signed %s (signature %s, attestations of %s in %s)", im.Digest, im.Signature, attestationNames(im.Attestations), im.Attestation))
 		case im.Signed:
 			out = append(out, fmt.Sprintf("signed %s (signature %s, verdict attestation %s)", im.Digest, im.Signature, im.Attestation))
 		case im.Digest != "":

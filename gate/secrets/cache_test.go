@@ -45,7 +45,7 @@ func withClean(t *testing.T, tr *secretstest.Tree) *secretstest.Tree {
 
 func cached(t *testing.T, dir string, o Options) policy.ScanResult {
 	t.Helper()
-	store, err := cache.Open(dir, 0)
+	store, err := cache.Open(dir, 0, testCacheKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestCorruptCacheIsIgnored(t *testing.T) {
 	if !slices.Equal(findingKeys(cold), findingKeys(res)) {
 		t.Error("findings differ after a corrupt cache")
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "ignored (checksum mismatch") {
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "ignored (authentication failed") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 	if n := cacheNote(res); !strings.HasPrefix(n, "cache: 0 files") {
@@ -169,7 +169,7 @@ func TestConcurrentRunsShareACache(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			store, _ := cache.Open(dir, 0)
+			store, _ := cache.Open(dir, 0, testCacheKey)
 			res, err := New(Options{Root: tr.Root, Cache: store, CacheVersion: "test"}).Scan(context.Background())
 			if err != nil {
 				t.Error(err)
@@ -254,3 +254,6 @@ func TestBlobIDFromTheIndex(t *testing.T) {
 		t.Errorf("from the index only: %x, %v", got, err)
 	}
 }
+
+// testCacheKey authenticates the test stores (internal/cache.Key).
+var testCacheKey = []byte("secgate test cache key, 32 bytes")

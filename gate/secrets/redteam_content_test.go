@@ -531,7 +531,7 @@ func TestArchiveBoundNotCached(t *testing.T) {
 		if res := cached(t, cacheDir, skip); !contentSkipped(res, "archive", "dist/bundle.zip") {
 			t.Fatalf("%s: coverage %+v", mode, res.Coverage.Skipped)
 		}
-		store, err := cache.Open(cacheDir, 0)
+		store, err := cache.Open(cacheDir, 0, testCacheKey)
 		if err != nil {
 			t.Fatal(err)
 		}

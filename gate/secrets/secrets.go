@@ -66,7 +66,13 @@ type Options struct {
 	// read no further and coverage names it.
 	ArchiveBytes, RunArchiveBytes int64
 	SkipArchiveBounds             bool
-	Logger                        *slog.Logger
+	// Verify, when set, asks each provider whether a found credential is
+	// live (secrets.verify, --verify-secrets; see verify.go).
+	Verify *Verify
+	// VerifyDryRun says secrets.verify is set but this dry run leaves it
+	// off (--verify-secrets turns it on): a note.
+	VerifyDryRun bool
+	Logger       *slog.Logger
 }
 
 // Mode describes what Options scan, for the report.
@@ -229,7 +235,13 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	if hist != nil {
 		raw = hist.settle(ctx, d, raw, s.opts.FingerprintKey) // the range's last pass against its walk
 	}
-	res := convert(root, raw, ignores, status, s.opts.FingerprintKey)
+	res, values := convert(root, raw, ignores, status, s.opts.FingerprintKey)
+	switch {
+	case s.opts.Verify != nil && len(res.Findings) > 0:
+		notes = append(notes, s.opts.Verify.verifyFindings(ctx, res.Findings, values))
+	case s.opts.VerifyDryRun:
+		notes = append(notes, "secrets.verify: not in a dry run; --verify-secrets asks the providers")
+	}
 	if tree != nil {
 		notes = append(notes, tree.notes...)
 		res.Coverage = tree.coverage
@@ -264,13 +276,17 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 // values dropped, the same secret found twice (plain and decoded, or on two
 // lines of one file, or by two rules) reported once, .gitleaksignore
 // entries marked ignored.
-func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status, key []byte) policy.ScanResult {
+//
+// values[i] is the secret of res.Findings[i], for verification only: it
+// stays in this package.
+func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status, key []byte) (res policy.ScanResult, values []string) {
 	red := &Redactor{}
-	res := policy.ScanResult{Redactor: red}
+	res = policy.ScanResult{Redactor: red}
 	type kept struct {
 		f       policy.Finding
 		decoded bool
 		mac     string
+		value   string
 	}
 	var found []kept
 	bySecret := map[string]int{} // path + keyed hash of the value → index in found
@@ -301,17 +317,18 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 		at := path + "\x00" + mac
 		if i, seen := bySecret[at]; seen {
 			if better(f, decoded, found[i].f, found[i].decoded) {
-				found[i] = kept{f, decoded, mac}
+				found[i] = kept{f, decoded, mac, g.Secret}
 			}
 			continue
 		}
 		bySecret[at] = len(found)
-		found = append(found, kept{f, decoded, mac})
+		found = append(found, kept{f, decoded, mac, g.Secret})
 	}
 	for _, k := range found {
 		k.f.Fingerprint = policy.Fingerprint(policy.KindSecret, k.f.Rule, k.f.Location.Path, k.mac)
 		k.f.ID = k.f.Fingerprint
 		res.Findings = append(res.Findings, k.f)
+		values = append(values, k.value)
 	}
 	if examples > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("%d matches of public example values, placeholders and sample credentials (documentation keys, RFC examples, template slots, demo accounts) not reported", examples))
@@ -319,7 +336,7 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 	if len(found) > 0 && len(key) == 0 {
 		res.Notes = append(res.Notes, "fingerprints use the public default key (SECGATE_FINGERPRINT_KEY is unset): set one before reports or issues go public (README, \"Finding identity\")")
 	}
-	return res
+	return res, values
 }
 
 // better chooses which of two findings of one secret in one file to keep:

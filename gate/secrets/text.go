@@ -49,7 +49,7 @@ func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []p
 	if len(raw) == 0 {
 		return nil
 	}
-	res := convert("", raw, nil, "", t.key)
+	res, _ := convert("", raw, nil, "", t.key)
 	for _, g := range raw {
 		t.redactor.add(g.Secret)
 	}

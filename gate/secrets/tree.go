@@ -56,6 +56,12 @@ type treeFiles struct {
 	keys      map[string]cache.ID
 	scanned   []scannedFile
 	hits      int
+
+	// ignored are the directories the tree's own ignore rules leave out
+	// (repo.IgnoredDirs, as the other scanners of files read it: build
+	// output, downloaded repositories); one holding a tracked file is
+	// never among them.
+	ignored map[string]bool
 }
 
 // cached reports whether the file at path is known clean (counted as read);
@@ -125,6 +131,18 @@ func (t *treeFiles) Fragments(ctx context.Context, yield sources.FragmentsFunc) 
 		mu   sync.Mutex
 		errs []error
 	)
+	// Outside a repository nothing is ignored: no file is tracked there,
+	// so a .gitignore inside the input could hide any directory of it.
+	t.ignored = map[string]bool{}
+	if _, err := repo.Open(t.root); err == nil {
+		ignored, err := repo.IgnoredDirs(ctx, t.root)
+		if err != nil {
+			return err
+		}
+		for _, d := range ignored {
+			t.ignored[d] = true
+		}
+	}
 	walkErr := filepath.WalkDir(t.root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == t.root {
@@ -146,6 +164,10 @@ func (t *treeFiles) Fragments(ctx context.Context, yield sources.FragmentsFunc) 
 			}
 			if skipPath(t.cfg, path) {
 				t.skip("directory", "a path the secret rules allowlist", path)
+				return filepath.SkipDir
+			}
+			if t.ignored[relPath(t.root, path)] {
+				t.skip("directory", "ignored by the tree's own .gitignore", path)
 				return filepath.SkipDir
 			}
 			return nil

@@ -55,13 +55,20 @@ func TestSignOnDistributionWithCosign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Sign(ctx, d.String(), st); err != nil {
+		// The documents beside the verdict: a CycloneDX SBOM without the
+		// log, an SPDX one with it, the VEX document in both.
+		sbomType, sbomDoc, cosignType := sign.PredicateCycloneDX, cdxDoc, "cyclonedx"
+		if tlog {
+			sbomType, sbomDoc, cosignType = sign.PredicateSPDX, spdxDoc, "spdxjson"
+		}
+		if _, err := s.Sign(ctx, d.String(), st, document(t, d, sbomType, sbomDoc), document(t, d, sign.PredicateOpenVEX, vexDoc)); err != nil {
 			t.Fatalf("signing on distribution (tlog %t): %v", tlog, err)
 		}
 		o := sign.VerifyOptions{Key: pub, IgnoreTlog: !tlog}
 		if tlog {
 			o.TrustedRoot = ss.TrustedRoot
 		}
+		o.Require = []string{sign.KindSBOM, sign.KindVEX}
 		if _, err := sign.Verify(ctx, d.String(), o); err != nil {
 			t.Fatalf("verify on distribution (tlog %t): %v", tlog, err)
 		}
@@ -88,9 +95,23 @@ func TestSignOnDistributionWithCosign(t *testing.T) {
 		if out, err := cosign(pubFile, "verify-attestation", "--type", sign.PredicateType); err != nil {
 			t.Fatalf("cosign verify-attestation (tlog %t): %v\n%s", tlog, err, out)
 		}
+		for _, typ := range []string{cosignType, "openvex"} {
+			out, err := cosign(pubFile, "verify-attestation", "--type", typ)
+			if err != nil {
+				t.Fatalf("cosign verify-attestation --type %s (tlog %t): %v\n%s", typ, tlog, err, out)
+			}
+			// cosign prints each matching statement's DSSE envelope: the
+			// predicate type it checked is in the decoded payload.
+			if !strings.Contains(out, "Verification for "+d.String()) {
+				t.Fatalf("cosign verify-attestation --type %s (tlog %t) says:\n%s", typ, tlog, out)
+			}
+		}
+		if out, err := cosign(otherFile, "verify-attestation", "--type", cosignType); err == nil {
+			t.Fatalf("cosign verify-attestation --type %s accepted another key (tlog %t):\n%s", cosignType, tlog, out)
+		}
 		if out, err := cosign(otherFile, "verify"); err == nil {
 			t.Fatalf("cosign verify accepted another key (tlog %t):\n%s", tlog, out)
 		}
-		t.Logf("cosign verify and verify-attestation accept %s (tlog %t)", d, tlog)
+		t.Logf("cosign verify, verify-attestation --type %s, --type %s and --type openvex accept %s (tlog %t)", sign.PredicateType, cosignType, d, tlog)
 	}
 }

@@ -9,6 +9,7 @@ package sign
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -87,6 +88,15 @@ type Result struct {
 	Identity    string `json:"identity"`              // key fingerprint, or the certificate's subject and issuer
 	TlogIndex   *int64 `json:"tlog_index,omitempty"`  // the signature's Rekor log index
 	AttTlogIdx  *int64 `json:"attestation_tlog_index,omitempty"`
+	// Attested are the attestations pushed, in the order given (the
+	// verdict first).
+	Attested []Attested `json:"attested,omitempty"`
+}
+
+// Attested is one attestation pushed.
+type Attested struct {
+	PredicateType string `json:"predicate_type"`
+	TlogIndex     *int64 `json:"tlog_index,omitempty"`
 }
 
 // Signer signs images with one identity.
@@ -181,14 +191,18 @@ func (s *Signer) remoteOptions(ctx context.Context) []ociremote.Option {
 }
 
 // Sign signs the image (a digest reference, never a tag) and attests the
-// statement (an in-toto statement, JSON) for it. Everything is signed and
-// logged before anything is pushed: an error before the push leaves the
-// registry as it was.
-func (s *Signer) Sign(ctx context.Context, digestRef string, statement []byte) (Result, error) {
+// statements (in-toto statements, JSON: the verdict's first, then the
+// documents beside it) for it. Everything is signed and logged before
+// anything is pushed: an error before the push leaves the registry as it
+// was.
+func (s *Signer) Sign(ctx context.Context, digestRef string, statements ...[]byte) (Result, error) {
 	res := Result{Image: digestRef, Identity: s.identity}
 	image, err := name.NewDigest(digestRef)
 	if err != nil {
 		return res, fmt.Errorf("signing %q: only a digest reference is signed: %w", digestRef, err)
+	}
+	if len(statements) == 0 {
+		return res, fmt.Errorf("signing %s: no statement to attest", image)
 	}
 	ropts := s.remoteOptions(ctx)
 
@@ -224,25 +238,16 @@ func (s *Signer) Sign(ctx context.Context, digestRef string, statement []byte) (
 		return res, err
 	}
 
-	// The attestation: the statement in a DSSE envelope, as cosign attest.
-	env, err := dsse.WrapSigner(s.sv, ctypes.IntotoPayloadType).SignMessage(bytes.NewReader(statement))
-	if err != nil {
-		return res, fmt.Errorf("signing the verdict attestation of %s: %w", image, err)
-	}
-	attOpts := append(s.staticOptions(),
-		static.WithLayerMediaType(ctypes.DssePayloadType),
-		static.WithAnnotations(map[string]string{"predicateType": PredicateType}))
-	if rekor != nil {
-		entry, err := cosign.TLogUploadDSSEEnvelope(ctx, rekor, env, s.tlogKey())
+	// The attestations: each statement in a DSSE envelope, as cosign
+	// attest makes them, with its predicate type as annotation.
+	var atts []oci.Signature
+	var attested []Attested
+	for _, st := range statements {
+		a, done, err := s.attestation(ctx, rekor, image, st)
 		if err != nil {
-			return res, fmt.Errorf("recording the verdict attestation of %s in the transparency log %s: %w", image, s.opts.RekorURL, err)
+			return res, err
 		}
-		res.AttTlogIdx = entry.LogIndex
-		attOpts = append(attOpts, static.WithBundle(cbundle.EntryToBundle(entry)))
-	}
-	att, err := static.NewAttestation(env, attOpts...)
-	if err != nil {
-		return res, err
+		atts, attested = append(atts, a), append(attested, done)
 	}
 
 	// Attach to what the registry already holds for the digest (other
@@ -254,8 +259,10 @@ func (s *Signer) Sign(ctx context.Context, digestRef string, statement []byte) (
 	if se, err = mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(cremote.NewDupeDetector(s.sv))); err != nil {
 		return res, err
 	}
-	if se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replaceVerdict{})); err != nil {
-		return res, err
+	for i, att := range atts {
+		if se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replaceType{attested[i].PredicateType})); err != nil {
+			return res, err
+		}
 	}
 	if err := ociremote.WriteSignatures(image.Repository, se, ropts...); err != nil {
 		return res, fmt.Errorf("pushing the signature of %s: %w", image, err)
@@ -263,11 +270,49 @@ func (s *Signer) Sign(ctx context.Context, digestRef string, statement []byte) (
 	sigTag, _ := ociremote.SignatureTag(image, ropts...)
 	res.Signature = sigTag.String()
 	if err := ociremote.WriteAttestations(image.Repository, se, ropts...); err != nil {
-		return res, fmt.Errorf("pushing the verdict attestation of %s (the signature was pushed): %w", image, err)
+		return res, fmt.Errorf("pushing the %s attestation of %s (the signature was pushed): %w", attestedNames(attested), image, err)
 	}
 	attTag, _ := ociremote.AttestationTag(image, ropts...)
 	res.Attestation = attTag.String()
+	res.Attested = attested
+	res.AttTlogIdx = attested[0].TlogIndex
 	return res, nil
+}
+
+// attestation signs one statement, and logs it when there is a log.
+func (s *Signer) attestation(ctx context.Context, rekor *rekorclient.Rekor, image name.Digest, statement []byte) (oci.Signature, Attested, error) {
+	typ, err := predicateTypeOf(statement)
+	if err != nil {
+		return nil, Attested{}, fmt.Errorf("attesting for %s: %w", image, err)
+	}
+	done := Attested{PredicateType: typ}
+	what := cmp.Or(KindOf(typ), typ)
+	env, err := dsse.WrapSigner(s.sv, ctypes.IntotoPayloadType).SignMessage(bytes.NewReader(statement))
+	if err != nil {
+		return nil, done, fmt.Errorf("signing the %s attestation of %s: %w", what, image, err)
+	}
+	opts := append(s.staticOptions(),
+		static.WithLayerMediaType(ctypes.DssePayloadType),
+		static.WithAnnotations(map[string]string{"predicateType": typ}))
+	if rekor != nil {
+		entry, err := cosign.TLogUploadDSSEEnvelope(ctx, rekor, env, s.tlogKey())
+		if err != nil {
+			return nil, done, fmt.Errorf("recording the %s attestation of %s in the transparency log %s: %w", what, image, s.opts.RekorURL, err)
+		}
+		done.TlogIndex = entry.LogIndex
+		opts = append(opts, static.WithBundle(cbundle.EntryToBundle(entry)))
+	}
+	att, err := static.NewAttestation(env, opts...)
+	return att, done, err
+}
+
+// attestedNames says which attestations a push carried: "verdict, sbom".
+func attestedNames(atts []Attested) string {
+	var names []string
+	for _, a := range atts {
+		names = append(names, cmp.Or(KindOf(a.PredicateType), a.PredicateType))
+	}
+	return strings.Join(names, ", ")
 }
 
 // selfCheck verifies the signature as a verifier will — the certificate
@@ -311,18 +356,19 @@ func (s *Signer) tlogKey() []byte {
 	return s.pubPEM
 }
 
-// replaceVerdict replaces an earlier verdict attestation of the digest
-// (a re-run's) and keeps every other attestation.
-type replaceVerdict struct{}
+// replaceType replaces an earlier attestation of the digest with the same
+// predicate type (a re-run's verdict, SBOM or VEX document) and keeps
+// every other attestation, as `cosign attest --replace` does.
+type replaceType struct{ predicateType string }
 
-func (replaceVerdict) Replace(atts oci.Signatures, att oci.Signature) (oci.Signatures, error) {
+func (r replaceType) Replace(atts oci.Signatures, att oci.Signature) (oci.Signatures, error) {
 	existing, err := atts.Get()
 	if err != nil {
 		return nil, err
 	}
 	var keep []oci.Signature
 	for _, e := range existing {
-		if a, err := e.Annotations(); err == nil && a["predicateType"] == PredicateType {
+		if a, err := e.Annotations(); err == nil && a["predicateType"] == r.predicateType {
 			continue
 		}
 		keep = append(keep, e)

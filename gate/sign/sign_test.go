@@ -249,17 +249,40 @@ func TestKeyless(t *testing.T) {
 	if !strings.Contains(s.Identity(), identity) || !strings.Contains(s.Identity(), ss.Issuer) {
 		t.Fatalf("identity %q", s.Identity())
 	}
-	if _, err := s.Sign(ctx, d.String(), statement(t, d, "pass", "production", time.Now())); err != nil {
-		t.Fatal(err)
-	}
-	ok := sign.VerifyOptions{CertIdentity: identity, CertOIDCIssuer: ss.Issuer, TrustedRoot: ss.TrustedRoot}
-	v, err := sign.Verify(ctx, host+"/app:3", ok)
+	res, err := s.Sign(ctx, d.String(), statement(t, d, "pass", "production", time.Now()),
+		document(t, d, sign.PredicateSPDX, spdxDoc), document(t, d, sign.PredicateOpenVEX, vexDoc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(v.Identity, identity) {
-		t.Fatalf("verified identity %q", v.Identity)
+	// Every attestation is logged, the documents' too.
+	if len(res.Attested) != 3 || res.Attested[1].TlogIndex == nil || res.Attested[2].TlogIndex == nil || strings.Join(ss.Uploads, ",") != "hashedrekord,dsse,dsse,dsse" {
+		t.Fatalf("attested %+v, logged %v", res.Attested, ss.Uploads)
 	}
+	ok := sign.VerifyOptions{CertIdentity: identity, CertOIDCIssuer: ss.Issuer, TrustedRoot: ss.TrustedRoot}
+	req := ok
+	req.Require = []string{"sbom", "vex"}
+	v, err := sign.Verify(ctx, host+"/app:3", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(v.Identity, identity) || len(v.Attestations) != 3 {
+		t.Fatalf("verified identity %q, attestations %v", v.Identity, v.Attestations)
+	}
+	// Another identity of the same issuer attests an SBOM of an image we
+	// signed without one: not ours, refused.
+	dd := signtest.PushRandom(t, host+"/docs:1")
+	if _, err := s.Sign(ctx, dd.String(), statement(t, dd, "pass", "", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	intruder, err := sign.New(ctx, sign.Options{IDToken: ss.Token("https://github.com/evil/app/.github/workflows/ci.yml@refs/heads/main"), FulcioURL: ss.FulcioURL, RekorURL: ss.RekorURL, TlogUpload: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := intruder.Sign(ctx, dd.String(), document(t, dd, sign.PredicateCycloneDX, cdxDoc)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = sign.Verify(ctx, dd.String(), req)
+	notVerified(t, err, "no SBOM attestation")
 	re := ok
 	re.CertIdentity, re.CertIdentityRegexp = "", `^https://github\.com/acme/`
 	if _, err := sign.Verify(ctx, d.String(), re); err != nil {

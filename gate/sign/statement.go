@@ -78,18 +78,103 @@ type Subject struct {
 
 // NewStatement is the verdict attestation's statement for the image.
 func NewStatement(digestRef string, v Verdict) ([]byte, error) {
-	image, err := name.NewDigest(digestRef)
+	subject, err := subjectOf(digestRef)
 	if err != nil {
-		return nil, fmt.Errorf("%q: not a digest reference: %w", digestRef, err)
-	}
-	alg, hex, ok := strings.Cut(image.DigestStr(), ":")
-	if !ok {
-		return nil, fmt.Errorf("%s: not a digest reference", image)
+		return nil, err
 	}
 	return json.Marshal(Statement{
 		Type:          StatementType,
-		Subject:       []Subject{{Name: image.Context().Name(), Digest: map[string]string{alg: hex}}},
+		Subject:       []Subject{subject},
 		PredicateType: PredicateType,
 		Predicate:     v,
 	})
+}
+
+func subjectOf(digestRef string) (Subject, error) {
+	image, err := name.NewDigest(digestRef)
+	if err != nil {
+		return Subject{}, fmt.Errorf("%q: not a digest reference: %w", digestRef, err)
+	}
+	alg, hex, ok := strings.Cut(image.DigestStr(), ":")
+	if !ok {
+		return Subject{}, fmt.Errorf("%s: not a digest reference", image)
+	}
+	return Subject{Name: image.Context().Name(), Digest: map[string]string{alg: hex}}, nil
+}
+
+// The predicate types of the documents attested beside the verdict, as
+// `cosign verify-attestation --type cyclonedx|spdxjson|openvex` names
+// them (cosign's PredicateTypeMap), so that cosign, Kyverno and the
+// policy-controller find them by their usual names.
+const (
+	PredicateCycloneDX = "https://cyclonedx.org/bom"
+	PredicateSPDX      = "https://spdx.dev/Document"
+	PredicateOpenVEX   = "https://openvex.dev/ns"
+)
+
+// The kinds of attestation `secgate verify` names and --require asks for.
+const (
+	KindVerdict = "verdict"
+	KindSBOM    = "sbom"
+	KindVEX     = "vex"
+)
+
+// Requirable are the kinds --require accepts (the verdict is always
+// required).
+var Requirable = []string{KindSBOM, KindVEX}
+
+// KindOf names an attestation's predicate type: verdict, sbom, vex, or ""
+// for one secgate does not make (a provenance attestation of the build).
+func KindOf(predicateType string) string {
+	switch predicateType {
+	case PredicateType:
+		return KindVerdict
+	case PredicateCycloneDX, PredicateSPDX:
+		return KindSBOM
+	case PredicateOpenVEX:
+		return KindVEX
+	}
+	return ""
+}
+
+// documentStatement is an in-toto statement whose predicate is a whole
+// document (an SBOM, a VEX document), as `cosign attest --predicate FILE`
+// makes it.
+type documentStatement struct {
+	Type          string          `json:"_type"`
+	Subject       []Subject       `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate"`
+}
+
+// NewDocumentStatement is the statement attesting doc (JSON: a CycloneDX
+// or SPDX SBOM, an OpenVEX document) about the image.
+func NewDocumentStatement(digestRef, predicateType string, doc []byte) ([]byte, error) {
+	if KindOf(predicateType) == "" || predicateType == PredicateType {
+		return nil, fmt.Errorf("predicate type %q: not a document secgate attests", predicateType)
+	}
+	if !json.Valid(doc) {
+		return nil, fmt.Errorf("the %s document for %s is not JSON", KindOf(predicateType), digestRef)
+	}
+	subject, err := subjectOf(digestRef)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(documentStatement{Type: StatementType, Subject: []Subject{subject}, PredicateType: predicateType, Predicate: doc})
+}
+
+// predicateTypeOf reads a statement's predicate type (for the annotation
+// cosign sets on each attestation, and for messages).
+func predicateTypeOf(statement []byte) (string, error) {
+	var st struct {
+		Type          string `json:"_type"`
+		PredicateType string `json:"predicateType"`
+	}
+	if err := json.Unmarshal(statement, &st); err != nil {
+		return "", fmt.Errorf("not an in-toto statement: %w", err)
+	}
+	if st.Type != StatementType || st.PredicateType == "" {
+		return "", fmt.Errorf("not an in-toto statement (_type %q, predicateType %q)", st.Type, st.PredicateType)
+	}
+	return st.PredicateType, nil
 }

@@ -1,6 +1,7 @@
 package sign
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"encoding/base64"
@@ -9,6 +10,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -43,7 +46,10 @@ type VerifyOptions struct {
 	// Environment, when set, requires the verdict to have been made for
 	// it (production: the strictest tier applied).
 	Environment string
-	Now         time.Time
+	// Require names the attestations the image must carry besides the
+	// verdict, signed by the same identity: sbom, vex (Requirable).
+	Require []string
+	Now     time.Time
 
 	Keychain  authn.Keychain
 	Transport http.RoundTripper
@@ -54,6 +60,15 @@ type Verified struct {
 	Image    string  `json:"image"`    // repository@sha256:…
 	Identity string  `json:"identity"` // the key or the certificate's subject
 	Verdict  Verdict `json:"verdict"`  // the newest passing verdict attestation
+	// Attestations are the kinds of attestation the image carries by the
+	// same identity, each predicate type once.
+	Attestations []Attestation `json:"attestations"`
+}
+
+// Attestation is one kind of attestation an image carries.
+type Attestation struct {
+	Kind          string `json:"kind,omitempty"` // verdict, sbom, vex; empty for another's
+	PredicateType string `json:"predicate_type"`
 }
 
 // NotVerified is a verification that ran and refused the image: exit 1,
@@ -79,6 +94,9 @@ func Verify(ctx context.Context, image string, o VerifyOptions) (Verified, error
 	}
 	if o.Transport == nil {
 		o.Transport = http.DefaultTransport
+	}
+	if err := checkRequire(o.Require); err != nil {
+		return out, err
 	}
 	ref, err := name.ParseReference(image)
 	if err != nil {
@@ -110,10 +128,20 @@ func Verify(ctx context.Context, image string, o VerifyOptions) (Verified, error
 	var best *Verdict
 	for _, att := range atts {
 		st, err := statementOf(att)
-		if err != nil || st.PredicateType != PredicateType {
+		if err != nil {
 			continue
 		}
-		v := st.Predicate
+		if !slices.ContainsFunc(out.Attestations, func(a Attestation) bool { return a.PredicateType == st.PredicateType }) {
+			out.Attestations = append(out.Attestations, Attestation{Kind: KindOf(st.PredicateType), PredicateType: st.PredicateType})
+		}
+		if st.PredicateType != PredicateType {
+			continue
+		}
+		var v Verdict
+		if err := json.Unmarshal(st.Predicate, &v); err != nil {
+			reasons = append(reasons, fmt.Sprintf("its verdict attestation does not parse: %v", err))
+			continue
+		}
 		switch {
 		case v.Verdict != "pass":
 			reasons = append(reasons, fmt.Sprintf("the verdict is %q", v.Verdict))
@@ -127,6 +155,9 @@ func Verify(ctx context.Context, image string, o VerifyOptions) (Verified, error
 			}
 		}
 	}
+	slices.SortFunc(out.Attestations, func(a, b Attestation) int {
+		return cmp.Or(cmp.Compare(kindOrder(a.Kind), kindOrder(b.Kind)), cmp.Compare(a.PredicateType, b.PredicateType))
+	})
 	if best == nil {
 		if len(reasons) == 0 {
 			return out, refuse("%s: signed, but no secgate verdict attestation (%s) by the same identity", digest, PredicateType)
@@ -134,7 +165,54 @@ func Verify(ctx context.Context, image string, o VerifyOptions) (Verified, error
 		return out, refuse("%s: signed, but %s", digest, reasons[len(reasons)-1])
 	}
 	out.Verdict = *best
+	for _, kind := range o.Require {
+		if !slices.ContainsFunc(out.Attestations, func(a Attestation) bool { return a.Kind == kind }) {
+			return out, refuse("%s: verdict pass, but no %s attestation (%s) by the same identity", digest, kindName(kind), strings.Join(predicatesOf(kind), " or "))
+		}
+	}
 	return out, nil
+}
+
+// checkRequire refuses a --require that names no attestation secgate makes.
+func checkRequire(kinds []string) error {
+	for _, k := range kinds {
+		if !slices.Contains(Requirable, k) {
+			return fmt.Errorf("--require %q: want %s (the verdict is always required)", k, strings.Join(Requirable, ", "))
+		}
+	}
+	return nil
+}
+
+func kindOrder(kind string) int {
+	switch kind {
+	case KindVerdict:
+		return 0
+	case KindSBOM:
+		return 1
+	case KindVEX:
+		return 2
+	}
+	return 3
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case KindSBOM:
+		return "SBOM"
+	case KindVEX:
+		return "VEX"
+	}
+	return kind
+}
+
+func predicatesOf(kind string) []string {
+	switch kind {
+	case KindSBOM:
+		return []string{PredicateCycloneDX, PredicateSPDX}
+	case KindVEX:
+		return []string{PredicateOpenVEX}
+	}
+	return []string{PredicateType}
 }
 
 // classify tells a refusal (exit 1) from a failure to check (exit 2).
@@ -220,9 +298,10 @@ func signerIdentity(sig oci.Signature, o VerifyOptions) string {
 }
 
 // statementOf reads the in-toto statement out of an attestation's DSSE
-// envelope.
-func statementOf(att oci.Signature) (Statement, error) {
-	var st Statement
+// envelope; its predicate is decoded by the caller, by its type (a verdict
+// and an SBOM have nothing in common).
+func statementOf(att oci.Signature) (documentStatement, error) {
+	var st documentStatement
 	raw, err := att.Payload()
 	if err != nil {
 		return st, err

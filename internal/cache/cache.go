@@ -5,9 +5,12 @@
 // path: what had a finding is scanned again, every run.
 //
 // A set is one file, DIR/<scanner>-<digest>.set: a versioned header, the
-// sorted ids, a SHA-256 of everything before it. A file that is short,
-// corrupt, of another version or of another configuration is ignored with
-// a warning, never trusted, never an error. Writes go to a temporary file
+// sorted ids, an HMAC-SHA256 of everything before it under the store's
+// key, which is never in DIR (key.go): whoever can write DIR (a pull
+// request that restores a poisoned CI cache) cannot forge an entry that
+// says "judged clean". A file that is short, corrupt, forged (the HMAC
+// does not verify), of another version or of another configuration is
+// ignored with a warning, never trusted, never an error. Writes go to a temporary file
 // renamed over the old one, so concurrent runs sharing DIR never see half
 // a file (the last writer's set wins: a run's additions can be lost, never
 // a wrong id kept). The directory is bounded: past the limit, the sets
@@ -16,6 +19,7 @@ package cache
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -34,8 +38,10 @@ import (
 type ID [20]byte
 
 const (
-	magic   = "SECGATE-CACHE\n"
-	version = 1
+	magic = "SECGATE-CACHE\n"
+	// 2: the checksum is an HMAC under a key outside the directory; a
+	// version-1 set (a plain SHA-256 anyone can recompute) is not trusted.
+	version = 2
 	suffix  = ".set"
 )
 
@@ -43,15 +49,26 @@ const (
 type Store struct {
 	dir string
 	max int64
+	key []byte // authenticates every file (key.go)
 }
 
 // Open makes the directory if needed; max bounds its size in bytes (0: no
-// bound).
-func Open(dir string, max int64) (*Store, error) {
+// bound); key authenticates what is written and read (Key gives it).
+func Open(dir string, max int64, key []byte) (*Store, error) {
+	if len(key) < 16 {
+		return nil, fmt.Errorf("cache directory %s: an authentication key of at least 16 bytes is needed, %d given", dir, len(key))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cache directory %s: %w", dir, err)
 	}
-	return &Store{dir: dir, max: max}, nil
+	return &Store{dir: dir, max: max, key: slices.Clone(key)}, nil
+}
+
+// mac is the HMAC-SHA256 of data under the store's key.
+func (s *Store) mac(data []byte) []byte {
+	h := hmac.New(sha256.New, s.key)
+	h.Write(data)
+	return h.Sum(nil)
 }
 
 // Set is one scanner's clean ids under one configuration.
@@ -88,7 +105,7 @@ func (s *Store) Load(scanner string, digest [32]byte) (set *Set, warning string)
 	if err != nil {
 		return set, fmt.Sprintf("cache %s not read (%v): scanning everything", set.path(), err)
 	}
-	ids, err := decode(data, digest)
+	ids, err := s.decode(data, digest)
 	if err != nil {
 		return set, fmt.Sprintf("cache %s ignored (%v): scanning everything", set.path(), err)
 	}
@@ -134,7 +151,7 @@ func (set *Set) Save() error {
 		return nil
 	}
 	if data, err := os.ReadFile(set.path()); err == nil {
-		if ids, err := decode(data, set.digest); err == nil {
+		if ids, err := set.store.decode(data, set.digest); err == nil {
 			for _, id := range ids {
 				set.ids[id] = struct{}{}
 			}
@@ -149,7 +166,7 @@ func (set *Set) Save() error {
 	if err != nil {
 		return fmt.Errorf("writing the cache: %w", err)
 	}
-	_, err = tmp.Write(encode(ids, set.digest))
+	_, err = tmp.Write(set.store.encode(ids, set.digest))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -167,7 +184,7 @@ func (set *Set) Save() error {
 	return set.store.evict(set.path())
 }
 
-func encode(ids []ID, digest [32]byte) []byte {
+func (s *Store) encode(ids []ID, digest [32]byte) []byte {
 	var b bytes.Buffer
 	b.WriteString(magic)
 	b.WriteByte(version)
@@ -176,12 +193,11 @@ func encode(ids []ID, digest [32]byte) []byte {
 	for _, id := range ids {
 		b.Write(id[:])
 	}
-	sum := sha256.Sum256(b.Bytes())
-	b.Write(sum[:])
+	b.Write(s.mac(b.Bytes()))
 	return b.Bytes()
 }
 
-func decode(data []byte, digest [32]byte) ([]ID, error) {
+func (s *Store) decode(data []byte, digest [32]byte) ([]ID, error) {
 	head := len(magic) + 1 + 32 + 4
 	switch {
 	case len(data) < head+32 || !strings.HasPrefix(string(data), magic):
@@ -189,9 +205,8 @@ func decode(data []byte, digest [32]byte) ([]ID, error) {
 	case data[len(magic)] != version:
 		return nil, fmt.Errorf("version %d, this secgate writes %d", data[len(magic)], version)
 	}
-	sum := sha256.Sum256(data[:len(data)-32])
-	if !bytes.Equal(sum[:], data[len(data)-32:]) {
-		return nil, errors.New("checksum mismatch: corrupt or truncated")
+	if !hmac.Equal(s.mac(data[:len(data)-32]), data[len(data)-32:]) {
+		return nil, errors.New("authentication failed: corrupt, truncated, or not written under this key")
 	}
 	if !bytes.Equal(data[len(magic)+1:len(magic)+33], digest[:]) {
 		return nil, errors.New("written for another configuration")
@@ -207,7 +222,12 @@ func decode(data []byte, digest [32]byte) ([]ID, error) {
 	return ids, nil
 }
 
-// evict removes the sets least recently written until the directory is
+// ours reports whether a file of the directory is a set or an entry.
+func ours(name string) bool {
+	return strings.HasSuffix(name, suffix) || strings.HasSuffix(name, entrySuffix)
+}
+
+// evict removes the sets and entries least recently written until the directory is
 // within its bound; keep (the set just written) goes last.
 func (s *Store) evict(keep string) error {
 	if s.max <= 0 {
@@ -225,7 +245,7 @@ func (s *Store) evict(keep string) error {
 	var files []file
 	var total int64
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), suffix) || strings.HasPrefix(e.Name(), ".") {
+		if !ours(e.Name()) || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		info, err := e.Info()
@@ -258,7 +278,7 @@ func (s *Store) Size() int64 {
 	var total int64
 	entries, _ := os.ReadDir(s.dir)
 	for _, e := range entries {
-		if info, err := e.Info(); err == nil && strings.HasSuffix(e.Name(), suffix) {
+		if info, err := e.Info(); err == nil && ours(e.Name()) {
 			total += info.Size()
 		}
 	}

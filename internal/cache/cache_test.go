@@ -16,7 +16,7 @@ func id(n int) ID {
 }
 
 func TestSaveLoad(t *testing.T) {
-	s, err := Open(t.TempDir(), 0)
+	s, err := Open(t.TempDir(), 0, testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestSaveLoad(t *testing.T) {
 // warning, never trusted, never an error; the next save replaces it.
 func TestBadFilesAreIgnored(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := Open(dir, 0)
+	s, _ := Open(dir, 0, testKey)
 	d := Digest("x")
 	set, _ := s.Load("secrets-files", d)
 	set.Add(id(1))
@@ -92,7 +92,7 @@ func TestBadFilesAreIgnored(t *testing.T) {
 // Runs sharing a directory: every file read is whole and valid, and each
 // run's ids survive when they save one after the other.
 func TestConcurrentSaves(t *testing.T) {
-	s, _ := Open(t.TempDir(), 0)
+	s, _ := Open(t.TempDir(), 0, testKey)
 	d := Digest("z")
 	var wg sync.WaitGroup
 	for w := range 8 {
@@ -135,7 +135,7 @@ func TestConcurrentSaves(t *testing.T) {
 // written stays.
 func TestEviction(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := Open(dir, 3000)
+	s, _ := Open(dir, 3000, testKey)
 	var paths []string
 	for n := range 4 {
 		set, _ := s.Load("secrets-files", Digest(fmt.Sprint(n)))

@@ -6,6 +6,7 @@
 package signtest
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -45,6 +46,7 @@ import (
 	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1" // (as cosign uploads them)
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 )
 
 // KeyPair makes a cosign key pair (the private key encrypted with the
@@ -329,4 +331,66 @@ func Tags(t testing.TB, repo string) []string {
 		t.Fatal(err)
 	}
 	return tags
+}
+
+// Statement is an in-toto statement as an attestation carries it.
+type Statement struct {
+	Type          string             `json:"_type"`
+	PredicateType string             `json:"predicateType"`
+	Subject       []StatementSubject `json:"subject"`
+	Predicate     json.RawMessage    `json:"predicate"`
+}
+
+// StatementSubject is what a statement is about.
+type StatementSubject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+// VerifiedStatements verifies the attestations of image (a digest
+// reference) with cosign's library, as `cosign verify-attestation --key
+// PUB --insecure-ignore-tlog --type T` does (the signature by the key, the
+// statement's subject the digest), and returns the statements of
+// predicateType.
+func VerifiedStatements(t testing.TB, image string, pub []byte, predicateType string) []Statement {
+	t.Helper()
+	d, err := name.NewDigest(image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := cryptoutils.UnmarshalPEMToPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := signature.LoadVerifier(key, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, _, err := cosign.VerifyImageAttestations(context.Background(), d, &cosign.CheckOpts{SigVerifier: v, IgnoreTlog: true, ClaimVerifier: cosign.IntotoSubjectClaimVerifier})
+	if err != nil {
+		t.Fatalf("cosign verifies no attestation of %s: %v", d, err)
+	}
+	var out []Statement
+	for _, att := range atts {
+		raw, err := att.Payload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env struct{ Payload string }
+		if err := json.Unmarshal(raw, &env); err != nil {
+			t.Fatal(err)
+		}
+		body, err := base64.StdEncoding.DecodeString(env.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st Statement
+		if err := json.Unmarshal(body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.PredicateType == predicateType {
+			out = append(out, st)
+		}
+	}
+	return out
 }
