@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -43,5 +44,36 @@ func TestRegistryAccessInTheAction(t *testing.T) {
 	}
 	if creds := RegistryCredentials(lookup(map[string]string{"INPUT_TOKEN": "ghs_x"})); len(creds) != 0 {
 		t.Fatalf("outside GitHub Actions an INPUT_TOKEN is nobody's: %+v", creds)
+	}
+}
+
+// What feat's branches read in cmd/secgate reaches the gate's Config
+// through prepare: --verify-secrets and the run's dry run (issue 28: the
+// policy's secrets.verify only outside dry runs), SECGATE_CACHE_KEY and
+// whether the run is in CI (issue 30: no cache in CI without the key).
+func TestPrepareConfig(t *testing.T) {
+	type seen struct {
+		DryRun, InCI, VerifySecrets bool
+		CacheSecret                 string
+	}
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		verify bool
+		want   seen
+	}{
+		{"CI with a cache key", map[string]string{"CI": "true", "SECGATE_CACHE_KEY": "k1"}, true, seen{InCI: true, VerifySecrets: true, CacheSecret: "k1"}},
+		{"local", map[string]string{}, false, seen{DryRun: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Options{Path: t.TempDir(), Format: "json", CacheMax: "500MB", VerifySecrets: tc.verify}
+			env := func(k string) string { return tc.env[k] }
+			s := newState(nil, o, env, IO{Stdout: io.Discard, Stderr: io.Discard})
+			s.prepare(context.Background())
+			c := s.Config
+			if got := (seen{c.DryRun, c.InCI, c.VerifySecrets, c.CacheSecret}); got != tc.want {
+				t.Errorf("Config %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
