@@ -3,10 +3,12 @@ package deps
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -230,18 +232,24 @@ const riskRefetch = 24 * time.Hour
 // fetchRisk fetches, in the OSV API mode, the KEV catalog and the EPSS
 // scores of the floors that are on into a directory in the offline
 // layout, and returns it for annotateRisk (which judges their age by
-// deps.max_db_age, as it does offline files). With opts.CacheDir the
-// directory is CacheDir/risk: a copy fetched within riskRefetch is used
-// again, and when a fetch fails the cached copy stands in (its age is
-// then what decides). A floor that is on and has no data fails closed:
-// an exploited advisory must not pass as a theoretical one because CISA
-// or FIRST was unreachable. cleanup removes a temporary directory.
+// deps.max_db_age, as it does offline files). With an authenticated cache
+// (opts.Cache, --cache-dir with its key) a copy fetched within riskRefetch
+// is used again, and when a fetch fails the cached copy stands in (its age
+// is then what decides). The copies live in the cache as authenticated
+// entries, never as plain files: a file planted in the cache directory (a
+// KEV catalog with no entries, dated today) would otherwise turn the
+// floors off unseen. The files annotateRisk reads are written from those
+// entries, or from the download, into CacheDir/risk (so an error names a
+// place the user can look) or a temporary directory. A floor that is on
+// and has no data fails closed: an exploited advisory must not pass as a
+// theoretical one because CISA or FIRST was unreachable. cleanup removes a
+// temporary directory.
 func fetchRisk(ctx context.Context, opts Options) (dir string, cleanup func(), notes []string, err error) {
 	cleanup = func() {}
 	if opts.KEVOff && opts.EPSSOff {
 		return "", cleanup, []string{"deps.kev and deps.epss are off: no KEV or EPSS data fetched"}, nil
 	}
-	if opts.CacheDir != "" {
+	if opts.Cache != nil && opts.CacheDir != "" {
 		dir = filepath.Join(opts.CacheDir, "risk")
 	} else {
 		if dir, err = os.MkdirTemp("", "secgate-risk-"); err != nil {
@@ -260,31 +268,87 @@ func fetchRisk(ctx context.Context, opts Options) (dir string, cleanup func(), n
 		{opts.KEVOff, "CISA's KEV catalog", "deps.kev", KEVFile, cmp.Or(opts.KEVURL, DefaultKEVURL), func(p string) error { _, err := loadKEV(p); return err }},
 		{opts.EPSSOff, "FIRST's EPSS scores", "deps.epss", EPSSFile, cmp.Or(opts.EPSSURL, DefaultEPSSURL), func(p string) error { _, err := loadEPSS(p, nil); return err }},
 	} {
+		path := filepath.Join(dir, filepath.FromSlash(d.file))
+		// Whatever the directory holds was not written by this run: only
+		// an authenticated entry or a download may be read.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("%s: removing the old copy %s: %w", d.what, path, err))
+			continue
+		}
 		if d.off {
 			continue
 		}
-		path := filepath.Join(dir, filepath.FromSlash(d.file))
-		fi, statErr := os.Stat(path)
-		cached := statErr == nil && opts.CacheDir != ""
-		if cached && now.Sub(fi.ModTime()) < riskRefetch {
-			notes = append(notes, fmt.Sprintf("%s: the copy in the cache (%s), fetched %s", d.what, path, fi.ModTime().UTC().Format(time.RFC3339)))
+		note, ferr := fetchOne(ctx, opts, now, d.what, d.url, path, d.check)
+		if ferr != nil {
+			errs = append(errs, fmt.Errorf("%s (the %s floor): %w; failing closed (%s: off turns the floor off; --offline-db reads a local copy)", d.what, d.key, ferr, d.key))
 			continue
 		}
-		check := d.check
-		if opts.CacheDir == "" {
-			// No copy to protect: annotateRisk reads (and so checks) the
-			// file next, and parsing it twice would double the run's cost.
-			check = func(string) error { return nil }
-		}
-		ferr := download(ctx, opts.HTTPClient, d.url, path, check)
-		switch {
-		case ferr == nil:
-			notes = append(notes, fmt.Sprintf("%s fetched from %s", d.what, redactURL(d.url)))
-		case cached:
-			notes = append(notes, fmt.Sprintf("%s: fetching it failed (%v); the copy in the cache (%s) stands in, judged by deps.max_db_age", d.what, ferr, path))
-		default:
-			errs = append(errs, fmt.Errorf("%s (the %s floor): %w; failing closed (%s: off turns the floor off; --offline-db reads a local copy)", d.what, d.key, ferr, d.key))
-		}
+		notes = append(notes, note)
 	}
 	return dir, cleanup, notes, errors.Join(errs...)
+}
+
+// fetchOne puts one risk file at path: the cache's copy when it is younger
+// than riskRefetch, else a download (kept in the cache), else, when the
+// download fails, the cache's copy of any age. note says which.
+func fetchOne(ctx context.Context, opts Options, now time.Time, what, url, path string, check func(string) error) (note string, err error) {
+	key := sha256.Sum256([]byte("risk\x00" + url))
+	if opts.Cache != nil {
+		if data, warn := opts.Cache.Get("risk", key, now, riskRefetch); data != nil {
+			if err := writeRiskFile(path, data); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s: the copy in the cache (fetched within %s), written to %s", what, riskRefetch, path), nil
+		} else if warn != "" && opts.Logger != nil {
+			opts.Logger.Warn(warn)
+		}
+	} else {
+		// No copy to protect: annotateRisk reads (and so checks) the file
+		// next, and parsing it twice would double the run's cost.
+		check = func(string) error { return nil }
+	}
+	ferr := download(ctx, opts.HTTPClient, url, path, check)
+	if ferr == nil {
+		if opts.Cache != nil {
+			if data, err := os.ReadFile(path); err == nil {
+				if err := opts.Cache.Put("risk", key, data, now); err != nil && opts.Logger != nil {
+					opts.Logger.Warn("keeping "+what+" in the cache", "error", err)
+				}
+			}
+		}
+		return fmt.Sprintf("%s fetched from %s", what, redactURL(url)), nil
+	}
+	if opts.Cache != nil {
+		if data, _ := opts.Cache.Get("risk", key, now, 0); data != nil {
+			if err := writeRiskFile(path, data); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s: fetching it failed (%v); the copy in the cache (%s) stands in, judged by deps.max_db_age", what, ferr, path), nil
+		}
+	}
+	return "", ferr
+}
+
+// writeRiskFile writes a risk file from the cache: a temporary file renamed
+// into place, so a run reading the directory never sees half of one.
+func writeRiskFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing %s from the cache: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".cached-*")
+	if err != nil {
+		return fmt.Errorf("writing %s from the cache: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s from the cache: %w", path, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	cachepkg "github.com/secgate/secgate/internal/cache"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -417,7 +418,11 @@ func TestRiskDataFetchedAtRunTime(t *testing.T) {
 	}
 
 	// With a cache directory: fetched once, then read from the cache.
-	withCache := func(o *Options) { o.CacheDir = cache }
+	store, err := cachepkg.Open(cache, 0, testCacheKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCache := func(o *Options) { o.CacheDir, o.Cache = cache, store }
 	for range 2 {
 		if _, err := scanDir(t, opts(withCache)); err != nil {
 			t.Fatal(err)
@@ -431,19 +436,38 @@ func TestRiskDataFetchedAtRunTime(t *testing.T) {
 	if _, err := os.Stat(kevCopy); err != nil {
 		t.Fatalf("no cached copy: %v", err)
 	}
+	// Whoever can write the cache directory (a poisoned CI cache) cannot
+	// turn the floors off: a KEV catalog of one unrelated entry, planted where
+	// the copy is written, is not read, nor is an entry under another key.
+	empty := fmt.Sprintf(`{"title":"CISA Catalog of Known Exploited Vulnerabilities","catalogVersion":"2026.11.24","dateReleased":"%s","count":1,"vulnerabilities":[{"cveID":"CVE-2000-0001","dateAdded":"2026-11-24","knownRansomwareCampaignUse":"Unknown"}]}`, now.Format(time.RFC3339))
+	if err := os.WriteFile(kevCopy, []byte(empty), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := scanDir(t, opts(withCache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := annotated(res); k != 1 {
+		t.Errorf("a planted KEV file was read: %d findings with KEV, want 1", k)
+	}
+	attacker, _ := cachepkg.Open(cache, 0, []byte("the attacker's own key, 32 bytes"))
+	if _, err := scanDir(t, opts(func(o *Options) { withCache(o); o.Cache = attacker })); err != nil {
+		t.Fatal(err)
+	}
+	if k, e := rs.counts(); k != 4 || e != 5 {
+		t.Errorf("entries under another key must not be trusted: KEV %d EPSS %d fetches, want 4 and 5", k, e)
+	}
+	if _, err := scanDir(t, opts(withCache)); err != nil { // and the attacker's entries are replaced
+		t.Fatal(err)
+	}
 
 	// The source down: with a copy fetched over a day ago, the copy stands
 	// in (within deps.max_db_age); without one, the run fails closed.
 	rs.mu.Lock()
 	rs.failStatus = http.StatusServiceUnavailable
 	rs.mu.Unlock()
-	old := now.Add(-25 * time.Hour)
-	for _, f := range []string{KEVFile, EPSSFile} {
-		if err := os.Chtimes(filepath.Join(cache, "risk", filepath.FromSlash(f)), old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := scanDir(t, opts(withCache))
+	later := func(o *Options) { withCache(o); o.Now = now.Add(25 * time.Hour) } // the copies are over a day old
+	res, err = scanDir(t, opts(later))
 	if err != nil {
 		t.Fatalf("a cached copy within deps.max_db_age must stand in: %v", err)
 	}
