@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/google/osv-scanner/v2/pkg/models"
-	"github.com/google/osv-scanner/v2/pkg/osvscanner"
 
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
@@ -229,13 +228,13 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 	if err != nil {
 		return policy.ScanResult{}, none, nil, err
 	}
-	actions.DirectoryPaths, actions.LockfilePaths, actions.Recursive = []string{root}, lockfiles, true
+	actions.DirectoryPaths, actions.LockfilePaths = []string{root}, lockfiles
 	actions.ExcludePatterns = excludePatterns(root, opts.Exclude)
 	// osv-scanner scans from the filesystem root and applies the
 	// .gitignore files of every directory above the tree too: a repository
 	// under an ignored build/ or tmp/ (gitlab-ci-local's builds) would have
-	// no lockfile. The tree's own rules are applied here instead.
-	actions.NoIgnore = true
+	// no lockfile. The tree's own rules are applied here instead (neither
+	// engine reads .gitignore files).
 	ignored, err := repo.IgnoredDirs(ctx, root)
 	if err != nil {
 		return policy.ScanResult{}, none, nil, err
@@ -290,7 +289,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 			return policy.ScanResult{Coverage: skipped}, none, prep.paths(), lerr
 		}
 		return policy.ScanResult{Coverage: skipped}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
-	case errors.Is(err, osvscanner.ErrNoPackagesFound):
+	case errors.Is(err, errNoPackagesFound):
 		if err := checkLogs(root, logs, opts, nil); err != nil {
 			return policy.ScanResult{}, res, prep.paths(), err
 		}
@@ -302,7 +301,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 			return policy.ScanResult{Coverage: skipped}, res, prep.paths(), fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
 		}
 		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, prep.paths(), nil
-	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
+	case err != nil:
 		return policy.ScanResult{}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
@@ -382,47 +381,32 @@ func unreadLockfiles(root string, prep *prepared, res models.VulnerabilityResult
 // does not parse: it stops the whole scan, and the log says which file.
 const specifiedLockfileFailed = "extraction failed on specified lockfile"
 
-// newActions is what every osv-scanner call of a scan shares: the data
-// source, the failure-recording transport, and an empty override config.
-func newActions(opts Options) (osvscanner.ScannerActions, *transport, error) {
-	// osv-scanner applies osv-scanner.toml ignores by dropping findings
-	// silently. An empty override config turns that off: secgate applies
-	// them itself, where they stay visible in the report. The empty file
-	// is the null device (an empty TOML document): a file written to
-	// TMPDIR stopped every scan on a read-only root filesystem.
-
+// newActions is what every library call of a scan shares: the data
+// source and the failure-recording transport.
+func newActions(opts Options) (scanActions, *transport, error) {
 	tr := newTransport(opts)
-	actions := osvscanner.ScannerActions{
-		ShowAllPackages:    true,
-		ConfigOverridePath: os.DevNull,
-		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
-			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
-			HTTPClient:         &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
-			RequestUserAgent:   "secgate",
-		},
+	actions := scanActions{
+		HTTPClient:       &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
+		RequestUserAgent: "secgate",
 	}
 	if opts.OfflineDB != "" {
 		db, err := filepath.Abs(opts.OfflineDB)
 		if err != nil {
-			return osvscanner.ScannerActions{}, nil, err
+			return scanActions{}, nil, err
 		}
-		// Without PluginNetworkDisabled osv-scanner v2.5.0 filters the
-		// offline matcher out as a network plugin, and the scan finds
-		// nothing (TestOfflineScanFindsKnownAdvisories would find nothing).
-		actions.CompareOffline, actions.LocalDBPath = true, db
-		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
+		actions.CompareOffline, actions.LocalDBPath, actions.DownloadDatabases = true, db, opts.DownloadDB
 	}
 	return actions, tr, nil
 }
 
 // doScan runs osv-scanner with its logs captured. The library takes no
 // context: a cancelled scan is abandoned, not stopped.
-func doScan(ctx context.Context, actions osvscanner.ScannerActions, log *slog.Logger) (models.VulnerabilityResults, []slog.Record, error) {
-	return runLibrary(ctx, log, func() (models.VulnerabilityResults, error) { return osvscanner.DoScan(actions) })
+func doScan(ctx context.Context, actions scanActions, log *slog.Logger) (models.VulnerabilityResults, []slog.Record, error) {
+	return runLibrary(ctx, log, func(e engine) (models.VulnerabilityResults, error) { return e.scan(actions) })
 }
 
 // runLibrary runs one osv-scanner call with its logs captured.
-func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.VulnerabilityResults, error)) (models.VulnerabilityResults, []slog.Record, error) {
+func runLibrary(ctx context.Context, log *slog.Logger, call func(engine) (models.VulnerabilityResults, error)) (models.VulnerabilityResults, []slog.Record, error) {
 	type result struct {
 		res models.VulnerabilityResults
 		err error
@@ -430,7 +414,8 @@ func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.Vulne
 	done := make(chan result, 1)
 	libMu.Lock()
 	capture := &captureHandler{next: log.Handler()}
-	osvscanner.SetLogger(capture)
+	e := defaultEngine
+	e.setLogger(capture)
 	go func() {
 		// The library's globals are released when the library is done,
 		// not when a cancelled caller gives up on it.
@@ -439,12 +424,12 @@ func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.Vulne
 			// A panic in the library is this scan's error, never a crash
 			// of the process with no report.
 			if p := recover(); p != nil {
-				osvscanner.SetLogger(slog.DiscardHandler)
+				e.setLogger(slog.DiscardHandler)
 				done <- result{err: fmt.Errorf("osv-scanner panicked: %v", p)}
 			}
 		}()
-		r, err := call()
-		osvscanner.SetLogger(slog.DiscardHandler)
+		r, err := call(e)
+		e.setLogger(slog.DiscardHandler)
 		done <- result{r, err}
 	}()
 	select {

@@ -715,7 +715,7 @@ func TestImagePackages(t *testing.T) {
 }
 
 func TestRunLibraryRecoversAPanic(t *testing.T) {
-	_, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func() (models.VulnerabilityResults, error) {
+	_, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func(engine) (models.VulnerabilityResults, error) {
 		var p *models.VulnerabilityResults
 		_ = p.Results // a nil pointer dereference: a real runtime panic
 		return models.VulnerabilityResults{}, nil
@@ -724,7 +724,7 @@ func TestRunLibraryRecoversAPanic(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// The library's lock was released: the next call runs.
-	if _, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func() (models.VulnerabilityResults, error) {
+	if _, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func(engine) (models.VulnerabilityResults, error) {
 		return models.VulnerabilityResults{}, nil
 	}); err != nil {
 		t.Fatal(err)

@@ -2,20 +2,16 @@ package deps
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/osv-scanner/v2/pkg/models"
-	"github.com/google/osv-scanner/v2/pkg/osvscanner"
 
 	"github.com/secgate/secgate/gate/repo"
-	"github.com/secgate/secgate/internal/scratch"
 )
 
 // Equivalent spellings of a version. osv-scalibr's local matcher (the
@@ -148,14 +144,13 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 	type ref struct{ src, pkg int }
 	type spelling struct{ eco, name, version string }
 	refs := map[spelling][]ref{}
-	var synth models.PackageSource
-	synth.Source = models.SourceInfo{Path: "equivalent versions", Type: models.SourceTypeProjectPackage}
+	var pkgs []models.PackageInfo
 	for i, src := range res.Results {
 		for j, pv := range src.Packages {
 			for _, v := range equivalents(pv.Package.Ecosystem, pv.Package.Version) {
 				key := spelling{pv.Package.Ecosystem, pv.Package.Name, v}
 				if _, seen := refs[key]; !seen {
-					synth.Packages = append(synth.Packages, models.PackageVulns{Package: models.PackageInfo{Name: key.name, Version: key.version, Ecosystem: key.eco}})
+					pkgs = append(pkgs, models.PackageInfo{Name: key.name, Version: key.version, Ecosystem: key.eco})
 				}
 				refs[key] = append(refs[key], ref{i, j})
 			}
@@ -164,27 +159,17 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 	if len(refs) == 0 {
 		return nil
 	}
-	dir, cleanup, err := scratch.Dir("matching equivalent spellings of versions", "secgate-versions-", repo.GitDir(root))
-	if err != nil {
-		return fmt.Errorf("%w: versions matched only as the lockfiles spell them (%d packages have other spellings pip or npm install alike): %w", errNoScratch, len(refs), err)
-	}
-	defer cleanup()
-	// The name is the one osv-scanner's custom input extractor requires.
-	file := filepath.Join(dir, "osv-scanner-custom.json")
-	b, err := json.Marshal(models.VulnerabilityResults{Results: []models.PackageSource{synth}})
-	if err != nil {
-		return err
-	}
-	if err := writeFile(file, b); err != nil {
-		return err
-	}
 	actions, tr, err := newActions(opts)
 	if err != nil {
 		return err
 	}
-	actions.LockfilePaths = []string{file}
-	got, logs, err := doScan(ctx, actions, opts.Logger)
-	if err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound) {
+	got, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (models.VulnerabilityResults, error) {
+		return e.match(ctx, actions, pkgs, repo.GitDir(root))
+	})
+	if errors.Is(err, errNoScratch) {
+		return err
+	}
+	if err != nil {
 		return fmt.Errorf("osv-scanner (%s), matching equivalent versions: %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/google/osv-scanner/v2/pkg/models"
-	"github.com/google/osv-scanner/v2/pkg/osvscanner"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -85,12 +84,12 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	actions.Image, actions.IsImageArchive = abs, true
-	res, logs, err := runLibrary(ctx, opts.Logger, func() (models.VulnerabilityResults, error) { return osvscanner.DoContainerScan(actions) })
+	actions.Image = abs
+	res, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (models.VulnerabilityResults, error) { return e.scanImage(actions) })
 	switch {
-	case errors.Is(err, osvscanner.ErrNoPackagesFound):
+	case errors.Is(err, errNoPackagesFound):
 		return policy.ScanResult{Notes: []string{ref + ": no packages found in the image"}}, nil
-	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
+	case err != nil:
 		return policy.ScanResult{}, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {

@@ -1,0 +1,57 @@
+package deps
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/google/osv-scanner/v2/pkg/models"
+)
+
+// scanActions is what one call of the scanning library is asked to do: the
+// fields secgate sets, named as osv-scanner's ScannerActions names them so
+// that both engines read the same request.
+type scanActions struct {
+	DirectoryPaths  []string // scanned recursively
+	LockfilePaths   []string // files scanned as given (staged copies, --lockfile)
+	ExcludePatterns []string // r:regexes against the path without its leading slash
+
+	// Offline: the zips under LocalDBPath/osv-scalibr/<Ecosystem>/all.zip,
+	// downloaded first with DownloadDatabases. Otherwise the OSV API.
+	CompareOffline    bool
+	DownloadDatabases bool
+	LocalDBPath       string
+
+	HTTPClient       *http.Client
+	RequestUserAgent string
+
+	Image string // a docker-archive file, for scanImage
+}
+
+// errNoPackagesFound: the library found no package at all.
+var errNoPackagesFound = errors.New("no packages found in scan")
+
+// engine is the library that extracts packages and matches them against
+// OSV data. Two exist while the move off osv-scanner's top-level package
+// (issue 30) is checked: osvScannerEngine, the osv-scanner v2.5.0 scan the
+// gate's guarantees were written against, and scalibrEngine, the same
+// extractors and matchers driven directly, without the plugin registries
+// that link ~600 packages the gate never runs. TestEnginesAgree compares them.
+type engine interface {
+	// scan reads DirectoryPaths and LockfilePaths. A file of
+	// LockfilePaths that does not parse fails the whole call with an
+	// error containing specifiedLockfileFailed; other files that do not
+	// parse are logged ("Error during extraction: ...").
+	scan(actions scanActions) (models.VulnerabilityResults, error)
+	// scanImage reads the OS and language packages of actions.Image.
+	scanImage(actions scanActions) (models.VulnerabilityResults, error)
+	// match matches packages given by ecosystem, name and version (no
+	// lockfile), each reported in one PackageSource.
+	match(ctx context.Context, actions scanActions, pkgs []models.PackageInfo, scratchIn string) (models.VulnerabilityResults, error)
+	// setLogger routes the library's process-global loggers.
+	setLogger(h slog.Handler)
+}
+
+// defaultEngine is the engine scans use.
+var defaultEngine engine = osvScannerEngine{}
