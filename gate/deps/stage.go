@@ -14,22 +14,11 @@ import (
 	"strconv"
 	"strings"
 
+	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/extractor/filesystem"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/cpp/conanlock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dart/pubspec"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/csproj"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/depsjson"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/nugetcpm"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packagesconfig"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packageslockjson"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/erlang/mixlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gomod"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/cabal"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/stacklock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradlelockfile"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradleverificationmetadataxml"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/java/pomxml"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/bunlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagelockjson"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/pnpmlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/yarnlock"
@@ -37,18 +26,11 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pdmlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pipfilelock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/poetrylock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pylock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/requirements"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/uvlock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/r/renvlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemfilelock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargolock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/swift/packageresolved"
-	"github.com/google/osv-scalibr/extractor/filesystem/list"
-	"github.com/google/osv-scalibr/extractor/filesystem/sbom/cdx"
-	"github.com/google/osv-scalibr/extractor/filesystem/sbom/spdx"
 	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
-	"github.com/google/osv-scalibr/plugin/config"
 	"github.com/google/osv-scanner/v2/pkg/models"
 
 	"github.com/secgate/secgate/internal/scratch"
@@ -77,21 +59,9 @@ import (
 // "lockfile" and "sbom" presets, the OS package databases left out): the
 // library's own FileRequired says which names it reads.
 var lockfileExtractors = func() []filesystem.Extractor {
-	var out []filesystem.Extractor
-	for _, name := range []string{
-		conanlock.Name, mixlock.Name, pubspec.Name, gomod.Name, gradlelockfile.Name,
-		gradleverificationmetadataxml.Name, pomxml.Name, packagelockjson.Name, pnpmlock.Name,
-		yarnlock.Name, bunlock.Name, composerlock.Name, pipfilelock.Name, pdmlock.Name,
-		poetrylock.Name, pylock.Name, requirements.Name, uvlock.Name, renvlock.Name,
-		gemfilelock.Name, packageresolved.Name, cargolock.Name, csproj.Name, depsjson.Name,
-		nugetcpm.Name, packagesconfig.Name, packageslockjson.Name, cabal.Name, stacklock.Name,
-		cdx.Name, spdx.Name,
-	} {
-		exts, err := list.ExtractorsFromName(name, &config.PluginConfig{})
-		if err != nil {
-			panic(fmt.Sprintf("osv-scalibr extractor %s: %v", name, err))
-		}
-		out = append(out, exts...)
+	out, err := newExtractors(&cpb.PluginConfig{}, lockfileKind|sbomKind)
+	if err != nil {
+		panic(err)
 	}
 	return out
 }()
