@@ -35,17 +35,17 @@ func corpus(t *testing.T) string {
 	t.Helper()
 	root := copyTree(t, "npm", "python", "golang", "maven", "rust", "ruby", "fixed")
 	files := map[string]string{
-		"yarn/yarn.lock": "# yarn lockfile v1\n\n\nlodash@^4.17.15:\n  version \"4.17.15\"\n  resolved \"https://registry.yarnpkg.com/lodash/-/lodash-4.17.15.tgz\"\n\nminimist@1.2.5:\n  version \"1.2.5\"\n",
-		"pnpm/pnpm-lock.yaml": "lockfileVersion: '6.0'\n\ndependencies:\n  cookie:\n    specifier: 0.4.0\n    version: 0.4.0\n\npackages:\n\n  /cookie@0.4.0:\n    resolution: {integrity: sha512-aaaa}\n    engines: {node: '>= 0.6'}\n    dev: false\n",
-		"poetry/poetry.lock": "[[package]]\nname = \"Django\"\nversion = \"3.2.0\"\ndescription = \"\"\noptional = false\npython-versions = \">=3.6\"\n\n[[package]]\nname = \"PyYAML\"\nversion = \"5.3\"\ndescription = \"\"\noptional = false\npython-versions = \"*\"\n\n[metadata]\nlock-version = \"2.0\"\npython-versions = \"^3.8\"\ncontent-hash = \"x\"\n",
-		"pipenv/Pipfile.lock": `{"_meta":{"hash":{"sha256":"x"},"pipfile-spec":6,"requires":{},"sources":[]},"default":{"urllib3":{"version":"==1.26.4"},"jinja2":{"version":"==2.10"}},"develop":{"requests":{"version":"==2.19.0"}}}`,
-		"local/requirements.txt": "./vendor/mylib\ngit+https://github.com/psf/requests.git@v2.19.0#egg=requests\nrequests==2.19.0\nDjango_Rest==1.0\n",
-		"gotool/go.mod":          "module example.com/tool\n\ngo 1.21\n\nrequire golang.org/x/text v0.3.5\n",
-		"ws/package-lock.json": `{"name":"ws","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"ws","workspaces":["pkg/a"]},"node_modules/a":{"resolved":"pkg/a","link":true},"pkg/a":{"name":"a","version":"0.0.1"},"node_modules/qs":{"version":"6.5.2"}}}`,
-		"sbom/app.cdx.json": `{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","name":"lodash","version":"4.17.15","purl":"pkg:npm/lodash@4.17.15"},{"type":"library","name":"jinja2","version":"2.10","purl":"pkg:pypi/jinja2@2.10"}]}`,
-		"sbom/app.spdx.json": `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"app","documentNamespace":"https://example.com/app","creationInfo":{"created":"2024-01-01T00:00:00Z","creators":["Tool: test"]},"packages":[{"name":"minimist","SPDXID":"SPDXRef-minimist","versionInfo":"1.2.5","downloadLocation":"NOASSERTION","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:npm/minimist@1.2.5"}]}]}`,
-		"gradle/gradle.lockfile": "org.apache.logging.log4j:log4j-core:2.14.1=compileClasspath\ncom.h2database:h2:1.4.199=runtimeClasspath\nempty=\n",
-		"crates/Cargo.lock":      "version = 3\n\n[[package]]\nname = \"time\"\nversion = \"0.1.43\"\n\n[[package]]\nname = \"regex\"\nversion = \"1.5.4\"\n",
+		"yarn/yarn.lock":                   "# yarn lockfile v1\n\n\nlodash@^4.17.15:\n  version \"4.17.15\"\n  resolved \"https://registry.yarnpkg.com/lodash/-/lodash-4.17.15.tgz\"\n\nminimist@1.2.5:\n  version \"1.2.5\"\n",
+		"pnpm/pnpm-lock.yaml":              "lockfileVersion: '6.0'\n\ndependencies:\n  cookie:\n    specifier: 0.4.0\n    version: 0.4.0\n\npackages:\n\n  /cookie@0.4.0:\n    resolution: {integrity: sha512-aaaa}\n    engines: {node: '>= 0.6'}\n    dev: false\n",
+		"poetry/poetry.lock":               "[[package]]\nname = \"Django\"\nversion = \"3.2.0\"\ndescription = \"\"\noptional = false\npython-versions = \">=3.6\"\n\n[[package]]\nname = \"PyYAML\"\nversion = \"5.3\"\ndescription = \"\"\noptional = false\npython-versions = \"*\"\n\n[metadata]\nlock-version = \"2.0\"\npython-versions = \"^3.8\"\ncontent-hash = \"x\"\n",
+		"pipenv/Pipfile.lock":              `{"_meta":{"hash":{"sha256":"x"},"pipfile-spec":6,"requires":{},"sources":[]},"default":{"urllib3":{"version":"==1.26.4"},"jinja2":{"version":"==2.10"}},"develop":{"requests":{"version":"==2.19.0"}}}`,
+		"local/requirements.txt":           "./vendor/mylib\ngit+https://github.com/psf/requests.git@v2.19.0#egg=requests\nrequests==2.19.0\nDjango_Rest==1.0\n",
+		"gotool/go.mod":                    "module example.com/tool\n\ngo 1.21\n\nrequire golang.org/x/text v0.3.5\n",
+		"ws/package-lock.json":             `{"name":"ws","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"ws","workspaces":["pkg/a"]},"node_modules/a":{"resolved":"pkg/a","link":true},"pkg/a":{"name":"a","version":"0.0.1"},"node_modules/qs":{"version":"6.5.2"}}}`,
+		"sbom/app.cdx.json":                `{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","name":"lodash","version":"4.17.15","purl":"pkg:npm/lodash@4.17.15"},{"type":"library","name":"jinja2","version":"2.10","purl":"pkg:pypi/jinja2@2.10"}]}`,
+		"sbom/app.spdx.json":               `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"app","documentNamespace":"https://example.com/app","creationInfo":{"created":"2024-01-01T00:00:00Z","creators":["Tool: test"]},"packages":[{"name":"minimist","SPDXID":"SPDXRef-minimist","versionInfo":"1.2.5","downloadLocation":"NOASSERTION","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:npm/minimist@1.2.5"}]}]}`,
+		"gradle/gradle.lockfile":           "org.apache.logging.log4j:log4j-core:2.14.1=compileClasspath\ncom.h2database:h2:1.4.199=runtimeClasspath\nempty=\n",
+		"crates/Cargo.lock":                "version = 3\n\n[[package]]\nname = \"time\"\nversion = \"0.1.43\"\n\n[[package]]\nname = \"regex\"\nversion = \"1.5.4\"\n",
 		"nested/deep/er/package-lock.json": string(lockfile(map[string]string{"axios": "0.21.0", "follow-redirects": "1.14.0"})),
 		"excluded/package-lock.json":       string(lockfile(map[string]string{"minimist": "1.2.0"})),
 	}
