@@ -1,7 +1,7 @@
-// Package deps finds known-vulnerable dependencies with the osv-scanner
-// library: it reads every lockfile and manifest under a directory, matches
-// the packages against the OSV API or an offline OSV database, and scores
-// each advisory by CVSS. It fails closed wherever the library fails open.
+// Package deps finds known-vulnerable dependencies with osv-scalibr's
+// extractors and OSV matchers (engine.go): it reads every lockfile and
+// manifest under a directory, matches the packages against the OSV API or
+// an offline OSV database, and scores each advisory by CVSS. It fails closed wherever the library fails open.
 package deps
 
 import (
@@ -146,8 +146,9 @@ func (s *Scanner) Target() string {
 	return what + " against the " + s.opts.Source()
 }
 
-// osv-scanner keeps its logger in process globals, and reports much of what
-// goes wrong only there: scans are serialised so that each reads its own.
+// osv-scalibr (and osv-scanner, the tests' reference engine) keep their
+// loggers in process globals, and report much of what goes wrong only
+// there: scans are serialised so that each reads its own.
 var libMu sync.Mutex
 
 // Scan runs the scan.

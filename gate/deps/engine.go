@@ -33,11 +33,11 @@ type scanActions struct {
 var errNoPackagesFound = errors.New("no packages found in scan")
 
 // engine is the library that extracts packages and matches them against
-// OSV data. Two exist while the move off osv-scanner's top-level package
-// (issue 30) is checked: osvScannerEngine, the osv-scanner v2.5.0 scan the
-// gate's guarantees were written against, and scalibrEngine, the same
-// extractors and matchers driven directly, without the plugin registries
-// that link ~600 packages the gate never runs. TestEnginesAgree compares them.
+// OSV data: scalibrEngine, osv-scalibr's extractors and matchers driven
+// directly. Until issue 30 it was osv-scanner v2.5.0's top-level package,
+// which registers every osv-scalibr plugin (~600 packages the gate never
+// runs); that engine is kept in the tests as the reference
+// (osvScannerEngine), and TestEnginesAgree shows both give the same results.
 type engine interface {
 	// scan reads DirectoryPaths and LockfilePaths. A file of
 	// LockfilePaths that does not parse fails the whole call with an
@@ -54,4 +54,4 @@ type engine interface {
 }
 
 // defaultEngine is the engine scans use.
-var defaultEngine engine = osvScannerEngine{}
+var defaultEngine engine = scalibrEngine{}

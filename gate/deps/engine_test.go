@@ -14,9 +14,10 @@ import (
 	"github.com/secgate/secgate/policy"
 )
 
-// SECGATE_TEST_DEPS_ENGINE=scalibr runs every test of the package on the
-// osv-scalibr engine instead of the default one: the whole suite is then a
-// differential test of the two, beside TestEnginesAgree.
+// SECGATE_TEST_DEPS_ENGINE=osv-scanner runs every test of the package on
+// the reference engine (osv-scanner v2.5.0's scanner) instead of the
+// default one: the whole suite is then a differential test of the two,
+// beside TestEnginesAgree.
 func TestMain(m *testing.M) {
 	switch os.Getenv("SECGATE_TEST_DEPS_ENGINE") {
 	case "scalibr":

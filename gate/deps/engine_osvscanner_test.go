@@ -15,7 +15,11 @@ import (
 	"github.com/secgate/secgate/internal/scratch"
 )
 
-// osvScannerEngine runs osv-scanner v2.5.0's DoScan and DoContainerScan.
+// osvScannerEngine runs osv-scanner v2.5.0's DoScan and DoContainerScan:
+// the engine the gate's guarantees were first written against, kept in the
+// tests only as the reference TestEnginesAgree compares scalibrEngine with
+// (the secgate binary does not link osv-scanner's scanner and its plugin
+// registries; the test binary does).
 type osvScannerEngine struct{}
 
 func (osvScannerEngine) actions(a scanActions) osvscanner.ScannerActions {
