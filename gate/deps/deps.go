@@ -530,7 +530,7 @@ func lockfileError(root, msg string) error {
 }
 
 // parserLine finds the line number a parser's message gives.
-var parserLine = regexp.MustCompile(`(?:\bline |^|:)(\d+)(?::|\b)`)
+var parserLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:\bline |^|:)(\d+)(?::|\b)`) })
 
 // withoutContent keeps of a parser's message what it says was expected
 // and where (":<line>", "" when it gives none), never the file's bytes:
@@ -540,7 +540,7 @@ var parserLine = regexp.MustCompile(`(?:\bline |^|:)(\d+)(?::|\b)`)
 // token no scanner reported (issue 25). The message is cut at the first
 // quote or entity, and a last ": <word>" is dropped.
 func withoutContent(msg string) (line, why string) {
-	if m := parserLine.FindStringSubmatch(msg); m != nil {
+	if m := parserLine().FindStringSubmatch(msg); m != nil {
 		line = ":" + m[1]
 		msg = strings.TrimPrefix(msg, m[1]+": ")
 	}

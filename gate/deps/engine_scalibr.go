@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/osv-scalibr/artifact/image/layerscanning/image"
 	"github.com/google/osv-scalibr/artifact/image/layerscanning/trace"
@@ -399,7 +400,7 @@ func cmpPackages(a, b *extractor.Package) int {
 	return 0
 }
 
-var pypiSeparators = regexp.MustCompile(`[-_.]+`)
+var pypiSeparators = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[-_.]+`) })
 
 // pkgName is the name osv-scanner reports a package by.
 func pkgName(p *extractor.Package) string {
@@ -408,7 +409,7 @@ func pkgName(p *extractor.Package) string {
 	case eco.Ecosystem == "Go" && p.Name == "go":
 		return "stdlib"
 	case eco.Ecosystem == "PyPI":
-		return strings.ToLower(pypiSeparators.ReplaceAllLiteralString(p.Name, "-"))
+		return strings.ToLower(pypiSeparators().ReplaceAllLiteralString(p.Name, "-"))
 	}
 	switch m := p.Metadata.(type) {
 	case *archivemeta.Metadata:

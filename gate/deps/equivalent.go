@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/osv-scanner/v2/pkg/models"
 
@@ -49,11 +50,13 @@ func equivalents(ecosystem, version string) []string {
 }
 
 // pep440 is PEP 440's version pattern (its appendix B), case-insensitive.
-var pep440 = regexp.MustCompile(`(?i)^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0-9]+(?:\.[0-9]+)*)` +
-	`(?P<pre>[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?` +
-	`(?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?))?` +
-	`(?P<dev>[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?` +
-	`(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
+var pep440 = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0-9]+(?:\.[0-9]+)*)` +
+		`(?P<pre>[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?` +
+		`(?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?))?` +
+		`(?P<dev>[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?` +
+		`(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
+})
 
 // pep440Spellings returns the normal form of a PEP 440 version with its
 // release written with as few trailing zeros as it can have and with up to
@@ -61,11 +64,12 @@ var pep440 = regexp.MustCompile(`(?i)^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0
 // 1.24.1 and 1.24.1.0, all the same version to pip. Not a PEP 440
 // version: none.
 func pep440Spellings(v string) []string {
-	m := pep440.FindStringSubmatch(v)
+	re := pep440()
+	m := re.FindStringSubmatch(v)
 	if m == nil {
 		return nil
 	}
-	g := func(name string) string { return m[pep440.SubexpIndex(name)] }
+	g := func(name string) string { return m[re.SubexpIndex(name)] }
 	num := func(s string) string {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {

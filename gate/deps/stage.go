@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/extractor/filesystem"
@@ -58,13 +59,13 @@ import (
 // lockfileExtractors are osv-scanner v2.5.0's lockfile extractors (its
 // "lockfile" and "sbom" presets, the OS package databases left out): the
 // library's own FileRequired says which names it reads.
-var lockfileExtractors = func() []filesystem.Extractor {
+var lockfileExtractors = sync.OnceValue(func() []filesystem.Extractor {
 	out, err := newExtractors(&cpb.PluginConfig{}, lockfileKind|sbomKind)
 	if err != nil {
 		panic(err)
 	}
 	return out
-}()
+})
 
 // nativeLockfile is the extractor osv-scanner reads the file at rel (its
 // path in the tree, with info its target's) with, if any.
@@ -73,7 +74,7 @@ func nativeLockfile(rel string, info fs.FileInfo) filesystem.Extractor {
 }
 
 func nativeLockfileAPI(api filesystem.FileAPI) filesystem.Extractor {
-	for _, e := range lockfileExtractors {
+	for _, e := range lockfileExtractors() {
 		if e.FileRequired(api) {
 			return e
 		}
@@ -320,14 +321,16 @@ type include struct {
 // includeLine is a pip requirements file's include: -r/--requirement
 // (another requirements file) or -c/--constraint (a constraints file; its
 // pins are what gets installed when the package is).
-var includeLine = regexp.MustCompile(`^\s*(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|)(\S+)`)
+var includeLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|)(\S+)`)
+})
 
 func includes(data []byte) []include {
 	var out []include
 	s := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(data, utf8BOM)))
 	s.Buffer(nil, 1<<20)
 	for s.Scan() {
-		if m := includeLine.FindStringSubmatch(s.Text()); m != nil {
+		if m := includeLine().FindStringSubmatch(s.Text()); m != nil {
 			out = append(out, include{path: filepath.FromSlash(m[2]), scalibrFollows: m[1] == "-r"})
 		}
 	}
@@ -340,7 +343,7 @@ func includes(data []byte) []include {
 func dropIncludes(data []byte) []byte {
 	lines := bytes.Split(data, []byte("\n"))
 	for i, l := range lines {
-		if includeLine.Match(l) {
+		if includeLine().Match(l) {
 			lines[i] = nil
 		}
 	}
@@ -521,24 +524,26 @@ func (p *prepared) rewriteLogs(logs []slog.Record) []slog.Record {
 // dependency (a package-lock.json of a project with none, a parent
 // pom.xml) gives none and declares none. Formats not listed are not
 // checked.
-var declares = map[string]*regexp.Regexp{
-	requirements.Name:     regexp.MustCompile(`(?m)^[ \t]*[^-#\s]`), // a line that is neither a comment nor an option
-	packagelockjson.Name:  regexp.MustCompile(`"node_modules/|"dependencies"\s*:\s*\{\s*"`),
-	yarnlock.Name:         regexp.MustCompile(`(?m)^[^#\s_][^\n]*:\s*$`),
-	pnpmlock.Name:         regexp.MustCompile(`(?m)^packages:[ \t]*\r?\n[ \t]+\S`),
-	pomxml.Name:           regexp.MustCompile(`<dependency>`),
-	gomod.Name:            regexp.MustCompile(`(?m)^\s*require\b`),
-	cargolock.Name:        regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	poetrylock.Name:       regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	uvlock.Name:           regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	pdmlock.Name:          regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	gemfilelock.Name:      regexp.MustCompile(`(?m)^    [^ \r\n]`),
-	pipfilelock.Name:      regexp.MustCompile(`"version"\s*:`),
-	composerlock.Name:     regexp.MustCompile(`"packages(-dev)?"\s*:\s*\[\s*\{`),
-	packageslockjson.Name: regexp.MustCompile(`"resolved"\s*:`),
-}
+var declares = sync.OnceValue(func() map[string]*regexp.Regexp {
+	return map[string]*regexp.Regexp{
+		requirements.Name:     regexp.MustCompile(`(?m)^[ \t]*[^-#\s]`), // a line that is neither a comment nor an option
+		packagelockjson.Name:  regexp.MustCompile(`"node_modules/|"dependencies"\s*:\s*\{\s*"`),
+		yarnlock.Name:         regexp.MustCompile(`(?m)^[^#\s_][^\n]*:\s*$`),
+		pnpmlock.Name:         regexp.MustCompile(`(?m)^packages:[ \t]*\r?\n[ \t]+\S`),
+		pomxml.Name:           regexp.MustCompile(`<dependency>`),
+		gomod.Name:            regexp.MustCompile(`(?m)^\s*require\b`),
+		cargolock.Name:        regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		poetrylock.Name:       regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		uvlock.Name:           regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		pdmlock.Name:          regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		gemfilelock.Name:      regexp.MustCompile(`(?m)^    [^ \r\n]`),
+		pipfilelock.Name:      regexp.MustCompile(`"version"\s*:`),
+		composerlock.Name:     regexp.MustCompile(`"packages(-dev)?"\s*:\s*\[\s*\{`),
+		packageslockjson.Name: regexp.MustCompile(`"resolved"\s*:`),
+	}
+})
 
-var xmlComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+var xmlComment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)<!--.*?-->`) })
 
 // unread lists the lockfiles of the tree that declare packages and gave
 // none (relative paths, sorted), parse failures (already reported) aside.
@@ -550,7 +555,7 @@ func (p *prepared) unread(root string, res models.VulnerabilityResults, failed m
 	var out []string
 	for _, rel := range slices.Sorted(maps.Keys(p.read)) {
 		f := p.read[rel]
-		re := declares[f.format]
+		re := declares()[f.format]
 		if re == nil || got[rel] > 0 || failed[rel] {
 			continue
 		}
@@ -560,7 +565,7 @@ func (p *prepared) unread(root string, res models.VulnerabilityResults, failed m
 		}
 		data = bytes.TrimPrefix(data, utf8BOM)
 		if f.format == pomxml.Name {
-			data = xmlComment.ReplaceAll(data, nil)
+			data = xmlComment().ReplaceAll(data, nil)
 		}
 		if re.Match(data) {
 			out = append(out, rel)
