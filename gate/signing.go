@@ -187,8 +187,10 @@ func engineVersions() map[string]string {
 		switch m.Path {
 		case "github.com/zricethezav/gitleaks/v8":
 			out["secrets"] = "gitleaks " + m.Version
-		case "github.com/google/osv-scanner/v2":
-			out["deps"] = "osv-scanner " + m.Version
+		case "github.com/google/osv-scalibr":
+			// The deps scanner runs osv-scalibr's extractors and matchers
+			// (osv-scanner's module is linked for its result types only).
+			out["deps"] = "osv-scalibr " + m.Version
 		case "github.com/google/go-containerregistry":
 			out["image"] = "go-containerregistry " + m.Version
 		}

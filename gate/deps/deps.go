@@ -289,7 +289,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		if lerr := checkLogs(root, logs, opts, nil); lerr != nil {
 			return policy.ScanResult{Coverage: skipped}, none, prep.paths(), lerr
 		}
-		return policy.ScanResult{Coverage: skipped}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+		return policy.ScanResult{Coverage: skipped}, none, prep.paths(), fmt.Errorf("osv-scalibr (%s): %w", opts.Source(), err)
 	case errors.Is(err, errNoPackagesFound):
 		if err := checkLogs(root, logs, opts, nil); err != nil {
 			return policy.ScanResult{}, res, prep.paths(), err
@@ -303,7 +303,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		}
 		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, prep.paths(), nil
 	case err != nil:
-		return policy.ScanResult{}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+		return policy.ScanResult{}, none, prep.paths(), fmt.Errorf("osv-scalibr (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
 		return policy.ScanResult{}, none, prep.paths(), err
@@ -426,7 +426,7 @@ func runLibrary(ctx context.Context, log *slog.Logger, call func(engine) (models
 			// of the process with no report.
 			if p := recover(); p != nil {
 				e.setLogger(slog.DiscardHandler)
-				done <- result{err: fmt.Errorf("osv-scanner panicked: %v", p)}
+				done <- result{err: fmt.Errorf("osv-scalibr panicked: %v", p)}
 			}
 		}()
 		r, err := call(e)

@@ -720,7 +720,7 @@ func TestRunLibraryRecoversAPanic(t *testing.T) {
 		_ = p.Results // a nil pointer dereference: a real runtime panic
 		return models.VulnerabilityResults{}, nil
 	})
-	if err == nil || !strings.Contains(err.Error(), "osv-scanner panicked: runtime error: invalid memory address") {
+	if err == nil || !strings.Contains(err.Error(), "osv-scalibr panicked: runtime error: invalid memory address") {
 		t.Fatalf("err = %v", err)
 	}
 	// The library's lock was released: the next call runs.

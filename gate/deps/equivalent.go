@@ -174,7 +174,7 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 		return err
 	}
 	if err != nil {
-		return fmt.Errorf("osv-scanner (%s), matching equivalent versions: %w", opts.Source(), err)
+		return fmt.Errorf("osv-scalibr (%s), matching equivalent versions: %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
 		return err

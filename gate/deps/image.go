@@ -90,7 +90,7 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	case errors.Is(err, errNoPackagesFound):
 		return policy.ScanResult{Notes: []string{ref + ": no packages found in the image"}}, nil
 	case err != nil:
-		return policy.ScanResult{}, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+		return policy.ScanResult{}, fmt.Errorf("osv-scalibr (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
 		return policy.ScanResult{}, err
