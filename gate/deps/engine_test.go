@@ -1,6 +1,7 @@
 package deps
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -142,6 +143,52 @@ func TestEnginesAgree(t *testing.T) {
 		"etc/os-release":      "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
 		"var/lib/dpkg/status": debianStatus,
 	})
+	// OS packages in layers: Debian (dpkg, a source package name) and
+	// Alpine (apk, an origin name), each under a layer of npm's hidden
+	// lockfile, matched against records written for this test (the shared
+	// database has no OS data) beside the shared npm data.
+	osDB := t.TempDir()
+	if err := writeFile(filepath.Join(osDB, "osv-scalibr", "npm", "all.zip"), mustRead(t, filepath.Join(sharedDB, "osv-scalibr", "npm", "all.zip"))); err != nil {
+		t.Fatal(err)
+	}
+	osZip := func(eco string, recs ...string) {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for i, r := range recs {
+			w, err := zw.Create(fmt.Sprintf("R-%d.json", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write([]byte(r)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFile(filepath.Join(osDB, "osv-scalibr", eco, "all.zip"), buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	osZip("Debian",
+		`{"id":"DSA-9001-1","modified":"2026-11-20T00:00:00Z","aliases":["CVE-2022-37434"],"summary":"zlib: heap overflow","affected":[{"package":{"ecosystem":"Debian:12","name":"zlib"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1:1.2.13.dfsg-1+deb12u1"}]}]}]}`,
+		`{"id":"CVE-2022-37434","modified":"2026-11-20T00:00:00Z","upstream":["CVE-2022-37434"],"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],"affected":[{"package":{"ecosystem":"Debian:12","name":"zlib"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1:1.2.13.dfsg-1+deb12u1"}]}]}]}`)
+	osZip("Alpine",
+		`{"id":"ALPINE-CVE-2022-37434","modified":"2026-11-20T00:00:00Z","upstream":["CVE-2022-37434"],"affected":[{"package":{"ecosystem":"Alpine:v3.16","name":"zlib"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.2.12-r2"}]}]}]}`)
+	debianApp := dockerArchive(t,
+		map[string]string{
+			"etc/os-release":      "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+			"var/lib/dpkg/status": debianStatus,
+		},
+		map[string]string{"app/node_modules/.package-lock.json": string(lockfile(map[string]string{"minimist": "1.2.5"}))},
+	)
+	alpine := dockerArchive(t,
+		map[string]string{
+			"etc/os-release":       "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.16.2\nPRETTY_NAME=\"Alpine Linux v3.16\"\n",
+			"lib/apk/db/installed": "C:Q1aaaaaaaaaaaaaaaaaaaaaaaaaaa=\nP:zlib\nV:1.2.12-r1\nA:x86_64\nS:53346\nI:110592\nT:A compression/decompression Library\nU:https://zlib.net/\nL:Zlib\no:zlib\nm:Natanael Copa <ncopa@alpinelinux.org>\n\nC:Q1bbbbbbbbbbbbbbbbbbbbbbbbbbb=\nP:zlib-dev\nV:1.2.12-r1\nA:x86_64\nS:53346\nI:110592\nT:zlib headers\nU:https://zlib.net/\nL:Zlib\no:zlib\n\n",
+		},
+		map[string]string{"srv/node_modules/.package-lock.json": string(lockfile(map[string]string{"cookie": "0.4.0"}))},
+	)
 	noMaven := t.TempDir()
 	for _, eco := range []string{"npm", "PyPI", "Go", "crates.io", "RubyGems"} {
 		if err := writeFile(filepath.Join(noMaven, "osv-scalibr", eco, "all.zip"), mustRead(t, filepath.Join(sharedDB, "osv-scalibr", eco, "all.zip"))); err != nil {
@@ -164,6 +211,7 @@ func TestEnginesAgree(t *testing.T) {
 		{"no lockfile", Options{Root: t.TempDir(), OfflineDB: sharedDB}},
 		{"image with installed packages", Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + node}}},
 		{"Debian image without Debian data", Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + debian}}},
+		{"Debian and Alpine images with OS data", Options{Root: t.TempDir(), OfflineDB: osDB, Images: []string{"docker-archive:" + debianApp, "docker-archive:" + alpine}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
