@@ -400,10 +400,11 @@ func newActions(opts Options) (scanActions, *transport, error) {
 	return actions, tr, nil
 }
 
-// doScan runs osv-scanner with its logs captured. The library takes no
-// context: a cancelled scan is abandoned, not stopped.
+// doScan runs the engine with its logs captured. A cancelled scan returns
+// at once; osv-scalibr's walk and matchers stop at their next check of the
+// context (osv-scanner, the tests' reference, took none and ran on).
 func doScan(ctx context.Context, actions scanActions, log *slog.Logger) (models.VulnerabilityResults, []slog.Record, error) {
-	return runLibrary(ctx, log, func(e engine) (models.VulnerabilityResults, error) { return e.scan(actions) })
+	return runLibrary(ctx, log, func(e engine) (models.VulnerabilityResults, error) { return e.scan(ctx, actions) })
 }
 
 // runLibrary runs one osv-scanner call with its logs captured.

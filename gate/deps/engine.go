@@ -43,9 +43,9 @@ type engine interface {
 	// LockfilePaths that does not parse fails the whole call with an
 	// error containing specifiedLockfileFailed; other files that do not
 	// parse are logged ("Error during extraction: ...").
-	scan(actions scanActions) (models.VulnerabilityResults, error)
+	scan(ctx context.Context, actions scanActions) (models.VulnerabilityResults, error)
 	// scanImage reads the OS and language packages of actions.Image.
-	scanImage(actions scanActions) (models.VulnerabilityResults, error)
+	scanImage(ctx context.Context, actions scanActions) (models.VulnerabilityResults, error)
 	// match matches packages given by ecosystem, name and version (no
 	// lockfile), each reported in one PackageSource.
 	match(ctx context.Context, actions scanActions, pkgs []models.PackageInfo, scratchIn string) (models.VulnerabilityResults, error)

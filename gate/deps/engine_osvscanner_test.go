@@ -70,11 +70,11 @@ func (osvScannerEngine) result(res models.VulnerabilityResults, err error) (mode
 	return res, err
 }
 
-func (e osvScannerEngine) scan(a scanActions) (models.VulnerabilityResults, error) {
+func (e osvScannerEngine) scan(_ context.Context, a scanActions) (models.VulnerabilityResults, error) {
 	return e.result(osvscanner.DoScan(e.actions(a)))
 }
 
-func (e osvScannerEngine) scanImage(a scanActions) (models.VulnerabilityResults, error) {
+func (e osvScannerEngine) scanImage(_ context.Context, a scanActions) (models.VulnerabilityResults, error) {
 	return e.result(osvscanner.DoContainerScan(e.actions(a)))
 }
 
@@ -99,7 +99,7 @@ func (e osvScannerEngine) match(_ context.Context, a scanActions, pkgs []models.
 		return models.VulnerabilityResults{}, err
 	}
 	a.DirectoryPaths, a.LockfilePaths = nil, []string{file}
-	return e.scan(a)
+	return e.scan(context.Background(), a)
 }
 
 func (osvScannerEngine) setLogger(h slog.Handler) { osvscanner.SetLogger(h) }

@@ -116,8 +116,7 @@ func (c *extracted) AfterExtractorRun(_ string, s *stats.AfterExtractorStats) {
 	c.files[filepath.Join(s.Root, filepath.FromSlash(s.Path))] = true
 }
 
-func (e scalibrEngine) scan(a scanActions) (models.VulnerabilityResults, error) {
-	ctx := context.Background()
+func (e scalibrEngine) scan(ctx context.Context, a scanActions) (models.VulnerabilityResults, error) {
 	// osv-scanner walks from the filesystem root: the paths it reports are
 	// relative to it, and a lockfile under a scanned directory is read once.
 	var paths, specific []string
@@ -193,8 +192,7 @@ func (e scalibrEngine) scan(a scanActions) (models.VulnerabilityResults, error) 
 	return buildResults(append(scannable, unscannable...), vulns, nil), nil
 }
 
-func (e scalibrEngine) scanImage(a scanActions) (models.VulnerabilityResults, error) {
-	ctx := context.Background()
+func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (models.VulnerabilityResults, error) {
 	img, err := image.FromTarball(a.Image, image.DefaultConfig())
 	if err != nil {
 		return models.VulnerabilityResults{}, err

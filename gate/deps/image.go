@@ -85,7 +85,7 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 		return policy.ScanResult{}, err
 	}
 	actions.Image = abs
-	res, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (models.VulnerabilityResults, error) { return e.scanImage(actions) })
+	res, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (models.VulnerabilityResults, error) { return e.scanImage(ctx, actions) })
 	switch {
 	case errors.Is(err, errNoPackagesFound):
 		return policy.ScanResult{Notes: []string{ref + ": no packages found in the image"}}, nil
