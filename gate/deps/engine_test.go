@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -248,4 +249,46 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// The one difference between the engines found: with the OSV API,
+// osv-scanner v2.5.0 also ran its "vendored" detector (osv-scanner
+// internal, not part of osv-scalibr): every directory under a directory
+// named third_party, 3rdparty, deps, … had its files hashed and sent to
+// osv.dev's experimental determineversion endpoint, to name vendored C/C++
+// libraries as git commits. The osv-scalibr engine does not (it never ran
+// offline either). This test holds the difference where it can be seen:
+// the reference engine asks the endpoint (the fake API refuses it, so the
+// scan fails closed), the default engine does not.
+func TestEnginesDifferOnVendoredDirectories(t *testing.T) {
+	api := &fakeOSV{t: t, records: records(t, "npm"), matches: map[string][]string{"npm/lodash@4.17.15": {"GHSA-p6mc-m468-83gw"}}}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	root := copyTree(t, "npm")
+	for _, f := range []string{"third_party/zlib/inflate.c", "third_party/zlib/zlib.h"} {
+		if err := writeFile(filepath.Join(root, f), []byte("int x = 1;\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withEngine(scalibrEngine{}, func() {
+		res, err := scanDir(t, Options{Root: root, APIURL: srv.URL})
+		if err != nil || !found(res, "npm/package-lock.json", "lodash", "GHSA-p6mc-m468-83gw") {
+			t.Errorf("scalibr engine: %v %v", err, ids(res))
+		}
+	})
+	withEngine(osvScannerEngine{}, func() {
+		// osv.dev's answer is not needed: the request is the difference.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/v1experimental/determineversion" {
+				http.NotFound(w, r)
+				return
+			}
+			api.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		_, err := scanDir(t, Options{Root: root, APIURL: srv.URL})
+		if err == nil || !strings.Contains(err.Error(), "/v1experimental/determineversion") {
+			t.Errorf("osv-scanner engine: err = %v, want its vendored-code query refused", err)
+		}
+	})
 }
