@@ -3,6 +3,7 @@ package deps
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -291,4 +292,29 @@ func TestEnginesDifferOnVendoredDirectories(t *testing.T) {
 			t.Errorf("osv-scanner engine: err = %v, want its vendored-code query refused", err)
 		}
 	})
+}
+
+// BenchmarkEngines scans the corpus offline with each engine (the whole
+// gate/deps scan: staging, matching, equivalents, conversion).
+func BenchmarkEngines(b *testing.B) {
+	for _, e := range []struct {
+		name string
+		e    engine
+	}{{"osv-scanner", osvScannerEngine{}}, {"osv-scalibr", scalibrEngine{}}} {
+		b.Run(e.name, func(b *testing.B) {
+			root := b.TempDir()
+			for _, dir := range []string{"npm", "python", "golang", "maven", "rust", "ruby"} {
+				if err := os.CopyFS(filepath.Join(root, dir), os.DirFS(filepath.Join("testdata", dir))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			withEngine(e.e, func() {
+				for b.Loop() {
+					if _, err := New(Options{Root: root, OfflineDB: sharedDB, Now: now}).Scan(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }
