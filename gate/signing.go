@@ -189,7 +189,7 @@ func engineVersions() map[string]string {
 			out["secrets"] = "gitleaks " + m.Version
 		case "github.com/google/osv-scalibr":
 			// The deps scanner runs osv-scalibr's extractors and matchers
-			// (osv-scanner's module is linked for its result types only).
+			// (osv-scanner is not linked since issue 30).
 			out["deps"] = "osv-scalibr " + m.Version
 		case "github.com/google/go-containerregistry":
 			out["image"] = "go-containerregistry " + m.Version

@@ -20,8 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/osv-scanner/v2/pkg/models"
-
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
 )
@@ -223,8 +221,8 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 // scanTree scans one directory (the change, or its base revision's lockfiles).
 // It also returns the lockfiles of the tree it read (relative paths), for
 // the base revision's scan.
-func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, []string, error) {
-	var none models.VulnerabilityResults
+func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, vulnResults, []string, error) {
+	var none vulnResults
 	actions, tr, err := newActions(opts)
 	if err != nil {
 		return policy.ScanResult{}, none, nil, err
@@ -357,7 +355,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 // unreadLockfiles checks that every lockfile of the tree that declares
 // packages gave some: an error, or with deps.unparsable: warn a warning and
 // a coverage entry.
-func unreadLockfiles(root string, prep *prepared, res models.VulnerabilityResults, opts Options, failed map[string]bool) (policy.ScanResult, error) {
+func unreadLockfiles(root string, prep *prepared, res vulnResults, opts Options, failed map[string]bool) (policy.ScanResult, error) {
 	var out policy.ScanResult
 	unread, err := prep.unread(root, res, failed)
 	if err != nil || len(unread) == 0 {
@@ -403,14 +401,14 @@ func newActions(opts Options) (scanActions, *transport, error) {
 // doScan runs the engine with its logs captured. A cancelled scan returns
 // at once; osv-scalibr's walk and matchers stop at their next check of the
 // context (osv-scanner, the tests' reference, took none and ran on).
-func doScan(ctx context.Context, actions scanActions, log *slog.Logger) (models.VulnerabilityResults, []slog.Record, error) {
-	return runLibrary(ctx, log, func(e engine) (models.VulnerabilityResults, error) { return e.scan(ctx, actions) })
+func doScan(ctx context.Context, actions scanActions, log *slog.Logger) (vulnResults, []slog.Record, error) {
+	return runLibrary(ctx, log, func(e engine) (vulnResults, error) { return e.scan(ctx, actions) })
 }
 
 // runLibrary runs one osv-scanner call with its logs captured.
-func runLibrary(ctx context.Context, log *slog.Logger, call func(engine) (models.VulnerabilityResults, error)) (models.VulnerabilityResults, []slog.Record, error) {
+func runLibrary(ctx context.Context, log *slog.Logger, call func(engine) (vulnResults, error)) (vulnResults, []slog.Record, error) {
 	type result struct {
-		res models.VulnerabilityResults
+		res vulnResults
 		err error
 	}
 	done := make(chan result, 1)
@@ -438,7 +436,7 @@ func runLibrary(ctx context.Context, log *slog.Logger, call func(engine) (models
 	case r := <-done:
 		return r.res, capture.records(), r.err
 	case <-ctx.Done():
-		return models.VulnerabilityResults{}, nil, ctx.Err()
+		return vulnResults{}, nil, ctx.Err()
 	}
 }
 

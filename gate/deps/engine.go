@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-
-	"github.com/google/osv-scanner/v2/pkg/models"
 )
 
 // scanActions is what one call of the scanning library is asked to do: the
@@ -43,12 +41,12 @@ type engine interface {
 	// LockfilePaths that does not parse fails the whole call with an
 	// error containing specifiedLockfileFailed; other files that do not
 	// parse are logged ("Error during extraction: ...").
-	scan(ctx context.Context, actions scanActions) (models.VulnerabilityResults, error)
+	scan(ctx context.Context, actions scanActions) (vulnResults, error)
 	// scanImage reads the OS and language packages of actions.Image.
-	scanImage(ctx context.Context, actions scanActions) (models.VulnerabilityResults, error)
+	scanImage(ctx context.Context, actions scanActions) (vulnResults, error)
 	// match matches packages given by ecosystem, name and version (no
 	// lockfile), each reported in one PackageSource.
-	match(ctx context.Context, actions scanActions, pkgs []models.PackageInfo, scratchIn string) (models.VulnerabilityResults, error)
+	match(ctx context.Context, actions scanActions, pkgs []packageInfo, scratchIn string) (vulnResults, error)
 	// setLogger routes the library's process-global loggers.
 	setLogger(h slog.Handler)
 }

@@ -59,44 +59,71 @@ func (osvScannerEngine) actions(a scanActions) osvscanner.ScannerActions {
 }
 
 // result drops osv-scanner's ErrVulnerabilitiesFound (an answer, not an
-// error) and names its ErrNoPackagesFound as ours.
-func (osvScannerEngine) result(res models.VulnerabilityResults, err error) (models.VulnerabilityResults, error) {
+// error), names its ErrNoPackagesFound as ours, and copies its results
+// into the gate's types field by field.
+func (osvScannerEngine) result(res models.VulnerabilityResults, err error) (vulnResults, error) {
 	switch {
 	case errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
 		err = nil
 	case errors.Is(err, osvscanner.ErrNoPackagesFound):
 		err = errNoPackagesFound
 	}
-	return res, err
+	var out vulnResults
+	if m := res.ImageMetadata; m != nil {
+		out.ImageMetadata = &imageMetadata{OS: m.OS}
+		for _, l := range m.LayerMetadata {
+			out.ImageMetadata.LayerMetadata = append(out.ImageMetadata.LayerMetadata, layerMetadata{DiffID: string(l.DiffID), Command: l.Command, IsEmpty: l.IsEmpty, BaseImageIndex: l.BaseImageIndex})
+		}
+	}
+	for _, src := range res.Results {
+		ps := packageSource{Source: sourceInfo{Path: src.Source.Path, Type: sourceKind(src.Source.Type)}}
+		for _, pv := range src.Packages {
+			p := pv.Package
+			out := packageVulns{
+				Package: packageInfo{Name: p.Name, OSPackageName: p.OSPackageName, Version: p.Version, Ecosystem: p.Ecosystem,
+					Commit: p.Commit, Deprecated: p.Deprecated, Inventory: p.Inventory},
+				DepGroups: pv.DepGroups, Vulnerabilities: pv.Vulnerabilities,
+			}
+			if p.ImageOrigin != nil {
+				out.Package.ImageOrigin = &imageOrigin{Index: p.ImageOrigin.Index}
+			}
+			for _, g := range pv.Groups {
+				out.Groups = append(out.Groups, groupInfo{IDs: g.IDs, Aliases: g.Aliases})
+			}
+			ps.Packages = append(ps.Packages, out)
+		}
+		out.Results = append(out.Results, ps)
+	}
+	return out, err
 }
 
-func (e osvScannerEngine) scan(_ context.Context, a scanActions) (models.VulnerabilityResults, error) {
+func (e osvScannerEngine) scan(_ context.Context, a scanActions) (vulnResults, error) {
 	return e.result(osvscanner.DoScan(e.actions(a)))
 }
 
-func (e osvScannerEngine) scanImage(_ context.Context, a scanActions) (models.VulnerabilityResults, error) {
+func (e osvScannerEngine) scanImage(_ context.Context, a scanActions) (vulnResults, error) {
 	return e.result(osvscanner.DoContainerScan(e.actions(a)))
 }
 
 // match writes the packages as osv-scanner's custom input file and scans it.
-func (e osvScannerEngine) match(_ context.Context, a scanActions, pkgs []models.PackageInfo, scratchIn string) (models.VulnerabilityResults, error) {
+func (e osvScannerEngine) match(_ context.Context, a scanActions, pkgs []packageInfo, scratchIn string) (vulnResults, error) {
 	synth := models.PackageSource{Source: models.SourceInfo{Path: "equivalent versions", Type: models.SourceTypeProjectPackage}}
 	for _, p := range pkgs {
-		synth.Packages = append(synth.Packages, models.PackageVulns{Package: p})
+		synth.Packages = append(synth.Packages, models.PackageVulns{Package: models.PackageInfo{Name: p.Name, Version: p.Version, Ecosystem: p.Ecosystem}})
 	}
 	dir, cleanup, err := scratch.Dir("matching equivalent spellings of versions", "secgate-versions-", scratchIn)
 	if err != nil {
-		return models.VulnerabilityResults{}, fmt.Errorf("%w: versions matched only as the lockfiles spell them (%d packages have other spellings pip or npm install alike): %w", errNoScratch, len(pkgs), err)
+		return vulnResults{}, fmt.Errorf("%w: versions matched only as the lockfiles spell them (%d packages have other spellings pip or npm install alike): %w", errNoScratch, len(pkgs), err)
 	}
 	defer cleanup()
 	// The name is the one osv-scanner's custom input extractor requires.
 	file := filepath.Join(dir, "osv-scanner-custom.json")
 	b, err := json.Marshal(models.VulnerabilityResults{Results: []models.PackageSource{synth}})
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	if err := writeFile(file, b); err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	a.DirectoryPaths, a.LockfilePaths = nil, []string{file}
 	return e.scan(context.Background(), a)

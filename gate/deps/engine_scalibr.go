@@ -36,7 +36,6 @@ import (
 	"github.com/google/osv-scalibr/plugin"
 	"github.com/google/osv-scalibr/plugin/config"
 	"github.com/google/osv-scalibr/stats"
-	"github.com/google/osv-scanner/v2/pkg/models"
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 	"google.golang.org/grpc"
 )
@@ -116,7 +115,7 @@ func (c *extracted) AfterExtractorRun(_ string, s *stats.AfterExtractorStats) {
 	c.files[filepath.Join(s.Root, filepath.FromSlash(s.Path))] = true
 }
 
-func (e scalibrEngine) scan(ctx context.Context, a scanActions) (models.VulnerabilityResults, error) {
+func (e scalibrEngine) scan(ctx context.Context, a scanActions) (vulnResults, error) {
 	// osv-scanner walks from the filesystem root: the paths it reports are
 	// relative to it, and a lockfile under a scanned directory is read once.
 	var paths, specific []string
@@ -138,23 +137,23 @@ func (e scalibrEngine) scan(ctx context.Context, a scanActions) (models.Vulnerab
 	}
 	for _, d := range a.DirectoryPaths {
 		if _, err := add(d); err != nil {
-			return models.VulnerabilityResults{}, err
+			return vulnResults{}, err
 		}
 	}
 	for _, l := range a.LockfilePaths {
 		abs, err := add(l)
 		if err != nil {
-			return models.VulnerabilityResults{}, err
+			return vulnResults{}, err
 		}
 		specific = append(specific, abs)
 	}
 	skip, err := skipRegex(a.ExcludePatterns)
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	exts, err := newExtractors(protoConfig(a), forSource)
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	seen := &extracted{files: map[string]bool{}}
 	inv, statuses, err := filesystem.Run(ctx, &filesystem.Config{
@@ -165,19 +164,19 @@ func (e scalibrEngine) scan(ctx context.Context, a scanActions) (models.Vulnerab
 		Stats:          seen,
 	})
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	if err := logStatuses(statuses, "/", specific); err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	for _, p := range specific {
 		if !seen.files[p] {
-			return models.VulnerabilityResults{}, fmt.Errorf("%w: %q", errExtractorNotFound, p)
+			return vulnResults{}, fmt.Errorf("%w: %q", errExtractorNotFound, p)
 		}
 	}
 	pkgs := dedupPackages(inv.Packages)
 	if len(pkgs) == 0 {
-		return models.VulnerabilityResults{}, errNoPackagesFound
+		return vulnResults{}, errNoPackagesFound
 	}
 	scannable, unscannable := splitScannable(pkgs, false)
 	// go.mod's go directive is the minimum language version, not the
@@ -187,15 +186,15 @@ func (e scalibrEngine) scan(ctx context.Context, a scanActions) (models.Vulnerab
 	})
 	vulns, err := matchPackages(ctx, a, scannable)
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	return buildResults(append(scannable, unscannable...), vulns, nil), nil
 }
 
-func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (models.VulnerabilityResults, error) {
+func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (vulnResults, error) {
 	img, err := image.FromTarball(a.Image, image.DefaultConfig())
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	defer func() {
 		if err := img.CleanUp(); err != nil {
@@ -204,11 +203,11 @@ func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (models.Vul
 	}()
 	chain, err := img.ChainLayers()
 	if err != nil {
-		return models.VulnerabilityResults{}, fmt.Errorf("failed to scan container image: failed to get chain layers: %w", err)
+		return vulnResults{}, fmt.Errorf("failed to scan container image: failed to get chain layers: %w", err)
 	}
 	exts, err := newExtractors(protoConfig(a), forImage)
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	cfg := &filesystem.Config{
 		Extractors: exts,
@@ -217,26 +216,26 @@ func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (models.Vul
 	}
 	inv, statuses, err := filesystem.Run(ctx, cfg)
 	if err != nil {
-		return models.VulnerabilityResults{}, fmt.Errorf("failed to scan container image: %w", err)
+		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
 	}
 	if err := logStatuses(statuses, "/", nil); err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	trace.PopulateLayerDetails(ctx, &inv, chain, exts, cfg)
 	if len(inv.Packages) == 0 {
-		return models.VulnerabilityResults{}, errNoPackagesFound
+		return vulnResults{}, errNoPackagesFound
 	}
 	scannable, unscannable := splitScannable(inv.Packages, true)
 	vulns, err := matchPackages(ctx, a, scannable)
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
-	var meta *models.ImageMetadata
+	var meta *imageMetadata
 	if len(inv.ContainerImageMetadata) > 0 {
 		cim := inv.ContainerImageMetadata[0]
-		meta = &models.ImageMetadata{OS: cim.OSInfo["PRETTY_NAME"]}
+		meta = &imageMetadata{OS: cim.OSInfo["PRETTY_NAME"]}
 		for _, l := range cim.LayerMetadata {
-			meta.LayerMetadata = append(meta.LayerMetadata, models.LayerMetadata{DiffID: l.DiffID, Command: l.Command, IsEmpty: l.IsEmpty, BaseImageIndex: l.BaseImageIndex})
+			meta.LayerMetadata = append(meta.LayerMetadata, layerMetadata{DiffID: l.DiffID.String(), Command: l.Command, IsEmpty: l.IsEmpty, BaseImageIndex: l.BaseImageIndex})
 		}
 	}
 	return buildResults(append(scannable, unscannable...), vulns, meta), nil
@@ -244,26 +243,26 @@ func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (models.Vul
 
 // match matches packages given by ecosystem, name and version directly:
 // no file is written.
-func (e scalibrEngine) match(ctx context.Context, a scanActions, infos []models.PackageInfo, _ string) (models.VulnerabilityResults, error) {
+func (e scalibrEngine) match(ctx context.Context, a scanActions, infos []packageInfo, _ string) (vulnResults, error) {
 	var pkgs []*extractor.Package
 	for _, p := range infos {
 		t, ok := purlTypes[baseEcosystem(p.Ecosystem)]
 		if !ok {
-			return models.VulnerabilityResults{}, fmt.Errorf("matching %s %s: no package type for the %s ecosystem", p.Name, p.Version, p.Ecosystem)
+			return vulnResults{}, fmt.Errorf("matching %s %s: no package type for the %s ecosystem", p.Name, p.Version, p.Ecosystem)
 		}
 		pkgs = append(pkgs, &extractor.Package{Name: p.Name, Version: p.Version, PURLType: t})
 	}
 	vulns, err := matchPackages(ctx, a, pkgs)
 	if err != nil {
-		return models.VulnerabilityResults{}, err
+		return vulnResults{}, err
 	}
 	res := buildResults(pkgs, vulns, nil)
 	// One source, as osv-scanner reports its custom input file.
-	out := models.PackageSource{Source: models.SourceInfo{Path: "equivalent versions", Type: models.SourceTypeProjectPackage}}
+	out := packageSource{Source: sourceInfo{Path: "equivalent versions", Type: sourceLockfile}}
 	for _, src := range res.Results {
 		out.Packages = append(out.Packages, src.Packages...)
 	}
-	return models.VulnerabilityResults{Results: []models.PackageSource{out}}, nil
+	return vulnResults{Results: []packageSource{out}}, nil
 }
 
 // matchPackages runs the matcher. A matcher that fails is logged as
@@ -457,17 +456,17 @@ func osPackageName(p *extractor.Package) string {
 
 // buildResults groups the packages by the file they come from, each with
 // its advisories in alias groups, as osv-scanner's results are.
-func buildResults(pkgs []*extractor.Package, vulns []*inventory.PackageVuln, meta *models.ImageMetadata) models.VulnerabilityResults {
-	out := models.VulnerabilityResults{Results: []models.PackageSource{}, ImageMetadata: meta}
+func buildResults(pkgs []*extractor.Package, vulns []*inventory.PackageVuln, meta *imageMetadata) vulnResults {
+	out := vulnResults{Results: []packageSource{}, ImageMetadata: meta}
 	byPkg := map[*extractor.Package][]*osvschema.Vulnerability{}
 	for _, v := range vulns {
 		if !slices.ContainsFunc(byPkg[v.Package], func(x *osvschema.Vulnerability) bool { return x.GetId() == v.Vulnerability.GetId() }) {
 			byPkg[v.Package] = append(byPkg[v.Package], v.Vulnerability)
 		}
 	}
-	bySource := map[models.SourceInfo]int{}
+	bySource := map[sourceInfo]int{}
 	for _, p := range pkgs {
-		pv := models.PackageVulns{Package: models.PackageInfo{
+		pv := packageVulns{Package: packageInfo{
 			Name: pkgName(p), Version: pkgVersion(p), Ecosystem: p.Ecosystem().String(),
 			OSPackageName: osPackageName(p), Deprecated: p.Deprecated, Inventory: p,
 		}}
@@ -475,7 +474,7 @@ func buildResults(pkgs []*extractor.Package, vulns []*inventory.PackageVuln, met
 			pv.Package.Commit = p.SourceCode.Commit
 		}
 		if p.LayerMetadata != nil {
-			pv.Package.ImageOrigin = &models.ImageOriginDetails{Index: p.LayerMetadata.Index}
+			pv.Package.ImageOrigin = &imageOrigin{Index: p.LayerMetadata.Index}
 		}
 		pv.DepGroups = []string{}
 		if dg, ok := p.Metadata.(scalibrosv.DepGroups); ok {
@@ -484,7 +483,7 @@ func buildResults(pkgs []*extractor.Package, vulns []*inventory.PackageVuln, met
 		pv.Vulnerabilities = byPkg[p]
 		pv.Groups = groupAliases(pv.Vulnerabilities)
 		root := cmp.Or(p.ScanRoot, "/")
-		src := models.SourceInfo{Path: filepath.ToSlash(filepath.Join(root, p.Location.PathOrEmpty())), Type: sourceType(p)}
+		src := sourceInfo{Path: filepath.ToSlash(filepath.Join(root, p.Location.PathOrEmpty())), Type: sourceTypeOf(p)}
 		if slices.Contains(p.Plugins, cdx.Name) {
 			if m, ok := p.Metadata.(*cdxmeta.Metadata); ok && len(m.CDXLocations) > 0 {
 				src.Path += ":" + m.CDXLocations[0]
@@ -494,7 +493,7 @@ func buildResults(pkgs []*extractor.Package, vulns []*inventory.PackageVuln, met
 		if !ok {
 			i = len(out.Results)
 			bySource[src] = i
-			out.Results = append(out.Results, models.PackageSource{Source: src})
+			out.Results = append(out.Results, packageSource{Source: src})
 		}
 		out.Results[i].Packages = append(out.Results[i].Packages, pv)
 	}
@@ -510,7 +509,7 @@ func buildResults(pkgs []*extractor.Package, vulns []*inventory.PackageVuln, met
 
 // groupAliases groups advisories that name each other, as osv-scanner's
 // grouper does (in its order, with its pairwise merge).
-func groupAliases(vulns []*osvschema.Vulnerability) []models.GroupInfo {
+func groupAliases(vulns []*osvschema.Vulnerability) []groupInfo {
 	type idAliases struct {
 		id      string
 		aliases []string
@@ -557,12 +556,12 @@ func groupAliases(vulns []*osvschema.Vulnerability) []models.GroupInfo {
 		keys = append(keys, k)
 	}
 	sort.Ints(keys)
-	out := make([]models.GroupInfo, 0, len(keys))
+	out := make([]groupInfo, 0, len(keys))
 	for _, k := range keys {
 		slices.SortFunc(ids[k], idOrder)
 		all := append(aliases[k], ids[k]...)
 		sort.Strings(all)
-		out = append(out, models.GroupInfo{IDs: ids[k], Aliases: slices.Compact(all)})
+		out = append(out, groupInfo{IDs: ids[k], Aliases: slices.Compact(all)})
 	}
 	return out
 }

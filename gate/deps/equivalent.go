@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/osv-scanner/v2/pkg/models"
-
 	"github.com/secgate/secgate/gate/repo"
 )
 
@@ -144,17 +142,17 @@ var errNoScratch = errors.New("equivalent version spellings not matched")
 // version of res that has some (equivalents), through the library with the
 // same data source and the same fail-closed checks as the scan, and adds
 // what they match to the package as it is written in its lockfile.
-func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root string, res *models.VulnerabilityResults) error {
+func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root string, res *vulnResults) error {
 	type ref struct{ src, pkg int }
 	type spelling struct{ eco, name, version string }
 	refs := map[spelling][]ref{}
-	var pkgs []models.PackageInfo
+	var pkgs []packageInfo
 	for i, src := range res.Results {
 		for j, pv := range src.Packages {
 			for _, v := range equivalents(pv.Package.Ecosystem, pv.Package.Version) {
 				key := spelling{pv.Package.Ecosystem, pv.Package.Name, v}
 				if _, seen := refs[key]; !seen {
-					pkgs = append(pkgs, models.PackageInfo{Name: key.name, Version: key.version, Ecosystem: key.eco})
+					pkgs = append(pkgs, packageInfo{Name: key.name, Version: key.version, Ecosystem: key.eco})
 				}
 				refs[key] = append(refs[key], ref{i, j})
 			}
@@ -167,7 +165,7 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 	if err != nil {
 		return err
 	}
-	got, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (models.VulnerabilityResults, error) {
+	got, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (vulnResults, error) {
 		return e.match(ctx, actions, pkgs, repo.GitDir(root))
 	})
 	if errors.Is(err, errNoScratch) {
@@ -194,7 +192,7 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 
 // mergeVulns adds to dst the advisories of from it does not have, and the
 // groups of from that share no id with a group of dst.
-func mergeVulns(dst *models.PackageVulns, from models.PackageVulns) {
+func mergeVulns(dst *packageVulns, from packageVulns) {
 	have := map[string]bool{}
 	for _, v := range dst.Vulnerabilities {
 		have[v.GetId()] = true

@@ -50,7 +50,6 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/sbom/spdx"
 	"github.com/google/osv-scalibr/inventory"
 	"github.com/google/osv-scalibr/plugin"
-	"github.com/google/osv-scanner/v2/pkg/models"
 )
 
 // extractorKind says where an extractor runs and what its packages are.
@@ -142,12 +141,12 @@ func newExtractors(cfg *cpb.PluginConfig, kinds extractorKind) ([]filesystem.Ext
 	return out, nil
 }
 
-// sourceType is what osv-scanner calls the source of a package, from the
+// sourceTypeOf is what osv-scanner calls the source of a package, from the
 // extractor that read it.
-func sourceType(p *extractor.Package) models.SourceType {
+func sourceTypeOf(p *extractor.Package) sourceKind {
 	for _, name := range p.Plugins {
 		if strings.HasPrefix(name, "os/") {
-			return models.SourceTypeOSPackage
+			return sourceOSPackage
 		}
 		for _, e := range extractors {
 			if e.name != name {
@@ -155,15 +154,15 @@ func sourceType(p *extractor.Package) models.SourceType {
 			}
 			switch {
 			case e.kind&sbomKind != 0:
-				return models.SourceTypeSBOM
+				return sourceSBOM
 			case e.kind&artifactKind != 0:
-				return models.SourceTypeArtifact
+				return sourceArtifact
 			case e.kind&lockfileKind != 0:
-				return models.SourceTypeProjectPackage
+				return sourceLockfile
 			}
 		}
 	}
-	return models.SourceTypeUnknown
+	return sourceUnknown
 }
 
 // nodeModulesName is osv-scanner's extractor of node_modules/.package-lock.json

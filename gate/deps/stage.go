@@ -32,7 +32,6 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemfilelock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargolock"
 	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
-	"github.com/google/osv-scanner/v2/pkg/models"
 
 	"github.com/secgate/secgate/internal/scratch"
 	"github.com/secgate/secgate/policy"
@@ -445,7 +444,7 @@ func excludedDir(patterns []string) (func(abs string) bool, error) {
 // results maps the scan's results to the tree: staged copies reported at
 // the path they stand for, the library's own reading of a superseded file
 // dropped.
-func (p *prepared) results(res *models.VulnerabilityResults) {
+func (p *prepared) results(res *vulnResults) {
 	kept := res.Results[:0]
 	for _, r := range res.Results {
 		if p.superseded[filepath.Join("/", r.Source.Path)] {
@@ -547,7 +546,7 @@ var xmlComment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompil
 
 // unread lists the lockfiles of the tree that declare packages and gave
 // none (relative paths, sorted), parse failures (already reported) aside.
-func (p *prepared) unread(root string, res models.VulnerabilityResults, failed map[string]bool) ([]string, error) {
+func (p *prepared) unread(root string, res vulnResults, failed map[string]bool) ([]string, error) {
 	got := map[string]int{}
 	for _, src := range res.Results {
 		got[relPath(root, src.Source.Path)] += len(src.Packages)
