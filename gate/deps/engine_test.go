@@ -318,3 +318,32 @@ func BenchmarkEngines(b *testing.B) {
 		})
 	}
 }
+
+// The other difference: osv-scanner v2.5.0 read a file named
+// osv-scanner-custom.json anywhere in the tree (its own package-list
+// format, an osv-scanner internal extractor); the osv-scalibr engine does
+// not read it. The gate used it only for its own equivalent spellings,
+// which the osv-scalibr engine matches directly.
+func TestEnginesDifferOnOSVScannerCustomJSON(t *testing.T) {
+	root := t.TempDir()
+	custom := `{"results":[{"source":{"path":"x","type":"lockfile"},"packages":[{"package":{"name":"lodash","version":"4.17.15","ecosystem":"npm"}}]}]}`
+	if err := writeFile(filepath.Join(root, "osv-scanner-custom.json"), []byte(custom)); err != nil {
+		t.Fatal(err)
+	}
+	var old, cur policy.ScanResult
+	withEngine(osvScannerEngine{}, func() {
+		var err error
+		if old, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	withEngine(scalibrEngine{}, func() {
+		var err error
+		if cur, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !found(old, "osv-scanner-custom.json", "lodash", "GHSA-35jh-r3h4-6jhm") || len(cur.Findings) != 0 {
+		t.Errorf("osv-scanner engine %v, osv-scalibr engine %v", ids(old), ids(cur))
+	}
+}

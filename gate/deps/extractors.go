@@ -75,8 +75,10 @@ const (
 // top-level scalibr package) are not linked (gate/depcheck_test.go).
 // Left out, as osv-scanner left them out for these options: rpm (not in
 // its presets), the transitive-dependency enrichers (transitive scanning
-// is off), the git-repository extractor, and for the OSV API the vendored
-// C/C++ detector.
+// is off), the git-repository extractor. Left out although osv-scanner ran
+// them (they are osv-scanner internals, not osv-scalibr packages): its
+// reader of osv-scanner-custom.json files, and with the OSV API its
+// vendored C/C++ detector (TestEnginesDifferOn... hold both differences).
 var extractors = []struct {
 	name string
 	new  func(*cpb.PluginConfig) (filesystem.Extractor, error)
