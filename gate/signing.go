@@ -272,8 +272,10 @@ func engineVersions() map[string]string {
 		switch m.Path {
 		case "github.com/zricethezav/gitleaks/v8":
 			out["secrets"] = "gitleaks " + m.Version
-		case "github.com/google/osv-scanner/v2":
-			out["deps"] = "osv-scanner " + m.Version
+		case "github.com/google/osv-scalibr":
+			// The deps scanner runs osv-scalibr's extractors and matchers
+			// (osv-scanner is not linked since issue 30).
+			out["deps"] = "osv-scalibr " + m.Version
 		case "github.com/google/go-containerregistry":
 			out["image"] = "go-containerregistry " + m.Version
 		}

@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-
-	"github.com/google/osv-scanner/v2/pkg/models"
 )
 
 // advisory is what scoring needs of an OSV record.
@@ -68,7 +66,7 @@ type advisoryLookup func(ctx context.Context, id string) (*advisory, error)
 // aliasLookup returns the lookup for the scan's data source: the offline
 // database's zips of the ecosystems found, or the OSV API. The caller
 // calls done when the lookups are over.
-func (s *Scanner) aliasLookup(opts Options, res models.VulnerabilityResults) (lookup advisoryLookup, done func()) {
+func (s *Scanner) aliasLookup(opts Options, res vulnResults) (lookup advisoryLookup, done func()) {
 	if opts.OfflineDB != "" {
 		var once sync.Once
 		var db *offlineRecords
@@ -109,7 +107,7 @@ type offlineRecords struct {
 	paths map[*zip.File]string // entry → its zip, for messages
 }
 
-func openOffline(db string, res models.VulnerabilityResults) (*offlineRecords, error) {
+func openOffline(db string, res vulnResults) (*offlineRecords, error) {
 	o := &offlineRecords{files: map[string]*zip.File{}, paths: map[*zip.File]string{}}
 	seen := map[string]bool{}
 	for _, src := range res.Results {

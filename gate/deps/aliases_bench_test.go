@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/google/osv-scanner/v2/pkg/models"
 )
 
 // BenchmarkOfflineAliasLookup measures one scan's alias lookups (10 ids)
@@ -40,7 +38,7 @@ func BenchmarkOfflineAliasLookup(b *testing.B) {
 		b.Fatal(err)
 	}
 	f.Close()
-	res := models.VulnerabilityResults{Results: []models.PackageSource{{Packages: []models.PackageVulns{{Package: models.PackageInfo{Ecosystem: "npm"}}}}}}
+	res := vulnResults{Results: []packageSource{{Packages: []packageVulns{{Package: packageInfo{Ecosystem: "npm"}}}}}}
 	s := New(Options{OfflineDB: db})
 	b.ResetTimer()
 	for range b.N {

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/osv-scanner/v2/pkg/models"
-
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/internal/scratch"
 	"github.com/secgate/secgate/policy"
@@ -20,7 +18,7 @@ import (
 // finding is existing when the base had the same advisory for the same
 // package in the same lockfile, whatever its version: an upgrade that does
 // not fix it does not make it new.
-func (s *Scanner) markNew(ctx context.Context, root string, res models.VulnerabilityResults, read []string, out policy.ScanResult) (policy.ScanResult, error) {
+func (s *Scanner) markNew(ctx context.Context, root string, res vulnResults, read []string, out policy.ScanResult) (policy.ScanResult, error) {
 	if err := repo.VerifyRevision(ctx, root, s.opts.Base); err != nil {
 		return out, err
 	}

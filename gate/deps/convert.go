@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/google/osv-scalibr/semantic"
-	"github.com/google/osv-scanner/v2/pkg/models"
 	"github.com/ossf/osv-schema/bindings/go/osvschema"
 
 	"github.com/secgate/secgate/policy"
@@ -17,7 +16,7 @@ import (
 // convert turns osv-scanner's results into findings: one per (lockfile,
 // package, version, advisory group), aliases merged, scored, with a fix.
 // img, when set, locates the findings in a container image.
-func (s *Scanner) convert(ctx context.Context, opts Options, root string, res models.VulnerabilityResults, img *imageInfo) (policy.ScanResult, error) {
+func (s *Scanner) convert(ctx context.Context, opts Options, root string, res vulnResults, img *imageInfo) (policy.ScanResult, error) {
 	var out policy.ScanResult
 	lookup, done := s.aliasLookup(opts, res)
 	defer done()
@@ -54,7 +53,7 @@ func (s *Scanner) convert(ctx context.Context, opts Options, root string, res mo
 	return out, nil
 }
 
-func (s *Scanner) finding(ctx context.Context, path string, pv models.PackageVulns, g models.GroupInfo, lookup advisoryLookup) (policy.Finding, []string, error) {
+func (s *Scanner) finding(ctx context.Context, path string, pv packageVulns, g groupInfo, lookup advisoryLookup) (policy.Finding, []string, error) {
 	var vulns []*osvschema.Vulnerability
 	for _, v := range pv.Vulnerabilities {
 		if slices.Contains(g.IDs, v.GetId()) {
@@ -176,7 +175,7 @@ func title(id string, vulns []*osvschema.Vulnerability) string {
 
 // vectorsOf collects the CVSS vectors of the advisories, top-level and on
 // the affected entry of this package. Invalid ones are left out, with a note.
-func vectorsOf(vulns []*osvschema.Vulnerability, pkg models.PackageInfo) (vectors, notes []string) {
+func vectorsOf(vulns []*osvschema.Vulnerability, pkg packageInfo) (vectors, notes []string) {
 	add := func(id string, sevs []*osvschema.Severity) {
 		for _, s := range sevs {
 			switch s.GetType() {
@@ -202,7 +201,7 @@ func vectorsOf(vulns []*osvschema.Vulnerability, pkg models.PackageInfo) (vector
 	return vectors, notes
 }
 
-func affects(a *osvschema.Affected, pkg models.PackageInfo) bool {
+func affects(a *osvschema.Affected, pkg packageInfo) bool {
 	p := a.GetPackage()
 	return p != nil && p.GetName() == pkg.Name && baseEcosystem(p.GetEcosystem()) == baseEcosystem(pkg.Ecosystem)
 }
@@ -221,7 +220,7 @@ func wordsOf(vulns []*osvschema.Vulnerability) []string {
 
 // fixLine says what to upgrade to: the fixed version of the range that
 // contains the installed version, else the lowest fix above it.
-func fixLine(pkg models.PackageInfo, vulns []*osvschema.Vulnerability) string {
+func fixLine(pkg packageInfo, vulns []*osvschema.Vulnerability) string {
 	eco := baseEcosystem(pkg.Ecosystem)
 	cur, err := semantic.Parse(pkg.Version, eco)
 	var fixes []string

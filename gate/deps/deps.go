@@ -1,7 +1,7 @@
-// Package deps finds known-vulnerable dependencies with the osv-scanner
-// library: it reads every lockfile and manifest under a directory, matches
-// the packages against the OSV API or an offline OSV database, and scores
-// each advisory by CVSS. It fails closed wherever the library fails open.
+// Package deps finds known-vulnerable dependencies with osv-scalibr's
+// extractors and OSV matchers (engine.go): it reads every lockfile and
+// manifest under a directory, matches the packages against the OSV API or
+// an offline OSV database, and scores each advisory by CVSS. It fails closed wherever the library fails open.
 package deps
 
 import (
@@ -19,9 +19,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/osv-scanner/v2/pkg/models"
-	"github.com/google/osv-scanner/v2/pkg/osvscanner"
 
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/internal/cache"
@@ -165,8 +162,9 @@ func (s *Scanner) Target() string {
 	return what + " against the " + s.opts.Source()
 }
 
-// osv-scanner keeps its logger in process globals, and reports much of what
-// goes wrong only there: scans are serialised so that each reads its own.
+// osv-scalibr (and osv-scanner, the tests' reference engine) keep their
+// loggers in process globals, and report much of what goes wrong only
+// there: scans are serialised so that each reads its own.
 var libMu sync.Mutex
 
 // Scan runs the scan.
@@ -258,19 +256,19 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 // scanTree scans one directory (the change, or its base revision's lockfiles).
 // It also returns the lockfiles of the tree it read (relative paths), for
 // the base revision's scan.
-func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, models.VulnerabilityResults, []string, error) {
-	var none models.VulnerabilityResults
+func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockfiles []string) (policy.ScanResult, vulnResults, []string, error) {
+	var none vulnResults
 	actions, tr, err := newActions(opts)
 	if err != nil {
 		return policy.ScanResult{}, none, nil, err
 	}
-	actions.DirectoryPaths, actions.LockfilePaths, actions.Recursive = []string{root}, lockfiles, true
+	actions.DirectoryPaths, actions.LockfilePaths = []string{root}, lockfiles
 	actions.ExcludePatterns = excludePatterns(root, opts.Exclude)
 	// osv-scanner scans from the filesystem root and applies the
 	// .gitignore files of every directory above the tree too: a repository
 	// under an ignored build/ or tmp/ (gitlab-ci-local's builds) would have
-	// no lockfile. The tree's own rules are applied here instead.
-	actions.NoIgnore = true
+	// no lockfile. The tree's own rules are applied here instead (neither
+	// engine reads .gitignore files).
 	ignored, err := repo.IgnoredDirs(ctx, root)
 	if err != nil {
 		return policy.ScanResult{}, none, nil, err
@@ -324,8 +322,8 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 		if lerr := checkLogs(root, logs, opts, nil); lerr != nil {
 			return policy.ScanResult{Coverage: skipped}, none, prep.paths(), lerr
 		}
-		return policy.ScanResult{Coverage: skipped}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
-	case errors.Is(err, osvscanner.ErrNoPackagesFound):
+		return policy.ScanResult{Coverage: skipped}, none, prep.paths(), fmt.Errorf("osv-scalibr (%s): %w", opts.Source(), err)
+	case errors.Is(err, errNoPackagesFound):
 		if err := checkLogs(root, logs, opts, nil); err != nil {
 			return policy.ScanResult{}, res, prep.paths(), err
 		}
@@ -337,8 +335,8 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 			return policy.ScanResult{Coverage: skipped}, res, prep.paths(), fmt.Errorf("no lockfile or manifest found under %s, and deps.require_lockfiles is true", root)
 		}
 		return policy.ScanResult{Notes: []string{"no lockfile or manifest found"}, Coverage: skipped}, res, prep.paths(), nil
-	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
-		return policy.ScanResult{}, none, prep.paths(), fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+	case err != nil:
+		return policy.ScanResult{}, none, prep.paths(), fmt.Errorf("osv-scalibr (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
 		return policy.ScanResult{}, none, prep.paths(), err
@@ -392,7 +390,7 @@ func (s *Scanner) scanTree(ctx context.Context, opts Options, root string, lockf
 // unreadLockfiles checks that every lockfile of the tree that declares
 // packages gave some: an error, or with deps.unparsable: warn a warning and
 // a coverage entry.
-func unreadLockfiles(root string, prep *prepared, res models.VulnerabilityResults, opts Options, failed map[string]bool) (policy.ScanResult, error) {
+func unreadLockfiles(root string, prep *prepared, res vulnResults, opts Options, failed map[string]bool) (policy.ScanResult, error) {
 	var out policy.ScanResult
 	unread, err := prep.unread(root, res, failed)
 	if err != nil || len(unread) == 0 {
@@ -417,55 +415,42 @@ func unreadLockfiles(root string, prep *prepared, res models.VulnerabilityResult
 // does not parse: it stops the whole scan, and the log says which file.
 const specifiedLockfileFailed = "extraction failed on specified lockfile"
 
-// newActions is what every osv-scanner call of a scan shares: the data
-// source, the failure-recording transport, and an empty override config.
-func newActions(opts Options) (osvscanner.ScannerActions, *transport, error) {
-	// osv-scanner applies osv-scanner.toml ignores by dropping findings
-	// silently. An empty override config turns that off: secgate applies
-	// them itself, where they stay visible in the report. The empty file
-	// is the null device (an empty TOML document): a file written to
-	// TMPDIR stopped every scan on a read-only root filesystem.
-
+// newActions is what every library call of a scan shares: the data
+// source and the failure-recording transport.
+func newActions(opts Options) (scanActions, *transport, error) {
 	tr := newTransport(opts)
-	actions := osvscanner.ScannerActions{
-		ShowAllPackages:    true,
-		ConfigOverridePath: os.DevNull,
-		ExperimentalScannerActions: osvscanner.ExperimentalScannerActions{
-			TransitiveScanning: osvscanner.TransitiveScanningActions{Disabled: true},
-			HTTPClient:         &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
-			RequestUserAgent:   "secgate",
-		},
+	actions := scanActions{
+		HTTPClient:       &http.Client{Transport: tr, Timeout: opts.HTTPClient.Timeout},
+		RequestUserAgent: "secgate",
 	}
 	if opts.OfflineDB != "" {
 		db, err := filepath.Abs(opts.OfflineDB)
 		if err != nil {
-			return osvscanner.ScannerActions{}, nil, err
+			return scanActions{}, nil, err
 		}
-		// Without PluginNetworkDisabled osv-scanner v2.5.0 filters the
-		// offline matcher out as a network plugin, and the scan finds
-		// nothing (TestOfflineScanFindsKnownAdvisories would find nothing).
-		actions.CompareOffline, actions.LocalDBPath = true, db
-		actions.DownloadDatabases, actions.PluginNetworkDisabled = opts.DownloadDB, !opts.DownloadDB
+		actions.CompareOffline, actions.LocalDBPath, actions.DownloadDatabases = true, db, opts.DownloadDB
 	}
 	return actions, tr, nil
 }
 
-// doScan runs osv-scanner with its logs captured. The library takes no
-// context: a cancelled scan is abandoned, not stopped.
-func doScan(ctx context.Context, actions osvscanner.ScannerActions, log *slog.Logger) (models.VulnerabilityResults, []slog.Record, error) {
-	return runLibrary(ctx, log, func() (models.VulnerabilityResults, error) { return osvscanner.DoScan(actions) })
+// doScan runs the engine with its logs captured. A cancelled scan returns
+// at once; osv-scalibr's walk and matchers stop at their next check of the
+// context (osv-scanner, the tests' reference, took none and ran on).
+func doScan(ctx context.Context, actions scanActions, log *slog.Logger) (vulnResults, []slog.Record, error) {
+	return runLibrary(ctx, log, func(e engine) (vulnResults, error) { return e.scan(ctx, actions) })
 }
 
 // runLibrary runs one osv-scanner call with its logs captured.
-func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.VulnerabilityResults, error)) (models.VulnerabilityResults, []slog.Record, error) {
+func runLibrary(ctx context.Context, log *slog.Logger, call func(engine) (vulnResults, error)) (vulnResults, []slog.Record, error) {
 	type result struct {
-		res models.VulnerabilityResults
+		res vulnResults
 		err error
 	}
 	done := make(chan result, 1)
 	libMu.Lock()
 	capture := &captureHandler{next: log.Handler()}
-	osvscanner.SetLogger(capture)
+	e := defaultEngine
+	e.setLogger(capture)
 	go func() {
 		// The library's globals are released when the library is done,
 		// not when a cancelled caller gives up on it.
@@ -474,19 +459,19 @@ func runLibrary(ctx context.Context, log *slog.Logger, call func() (models.Vulne
 			// A panic in the library is this scan's error, never a crash
 			// of the process with no report.
 			if p := recover(); p != nil {
-				osvscanner.SetLogger(slog.DiscardHandler)
-				done <- result{err: fmt.Errorf("osv-scanner panicked: %v", p)}
+				e.setLogger(slog.DiscardHandler)
+				done <- result{err: fmt.Errorf("osv-scalibr panicked: %v", p)}
 			}
 		}()
-		r, err := call()
-		osvscanner.SetLogger(slog.DiscardHandler)
+		r, err := call(e)
+		e.setLogger(slog.DiscardHandler)
 		done <- result{r, err}
 	}()
 	select {
 	case r := <-done:
 		return r.res, capture.records(), r.err
 	case <-ctx.Done():
-		return models.VulnerabilityResults{}, nil, ctx.Err()
+		return vulnResults{}, nil, ctx.Err()
 	}
 }
 
@@ -579,7 +564,7 @@ func lockfileError(root, msg string) error {
 }
 
 // parserLine finds the line number a parser's message gives.
-var parserLine = regexp.MustCompile(`(?:\bline |^|:)(\d+)(?::|\b)`)
+var parserLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:\bline |^|:)(\d+)(?::|\b)`) })
 
 // withoutContent keeps of a parser's message what it says was expected
 // and where (":<line>", "" when it gives none), never the file's bytes:
@@ -589,7 +574,7 @@ var parserLine = regexp.MustCompile(`(?:\bline |^|:)(\d+)(?::|\b)`)
 // token no scanner reported (issue 25). The message is cut at the first
 // quote or entity, and a last ": <word>" is dropped.
 func withoutContent(msg string) (line, why string) {
-	if m := parserLine.FindStringSubmatch(msg); m != nil {
+	if m := parserLine().FindStringSubmatch(msg); m != nil {
 		line = ":" + m[1]
 		msg = strings.TrimPrefix(msg, m[1]+": ")
 	}

@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/osv-scanner/v2/pkg/models"
-
 	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/image/imagetest"
 	"github.com/secgate/secgate/gate/repo/repotest"
@@ -715,17 +713,17 @@ func TestImagePackages(t *testing.T) {
 }
 
 func TestRunLibraryRecoversAPanic(t *testing.T) {
-	_, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func() (models.VulnerabilityResults, error) {
-		var p *models.VulnerabilityResults
+	_, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func(engine) (vulnResults, error) {
+		var p *vulnResults
 		_ = p.Results // a nil pointer dereference: a real runtime panic
-		return models.VulnerabilityResults{}, nil
+		return vulnResults{}, nil
 	})
-	if err == nil || !strings.Contains(err.Error(), "osv-scanner panicked: runtime error: invalid memory address") {
+	if err == nil || !strings.Contains(err.Error(), "osv-scalibr panicked: runtime error: invalid memory address") {
 		t.Fatalf("err = %v", err)
 	}
 	// The library's lock was released: the next call runs.
-	if _, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func() (models.VulnerabilityResults, error) {
-		return models.VulnerabilityResults{}, nil
+	if _, _, err := runLibrary(context.Background(), slog.New(slog.DiscardHandler), func(engine) (vulnResults, error) {
+		return vulnResults{}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,15 @@ package deps
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/google/osv-scanner/v2/pkg/models"
-	"github.com/google/osv-scanner/v2/pkg/osvscanner"
+	"sync"
 
 	"github.com/secgate/secgate/gate/repo"
-	"github.com/secgate/secgate/internal/scratch"
 )
 
 // Equivalent spellings of a version. osv-scalibr's local matcher (the
@@ -53,11 +48,13 @@ func equivalents(ecosystem, version string) []string {
 }
 
 // pep440 is PEP 440's version pattern (its appendix B), case-insensitive.
-var pep440 = regexp.MustCompile(`(?i)^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0-9]+(?:\.[0-9]+)*)` +
-	`(?P<pre>[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?` +
-	`(?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?))?` +
-	`(?P<dev>[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?` +
-	`(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
+var pep440 = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0-9]+(?:\.[0-9]+)*)` +
+		`(?P<pre>[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?` +
+		`(?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?))?` +
+		`(?P<dev>[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?` +
+		`(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
+})
 
 // pep440Spellings returns the normal form of a PEP 440 version with its
 // release written with as few trailing zeros as it can have and with up to
@@ -65,11 +62,12 @@ var pep440 = regexp.MustCompile(`(?i)^\s*v?(?:(?P<epoch>[0-9]+)!)?(?P<release>[0
 // 1.24.1 and 1.24.1.0, all the same version to pip. Not a PEP 440
 // version: none.
 func pep440Spellings(v string) []string {
-	m := pep440.FindStringSubmatch(v)
+	re := pep440()
+	m := re.FindStringSubmatch(v)
 	if m == nil {
 		return nil
 	}
-	g := func(name string) string { return m[pep440.SubexpIndex(name)] }
+	g := func(name string) string { return m[re.SubexpIndex(name)] }
 	num := func(s string) string {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -144,18 +142,17 @@ var errNoScratch = errors.New("equivalent version spellings not matched")
 // version of res that has some (equivalents), through the library with the
 // same data source and the same fail-closed checks as the scan, and adds
 // what they match to the package as it is written in its lockfile.
-func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root string, res *models.VulnerabilityResults) error {
+func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root string, res *vulnResults) error {
 	type ref struct{ src, pkg int }
 	type spelling struct{ eco, name, version string }
 	refs := map[spelling][]ref{}
-	var synth models.PackageSource
-	synth.Source = models.SourceInfo{Path: "equivalent versions", Type: models.SourceTypeProjectPackage}
+	var pkgs []packageInfo
 	for i, src := range res.Results {
 		for j, pv := range src.Packages {
 			for _, v := range equivalents(pv.Package.Ecosystem, pv.Package.Version) {
 				key := spelling{pv.Package.Ecosystem, pv.Package.Name, v}
 				if _, seen := refs[key]; !seen {
-					synth.Packages = append(synth.Packages, models.PackageVulns{Package: models.PackageInfo{Name: key.name, Version: key.version, Ecosystem: key.eco}})
+					pkgs = append(pkgs, packageInfo{Name: key.name, Version: key.version, Ecosystem: key.eco})
 				}
 				refs[key] = append(refs[key], ref{i, j})
 			}
@@ -164,28 +161,18 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 	if len(refs) == 0 {
 		return nil
 	}
-	dir, cleanup, err := scratch.Dir("matching equivalent spellings of versions", "secgate-versions-", repo.GitDir(root))
-	if err != nil {
-		return fmt.Errorf("%w: versions matched only as the lockfiles spell them (%d packages have other spellings pip or npm install alike): %w", errNoScratch, len(refs), err)
-	}
-	defer cleanup()
-	// The name is the one osv-scanner's custom input extractor requires.
-	file := filepath.Join(dir, "osv-scanner-custom.json")
-	b, err := json.Marshal(models.VulnerabilityResults{Results: []models.PackageSource{synth}})
-	if err != nil {
-		return err
-	}
-	if err := writeFile(file, b); err != nil {
-		return err
-	}
 	actions, tr, err := newActions(opts)
 	if err != nil {
 		return err
 	}
-	actions.LockfilePaths = []string{file}
-	got, logs, err := doScan(ctx, actions, opts.Logger)
-	if err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound) {
-		return fmt.Errorf("osv-scanner (%s), matching equivalent versions: %w", opts.Source(), err)
+	got, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (vulnResults, error) {
+		return e.match(ctx, actions, pkgs, repo.GitDir(root))
+	})
+	if errors.Is(err, errNoScratch) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("osv-scalibr (%s), matching equivalent versions: %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
 		return err
@@ -205,7 +192,7 @@ func (s *Scanner) matchEquivalents(ctx context.Context, opts Options, root strin
 
 // mergeVulns adds to dst the advisories of from it does not have, and the
 // groups of from that share no id with a group of dst.
-func mergeVulns(dst *models.PackageVulns, from models.PackageVulns) {
+func mergeVulns(dst *packageVulns, from packageVulns) {
 	have := map[string]bool{}
 	for _, v := range dst.Vulnerabilities {
 		have[v.GetId()] = true

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/google/osv-scanner/v2/pkg/models"
 
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
@@ -100,7 +99,7 @@ func (ig *ignoreFiles) load(dir string) (*osvConfig, error) {
 // match applies the osv-scanner.toml next to lockfile to a finding:
 // IgnoredVulns by id or alias (until ignoreUntil), and PackageOverrides
 // that ignore a package or its vulnerabilities (until effectiveUntil).
-func (ig *ignoreFiles) match(lockfile, root string, f policy.Finding, pv models.PackageVulns) (*policy.Ignored, error) {
+func (ig *ignoreFiles) match(lockfile, root string, f policy.Finding, pv packageVulns) (*policy.Ignored, error) {
 	pkg := pv.Package
 	c, err := ig.load(filepath.Dir(lockfile))
 	if c == nil || err != nil {

@@ -12,9 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/osv-scanner/v2/pkg/models"
-	"github.com/google/osv-scanner/v2/pkg/osvscanner"
-
 	"github.com/secgate/secgate/policy"
 )
 
@@ -22,11 +19,11 @@ import (
 type imageInfo struct {
 	ref  string
 	id   string // the image's identity for tracking keys: repository, else image id
-	meta *models.ImageMetadata
+	meta *imageMetadata
 }
 
 // locate sets the image and the layer that brought the package in.
-func (i *imageInfo) locate(f *policy.Finding, pkg models.PackageInfo) {
+func (i *imageInfo) locate(f *policy.Finding, pkg packageInfo) {
 	f.Location.Image = i.ref
 	f.Location.Path = "/" + strings.TrimPrefix(f.Location.Path, "/") // a path in the image
 	f.Location.Layer = i.layer(pkg)
@@ -35,7 +32,7 @@ func (i *imageInfo) locate(f *policy.Finding, pkg models.PackageInfo) {
 
 // layer names the layer that brought pkg in: its index, diff id and the
 // command that made it; "" when osv-scanner does not know.
-func (i *imageInfo) layer(pkg models.PackageInfo) string {
+func (i *imageInfo) layer(pkg packageInfo) string {
 	if pkg.ImageOrigin == nil || i.meta == nil {
 		return ""
 	}
@@ -85,13 +82,13 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	actions.Image, actions.IsImageArchive = abs, true
-	res, logs, err := runLibrary(ctx, opts.Logger, func() (models.VulnerabilityResults, error) { return osvscanner.DoContainerScan(actions) })
+	actions.Image = abs
+	res, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (vulnResults, error) { return e.scanImage(ctx, actions) })
 	switch {
-	case errors.Is(err, osvscanner.ErrNoPackagesFound):
+	case errors.Is(err, errNoPackagesFound):
 		return policy.ScanResult{Notes: []string{ref + ": no packages found in the image"}}, nil
-	case err != nil && !errors.Is(err, osvscanner.ErrVulnerabilitiesFound):
-		return policy.ScanResult{}, fmt.Errorf("osv-scanner (%s): %w", opts.Source(), err)
+	case err != nil:
+		return policy.ScanResult{}, fmt.Errorf("osv-scalibr (%s): %w", opts.Source(), err)
 	}
 	if err := tr.failure(); err != nil {
 		return policy.ScanResult{}, err

@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/osv-scanner/v2/pkg/models"
 )
 
 // staleAfter is when offline data is warned about, under deps.max_db_age.
@@ -29,7 +27,7 @@ type offlineFacts struct {
 // newest entry's timestamp in the zip's directory, else the file's
 // modification time) is reported, warned about after 3 days and an error
 // over opts.MaxDBAge. Records are not decoded: the directory is enough.
-func checkOfflineCoverage(db, root string, res models.VulnerabilityResults, opts Options) (offlineFacts, error) {
+func checkOfflineCoverage(db, root string, res vulnResults, opts Options) (offlineFacts, error) {
 	var facts offlineFacts
 	used := map[string][]string{}
 	for _, src := range res.Results {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/google/osv-scalibr/purl"
-	"github.com/google/osv-scanner/v2/pkg/models"
 
 	"github.com/secgate/secgate/policy"
 )
@@ -13,7 +12,7 @@ import (
 // packagesOf lists every package of osv-scanner's results (ShowAllPackages:
 // vulnerable or not) as plain data, for the SBOM. img, when set, names the
 // image and the layer each came from.
-func packagesOf(root string, res models.VulnerabilityResults, img *imageInfo) []policy.Package {
+func packagesOf(root string, res vulnResults, img *imageInfo) []policy.Package {
 	var out []policy.Package
 	for _, src := range res.Results {
 		source := relPath(root, src.Source.Path)
@@ -34,7 +33,7 @@ func packagesOf(root string, res models.VulnerabilityResults, img *imageInfo) []
 
 // purlFor is the package's purl: its extractor's, else one built from
 // the ecosystem.
-func purlFor(p models.PackageInfo) string {
+func purlFor(p packageInfo) string {
 	if p.Inventory != nil {
 		if u := p.Inventory.PURL(); u != nil {
 			return u.String()

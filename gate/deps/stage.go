@@ -13,23 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
+	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/extractor/filesystem"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/cpp/conanlock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dart/pubspec"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/csproj"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/depsjson"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/nugetcpm"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packagesconfig"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/dotnet/packageslockjson"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/erlang/mixlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/golang/gomod"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/cabal"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/haskell/stacklock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradlelockfile"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/java/gradleverificationmetadataxml"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/java/pomxml"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/bunlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/packagelockjson"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/pnpmlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/javascript/yarnlock"
@@ -37,19 +27,11 @@ import (
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pdmlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pipfilelock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/poetrylock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/python/pylock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/requirements"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/python/uvlock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/r/renvlock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/ruby/gemfilelock"
 	"github.com/google/osv-scalibr/extractor/filesystem/language/rust/cargolock"
-	"github.com/google/osv-scalibr/extractor/filesystem/language/swift/packageresolved"
-	"github.com/google/osv-scalibr/extractor/filesystem/list"
-	"github.com/google/osv-scalibr/extractor/filesystem/sbom/cdx"
-	"github.com/google/osv-scalibr/extractor/filesystem/sbom/spdx"
 	"github.com/google/osv-scalibr/extractor/filesystem/simplefileapi"
-	"github.com/google/osv-scalibr/plugin/config"
-	"github.com/google/osv-scanner/v2/pkg/models"
 
 	"github.com/secgate/secgate/internal/scratch"
 	"github.com/secgate/secgate/policy"
@@ -76,25 +58,13 @@ import (
 // lockfileExtractors are osv-scanner v2.5.0's lockfile extractors (its
 // "lockfile" and "sbom" presets, the OS package databases left out): the
 // library's own FileRequired says which names it reads.
-var lockfileExtractors = func() []filesystem.Extractor {
-	var out []filesystem.Extractor
-	for _, name := range []string{
-		conanlock.Name, mixlock.Name, pubspec.Name, gomod.Name, gradlelockfile.Name,
-		gradleverificationmetadataxml.Name, pomxml.Name, packagelockjson.Name, pnpmlock.Name,
-		yarnlock.Name, bunlock.Name, composerlock.Name, pipfilelock.Name, pdmlock.Name,
-		poetrylock.Name, pylock.Name, requirements.Name, uvlock.Name, renvlock.Name,
-		gemfilelock.Name, packageresolved.Name, cargolock.Name, csproj.Name, depsjson.Name,
-		nugetcpm.Name, packagesconfig.Name, packageslockjson.Name, cabal.Name, stacklock.Name,
-		cdx.Name, spdx.Name,
-	} {
-		exts, err := list.ExtractorsFromName(name, &config.PluginConfig{})
-		if err != nil {
-			panic(fmt.Sprintf("osv-scalibr extractor %s: %v", name, err))
-		}
-		out = append(out, exts...)
+var lockfileExtractors = sync.OnceValue(func() []filesystem.Extractor {
+	out, err := newExtractors(&cpb.PluginConfig{}, lockfileKind|sbomKind)
+	if err != nil {
+		panic(err)
 	}
 	return out
-}()
+})
 
 // nativeLockfile is the extractor osv-scanner reads the file at rel (its
 // path in the tree, with info its target's) with, if any.
@@ -103,7 +73,7 @@ func nativeLockfile(rel string, info fs.FileInfo) filesystem.Extractor {
 }
 
 func nativeLockfileAPI(api filesystem.FileAPI) filesystem.Extractor {
-	for _, e := range lockfileExtractors {
+	for _, e := range lockfileExtractors() {
 		if e.FileRequired(api) {
 			return e
 		}
@@ -350,14 +320,16 @@ type include struct {
 // includeLine is a pip requirements file's include: -r/--requirement
 // (another requirements file) or -c/--constraint (a constraints file; its
 // pins are what gets installed when the package is).
-var includeLine = regexp.MustCompile(`^\s*(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|)(\S+)`)
+var includeLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*(-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+|)(\S+)`)
+})
 
 func includes(data []byte) []include {
 	var out []include
 	s := bufio.NewScanner(bytes.NewReader(bytes.TrimPrefix(data, utf8BOM)))
 	s.Buffer(nil, 1<<20)
 	for s.Scan() {
-		if m := includeLine.FindStringSubmatch(s.Text()); m != nil {
+		if m := includeLine().FindStringSubmatch(s.Text()); m != nil {
 			out = append(out, include{path: filepath.FromSlash(m[2]), scalibrFollows: m[1] == "-r"})
 		}
 	}
@@ -370,7 +342,7 @@ func includes(data []byte) []include {
 func dropIncludes(data []byte) []byte {
 	lines := bytes.Split(data, []byte("\n"))
 	for i, l := range lines {
-		if includeLine.Match(l) {
+		if includeLine().Match(l) {
 			lines[i] = nil
 		}
 	}
@@ -472,7 +444,7 @@ func excludedDir(patterns []string) (func(abs string) bool, error) {
 // results maps the scan's results to the tree: staged copies reported at
 // the path they stand for, the library's own reading of a superseded file
 // dropped.
-func (p *prepared) results(res *models.VulnerabilityResults) {
+func (p *prepared) results(res *vulnResults) {
 	kept := res.Results[:0]
 	for _, r := range res.Results {
 		if p.superseded[filepath.Join("/", r.Source.Path)] {
@@ -551,28 +523,30 @@ func (p *prepared) rewriteLogs(logs []slog.Record) []slog.Record {
 // dependency (a package-lock.json of a project with none, a parent
 // pom.xml) gives none and declares none. Formats not listed are not
 // checked.
-var declares = map[string]*regexp.Regexp{
-	requirements.Name:     regexp.MustCompile(`(?m)^[ \t]*[^-#\s]`), // a line that is neither a comment nor an option
-	packagelockjson.Name:  regexp.MustCompile(`"node_modules/|"dependencies"\s*:\s*\{\s*"`),
-	yarnlock.Name:         regexp.MustCompile(`(?m)^[^#\s_][^\n]*:\s*$`),
-	pnpmlock.Name:         regexp.MustCompile(`(?m)^packages:[ \t]*\r?\n[ \t]+\S`),
-	pomxml.Name:           regexp.MustCompile(`<dependency>`),
-	gomod.Name:            regexp.MustCompile(`(?m)^\s*require\b`),
-	cargolock.Name:        regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	poetrylock.Name:       regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	uvlock.Name:           regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	pdmlock.Name:          regexp.MustCompile(`(?m)^\[\[package\]\]`),
-	gemfilelock.Name:      regexp.MustCompile(`(?m)^    [^ \r\n]`),
-	pipfilelock.Name:      regexp.MustCompile(`"version"\s*:`),
-	composerlock.Name:     regexp.MustCompile(`"packages(-dev)?"\s*:\s*\[\s*\{`),
-	packageslockjson.Name: regexp.MustCompile(`"resolved"\s*:`),
-}
+var declares = sync.OnceValue(func() map[string]*regexp.Regexp {
+	return map[string]*regexp.Regexp{
+		requirements.Name:     regexp.MustCompile(`(?m)^[ \t]*[^-#\s]`), // a line that is neither a comment nor an option
+		packagelockjson.Name:  regexp.MustCompile(`"node_modules/|"dependencies"\s*:\s*\{\s*"`),
+		yarnlock.Name:         regexp.MustCompile(`(?m)^[^#\s_][^\n]*:\s*$`),
+		pnpmlock.Name:         regexp.MustCompile(`(?m)^packages:[ \t]*\r?\n[ \t]+\S`),
+		pomxml.Name:           regexp.MustCompile(`<dependency>`),
+		gomod.Name:            regexp.MustCompile(`(?m)^\s*require\b`),
+		cargolock.Name:        regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		poetrylock.Name:       regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		uvlock.Name:           regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		pdmlock.Name:          regexp.MustCompile(`(?m)^\[\[package\]\]`),
+		gemfilelock.Name:      regexp.MustCompile(`(?m)^    [^ \r\n]`),
+		pipfilelock.Name:      regexp.MustCompile(`"version"\s*:`),
+		composerlock.Name:     regexp.MustCompile(`"packages(-dev)?"\s*:\s*\[\s*\{`),
+		packageslockjson.Name: regexp.MustCompile(`"resolved"\s*:`),
+	}
+})
 
-var xmlComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+var xmlComment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)<!--.*?-->`) })
 
 // unread lists the lockfiles of the tree that declare packages and gave
 // none (relative paths, sorted), parse failures (already reported) aside.
-func (p *prepared) unread(root string, res models.VulnerabilityResults, failed map[string]bool) ([]string, error) {
+func (p *prepared) unread(root string, res vulnResults, failed map[string]bool) ([]string, error) {
 	got := map[string]int{}
 	for _, src := range res.Results {
 		got[relPath(root, src.Source.Path)] += len(src.Packages)
@@ -580,7 +554,7 @@ func (p *prepared) unread(root string, res models.VulnerabilityResults, failed m
 	var out []string
 	for _, rel := range slices.Sorted(maps.Keys(p.read)) {
 		f := p.read[rel]
-		re := declares[f.format]
+		re := declares()[f.format]
 		if re == nil || got[rel] > 0 || failed[rel] {
 			continue
 		}
@@ -590,7 +564,7 @@ func (p *prepared) unread(root string, res models.VulnerabilityResults, failed m
 		}
 		data = bytes.TrimPrefix(data, utf8BOM)
 		if f.format == pomxml.Name {
-			data = xmlComment.ReplaceAll(data, nil)
+			data = xmlComment().ReplaceAll(data, nil)
 		}
 		if re.Match(data) {
 			out = append(out, rel)

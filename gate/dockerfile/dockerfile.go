@@ -17,7 +17,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/secgate/secgate/gate/image"
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/lazyre"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -236,7 +236,7 @@ func line(r []parser.Range) int {
 	return r[0].Start.Line
 }
 
-var argRef = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}?`)
+var argRef = lazyre.New(`\$\{?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}?`)
 
 // expand replaces $VAR, ${VAR} and ${VAR:-default} with the global ARGs'
 // defaults; what cannot be known stays a reference.
@@ -287,8 +287,8 @@ func (c *checker) base(rel string, si *stageInfo, object string) {
 
 // Build tools: compilers and toolchains that a single-stage build ships.
 var (
-	toolBases   = regexp.MustCompile(`(?i)^(docker\.io/)?(library/)?(golang|rust|maven|gradle|gcc|openjdk|eclipse-temurin:[^@]*jdk|node:[^@]*-(bookworm|bullseye|buster)$)`)
-	toolInstall = regexp.MustCompile(`(?i)\b(apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(install|add)\b[^;&|]*\b(gcc|g\+\+|make|build-essential|build-base|clang|cmake|golang|musl-dev|libc6-dev|rustc|cargo)\b`)
+	toolBases   = lazyre.New(`(?i)^(docker\.io/)?(library/)?(golang|rust|maven|gradle|gcc|openjdk|eclipse-temurin:[^@]*jdk|node:[^@]*-(bookworm|bullseye|buster)$)`)
+	toolInstall = lazyre.New(`(?i)\b(apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(install|add)\b[^;&|]*\b(gcc|g\+\+|make|build-essential|build-base|clang|cmake|golang|musl-dev|libc6-dev|rustc|cargo)\b`)
 )
 
 func (c *checker) buildTools(rel string, st instructions.Stage, si *stageInfo, object string) {
@@ -315,23 +315,23 @@ func runText(r *instructions.RunCommand) string {
 }
 
 var (
-	aptInstall = regexp.MustCompile(`\bapt(-get)?\s+([^;&|]*\s)?install\b`)
-	aptClean   = regexp.MustCompile(`rm\s+-[a-zA-Z]*r[a-zA-Z]*f?\s+[^;&|]*/var/lib/apt/lists|rm\s+-[a-zA-Z]*f[a-zA-Z]*r\s+[^;&|]*/var/lib/apt/lists`)
-	apkAdd     = regexp.MustCompile(`\bapk\s+([^;&|]*\s)?add\b`)
-	pipInstall = regexp.MustCompile(`\bpip[0-9.]*\s+([^;&|]*\s)?install\b`)
-	yumInstall = regexp.MustCompile(`\b(yum|dnf|microdnf)\s+([^;&|]*\s)?install\b`)
-	yumClean   = regexp.MustCompile(`\b(yum|dnf|microdnf)\s+clean\s+all\b|rm\s+-[a-zA-Z]*\s+[^;&|]*/var/cache/(yum|dnf)`)
-	cacheMount = regexp.MustCompile(`--mount=[^ ]*type=cache`)
+	aptInstall = lazyre.New(`\bapt(-get)?\s+([^;&|]*\s)?install\b`)
+	aptClean   = lazyre.New(`rm\s+-[a-zA-Z]*r[a-zA-Z]*f?\s+[^;&|]*/var/lib/apt/lists|rm\s+-[a-zA-Z]*f[a-zA-Z]*r\s+[^;&|]*/var/lib/apt/lists`)
+	apkAdd     = lazyre.New(`\bapk\s+([^;&|]*\s)?add\b`)
+	pipInstall = lazyre.New(`\bpip[0-9.]*\s+([^;&|]*\s)?install\b`)
+	yumInstall = lazyre.New(`\b(yum|dnf|microdnf)\s+([^;&|]*\s)?install\b`)
+	yumClean   = lazyre.New(`\b(yum|dnf|microdnf)\s+clean\s+all\b|rm\s+-[a-zA-Z]*\s+[^;&|]*/var/cache/(yum|dnf)`)
+	cacheMount = lazyre.New(`--mount=[^ ]*type=cache`)
 	// A download run by a shell or an interpreter: piped into it (curl … |
 	// sudo -E /bin/bash -), its output run by sh -c "$(curl …)" or eval, or
 	// read through a process substitution (bash <(curl …), source <(…)).
-	curlPipe = regexp.MustCompile(`\b(curl|wget|fetch)\b` + words + `\|\s*(sudo\s+(-\S+\s+)*|env\s+(\S+=\S*\s+)*)?(\S*/)?` + interp +
+	curlPipe = lazyre.New(`\b(curl|wget|fetch)\b` + words + `\|\s*(sudo\s+(-\S+\s+)*|env\s+(\S+=\S*\s+)*)?(\S*/)?` + interp +
 		`|\b` + interp + `\s+(-\S+\s+)*-c\s+["']?(\$\(|` + "`" + `)\s*(curl|wget)\b` +
 		`|\beval\s+["']?(\$\(|` + "`" + `)\s*(curl|wget)\b` +
 		`|(\b` + interp + `|\bsource|(^|[\s;&|])\.)\s+(-\S+\s+)*<\(\s*(curl|wget)\b`)
-	chmod777    = regexp.MustCompile(`\bchmod\s+(-[a-zA-Z]+\s+)*(0?777|[augo]*\+rwx)\b`)
-	sudoInstall = regexp.MustCompile(`(?i)\b(apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(install|add)\b[^;&|]*\bsudo\b`)
-	noPasswd    = regexp.MustCompile(`NOPASSWD`)
+	chmod777    = lazyre.New(`\bchmod\s+(-[a-zA-Z]+\s+)*(0?777|[augo]*\+rwx)\b`)
+	sudoInstall = lazyre.New(`(?i)\b(apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(install|add)\b[^;&|]*\bsudo\b`)
+	noPasswd    = lazyre.New(`NOPASSWD`)
 )
 
 // words are a command's arguments up to the next operator: a quoted URL
