@@ -29,7 +29,7 @@ import (
 // everything it is a function of is unchanged — the digest (treeDigest,
 // imageDigest) names all of it:
 //
-//   - this build and its osv-scanner (Options.CacheVersion), the options
+//   - this build and its osv-scalibr (Options.CacheVersion), the options
 //     that change what is read or said (root, excludes, lockfile patterns,
 //     deps.unparsable, deps.require_lockfiles, deps.max_db_age, the data
 //     source, the base revision and the commit it names);

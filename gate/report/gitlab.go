@@ -115,11 +115,19 @@ type glDependency struct {
 	Version string `json:"version"`
 }
 
+// The libraries the scanners are built on, as go.mod requires them
+// (TestGitLabScannerVersions checks they still are): the deps scanner runs
+// osv-scalibr's extractors and matchers since issue 30, not osv-scanner.
+const (
+	gitleaksVersion   = "v8.30.1"
+	osvScalibrVersion = "v0.4.6-0.20260727075515-eb1ca153f805"
+)
+
 // scanners of each report: the underlying tool, for scan.scanner.
 var glScanners = map[string]struct{ id, name, url, version string }{
-	GitLabSecrets:   {"gitleaks", "gitleaks", "https://github.com/gitleaks/gitleaks", "v8.30.1"},
-	GitLabDeps:      {"osv-scanner", "osv-scanner", "https://github.com/google/osv-scanner", "v2.5.0"},
-	GitLabContainer: {"secgate-image", "secgate image checks and osv-scanner", "https://github.com/google/osv-scanner", "v2.5.0"},
+	GitLabSecrets:   {"gitleaks", "gitleaks", "https://github.com/gitleaks/gitleaks", gitleaksVersion},
+	GitLabDeps:      {"osv-scalibr", "osv-scalibr", "https://github.com/google/osv-scalibr", osvScalibrVersion},
+	GitLabContainer: {"secgate-image", "secgate image checks and osv-scalibr", "https://github.com/google/osv-scalibr", osvScalibrVersion},
 }
 
 // Write implements Writer.
