@@ -440,7 +440,7 @@ func doScan(ctx context.Context, actions scanActions, log *slog.Logger) (vulnRes
 	return runLibrary(ctx, log, func(e engine) (vulnResults, error) { return e.scan(ctx, actions) })
 }
 
-// runLibrary runs one osv-scanner call with its logs captured.
+// runLibrary runs one engine call with its logs captured.
 func runLibrary(ctx context.Context, log *slog.Logger, call func(engine) (vulnResults, error)) (vulnResults, []slog.Record, error) {
 	type result struct {
 		res vulnResults
@@ -591,7 +591,7 @@ func withoutContent(msg string) (line, why string) {
 	return line, msg + " (the parser's quote of the file is left out)"
 }
 
-// captureHandler records what osv-scanner logs and passes it on at debug level.
+// captureHandler records what the engine logs and passes it on at debug level.
 type captureHandler struct {
 	next slog.Handler
 	mu   *sync.Mutex
@@ -611,7 +611,7 @@ func (h *captureHandler) Handle(ctx context.Context, r slog.Record) error {
 	h.mu.Lock()
 	*h.recs = append(*h.recs, r.Clone())
 	h.mu.Unlock()
-	fwd := slog.NewRecord(r.Time, slog.LevelDebug, "osv-scanner: "+r.Message, r.PC)
+	fwd := slog.NewRecord(r.Time, slog.LevelDebug, "osv-scalibr: "+r.Message, r.PC)
 	if h.next.Enabled(ctx, fwd.Level) {
 		return h.next.Handle(ctx, fwd)
 	}
