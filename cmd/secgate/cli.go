@@ -428,6 +428,8 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 					switch d.Path {
 					case "github.com/zricethezav/gitleaks/v8":
 						fmt.Fprintf(stdout, "  gitleaks %s\n", d.Version)
+					case "github.com/google/osv-scalibr": // the deps scanner's engine since issue 30
+						fmt.Fprintf(stdout, "  osv-scalibr %s\n", d.Version)
 					}
 				}
 			}

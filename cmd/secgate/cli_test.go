@@ -240,6 +240,12 @@ func TestVersion(t *testing.T) {
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "secgate ") {
 		t.Errorf("%d %q", res.code, res.stdout)
 	}
+	// The scanners' libraries: the deps scanner's is osv-scalibr (issue 30).
+	for _, lib := range []string{"\n  gitleaks v", "\n  osv-scalibr v"} {
+		if !strings.Contains(res.stdout, lib) {
+			t.Errorf("version names no %q:\n%s", strings.TrimSpace(lib), res.stdout)
+		}
+	}
 }
 
 func TestExceptionByFingerprintIgnoresASecret(t *testing.T) {
