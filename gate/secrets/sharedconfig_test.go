@@ -197,3 +197,52 @@ func firstDiff(a, b string) string {
 	}
 	return fmt.Sprintf("%d lines before, %d after", len(al), len(bl))
 }
+
+// A rule's windowing is worked out once and shared by every detector of
+// it; it is windowable's, and depends on everything windowable reads.
+func TestWindowableShared(t *testing.T) {
+	cfg, _, err := loadConfig(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := 0
+	for _, id := range slices.Sorted(maps.Keys(cfg.Rules)) {
+		r := cfg.Rules[id]
+		first, ok1 := windowableOf(r, false)
+		again, ok2 := windowableOf(r, false)
+		fresh, ok3 := windowable(r, false)
+		if ok1 != ok3 || ok2 != ok3 || fmt.Sprint(describeForms(first)) != fmt.Sprint(describeForms(fresh)) {
+			t.Errorf("%s: windowableOf %v %v, windowable %v %v", id, describeForms(first), ok1, describeForms(fresh), ok3)
+		}
+		if len(first) > 0 {
+			if &first[0] != &again[0] {
+				t.Errorf("%s: worked out twice", id)
+			}
+			shared++
+		}
+		if _, ok := windowableOf(r, true); ok {
+			t.Errorf("%s: a rule others require is windowed (the key lost 'required')", id)
+		}
+	}
+	if shared < 100 {
+		t.Errorf("%d rules windowed, want most of %d", shared, len(cfg.Rules))
+	}
+	// the same regex, other keywords: the anchors must pass the new
+	// keyword prefilter, which "zzz" does not
+	r := cfg.Rules["github-pat"]
+	if _, ok := windowableOf(r, false); !ok {
+		t.Fatal("github-pat is not windowed: the test proves nothing")
+	}
+	r.Keywords = []string{"zzz"}
+	if _, ok := windowableOf(r, false); ok {
+		t.Error("the keywords are not part of the key")
+	}
+}
+
+func describeForms(fs []form) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%q %v %v %s", f.anchors, f.before, f.after, f.tail))
+	}
+	return out
+}
