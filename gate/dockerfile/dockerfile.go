@@ -164,13 +164,13 @@ type buildVars map[string]string
 func (v buildVars) Get(k string) (string, bool) { s, ok := v[k]; return s, ok }
 func (v buildVars) Keys() []string              { return slices.Collect(maps.Keys(v)) }
 
-// lex expands as `docker build` does ($U, ${U}, ${U:-root}, ${U:+x}).
-var lex = shell.NewLex('\\')
-
-// expandVars is a word with the stage's variables expanded; the word as
-// written when BuildKit's expander refuses it.
+// expandVars is a word with the stage's variables expanded as `docker
+// build` does ($U, ${U}, ${U:-root}, ${U:+x}); the word as written when
+// BuildKit's expander refuses it. A Lex a call: it keeps the word being
+// read in its fields (buildkit v0.32.2, shell/lex.go initWord), so one
+// shared by concurrent scans raced (TestConcurrentScans, -race).
 func expandVars(word string, v buildVars) string {
-	out, _, err := lex.ProcessWord(word, v)
+	out, _, err := shell.NewLex('\\').ProcessWord(word, v)
 	if err != nil {
 		return word
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/secgate/secgate/gate/secrets"
@@ -150,4 +151,40 @@ func TestIsDockerfile(t *testing.T) {
 			t.Errorf("IsDockerfile(%q) = %v, want %v", name, !want, want)
 		}
 	}
+}
+
+// Scans at once (two gate runs in one process, a library user's) find
+// what one finds alone; under -race, they share no state (BuildKit's
+// variable expander keeps its word in its fields: one a call).
+func TestConcurrentScans(t *testing.T) {
+	root, _ := tree(t)
+	want := fmt.Sprint(scanKeys(scan(t, root, nil)))
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			text, err := secrets.NewTextScanner(nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res, err := New(Options{Root: root, Secrets: text}).Scan(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if got := fmt.Sprint(scanKeys(res)); got != want {
+				t.Errorf("concurrent scan: %s\nalone: %s", got, want)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func scanKeys(res policy.ScanResult) []string {
+	var out []string
+	for _, f := range res.Findings {
+		out = append(out, f.Rule+" "+f.Location.Path+":"+fmt.Sprint(f.Location.Line)+" "+f.Fingerprint)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -2,8 +2,9 @@ package secrets
 
 import (
 	"context"
-	"crypto/sha1"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -39,34 +40,67 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 	// bytes too, NUL-holding text is read in every mode, archives nested
 	// past the depth fail (the red team after issue 24): a clean entry
 	// of 2 may hide a finding
-	return cache.Digest("secgate secrets cache 3", kind, s.opts.CacheVersion,
+	// 4: a file read is keyed by its content's SHA-256, no longer its
+	// blob id (fileContent): 3's keys of such files would never match
+	return cache.Digest("secgate secrets cache 4", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
 }
 
 // fileKey is a file's cache id: its path (rules and allowlists depend on
-// it) and git's blob id of its content.
-func fileKey(rel string, blob [20]byte) cache.ID {
-	h := sha1.New()
+// it) and its content's id, each kind tagged: the two never make one key.
+func fileKey(rel string, c fileContent) cache.ID {
+	h := sha256.New()
 	h.Write([]byte(rel))
-	h.Write([]byte{0})
-	h.Write(blob[:])
+	h.Write([]byte{0}) // a path holds no NUL
+	if c.fromIndex {
+		h.Write([]byte("git blob\x00"))
+		h.Write(c.id[:20])
+	} else {
+		h.Write([]byte("sha256\x00"))
+		h.Write(c.id[:])
+	}
 	var id cache.ID
 	copy(id[:], h.Sum(nil))
 	return id
 }
 
-// blobID is git's id of a file's content: from the index when the file is
-// as the index has it (not even read), else by reading it.
-func blobID(path string, info os.FileInfo, index map[string]repo.IndexEntry, indexTime time.Time) ([20]byte, error) {
+// fileContent names a file's content in its cache key: git's blob id
+// (SHA-1, the first 20 bytes of id) when the index vouches for the file,
+// which is then not read; else the SHA-256 of its bytes, read. A file read
+// used to be named by the blob id computed with collision detection
+// (sha1cd, repo.BlobID), so that it had the same key either way; sha1cd
+// runs at ~0.4x SHA-256's speed here (337 vs 834 MB/s, SHA-NI) and was 18%
+// of a warm run's CPU on a tree git does not track, where every file is
+// read every run. What is lost: a file that goes from read to vouched for
+// between two runs (a racy timestamp, a change staged) is scanned once
+// more. The SHA-256 is as collision-resistant as the blob id, or more.
+type fileContent struct {
+	fromIndex bool
+	id        [32]byte
+}
+
+// contentOf is a file's fileContent: from the index when the file is as
+// the index has it (not even read), else by reading it.
+func contentOf(path string, info os.FileInfo, index map[string]repo.IndexEntry, indexTime time.Time) (fileContent, error) {
 	if e, ok := index[path]; ok && e.Size == info.Size() && e.ModTime.Equal(info.ModTime()) && info.ModTime().Before(indexTime) {
-		return e.Blob, nil
+		c := fileContent{fromIndex: true}
+		copy(c.id[:], e.Blob[:])
+		return c, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return [20]byte{}, err
+		return fileContent{}, err
 	}
 	defer f.Close()
-	return repo.BlobID(f, info.Size())
+	h := sha256.New()
+	// (a file that changes while it is read gets an id of neither
+	// version: a miss, never a false hit; the scan reads it again)
+	if _, err := io.Copy(h, f); err != nil {
+		return fileContent{}, err
+	}
+	var c fileContent
+	h.Sum(c.id[:0])
+	return c, nil
 }
 
 // findingFile is the file a finding is in (an archive's, for its entries).

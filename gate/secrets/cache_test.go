@@ -1,7 +1,9 @@
 package secrets
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -223,9 +225,10 @@ func TestCommitCache(t *testing.T) {
 	}
 }
 
-// A tracked file as the index has it is not read: its blob id is the
-// index's.
-func TestBlobIDFromTheIndex(t *testing.T) {
+// A tracked file as the index has it is not read: its content is named by
+// the index's blob id. A file read is named by the SHA-256 of its bytes,
+// and the two kinds never give one key.
+func TestFileContent(t *testing.T) {
 	dir, _, _ := gitRepo(t)
 	p := filepath.Join(dir, "README.md")
 	index, at := repo.Index(dir)
@@ -237,21 +240,36 @@ func TestBlobIDFromTheIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := e.Blob
-	if got, err := blobID(p, info, index, at); err != nil || got != want {
-		t.Fatalf("blobID = %x, %v; want the index's %x", got, err, want)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Read anyway: the same id (git's own hash of the content).
-	if got, err := blobID(p, info, nil, time.Time{}); err != nil || got != want {
-		t.Errorf("hashed: %x, %v; want %x", got, err, want)
+	vouched, err := contentOf(p, info, index, at)
+	if err != nil || !vouched.fromIndex || !bytes.Equal(vouched.id[:20], e.Blob[:]) {
+		t.Fatalf("contentOf = %+v, %v; want the index's %x", vouched, err, e.Blob)
+	}
+	read, err := contentOf(p, info, nil, time.Time{})
+	if want := sha256.Sum256(data); err != nil || read.fromIndex || read.id != want {
+		t.Errorf("read: %+v, %v; want the SHA-256 %x", read, err, want)
+	}
+	if fileKey("README.md", vouched) == fileKey("README.md", read) {
+		t.Error("a vouched-for and a read content give one key")
+	}
+	// the tag, not the bytes: a blob id zero-padded is not a SHA-256
+	padded := fileContent{id: vouched.id}
+	if fileKey("README.md", vouched) == fileKey("README.md", padded) {
+		t.Error("the kinds of content id are not told apart in the key")
+	}
+	if fileKey("README.md", read) == fileKey("docs/README.md", read) {
+		t.Error("the path is not in the key")
 	}
 	// The index says it, the file is not read: a removed file still has
 	// its id while its stat matches the entry.
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := blobID(p, info, index, at); err != nil || got != want {
-		t.Errorf("from the index only: %x, %v", got, err)
+	if got, err := contentOf(p, info, index, at); err != nil || got != vouched {
+		t.Errorf("from the index only: %+v, %v", got, err)
 	}
 }
 

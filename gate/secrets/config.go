@@ -2,11 +2,14 @@ package secrets
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
@@ -35,19 +38,10 @@ const RepoConfigFile = ".gitleaks.toml"
 // id (extend.disabledRules); unlike the gitleaks CLI, a config without
 // `[extend] useDefault = true` does not replace the default rules: the gate
 // never scans with less than gitleaks' defaults. What the repository
-// changed is returned as notes for the report.
+// changed is returned as notes for the report. The rule set is built once
+// per process for each content of .gitleaks.toml (none included) and
+// shared read-only (rulesets).
 func loadConfig(ctx context.Context, root, rev string) (cfg config.Config, notes []string, err error) {
-	def, err := readViperConfig("gitleaks default config", config.DefaultConfig)
-	if err != nil {
-		return config.Config{}, nil, err
-	}
-	extra, err := readViperConfig("secgate rules", extraRulesTOML)
-	if err != nil {
-		return config.Config{}, nil, err
-	}
-	merged := def
-	mergeViperConfig(&merged, extra)
-
 	path := filepath.Join(root, RepoConfigFile)
 	if rev != "" {
 		path = fmt.Sprintf("%s (at base revision %s)", path, rev)
@@ -60,6 +54,26 @@ func loadConfig(ctx context.Context, root, rev string) (cfg config.Config, notes
 			return config.Config{}, nil, fmt.Errorf("reading %s: %w", path, err)
 		}
 	}
+	key := "built-in rules"
+	if found {
+		key = fmt.Sprintf("%s %x", RepoConfigFile, sha256.Sum256(data))
+	}
+	return rulesets.get(key, func() (config.Config, []string, error) { return buildConfig(path, data, found) })
+}
+
+// buildConfig is loadConfig once the repository's config is read (data,
+// when found; path names it in errors).
+func buildConfig(path string, data []byte, found bool) (cfg config.Config, notes []string, err error) {
+	def, err := readViperConfig("gitleaks default config", config.DefaultConfig)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	extra, err := readViperConfig("secgate rules", extraRulesTOML)
+	if err != nil {
+		return config.Config{}, nil, err
+	}
+	merged := def
+	mergeViperConfig(&merged, extra)
 	if found {
 		repo, err := readViperConfig(path, string(data))
 		if err != nil {
@@ -88,6 +102,68 @@ func loadConfig(ctx context.Context, root, rev string) (cfg config.Config, notes
 		return config.Config{}, nil, fmt.Errorf("secret scanning rules (%s): %w", path, err)
 	}
 	return cfg, notes, nil
+}
+
+// rulesets are the rule sets this process has built, by their input (the
+// built-in rules alone, or with a .gitleaks.toml's content): one gate run
+// needs the built-in set four times (the secret scan, the image and
+// Dockerfile text scanners, the outgoing redaction), and parsing the TOML
+// and compiling ~224 regexes cost ~40 ms each (BenchmarkLoadConfig),
+// ~130 ms on a loaded machine. A translated config.Config is read-only
+// from then on (gitleaks v8.30.1: Translate validates rules and
+// allowlists, building their joined patterns and tries; detect only reads
+// Config; the stdlib regexps are safe for concurrent use), and secgate
+// derives its per-detector configs (rulesWhere, providerConfig) into new
+// maps and slices: TestSharedConfigUnchanged. A detector keeps its
+// per-scan state (findings, .gitleaksignore) and is never shared.
+var rulesets = rulesetCache{m: map[string]*ruleset{}}
+
+// maxRulesets bounds rulesets: a process scans one repository or a few
+// (tests make many configs).
+const maxRulesets = 8
+
+type rulesetCache struct {
+	mu sync.Mutex
+	m  map[string]*ruleset
+}
+
+type ruleset struct {
+	ready chan struct{} // closed once built
+	cfg   config.Config
+	notes []string
+	err   error
+}
+
+// get returns the rule set of key, built by build once: concurrent callers
+// of one key wait for the first one's. An error is not kept: it names the
+// file of the caller that met it, and the next caller builds again.
+func (c *rulesetCache) get(key string, build func() (config.Config, []string, error)) (config.Config, []string, error) {
+	c.mu.Lock()
+	r, ok := c.m[key]
+	if !ok {
+		if len(c.m) >= maxRulesets {
+			clear(c.m)
+		}
+		r = &ruleset{ready: make(chan struct{}), err: errors.New("building the secret scanning rules failed")}
+		c.m[key] = r
+		c.mu.Unlock()
+		defer close(r.ready) // a panic in build (a bug) must not hang the callers waiting
+		r.cfg, r.notes, r.err = build()
+		if r.err != nil {
+			c.mu.Lock()
+			if c.m[key] == r {
+				delete(c.m, key)
+			}
+			c.mu.Unlock()
+		}
+		return r.cfg, slices.Clone(r.notes), r.err
+	}
+	c.mu.Unlock()
+	<-r.ready
+	if r.err != nil {
+		return build()
+	}
+	return r.cfg, slices.Clone(r.notes), nil
 }
 
 func readViperConfig(name, data string) (config.ViperConfig, error) {

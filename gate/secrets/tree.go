@@ -70,11 +70,11 @@ func (t *treeFiles) cached(path string, info fs.FileInfo) bool {
 	if t.clean == nil {
 		return false
 	}
-	blob, err := blobID(path, info, t.index, t.indexTime)
+	content, err := contentOf(path, info, t.index, t.indexTime)
 	if err != nil {
 		return false // scanned, and its error said, as without a cache
 	}
-	key := fileKey(relPath(t.root, path), blob)
+	key := fileKey(relPath(t.root, path), content)
 	if t.clean.Has(key) {
 		t.mu.Lock()
 		t.hits++

@@ -179,7 +179,7 @@ func newDetector(ctx context.Context, cfg config.Config, maxDecode, maxArchive i
 	}
 	for _, id := range slices.Sorted(maps.Keys(cfg.Rules)) {
 		r := cfg.Rules[id]
-		forms, ok := windowable(r, required[id])
+		forms, ok := windowableOf(r, required[id])
 		if !ok {
 			rest[id] = true
 			continue
