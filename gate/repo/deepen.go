@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	gogit "github.com/go-git/go-git/v5"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
 
@@ -185,6 +187,7 @@ func fetchDepth(ctx context.Context, r *gogit.Repository, src source, want []plu
 	for i, h := range want {
 		specs[i] = config.RefSpec(fmt.Sprintf("+%s:%s%d", h, deepenRef, i))
 	}
+	sameOriginOnce.Do(installSameOrigin)
 	remote := gogit.NewRemote(r.Storer, &config.RemoteConfig{Name: "secgate-deepen", URLs: []string{src.url}})
 	err := remote.FetchContext(ctx, &gogit.FetchOptions{RefSpecs: specs, Depth: depth, Auth: src.auth, Tags: gogit.NoTags})
 	for i := range want {
@@ -357,4 +360,42 @@ func (h headerAuth) SetAuth(req *http.Request) {
 			req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 		}
 	}
+}
+
+var sameOriginOnce sync.Once
+
+// installSameOrigin makes go-git's http(s) transport refuse a redirect to
+// another scheme, host or port than the request's. Go's client copies a
+// request's headers to a redirect's target, and drops Authorization only
+// for another host name, whatever the port: the checkout's extraheader
+// or basic auth would reach another port (another service) of the
+// origin's host. go-git takes its transport from a process-wide table
+// (FetchOptions has no client), so the policy is the process's: secgate
+// fetches nothing else with go-git. TestDeepenRefusesRedirectToAnotherPort
+// fails without it (the second server sees the header).
+func installSameOrigin() {
+	c := githttp.NewClientWithOptions(&http.Client{Transport: http.DefaultTransport, CheckRedirect: sameOrigin}, nil)
+	client.InstallProtocol("https", c)
+	client.InstallProtocol("http", c)
+}
+
+// sameOrigin is the redirect policy: the target must be the first
+// request's scheme, host and port.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) == 0 {
+		return nil
+	}
+	if from := via[0].URL; origin(from) != origin(req.URL) {
+		return fmt.Errorf("the origin %s redirects to %s, another scheme, host or port: the checkout's credentials are sent only to the origin itself (set the origin remote to the repository's final URL)", redactURL(origin(from)), redactURL(origin(req.URL)))
+	}
+	return nil
+}
+
+// origin is a URL's scheme://host:port, the port explicit.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }

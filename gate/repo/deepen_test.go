@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/secgate/secgate/gate/repo/repotest"
@@ -303,4 +305,58 @@ func TestHeaderSecrets(t *testing.T) {
 	msg := s.redact("sent " + basicHeader("x-access-token", tok) + " for x-access-token:" + tok + " to https://u:" + tok + "@h/r")
 	noPieceOf(t, msg, tok)
 	noPieceOf(t, msg, base64.StdEncoding.EncodeToString([]byte("x-access-token:"+tok)))
+}
+
+// F8: an origin that redirects to another port (or scheme) of its host
+// never passes the checkout's credentials on: the extraheader and the
+// basic auth reach the origin only, the deepening fails saying why, and
+// the second server sees no credential. Two httptest servers, the first
+// redirecting every request to the second's same path.
+func TestDeepenRefusesRedirectToAnotherPort(t *testing.T) {
+	secret := token(t)
+	var seen []string // credentials the second server received
+	o := newPROrigin(t, nil)
+	first := httptestRedirect(t, o.server.URL)
+	repotest.Git(t, o.clone, "remote", "set-url", "origin", first.URL+"/o.git")
+	o.server.Config.Handler = credentialSpy(o.server.Config.Handler, &seen)
+
+	repotest.Git(t, o.clone, "config", "http."+first.URL+"/.extraheader", "AUTHORIZATION: "+basicHeader("x-access-token", secret))
+	for name, opts := range map[string]DeepenOptions{
+		"extraheader": {Base: o.base, Head: o.head},
+		"basic auth":  {Base: o.base, Head: o.head, Username: "gitlab-ci-token", Password: secret},
+	} {
+		note, err := Deepen(context.Background(), o.clone, opts)
+		if err == nil || !strings.Contains(err.Error(), "redirects") {
+			t.Errorf("%s: note %q, err %v, want a refused redirect", name, note, err)
+		}
+		if err != nil {
+			noPieceOf(t, err.Error(), secret)
+		}
+	}
+	if len(seen) > 0 {
+		t.Errorf("the other port received credentials: %d requests", len(seen))
+	}
+}
+
+// httptestRedirect is a server that redirects every request to target
+// (scheme://host:port), same path and query.
+func httptestRedirect(t *testing.T, target string) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// credentialSpy records any request that carries credentials.
+func credentialSpy(next http.Handler, seen *[]string) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			mu.Lock()
+			*seen = append(*seen, r.URL.Path)
+			mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
