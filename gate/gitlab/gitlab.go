@@ -165,7 +165,7 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) (C
 			}
 		}
 		if base == "" || src == "" {
-			return Context{}, fmt.Errorf("external pull request #%d: CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA and CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA must be set: the pull request's range cannot be known, and its own policy cannot judge it", iid)
+			return Context{}, fmt.Errorf("external pull request #%d: its base and head, CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA and CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA, must be set: the pull request's range cannot be known, and its own policy cannot judge it", iid)
 		}
 		srcRepo, dstRepo := getenv("CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY"), getenv("CI_EXTERNAL_PULL_REQUEST_TARGET_REPOSITORY")
 		fork := srcRepo != "" && dstRepo != "" && srcRepo != dstRepo
