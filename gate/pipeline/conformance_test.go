@@ -339,14 +339,14 @@ func githubEnv(t *testing.T, env map[string]string, fx fixture, sc scenario, api
 		ref = `"ref":"refs/heads/feat","created":` + map[bool]string{true: "true", false: "false"}[sc.branch != "forced"] + `,"forced":` + map[bool]string{true: "true", false: "false"}[sc.branch == "forced"] + `,`
 	}
 	events := map[string]string{
-		"push":     `{` + ref + `"before":"` + fx.base + `","after":"` + fx.head + `","repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"push": `{` + ref + `"before":"` + fx.base + `","after":"` + fx.head + `","repository":{"full_name":"acme/shop","default_branch":"main"}}`,
 		// a workflow_run of the pull request's workflow, and an issue
 		// comment on the pull request (no base in its payload)
 		"pr-other":         `{"workflow_run":{"event":"pull_request","head_sha":"` + fx.head + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[{"number":7,"base":{"sha":"` + fx.base + `"},"head":{"sha":"` + fx.head + `"}}]},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
 		"pr-other-no-base": `{"issue":{"number":7,"pull_request":{"url":"https://api.github.com/repos/acme/shop/pulls/7"}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
-		"pr":       pr("acme/shop"),
-		"fork":     pr("evil/shop"),
-		"schedule": `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"pr":               pr("acme/shop"),
+		"fork":             pr("evil/shop"),
+		"schedule":         `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
 	}
 	env["GITHUB_EVENT_NAME"] = map[string]string{"push": "push", "pr": "pull_request", "fork": "pull_request", "schedule": "schedule", "pr-no-base": "pull_request",
 		"pr-other": "workflow_run", "pr-other-no-base": "issue_comment"}[sc.event]
