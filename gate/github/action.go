@@ -202,7 +202,7 @@ func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 		return a.workflowRun()
 	case "issue_comment":
 		if is := e.Issue; is != nil && len(is.PullRequest) > 0 && string(is.PullRequest) != "null" {
-			return Context{}, fmt.Errorf("an issue_comment run on pull request #%d: the event payload has no base commit, so the pull request's range cannot be known, and its own policy cannot judge it: run secgate on the pull_request event, or pass the base (--base, the action's base input) of a trusted commit", is.Number)
+			return Context{}, fmt.Errorf("an issue_comment run on pull request #%d: the event payload has no base commit, so the pull request's range cannot be known, and its own policy cannot judge it: use the pull_request event (its payload has the base), or pass the base (--base, the action's base input) of a trusted commit", is.Number)
 		}
 	case "push":
 		after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))

@@ -209,7 +209,7 @@ func TestConformance(t *testing.T) {
 		// F3: a pull request's run from another event (GitHub
 		// workflow_run, GitLab external_pull_request_event) is judged on
 		// its range; one without its base is an error
-		{name: "pull request, other event", event: "pr-other", options: fileIssues, verdict: policy.VerdictFail, filed: 1, steps: allSteps,
+		{name: "pull request, other event", event: "pr-other", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "pull request #7", steps: allSteps,
 			notLocal: "a local run has no event"},
 		{name: "pull request, other event, no base", event: "pr-other-no-base", options: fileIssues, verdict: policy.VerdictError, err: "base", steps: allSteps,
 			notLocal: "a local run has no event"},
