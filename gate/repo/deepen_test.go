@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/secgate/secgate/gate/repo/repotest"
 )
 
@@ -359,4 +361,71 @@ func credentialSpy(next http.Handler, seen *[]string) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// F2: a depth-1 checkout of a new branch holds no merge base with the
+// default branch; DeepenToBranch fetches the default branch (into
+// origin/main) and the head deeper, with the checkout's extraheader,
+// until they share one: MergeBase then finds the branch point, walking
+// the still shallow clone. A name that is not a branch is refused.
+func TestDeepenToBranch(t *testing.T) {
+	secret := token(t)
+	header := basicHeader("x-access-token", secret)
+	o := newPROrigin(t, func(r *http.Request) bool { return r.Header.Get("Authorization") == header })
+	repotest.Git(t, o.clone, "config", "http."+o.server.URL+"/.extraheader", "AUTHORIZATION: "+header)
+	if mb := MergeBase(context.Background(), o.clone, "origin/main", o.head); mb != "" {
+		t.Fatalf("the depth-1 clone already has a merge base %s", mb)
+	}
+	note, err := DeepenToBranch(context.Background(), o.clone, "main", DeepenOptions{Head: o.head})
+	if err != nil || !strings.Contains(note, "default branch main") || !strings.Contains(note, "extraheader") {
+		t.Fatalf("note %q, err %v", note, err)
+	}
+	noPieceOf(t, note, secret)
+	r, _ := Open(o.clone)
+	first, err := r.CommitObject(plumbingHash(o.prCommits[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := first.ParentHashes[0].String() // main's third commit, where pr branched
+	if mb := MergeBase(context.Background(), o.clone, "origin/main", o.head); mb != want {
+		t.Errorf("merge base %q, want the branch point %s", mb, want)
+	}
+	// again: nothing to do, no request
+	n := len(o.server.Statuses())
+	if note, err := DeepenToBranch(context.Background(), o.clone, "main", DeepenOptions{Head: o.head}); note != "" || err != nil || len(o.server.Statuses()) != n {
+		t.Errorf("a second call: note %q, err %v, %d requests", note, err, len(o.server.Statuses())-n)
+	}
+	for _, bad := range []string{"", "-main", "a:b", "a..b"} {
+		if _, err := DeepenToBranch(context.Background(), o.clone, bad, DeepenOptions{Head: o.head}); err == nil || !strings.Contains(err.Error(), "not a branch name") {
+			t.Errorf("branch %q: %v", bad, err)
+		}
+	}
+}
+
+func plumbingHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
+
+// MergeBase in a shallow clone whose edge is the branch point itself:
+// go-git's own merge base fails on the edge's missing parent; the walk
+// to the edges finds it.
+func TestMergeBaseShallow(t *testing.T) {
+	o := newPROrigin(t, nil)
+	clone := filepath.Join(t.TempDir(), "c")
+	repotest.Git(t, t.TempDir(), "clone", "-q", "--depth", "4", "--no-single-branch", o.url, clone)
+	r, _ := Open(clone)
+	first, err := r.CommitObject(plumbingHash(o.prCommits[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := first.ParentHashes[0]
+	if shallow, _ := ShallowCommits(r); !shallow[want] {
+		t.Fatalf("the branch point %s is not the clone's edge: %v", want, shallow)
+	}
+	if mb := MergeBase(context.Background(), clone, "origin/main", "origin/pr"); mb != want.String() {
+		t.Errorf("merge base %q, want %s", mb, want)
+	}
+	a, _ := r.CommitObject(plumbingHash(o.base))
+	b, _ := r.CommitObject(plumbingHash(o.head))
+	if bases, err := a.MergeBase(b); err == nil && len(bases) == 1 && bases[0].Hash == want {
+		t.Log("go-git's own merge base handles the shallow edge too")
+	}
 }
