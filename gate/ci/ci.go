@@ -31,7 +31,7 @@ type Platform interface {
 	// (a pull/merge request, a schedule, a new branch): the pipeline
 	// deepens a shallow checkout to hold it before Range, which judges a
 	// push on before..after only when the clone holds before (a depth-1
-	// checkout does not, and the whole tree would be judged instead).
+	// checkout does not; see BranchPush for what is judged then).
 	PushRange() (before, after string)
 	// BranchPush is, for a push of a branch other than the default one,
 	// the default branch's name and the pushed head; "" for any other run

@@ -172,15 +172,18 @@ func (a *Action) Input(name string) string { return a.a.GetInput(name) }
 // pull request, a fork.
 type Context = ci.Range
 
-// Context decides the range from the event: a pull request's base..head, a
-// push's before..after (a new branch: the merge base with the default
-// branch; a forced push whose before is gone: the same, else the whole
-// tree), a merge group's base..head; schedules and manual runs judge the
-// whole tree. root is the checkout.
+// Context decides the range from the event: a pull request's base..head
+// (pull_request, pull_request_target, the review events, a workflow_run's
+// pull request), a push's before..after (a new branch, or a forced push
+// whose before is gone: the merge base with the default branch, which the
+// pipeline fetched, repo.PushBase), a merge group's base..head; schedules
+// and manual runs judge the whole tree. root is the checkout.
 //
-// A pull request or merge group whose base the payload does not give is an
-// error: judged as a whole tree, the change would be judged by its own
-// policy, and could excuse what it adds (fail closed).
+// A pull request or merge group whose base the payload does not give
+// (issue_comment, a fork's workflow_run), or a branch push with no merge
+// base with the default branch, is an error: judged as a whole tree, the
+// change would be judged by its own policy, and could excuse what it adds
+// (fail closed).
 func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 	e := a.event
 	switch a.name {
