@@ -193,7 +193,8 @@ func TestLocalRunDeepensOnlyWhenAsked(t *testing.T) {
 // it, the exception is a change of the policy file and the token fails
 // the gate (exit 1; it was exit 0, the whole tree judged by the branch's
 // policy). A branch with no history shared with main is exit 2 saying
-// so. No output holds a piece of the credential or the token.
+// so, and so is a default branch the credentials cannot fetch (401). No
+// output holds a piece of the credential or the token.
 func TestBranchPushJudgedFromTheDefaultBranch(t *testing.T) {
 	for _, c := range []struct {
 		name, platform, kind string
@@ -205,6 +206,8 @@ func TestBranchPushJudgedFromTheDefaultBranch(t *testing.T) {
 		{"github unrelated history", "github", "unrelated", 2, "shares no history"},
 		{"gitlab new branch", "gitlab", "new", 1, "merge base with main"},
 		{"gitlab unrelated history", "gitlab", "unrelated", 2, "shares no history"},
+		{"github credentials refused", "github", "refused", 2, "401"},
+		{"gitlab credentials refused", "gitlab", "refused", 2, "401"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cred := secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
@@ -241,11 +244,16 @@ func TestBranchPushJudgedFromTheDefaultBranch(t *testing.T) {
 			git(t, served, "clone", "-q", "--bare", work, "o.git")
 			clone := filepath.Join(t.TempDir(), "clone")
 			git(t, served, "clone", "-q", "--depth", "1", "--branch", "feat", "file://"+filepath.Join(served, "o.git"), clone)
+			srvCred, srvHeader := cred, header
 			srv := repotest.ServeGit(t, served, func(r *http.Request) bool {
 				u, p, ok := r.BasicAuth()
-				return ok && u == "gitlab-ci-token" && p == cred || r.Header.Get("Authorization") == header
+				return ok && u == "gitlab-ci-token" && p == srvCred || r.Header.Get("Authorization") == srvHeader
 			})
 			git(t, clone, "remote", "set-url", "origin", srv.URL+"/o.git")
+			if c.kind == "refused" { // the checkout's credentials are not the server's
+				cred = secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
+				header = "basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+cred))
+			}
 			before := strings.Repeat("0", 40)
 			if c.kind == "forced" {
 				before = secretstest.Random(t, "0123456789abcdef", 40)

@@ -429,3 +429,32 @@ func TestMergeBaseShallow(t *testing.T) {
 		t.Log("go-git's own merge base handles the shallow edge too")
 	}
 }
+
+// The redirect policy compares scheme, host and port, the default ports
+// explicit: a redirect within the origin is followed, any other refused.
+func TestSameOrigin(t *testing.T) {
+	req := func(raw string) *http.Request {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &http.Request{URL: u}
+	}
+	from := []*http.Request{req("https://git.example.com/o.git/info/refs")}
+	for target, ok := range map[string]bool{
+		"https://git.example.com/other.git/info/refs":     true,
+		"https://GIT.example.com:443/o.git/info/refs":     true,
+		"https://git.example.com:8443/o.git/info/refs":    false,
+		"http://git.example.com/o.git/info/refs":          false,
+		"https://evil.example.com/o.git/info/refs":        false,
+		"https://user:pw@git.example.com:444/o.git/info/": false,
+	} {
+		err := sameOrigin(req(target), from)
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want followed %v", target, err, ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw@") {
+			t.Errorf("the error shows a URL's userinfo: %v", err)
+		}
+	}
+}
