@@ -458,3 +458,36 @@ func TestSameOrigin(t *testing.T) {
 		}
 	}
 }
+
+// The merge base is the best common ancestor: a branch that reaches an
+// older commit of main by a second path (a merge of a branch from it)
+// still has main's newer commit as its merge base, not the older one the
+// walk also meets.
+func TestMergeBaseBestCommonAncestor(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) string { return repotest.Git(t, dir, args...) }
+	commit := func(msg string) string {
+		repotest.Write(t, dir, map[string]string{msg + ".txt": msg + "\n"})
+		git("add", "-A")
+		git("commit", "-qm", msg)
+		return git("rev-parse", "HEAD")
+	}
+	git("init", "-q", "-b", "main")
+	// c1 dated after c2: the newest of the commits the walk meets is c1,
+	// only the reachability filter picks c2
+	t.Setenv("GIT_COMMITTER_DATE", "2026-01-02T00:00:00Z")
+	c1 := commit("c1")
+	t.Setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+	c2 := commit("c2")
+	t.Setenv("GIT_COMMITTER_DATE", "2026-01-03T00:00:00Z")
+	git("checkout", "-q", "-b", "old", c1)
+	commit("e")
+	git("checkout", "-q", "-b", "feat", c2)
+	commit("d")
+	git("merge", "-q", "--no-edit", "old")
+	git("checkout", "-q", "main")
+	commit("c3")
+	if mb := MergeBase(context.Background(), dir, "main", "feat"); mb != c2 {
+		t.Errorf("merge base %s, want c2 %s (c1 is %s)", mb, c2, c1)
+	}
+}

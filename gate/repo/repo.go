@@ -599,11 +599,17 @@ func mergeBase(r *gogit.Repository, a, b plumbing.Hash) (plumbing.Hash, bool) {
 			queue = append(queue, c.ParentHashes...)
 		}
 	}
+	var below []map[plumbing.Hash]bool // each frontier commit's history, once (one walk each)
+	if len(frontier) > 1 {
+		for _, d := range frontier {
+			below = append(below, reach(d.Hash))
+		}
+	}
 	var best *object.Commit
 	for i, c := range frontier {
 		dominated := false
-		for j, d := range frontier {
-			if i != j && reach(d.Hash)[c.Hash] {
+		for j := range below {
+			if i != j && below[j][c.Hash] {
 				dominated = true
 				break
 			}
