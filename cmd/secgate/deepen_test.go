@@ -183,3 +183,110 @@ func TestLocalRunDeepensOnlyWhenAsked(t *testing.T) {
 		t.Errorf("a bad SECGATE_DEEPEN: exit %d\n%s", res.code, res.stderr)
 	}
 }
+
+// The red team's F2 walk, end to end: branch feat, off main, adds a token
+// and, in the repository's own .secgate.yml, an exception for its
+// fingerprint; main moves on. Pushed as a new branch (before all zeros)
+// or forced over a head that is gone, checked out at depth 1 with the
+// checkout's credentials (GitHub's persisted header, GitLab's job token):
+// the default branch is fetched, the push judged from the merge base with
+// it, the exception is a change of the policy file and the token fails
+// the gate (exit 1; it was exit 0, the whole tree judged by the branch's
+// policy). A branch with no history shared with main is exit 2 saying
+// so, and so is a default branch the credentials cannot fetch (401). No
+// output holds a piece of the credential or the token.
+func TestBranchPushJudgedFromTheDefaultBranch(t *testing.T) {
+	for _, c := range []struct {
+		name, platform, kind string
+		code                 int
+		says                 string // a word of the reasons (exit 1) or stderr (exit 2)
+	}{
+		{"github new branch", "github", "new", 1, "merge base with main"},
+		{"github forced push", "github", "forced", 1, "merge base with main"},
+		{"github unrelated history", "github", "unrelated", 2, "shares no history"},
+		{"gitlab new branch", "gitlab", "new", 1, "merge base with main"},
+		{"gitlab unrelated history", "gitlab", "unrelated", 2, "shares no history"},
+		{"github credentials refused", "github", "refused", 2, "401"},
+		{"gitlab credentials refused", "gitlab", "refused", 2, "401"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cred := secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
+			header := "basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+cred))
+			pat := secretstest.GitHubPAT(t)
+			work := t.TempDir()
+			commit := func(msg string, files map[string]string) string {
+				writeFiles(t, work, files)
+				git(t, work, "add", "-A")
+				git(t, work, "commit", "-qm", msg)
+				return git(t, work, "rev-parse", "HEAD")
+			}
+			git(t, work, "init", "-q", "-b", "main")
+			commit("one", map[string]string{"README.md": "# app\n"})
+			if c.kind == "unrelated" {
+				git(t, work, "checkout", "-q", "--orphan", "feat")
+			} else {
+				git(t, work, "checkout", "-q", "-b", "feat")
+			}
+			commit("deploy", map[string]string{"deploy.sh": "curl -H 'Authorization: token " + pat + "' https://api.github.com/user\n"})
+			probe := filepath.Join(t.TempDir(), "r.json")
+			if res := secgate(t, nil, "run", "--only", "secrets", "--report", probe, work); res.code != 1 {
+				t.Fatalf("the token must fail the gate: exit %d", res.code)
+			}
+			rep, _ := readReport(t, probe)
+			head := commit("excuse it", map[string]string{".secgate.yml": "version: 1\nexceptions:\n  - id: " + rep.Findings[0].Fingerprint + "\n    reason: test fixture\n    expires: 2099-01-01\n"})
+			if res := secgate(t, nil, "run", "--only", "secrets", work); res.code != 0 {
+				t.Fatalf("as a plain tree the branch's own exception applies: exit %d", res.code)
+			}
+			git(t, work, "checkout", "-q", "main")
+			commit("two", map[string]string{"README.md": "# app, two\n"})
+
+			served := t.TempDir()
+			git(t, served, "clone", "-q", "--bare", work, "o.git")
+			clone := filepath.Join(t.TempDir(), "clone")
+			git(t, served, "clone", "-q", "--depth", "1", "--branch", "feat", "file://"+filepath.Join(served, "o.git"), clone)
+			srvCred, srvHeader := cred, header
+			srv := repotest.ServeGit(t, served, func(r *http.Request) bool {
+				u, p, ok := r.BasicAuth()
+				return ok && u == "gitlab-ci-token" && p == srvCred || r.Header.Get("Authorization") == srvHeader
+			})
+			git(t, clone, "remote", "set-url", "origin", srv.URL+"/o.git")
+			if c.kind == "refused" { // the checkout's credentials are not the server's
+				cred = secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
+				header = "basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+cred))
+			}
+			before := strings.Repeat("0", 40)
+			if c.kind == "forced" {
+				before = secretstest.Random(t, "0123456789abcdef", 40)
+			}
+			out := t.TempDir()
+			reportPath := filepath.Join(out, "report.json")
+			var res result
+			if c.platform == "github" {
+				git(t, clone, "config", "http."+srv.URL+"/.extraheader", "AUTHORIZATION: "+header)
+				writeFiles(t, out, map[string]string{"event.json": `{"ref":"refs/heads/feat","before":"` + before + `","after":"` + head + `","created":` + map[bool]string{true: "true", false: "false"}[c.kind != "forced"] + `,"repository":{"full_name":"acme/app","default_branch":"main"}}`})
+				res = secgate(t, map[string]string{"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": filepath.Join(out, "event.json"),
+					"GITHUB_REPOSITORY": "acme/app", "GITHUB_SHA": head, "GITHUB_REF": "refs/heads/feat", "GITHUB_OUTPUT": filepath.Join(out, "output"),
+					"INPUT_PATH": clone, "INPUT_SCANNERS": "secrets", "INPUT_REPORT-FILE": reportPath}, "run")
+			} else {
+				u, _ := url.Parse(srv.URL + "/o.git")
+				u.User = url.UserPassword("gitlab-ci-token", cred)
+				res = secgate(t, map[string]string{"CI": "true", "GITLAB_CI": "true", "CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BEFORE_SHA": before, "CI_COMMIT_SHA": head,
+					"CI_COMMIT_BRANCH": "feat", "CI_DEFAULT_BRANCH": "main", "CI_REPOSITORY_URL": u.String(), "SECGATE_ONLY": "secrets", "SECGATE_REPORT": reportPath}, "run", clone)
+			}
+			if res.code != c.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", res.code, c.code, res.stdout, res.stderr)
+			}
+			rep, raw := readReport(t, reportPath)
+			if c.code == 1 {
+				if reasons := strings.Join(rep.Reasons, "\n"); !strings.Contains(reasons, c.says) || !strings.Contains(reasons, "default branch main was fetched") {
+					t.Errorf("the reasons do not say the default branch was fetched and %q:\n%s", c.says, reasons)
+				}
+			} else if !strings.Contains(res.stderr, c.says) {
+				t.Errorf("stderr does not say %q:\n%s", c.says, res.stderr)
+			}
+			outputs := readAll(t, out)
+			outputs["stdout"], outputs["stderr"], outputs["report"] = res.stdout, res.stderr, string(raw)
+			noPieceOf(t, []string{"    " + cred, pat}, outputs)
+		})
+	}
+}

@@ -31,8 +31,20 @@ type Platform interface {
 	// (a pull/merge request, a schedule, a new branch): the pipeline
 	// deepens a shallow checkout to hold it before Range, which judges a
 	// push on before..after only when the clone holds before (a depth-1
-	// checkout does not, and the whole tree would be judged instead).
+	// checkout does not; see BranchPush for what is judged then).
 	PushRange() (before, after string)
+	// BranchPush is, for a push of a branch other than the default one,
+	// the default branch's name and the pushed head; "" for any other run
+	// (a push of the default branch, a tag, a pull/merge request). When
+	// the clone lacks the push's previous head (a new branch, a forced
+	// push), the pipeline fetches the default branch (DeepenToBranch)
+	// before Range, which judges such a push from the merge base with it
+	// and fails without one: never the whole tree by the branch's policy.
+	BranchPush() (defaultBranch, head string)
+	// DeepenToBranch fetches the origin's branch into origin/<branch>,
+	// and head deeper, with the checkout's credentials, until they share
+	// a merge base (repo.DeepenToBranch). note says what was done.
+	DeepenToBranch(ctx context.Context, root, branch, head string) (note string, err error)
 	// Deepen makes a shallow checkout hold base..head whole (go-git,
 	// repo.Deepen) with the credentials the platform gave the checkout.
 	// note says what was done, "" when nothing was needed; an error ends

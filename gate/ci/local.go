@@ -32,6 +32,14 @@ func (*Local) Range(context.Context, string) (Range, error) { return Range{}, ni
 // PushRange implements Platform: a local run has no push of its own.
 func (*Local) PushRange() (string, string) { return "", "" }
 
+// BranchPush implements Platform: a local run has no push of its own.
+func (*Local) BranchPush() (string, string) { return "", "" }
+
+// DeepenToBranch implements Platform (never called: no branch push).
+func (*Local) DeepenToBranch(ctx context.Context, root, branch, head string) (string, error) {
+	return repo.DeepenToBranch(ctx, root, branch, repo.DeepenOptions{Head: head})
+}
+
 // Deepen implements Platform (--deepen=true only: a local checkout is the
 // user's): the repository's own git config says the credentials, if any.
 func (*Local) Deepen(ctx context.Context, root, base, head string) (string, error) {

@@ -75,6 +75,7 @@ type Action struct {
 type event struct {
 	Before      string `json:"before"`
 	After       string `json:"after"`
+	Ref         string `json:"ref"`
 	PullRequest *struct {
 		Number int `json:"number"`
 		Base   struct {
@@ -96,6 +97,29 @@ type event struct {
 		FullName      string `json:"full_name"`
 		DefaultBranch string `json:"default_branch"`
 	} `json:"repository"`
+	// workflow_run: the run that triggered this one, and its pull
+	// requests (empty for a fork's)
+	WorkflowRun *struct {
+		Event          string `json:"event"`
+		HeadSHA        string `json:"head_sha"`
+		HeadRepository struct {
+			FullName string `json:"full_name"`
+		} `json:"head_repository"`
+		PullRequests []struct {
+			Number int `json:"number"`
+			Base   struct {
+				SHA string `json:"sha"`
+			} `json:"base"`
+			Head struct {
+				SHA string `json:"sha"`
+			} `json:"head"`
+		} `json:"pull_requests"`
+	} `json:"workflow_run"`
+	// issue_comment: an issue that is a pull request has pull_request
+	Issue *struct {
+		Number      int             `json:"number"`
+		PullRequest json.RawMessage `json:"pull_request"`
+	} `json:"issue"`
 }
 
 // New reads the run's environment and its event payload
@@ -148,19 +172,22 @@ func (a *Action) Input(name string) string { return a.a.GetInput(name) }
 // pull request, a fork.
 type Context = ci.Range
 
-// Context decides the range from the event: a pull request's base..head, a
-// push's before..after (a new branch: the merge base with the default
-// branch; a forced push whose before is gone: the same, else the whole
-// tree), a merge group's base..head; schedules and manual runs judge the
-// whole tree. root is the checkout.
+// Context decides the range from the event: a pull request's base..head
+// (pull_request, pull_request_target, the review events, a workflow_run's
+// pull request), a push's before..after (a new branch, or a forced push
+// whose before is gone: the merge base with the default branch, which the
+// pipeline fetched, repo.PushBase), a merge group's base..head; schedules
+// and manual runs judge the whole tree. root is the checkout.
 //
-// A pull request or merge group whose base the payload does not give is an
-// error: judged as a whole tree, the change would be judged by its own
-// policy, and could excuse what it adds (fail closed).
+// A pull request or merge group whose base the payload does not give
+// (issue_comment, a fork's workflow_run), or a branch push with no merge
+// base with the default branch, is an error: judged as a whole tree, the
+// change would be judged by its own policy, and could excuse what it adds
+// (fail closed).
 func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 	e := a.event
 	switch a.name {
-	case "pull_request", "pull_request_target":
+	case "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment":
 		pr := e.PullRequest
 		if pr == nil || pr.Base.SHA == "" || pr.Head.SHA == "" {
 			return Context{}, fmt.Errorf("a %s run, but the event payload (GITHUB_EVENT_PATH=%q) has no pull_request.base.sha and head.sha: the pull request's range cannot be known, and its own policy cannot judge it", a.name, a.getenv("GITHUB_EVENT_PATH"))
@@ -174,15 +201,73 @@ func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 			return Context{}, fmt.Errorf("a merge_group run, but the event payload (GITHUB_EVENT_PATH=%q) has no merge_group.base_sha and head_sha: the range cannot be known", a.getenv("GITHUB_EVENT_PATH"))
 		}
 		return Context{Base: mg.BaseSHA, Head: mg.HeadSHA, Note: "merge group " + short(mg.BaseSHA) + ".." + short(mg.HeadSHA)}, nil
+	case "workflow_run":
+		return a.workflowRun()
+	case "issue_comment":
+		if is := e.Issue; is != nil && len(is.PullRequest) > 0 && string(is.PullRequest) != "null" {
+			return Context{}, fmt.Errorf("an issue_comment run on pull request #%d: the event payload has no base commit, so the pull request's range cannot be known, and its own policy cannot judge it: use the pull_request event (its payload has the base), or pass the base (--base, the action's base input) of a trusted commit", is.Number)
+		}
 	case "push":
 		after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))
-		base, note := repo.PushBase(ctx, root, e.Before, after, e.Repository.DefaultBranch)
+		base, note, err := repo.PushBase(ctx, root, e.Before, after, e.Repository.DefaultBranch, a.pushedBranch())
+		if err != nil {
+			return Context{}, err
+		}
 		if base == "" {
 			return Context{Note: note}, nil
 		}
 		return Context{Base: base, Head: after, Note: note}, nil
 	}
 	return Context{Note: cmp.Or(a.name, "a run") + ": the whole tree is judged"}, nil
+}
+
+// workflowRun is the range of a workflow_run event: the triggering run's
+// pull request, base..head, when the payload lists it. A run triggered
+// by a pull request that the payload does not list (a fork's: GitHub
+// leaves pull_requests empty) has no base to judge from: an error. Any
+// other (a push's run) judges the whole tree, as before.
+func (a *Action) workflowRun() (Context, error) {
+	wr := a.event.WorkflowRun
+	if wr == nil {
+		return Context{}, fmt.Errorf("a workflow_run run, but the event payload (GITHUB_EVENT_PATH=%q) has no workflow_run: whether it is a pull request's cannot be known", a.getenv("GITHUB_EVENT_PATH"))
+	}
+	fork := wr.HeadRepository.FullName != "" && wr.HeadRepository.FullName != a.event.Repository.FullName
+	if len(wr.PullRequests) > 0 {
+		pr := wr.PullRequests[0]
+		head := cmp.Or(wr.HeadSHA, pr.Head.SHA)
+		if pr.Base.SHA == "" || head == "" {
+			return Context{}, fmt.Errorf("a workflow_run run of pull request #%d, but the event payload has no pull_requests[0].base.sha and head_sha: the pull request's range cannot be known, and its own policy cannot judge it", pr.Number)
+		}
+		return Context{Base: pr.Base.SHA, Head: head, PullRequest: pr.Number, Fork: fork,
+			Note: fmt.Sprintf("workflow_run of pull request #%d: %s..%s", pr.Number, short(pr.Base.SHA), short(head))}, nil
+	}
+	if wr.Event == "pull_request" || wr.Event == "pull_request_target" || fork {
+		return Context{}, fmt.Errorf("a workflow_run run of a %s run from %s that lists no pull request (GitHub lists none for a fork's): its base cannot be known, and the pull request's own policy cannot judge it: run secgate in the pull_request workflow itself, or pass the base (--base) of a trusted commit", cmp.Or(wr.Event, "pull request"), cmp.Or(wr.HeadRepository.FullName, "another repository"))
+	}
+	return Context{Note: "workflow_run of a " + cmp.Or(wr.Event, "run") + ": the whole tree is judged"}, nil
+}
+
+// pushedBranch is a push's branch (the payload's ref, else GITHUB_REF),
+// "" for a tag.
+func (a *Action) pushedBranch() string {
+	ref := cmp.Or(a.event.Ref, a.getenv("GITHUB_REF"))
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return b
+	}
+	return ""
+}
+
+// branchPush is a push of a branch other than the default one: the
+// default branch and the pushed head (ci.Platform.BranchPush).
+func (a *Action) branchPush() (defaultBranch, head string) {
+	if a.name != "push" {
+		return "", ""
+	}
+	b, def := a.pushedBranch(), a.event.Repository.DefaultBranch
+	if b == "" || def == "" || b == def {
+		return "", ""
+	}
+	return def, cmp.Or(a.event.After, a.getenv("GITHUB_SHA"))
 }
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }

@@ -183,3 +183,84 @@ func TestLogScannersInert(t *testing.T) {
 		t.Errorf("%d lines, want 7 (group, coverage, 3 notes, error, endgroup):\n%s", n, log)
 	}
 }
+
+// F2 and F3 of the red team: a new branch's push is judged from the
+// merge base with the default branch, an error without one (never the
+// whole tree by the branch's own policy); the events that carry a pull
+// request are judged on its range, or are an error when the payload has
+// no base (issue_comment, a fork's workflow_run).
+func TestContextPullRequestEventsAndBranchPushes(t *testing.T) {
+	dir := t.TempDir()
+	gitRun(t, dir, "init", "-q", "-b", "main")
+	repotest.Write(t, dir, map[string]string{"a": "1\n"})
+	gitRun(t, dir, "add", ".")
+	gitRun(t, dir, "commit", "-qm", "one")
+	one := gitRun(t, dir, "rev-parse", "HEAD")
+	gitRun(t, dir, "update-ref", "refs/remotes/origin/main", one)
+	gitRun(t, dir, "checkout", "-q", "-b", "feature")
+	repotest.Write(t, dir, map[string]string{"b": "2\n"})
+	gitRun(t, dir, "add", ".")
+	gitRun(t, dir, "commit", "-qm", "two")
+	two := gitRun(t, dir, "rev-parse", "HEAD")
+	zero := strings.Repeat("0", 40)
+	repo := `"repository":{"full_name":"acme/shop","default_branch":"main"}`
+	for _, tt := range []struct {
+		name, event, payload string
+		base, head           string
+		pr                   int
+		fork                 bool
+		note, err            string
+	}{
+		{name: "new branch", event: "push", payload: `{"ref":"refs/heads/feature","created":true,"before":"` + zero + `","after":"` + two + `",` + repo + `}`,
+			base: one, head: two, note: "merge base with main"},
+		{name: "new branch, no default branch in the clone", event: "push", payload: `{"ref":"refs/heads/feature","before":"` + zero + `","after":"` + two + `","repository":{"default_branch":"trunk"}}`,
+			err: "fetch-depth: 0"},
+		{name: "new branch, default branch unknown", event: "push", payload: `{"ref":"refs/heads/feature","before":"` + zero + `","after":"` + two + `"}`,
+			err: "default branch"},
+		{name: "new branch of the default branch's own history", event: "push", payload: `{"ref":"refs/heads/copy","before":"` + zero + `","after":"` + one + `",` + repo + `}`,
+			note: "the whole tree"},
+		{name: "pull_request_review", event: "pull_request_review", payload: `{"pull_request":{"number":9,"base":{"sha":"` + one + `"},"head":{"sha":"` + two + `","repo":{"full_name":"acme/shop"}}},` + repo + `}`,
+			base: one, head: two, pr: 9, note: "pull request #9"},
+		{name: "pull_request_review_comment from a fork", event: "pull_request_review_comment", payload: `{"pull_request":{"number":9,"base":{"sha":"` + one + `"},"head":{"sha":"` + two + `","repo":{"full_name":"mallory/shop"}}},` + repo + `}`,
+			base: one, head: two, pr: 9, fork: true, note: "pull request #9"},
+		{name: "pull_request_review without base", event: "pull_request_review", payload: `{"pull_request":{"number":9,"head":{"sha":"` + two + `"}},` + repo + `}`,
+			err: "base.sha"},
+		{name: "workflow_run of a pull request", event: "workflow_run", payload: `{"workflow_run":{"event":"pull_request","head_sha":"` + two + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[{"number":10,"base":{"sha":"` + one + `"},"head":{"sha":"` + two + `"}}]},` + repo + `}`,
+			base: one, head: two, pr: 10, note: "pull request #10"},
+		{name: "workflow_run of a fork's pull request", event: "workflow_run", payload: `{"workflow_run":{"event":"pull_request","head_sha":"` + two + `","head_repository":{"full_name":"mallory/shop"},"pull_requests":[]},` + repo + `}`,
+			err: "lists no pull request"},
+		{name: "workflow_run of a pull_request_target run", event: "workflow_run", payload: `{"workflow_run":{"event":"pull_request_target","head_sha":"` + two + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[]},` + repo + `}`,
+			err: "lists no pull request"},
+		{name: "workflow_run of a push", event: "workflow_run", payload: `{"workflow_run":{"event":"push","head_sha":"` + two + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[]},` + repo + `}`,
+			note: "the whole tree"},
+		{name: "issue_comment on a pull request", event: "issue_comment", payload: `{"issue":{"number":11,"pull_request":{"url":"https://api.github.com/repos/acme/shop/pulls/11"}},` + repo + `}`,
+			err: "use the pull_request event"},
+		{name: "issue_comment on an issue", event: "issue_comment", payload: `{"issue":{"number":12},` + repo + `}`,
+			note: "the whole tree"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := filepath.Join(t.TempDir(), "event.json")
+			if err := os.WriteFile(ev, []byte(tt.payload), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env := map[string]string{"GITHUB_EVENT_NAME": tt.event, "GITHUB_EVENT_PATH": ev, "GITHUB_SHA": two}
+			act, err := New(func(k string) string { return env[k] }, &strings.Builder{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := act.Context(context.Background(), dir)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("context %+v, err %v, want an error naming %q", c, err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Base != tt.base || c.Head != tt.head || c.PullRequest != tt.pr || c.Fork != tt.fork || !strings.Contains(c.Note, tt.note) {
+				t.Errorf("context %+v, want base %s head %s pr %d fork %v note ~%q", c, tt.base, tt.head, tt.pr, tt.fork, tt.note)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/secgate/secgate/gate/ci"
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 )
 
@@ -38,6 +39,19 @@ func (a *Action) Range(ctx context.Context, root string) (ci.Range, error) {
 
 // PushRange implements ci.Platform (see PushRange).
 func (a *Action) PushRange() (before, after string) { return PushRange(a.getenv) }
+
+// BranchPush implements ci.Platform (see BranchPush).
+func (a *Action) BranchPush() (defaultBranch, head string) { return a.branchPush() }
+
+// DeepenToBranch implements ci.Platform: repo.DeepenToBranch with the
+// header actions/checkout persisted, as Deepen.
+func (a *Action) DeepenToBranch(ctx context.Context, root, branch, head string) (string, error) {
+	note, err := repo.DeepenToBranch(ctx, root, branch, repo.DeepenOptions{Head: head})
+	if err != nil {
+		return "", fmt.Errorf("%w (%s fetches the history)", err, DeepenFix)
+	}
+	return note, nil
+}
 
 // Deepen implements ci.Platform (see Deepen: the header actions/checkout
 // persisted).

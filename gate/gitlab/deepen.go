@@ -52,8 +52,33 @@ func DeepenOptions(getenv func(string) string, base, head string) repo.DeepenOpt
 // tag and scheduled pipelines and for a new branch (before all zeros).
 func PushRange(getenv func(string) string) (before, after string) {
 	before = getenv("CI_COMMIT_BEFORE_SHA")
-	if getenv("CI_MERGE_REQUEST_IID") != "" || getenv("CI_COMMIT_TAG") != "" || getenv("CI_PIPELINE_SOURCE") == "schedule" || strings.Trim(before, "0") == "" {
+	if !branchPipeline(getenv) || strings.Trim(before, "0") == "" {
 		return "", ""
 	}
 	return before, getenv("CI_COMMIT_SHA")
+}
+
+// BranchPush is, for a branch pipeline of a branch other than the
+// default one (CI_COMMIT_BRANCH, CI_DEFAULT_BRANCH), the default branch
+// and the pipeline's commit, for fetching the default branch when the
+// clone lacks the push's previous head; "" otherwise.
+func BranchPush(getenv func(string) string) (defaultBranch, head string) {
+	branch, def := getenv("CI_COMMIT_BRANCH"), getenv("CI_DEFAULT_BRANCH")
+	if !branchPipeline(getenv) || branch == "" || def == "" || branch == def {
+		return "", ""
+	}
+	return def, getenv("CI_COMMIT_SHA")
+}
+
+// branchPipeline reports whether the pipeline is a branch's (a push, a
+// manual or API run): not a merge request's, an external pull
+// request's, a tag's or a schedule's.
+func branchPipeline(getenv func(string) string) bool {
+	return getenv("CI_MERGE_REQUEST_IID") == "" && !externalPR(getenv) && getenv("CI_COMMIT_TAG") == "" && getenv("CI_PIPELINE_SOURCE") != "schedule"
+}
+
+// externalPR reports whether the pipeline is a GitHub pull request's of a
+// GitLab CI/CD for external repositories project.
+func externalPR(getenv func(string) string) bool {
+	return getenv("CI_PIPELINE_SOURCE") == "external_pull_request_event" || getenv("CI_EXTERNAL_PULL_REQUEST_IID") != ""
 }

@@ -129,8 +129,9 @@ type Context = ci.Range
 // RunContext decides the range: a merge request pipeline judges the
 // merge request's diff base..head; a branch pipeline the push's before..
 // after (a new branch, or a forced push whose previous head is gone: from
-// the merge base with the default branch, else the whole tree); tags and
-// schedules the whole tree.
+// the merge base with the default branch, an error without one; on the
+// default branch itself the whole tree); an external (GitHub) pull
+// request's target..source; tags and schedules the whole tree.
 //
 // A merge request whose base the variables do not give is an error:
 // judged as a whole tree, it would be judged by its own policy (fail
@@ -153,12 +154,31 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) (C
 		src := getenv("CI_MERGE_REQUEST_SOURCE_PROJECT_ID")
 		fork := src != "" && src != getenv("CI_PROJECT_ID")
 		return Context{Base: base, Head: head, PullRequest: iid, Fork: fork, Note: fmt.Sprintf("merge request !%d: %s..%s", iid, short(base), short(head))}, nil
+	case externalPR(getenv):
+		// a GitHub pull request of a project that mirrors its repository:
+		// judged as a merge request, from the target branch's commit
+		base, src := getenv("CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA"), getenv("CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA")
+		var iid int
+		if v := getenv("CI_EXTERNAL_PULL_REQUEST_IID"); v != "" {
+			if _, err := fmt.Sscan(v, &iid); err != nil {
+				return Context{}, fmt.Errorf("CI_EXTERNAL_PULL_REQUEST_IID=%q is not a number: %w", v, err)
+			}
+		}
+		if base == "" || src == "" {
+			return Context{}, fmt.Errorf("external pull request #%d: its base and head, CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA and CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA, must be set: the pull request's range cannot be known, and its own policy cannot judge it", iid)
+		}
+		srcRepo, dstRepo := getenv("CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY"), getenv("CI_EXTERNAL_PULL_REQUEST_TARGET_REPOSITORY")
+		fork := srcRepo != "" && dstRepo != "" && srcRepo != dstRepo
+		return Context{Base: base, Head: src, PullRequest: iid, Fork: fork, Note: fmt.Sprintf("external pull request #%d: %s..%s", iid, short(base), short(src))}, nil
 	case getenv("CI_COMMIT_TAG") != "":
 		return Context{Note: "tag " + getenv("CI_COMMIT_TAG") + ": the whole tree is judged"}, nil
 	case getenv("CI_PIPELINE_SOURCE") == "schedule":
 		return Context{Note: "scheduled pipeline: the whole tree is judged"}, nil
 	}
-	base, note := repo.PushBase(ctx, root, getenv("CI_COMMIT_BEFORE_SHA"), head, getenv("CI_DEFAULT_BRANCH"))
+	base, note, err := repo.PushBase(ctx, root, getenv("CI_COMMIT_BEFORE_SHA"), head, getenv("CI_DEFAULT_BRANCH"), getenv("CI_COMMIT_BRANCH"))
+	if err != nil {
+		return Context{}, err
+	}
 	if base == "" {
 		return Context{Note: note}, nil
 	}

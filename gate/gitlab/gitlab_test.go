@@ -146,3 +146,68 @@ func TestSectionHeaderInert(t *testing.T) {
 		t.Errorf("ESC, CR or newline besides our markers: %q", got)
 	}
 }
+
+// F2 and F3 of the red team on GitLab: a new branch's pipeline is judged
+// from the merge base with the default branch, an error without one; an
+// external pull request's pipeline on its target..source range, an error
+// without it; BranchPush asks for the default branch only for a branch
+// other than it.
+func TestRunContextBranchesAndExternalPullRequests(t *testing.T) {
+	dir := t.TempDir()
+	repotest.Git(t, dir, "init", "-q", "-b", "main")
+	repotest.Write(t, dir, map[string]string{"a": "1\n"})
+	repotest.Git(t, dir, "add", ".")
+	repotest.Git(t, dir, "commit", "-qm", "one")
+	one := repotest.Git(t, dir, "rev-parse", "HEAD")
+	repotest.Git(t, dir, "update-ref", "refs/remotes/origin/main", one)
+	repotest.Write(t, dir, map[string]string{"b": "2\n"})
+	repotest.Git(t, dir, "add", ".")
+	repotest.Git(t, dir, "commit", "-qm", "two")
+	two := repotest.Git(t, dir, "rev-parse", "HEAD")
+	zero := strings.Repeat("0", 40)
+	for _, tt := range []struct {
+		name         string
+		env          map[string]string
+		base, head   string
+		note, err    string
+		pr           int
+		fork         bool
+		branchPushOf string // BranchPush's default branch
+	}{
+		{name: "new branch", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feat", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"},
+			base: one, head: two, note: "merge base with main", branchPushOf: "main"},
+		{name: "new branch, default branch not in the clone", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feat", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "trunk"},
+			err: "GIT_DEPTH: 0", branchPushOf: "trunk"},
+		{name: "new branch, no CI_DEFAULT_BRANCH", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feat", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": two},
+			err: "default branch"},
+		{name: "the default branch's first push", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": one, "CI_DEFAULT_BRANCH": "main"},
+			note: "the whole tree"},
+		{name: "external pull request", env: map[string]string{"CI_PIPELINE_SOURCE": "external_pull_request_event", "CI_EXTERNAL_PULL_REQUEST_IID": "5", "CI_COMMIT_BRANCH": "feat", "CI_DEFAULT_BRANCH": "main",
+			"CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA": one, "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA": two, "CI_COMMIT_SHA": two, "CI_COMMIT_BEFORE_SHA": zero}, base: one, head: two, pr: 5, note: "external pull request #5"},
+		{name: "external pull request from a fork", env: map[string]string{"CI_PIPELINE_SOURCE": "external_pull_request_event", "CI_EXTERNAL_PULL_REQUEST_IID": "5",
+			"CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA": one, "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA": two, "CI_COMMIT_SHA": two,
+			"CI_EXTERNAL_PULL_REQUEST_SOURCE_REPOSITORY": "mallory/shop", "CI_EXTERNAL_PULL_REQUEST_TARGET_REPOSITORY": "acme/shop"}, base: one, head: two, pr: 5, fork: true, note: "external pull request #5"},
+		{name: "external pull request without its base", env: map[string]string{"CI_PIPELINE_SOURCE": "external_pull_request_event", "CI_EXTERNAL_PULL_REQUEST_IID": "5",
+			"CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA": two, "CI_COMMIT_SHA": two, "CI_COMMIT_BEFORE_SHA": zero, "CI_DEFAULT_BRANCH": "main"}, err: "base"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := func(k string) string { return tt.env[k] }
+			if def, _ := BranchPush(getenv); def != tt.branchPushOf {
+				t.Errorf("BranchPush asks for %q, want %q", def, tt.branchPushOf)
+			}
+			c, err := RunContext(context.Background(), getenv, dir)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("context %+v, err %v, want an error naming %q", c, err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Base != tt.base || c.Head != tt.head || c.PullRequest != tt.pr || c.Fork != tt.fork || !strings.Contains(c.Note, tt.note) {
+				t.Errorf("%+v, want base %s head %s pr %d fork %v note ~%q", c, tt.base, tt.head, tt.pr, tt.fork, tt.note)
+			}
+		})
+	}
+}

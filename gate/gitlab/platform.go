@@ -9,6 +9,7 @@ import (
 	"github.com/secgate/secgate/gate/ci"
 	"github.com/secgate/secgate/gate/issues"
 	"github.com/secgate/secgate/gate/render"
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 )
 
@@ -40,6 +41,19 @@ func (p *Platform) Range(ctx context.Context, root string) (ci.Range, error) {
 
 // PushRange implements ci.Platform (see PushRange: branch pipelines).
 func (p *Platform) PushRange() (before, after string) { return PushRange(p.env) }
+
+// BranchPush implements ci.Platform (see BranchPush).
+func (p *Platform) BranchPush() (defaultBranch, head string) { return BranchPush(p.env) }
+
+// DeepenToBranch implements ci.Platform: repo.DeepenToBranch with the job
+// token, as Deepen.
+func (p *Platform) DeepenToBranch(ctx context.Context, root, branch, head string) (string, error) {
+	note, err := repo.DeepenToBranch(ctx, root, branch, DeepenOptions(p.env, "", head))
+	if err != nil {
+		return "", fmt.Errorf("%w (%s fetches the history)", err, DeepenFix)
+	}
+	return note, nil
+}
 
 // Deepen implements ci.Platform (see Deepen: the job token).
 func (p *Platform) Deepen(ctx context.Context, root, base, head string) (string, error) {

@@ -78,6 +78,67 @@ func shallowFixture(t *testing.T, env map[string]string) fixture {
 	return fixture{dir: clone, base: base, head: head}
 }
 
+// branchFixture is the red team's walk (F2): branch feat, off main, adds
+// a token and an exception for its fingerprint in the repository's own
+// policy; main moves on. The run's checkout is a depth-1 clone of feat
+// (actions/checkout's default, GitLab's shallow fetch), served with the
+// checkout's credentials as in shallowFixture, so origin/main is not in
+// it. kind: "new" (before all zeros), "forced" (before a commit that is
+// gone), "unrelated" (feat is an orphan: no history shared with main).
+// base is the push's before.
+func branchFixture(t *testing.T, env map[string]string, kind string) fixture {
+	t.Helper()
+	cred := secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
+	header := "basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+cred))
+	work, served := t.TempDir(), t.TempDir()
+	commit := func(msg string, files map[string]string) string {
+		repotest.Write(t, work, files)
+		repotest.Git(t, work, "add", "-A")
+		repotest.Git(t, work, "commit", "-qm", msg)
+		return repotest.Git(t, work, "rev-parse", "HEAD")
+	}
+	repotest.Git(t, work, "init", "-q", "-b", "main")
+	commit("one", map[string]string{"README.md": "# shop\n"})
+	commit("two", map[string]string{"README.md": "# shop, two\n"})
+	if kind == "unrelated" {
+		repotest.Git(t, work, "checkout", "-q", "--orphan", "feat")
+	} else {
+		repotest.Git(t, work, "checkout", "-q", "-b", "feat")
+	}
+	commit("deploy script", map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	// the token's fingerprint, as the gate reports it
+	local, err := pipeline.Detect(func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := pipeline.RunState(context.Background(), local, pipeline.Options{Path: work, Only: []string{"secrets"}, Format: "json", CacheMax: "500MB", Version: "test"},
+		func(string) string { return "" }, pipeline.IO{Stdout: io.Discard, Stderr: io.Discard, Raw: io.Discard}, nil)
+	if len(probe.Report.Findings) == 0 {
+		t.Fatalf("the token is not found: %+v", probe.Report.Errors)
+	}
+	head := commit("excuse it", map[string]string{".secgate.yml": "version: 1\nexceptions:\n  - id: " + probe.Report.Findings[0].Fingerprint + "\n    reason: test fixture\n    expires: 2099-01-01\n"})
+	repotest.Git(t, work, "checkout", "-q", "main")
+	commit("three", map[string]string{"README.md": "# shop, three\n"})
+
+	repotest.Git(t, served, "clone", "-q", "--bare", work, "o.git")
+	clone := filepath.Join(t.TempDir(), "clone")
+	repotest.Git(t, served, "clone", "-q", "--depth", "1", "--branch", "feat", "file://"+filepath.Join(served, "o.git"), clone)
+	srv := repotest.ServeGit(t, served, func(r *http.Request) bool {
+		u, p, ok := r.BasicAuth()
+		return ok && u == "gitlab-ci-token" && p == cred || r.Header.Get("Authorization") == header
+	})
+	repotest.Git(t, clone, "remote", "set-url", "origin", srv.URL+"/o.git")
+	repotest.Git(t, clone, "config", "http."+srv.URL+"/.extraheader", "AUTHORIZATION: "+header)
+	u, _ := url.Parse(srv.URL + "/o.git")
+	u.User = url.UserPassword("gitlab-ci-token", cred)
+	env["CI_REPOSITORY_URL"] = u.String()
+	before := strings.Repeat("0", 40)
+	if kind == "forced" {
+		before = secretstest.Random(t, "0123456789abcdef", 40) // a head the force-push dropped
+	}
+	return fixture{dir: clone, base: before, head: head}
+}
+
 // scenario is one kind of run, as each platform says it.
 type scenario struct {
 	name    string
@@ -99,6 +160,8 @@ type scenario struct {
 	// credentials; reason is a word of the report's reasons
 	shallow bool
 	reason  string
+	// branch: a push of branch feat (branchFixture's kind)
+	branch string
 }
 
 var allSteps = []string{"range", "policy", "scan", "tickets", "issues", "sign", "respond", "files", "redact", "publish"}
@@ -132,6 +195,24 @@ func TestConformance(t *testing.T) {
 		{name: "shallow push", event: "push", shallow: true, options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "deepened", steps: allSteps},
 		{name: "shallow, deepen false", event: "pr", shallow: true, options: func(o *pipeline.Options) { o.Comment, o.Deepen = true, pipeline.DeepenNever },
 			verdict: policy.VerdictError, err: "shallow", steps: allSteps},
+		// F2: a branch push whose previous head the clone lacks is judged
+		// from the merge base with the default branch, fetched: the
+		// branch's own exception does not excuse its token
+		{name: "new branch push", event: "push", branch: "new", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "merge base", steps: allSteps,
+			notLocal: "a local run has no push of its own"},
+		{name: "forced push, before gone", event: "push", branch: "forced", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "merge base", steps: allSteps,
+			notLocal: "a local run has no push of its own"},
+		{name: "new branch, unrelated history", event: "push", branch: "unrelated", options: fileIssues, verdict: policy.VerdictError, err: "shares no history", steps: allSteps,
+			notLocal: "a local run has no push of its own"},
+		{name: "new branch, deepen false", event: "push", branch: "new", options: func(o *pipeline.Options) { o.Deepen = pipeline.DeepenNever },
+			verdict: policy.VerdictError, err: "fetch-depth: 0", steps: allSteps, notLocal: "a local run has no push of its own"},
+		// F3: a pull request's run from another event (GitHub
+		// workflow_run, GitLab external_pull_request_event) is judged on
+		// its range; one without its base is an error
+		{name: "pull request, other event", event: "pr-other", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "pull request #7", steps: allSteps,
+			notLocal: "a local run has no event"},
+		{name: "pull request, other event, no base", event: "pr-other-no-base", options: fileIssues, verdict: policy.VerdictError, err: "base", steps: allSteps,
+			notLocal: "a local run has no event"},
 		{name: "bad input", event: "push", options: func(o *pipeline.Options) { o.Format = "yaml" }, verdict: policy.VerdictError, err: "yaml",
 			steps: []string{"files", "redact", "publish"}},
 	}
@@ -153,6 +234,9 @@ func conform(t *testing.T, fx fixture, sc scenario, platform string) {
 	env := map[string]string{"CI": "true"}
 	if sc.shallow {
 		fx = shallowFixture(t, env)
+	}
+	if sc.branch != "" {
+		fx = branchFixture(t, env, sc.branch)
 	}
 	o := pipeline.Options{Path: fx.dir, Only: []string{"secrets"}, Format: "json", CacheMax: "500MB", Version: "test",
 		Report: filepath.Join(work, "report.json"), Sign: pipeline.SignOptions{TlogUpload: true}}
@@ -250,13 +334,22 @@ func githubEnv(t *testing.T, env map[string]string, fx fixture, sc scenario, api
 	pr := func(headRepo string) string {
 		return `{"pull_request":{"number":7,"base":{"sha":"` + fx.base + `","ref":"main"},"head":{"sha":"` + fx.head + `","repo":{"full_name":"` + headRepo + `"}}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`
 	}
-	events := map[string]string{
-		"push":     `{"before":"` + fx.base + `","after":"` + fx.head + `","repository":{"full_name":"acme/shop","default_branch":"main"}}`,
-		"pr":       pr("acme/shop"),
-		"fork":     pr("evil/shop"),
-		"schedule": `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+	ref := ""
+	if sc.branch != "" {
+		ref = `"ref":"refs/heads/feat","created":` + map[bool]string{true: "true", false: "false"}[sc.branch != "forced"] + `,"forced":` + map[bool]string{true: "true", false: "false"}[sc.branch == "forced"] + `,`
 	}
-	env["GITHUB_EVENT_NAME"] = map[string]string{"push": "push", "pr": "pull_request", "fork": "pull_request", "schedule": "schedule", "pr-no-base": "pull_request"}[sc.event]
+	events := map[string]string{
+		"push": `{` + ref + `"before":"` + fx.base + `","after":"` + fx.head + `","repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		// a workflow_run of the pull request's workflow, and an issue
+		// comment on the pull request (no base in its payload)
+		"pr-other":         `{"workflow_run":{"event":"pull_request","head_sha":"` + fx.head + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[{"number":7,"base":{"sha":"` + fx.base + `"},"head":{"sha":"` + fx.head + `"}}]},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"pr-other-no-base": `{"issue":{"number":7,"pull_request":{"url":"https://api.github.com/repos/acme/shop/pulls/7"}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"pr":               pr("acme/shop"),
+		"fork":             pr("evil/shop"),
+		"schedule":         `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+	}
+	env["GITHUB_EVENT_NAME"] = map[string]string{"push": "push", "pr": "pull_request", "fork": "pull_request", "schedule": "schedule", "pr-no-base": "pull_request",
+		"pr-other": "workflow_run", "pr-other-no-base": "issue_comment"}[sc.event]
 	if ev, ok := events[sc.event]; ok {
 		path := filepath.Join(work, "event.json")
 		if err := os.WriteFile(path, []byte(ev), 0o644); err != nil {
@@ -282,6 +375,15 @@ func gitlabEnv(env map[string]string, fx fixture, sc scenario, api *gitlabtest.F
 	switch sc.event {
 	case "push":
 		env["CI_PIPELINE_SOURCE"], env["CI_COMMIT_BEFORE_SHA"] = "push", fx.base
+		if sc.branch != "" {
+			env["CI_COMMIT_BRANCH"] = "feat"
+		}
+	case "pr-other", "pr-other-no-base":
+		env["CI_PIPELINE_SOURCE"], env["CI_EXTERNAL_PULL_REQUEST_IID"] = "external_pull_request_event", "7"
+		env["CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA"] = fx.head
+		if sc.event == "pr-other" {
+			env["CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA"] = fx.base
+		}
 	case "pr", "fork", "pr-no-base":
 		for k, v := range mr {
 			env[k] = v

@@ -56,6 +56,25 @@ func (s *State) deepen(ctx context.Context, platformGave bool, base, head string
 	return note
 }
 
+// deepenToBranch fetches the default branch for a branch push whose
+// previous head the clone lacks (ci.Platform.DeepenToBranch), unless
+// --deepen false. A failure is a warning here and the range step's error
+// when no merge base is found: the push's range is then unknown.
+func (s *State) deepenToBranch(ctx context.Context, branch, head string) (string, error) {
+	if s.Options.Deepen == DeepenNever {
+		return "", nil
+	}
+	note, err := s.Platform.DeepenToBranch(ctx, s.Config.Path, branch, head)
+	if err != nil {
+		s.Logger.Warn("the default branch could not be fetched: " + err.Error())
+		return "", err
+	}
+	if note != "" {
+		s.Logger.Info(note)
+	}
+	return note, nil
+}
+
 func short(rev string) string { return rev[:min(len(rev), 12)] }
 
 // joinNotes joins the non-empty notes of a range.

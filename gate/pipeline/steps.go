@@ -9,6 +9,7 @@ import (
 	"github.com/secgate/secgate/gate"
 	"github.com/secgate/secgate/gate/ci"
 	"github.com/secgate/secgate/gate/issues"
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
 )
@@ -23,15 +24,25 @@ import (
 // before), then the range itself; what was done joins the range's note.
 func rangeStep(ctx context.Context, s *State) error {
 	own := s.Options.Base != "" || s.Options.History
-	var pushNote string
+	var pushNote, branchNote string
+	var branchErr error
 	if !own {
 		before, after := s.Platform.PushRange()
 		pushNote = s.deepen(ctx, true, before, after)
+		// a new branch, or a forced push whose previous head the clone
+		// lacks: the default branch is fetched for the merge base with it
+		if def, head := s.Platform.BranchPush(); def != "" && (before == "" || !repo.HasCommit(ctx, s.Config.Path, before)) {
+			branchNote, branchErr = s.deepenToBranch(ctx, def, head)
+		}
 	}
 	r, err := s.Platform.Range(ctx, s.Config.Path)
 	if err != nil {
+		if branchErr != nil {
+			return fmt.Errorf("%w (fetching the default branch: %v)", err, branchErr)
+		}
 		return err
 	}
+	pushNote = joinNotes(pushNote, branchNote)
 	s.Range = r
 	s.Config.PullRequest = s.Config.PullRequest || r.PullRequest > 0
 	if !own {

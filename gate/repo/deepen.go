@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	gogit "github.com/go-git/go-git/v5"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 )
 
@@ -96,6 +98,57 @@ func Deepen(ctx context.Context, root string, o DeepenOptions) (note string, err
 		}
 	}
 	return "", fmt.Errorf("%s..%s is still not whole after fetching the whole history from %s", short(o.Base), short(head), src.url)
+}
+
+// DeepenToBranch makes a clone hold a merge base of o.Head and the
+// origin's branch (the default branch): it fetches the branch into
+// refs/remotes/origin/<branch>, and o.Head, deeper in turn (the depths
+// Deepen uses), with the checkout's credentials (o, as for Deepen), until
+// they share a commit. A new branch's push is judged from there: a
+// depth-1 checkout holds neither. note says what was done, "" when the
+// clone held a merge base already; an error when the origin cannot be
+// read, or the whole history holds none (unrelated histories).
+func DeepenToBranch(ctx context.Context, root, branch string, o DeepenOptions) (note string, err error) {
+	if branch == "" || strings.HasPrefix(branch, "-") || strings.ContainsAny(branch, ": \t\n*?[\\^~") || strings.Contains(branch, "..") {
+		return "", fmt.Errorf("the default branch %q is not a branch name", branch)
+	}
+	head := cmp.Or(o.Head, "HEAD")
+	local := "origin/" + branch
+	if MergeBase(ctx, root, local, head) != "" {
+		return "", nil
+	}
+	r, err := Open(root)
+	if err != nil {
+		return "", err
+	}
+	want, err := wantedCommits(r, head)
+	if err != nil {
+		return "", err
+	}
+	src, err := fetchSource(r, GitDir(root), o)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(o.Timeout, DefaultDeepenTimeout))
+	defer cancel()
+	steps := deepenSteps
+	if shallow, err := r.Storer.Shallow(); err == nil && len(shallow) == 0 {
+		steps = []int{0} // a complete clone stays complete
+	}
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:refs/remotes/%s", branch, local))
+	for _, depth := range steps {
+		if err := fetchDepth(ctx, r, src, want, depth, spec); err != nil {
+			return "", src.fail(err)
+		}
+		if mb := MergeBase(ctx, root, local, head); mb != "" {
+			d := fmt.Sprintf("%d commits deep", depth)
+			if depth == 0 || depth == deepenSteps[len(deepenSteps)-1] {
+				d = "the whole history"
+			}
+			return fmt.Sprintf("the default branch %s was fetched to find the merge base %s with %s (%s, from %s with %s)", branch, short(mb), short(head), d, src.url, src.authName), nil
+		}
+	}
+	return "", fmt.Errorf("%s shares no history with the default branch %s: none after fetching both whole from %s", short(head), branch, src.url)
 }
 
 func short(rev string) string { return rev[:min(len(rev), 12)] }
@@ -180,11 +233,13 @@ const deepenRef = "refs/secgate/deepen/"
 
 // fetchDepth fetches the wanted commits with depth commits of history
 // each, into the clone's objects and shallow file.
-func fetchDepth(ctx context.Context, r *gogit.Repository, src source, want []plumbing.Hash, depth int) error {
+func fetchDepth(ctx context.Context, r *gogit.Repository, src source, want []plumbing.Hash, depth int, extra ...config.RefSpec) error {
 	specs := make([]config.RefSpec, len(want))
 	for i, h := range want {
 		specs[i] = config.RefSpec(fmt.Sprintf("+%s:%s%d", h, deepenRef, i))
 	}
+	specs = append(specs, extra...)
+	sameOriginOnce.Do(installSameOrigin)
 	remote := gogit.NewRemote(r.Storer, &config.RemoteConfig{Name: "secgate-deepen", URLs: []string{src.url}})
 	err := remote.FetchContext(ctx, &gogit.FetchOptions{RefSpecs: specs, Depth: depth, Auth: src.auth, Tags: gogit.NoTags})
 	for i := range want {
@@ -357,4 +412,42 @@ func (h headerAuth) SetAuth(req *http.Request) {
 			req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 		}
 	}
+}
+
+var sameOriginOnce sync.Once
+
+// installSameOrigin makes go-git's http(s) transport refuse a redirect to
+// another scheme, host or port than the request's. Go's client copies a
+// request's headers to a redirect's target, and drops Authorization only
+// for another host name, whatever the port: the checkout's extraheader
+// or basic auth would reach another port (another service) of the
+// origin's host. go-git takes its transport from a process-wide table
+// (FetchOptions has no client), so the policy is the process's: secgate
+// fetches nothing else with go-git. TestDeepenRefusesRedirectToAnotherPort
+// fails without it (the second server sees the header).
+func installSameOrigin() {
+	c := githttp.NewClientWithOptions(&http.Client{Transport: http.DefaultTransport, CheckRedirect: sameOrigin}, nil)
+	client.InstallProtocol("https", c)
+	client.InstallProtocol("http", c)
+}
+
+// sameOrigin is the redirect policy: the target must be the first
+// request's scheme, host and port.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) == 0 {
+		return nil
+	}
+	if from := via[0].URL; origin(from) != origin(req.URL) {
+		return fmt.Errorf("the origin %s redirects to %s, another scheme, host or port: the checkout's credentials are sent only to the origin itself (set the origin remote to the repository's final URL)", redactURL(origin(from)), redactURL(origin(req.URL)))
+	}
+	return nil
+}
+
+// origin is a URL's scheme://host:port, the port explicit.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }

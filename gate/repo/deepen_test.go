@@ -6,12 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/secgate/secgate/gate/repo/repotest"
 )
@@ -303,4 +307,187 @@ func TestHeaderSecrets(t *testing.T) {
 	msg := s.redact("sent " + basicHeader("x-access-token", tok) + " for x-access-token:" + tok + " to https://u:" + tok + "@h/r")
 	noPieceOf(t, msg, tok)
 	noPieceOf(t, msg, base64.StdEncoding.EncodeToString([]byte("x-access-token:"+tok)))
+}
+
+// F8: an origin that redirects to another port (or scheme) of its host
+// never passes the checkout's credentials on: the extraheader and the
+// basic auth reach the origin only, the deepening fails saying why, and
+// the second server sees no credential. Two httptest servers, the first
+// redirecting every request to the second's same path.
+func TestDeepenRefusesRedirectToAnotherPort(t *testing.T) {
+	secret := token(t)
+	var seen []string // credentials the second server received
+	o := newPROrigin(t, nil)
+	first := httptestRedirect(t, o.server.URL)
+	repotest.Git(t, o.clone, "remote", "set-url", "origin", first.URL+"/o.git")
+	o.server.Config.Handler = credentialSpy(o.server.Config.Handler, &seen)
+
+	repotest.Git(t, o.clone, "config", "http."+first.URL+"/.extraheader", "AUTHORIZATION: "+basicHeader("x-access-token", secret))
+	for name, opts := range map[string]DeepenOptions{
+		"extraheader": {Base: o.base, Head: o.head},
+		"basic auth":  {Base: o.base, Head: o.head, Username: "gitlab-ci-token", Password: secret},
+	} {
+		note, err := Deepen(context.Background(), o.clone, opts)
+		if err == nil || !strings.Contains(err.Error(), "redirects") {
+			t.Errorf("%s: note %q, err %v, want a refused redirect", name, note, err)
+		}
+		if err != nil {
+			noPieceOf(t, err.Error(), secret)
+		}
+	}
+	if len(seen) > 0 {
+		t.Errorf("the other port received credentials: %d requests", len(seen))
+	}
+}
+
+// httptestRedirect is a server that redirects every request to target
+// (scheme://host:port), same path and query.
+func httptestRedirect(t *testing.T, target string) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target+r.URL.RequestURI(), http.StatusFound)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// credentialSpy records any request that carries credentials.
+func credentialSpy(next http.Handler, seen *[]string) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			mu.Lock()
+			*seen = append(*seen, r.URL.Path)
+			mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// F2: a depth-1 checkout of a new branch holds no merge base with the
+// default branch; DeepenToBranch fetches the default branch (into
+// origin/main) and the head deeper, with the checkout's extraheader,
+// until they share one: MergeBase then finds the branch point, walking
+// the still shallow clone. A name that is not a branch is refused.
+func TestDeepenToBranch(t *testing.T) {
+	secret := token(t)
+	header := basicHeader("x-access-token", secret)
+	o := newPROrigin(t, func(r *http.Request) bool { return r.Header.Get("Authorization") == header })
+	repotest.Git(t, o.clone, "config", "http."+o.server.URL+"/.extraheader", "AUTHORIZATION: "+header)
+	if mb := MergeBase(context.Background(), o.clone, "origin/main", o.head); mb != "" {
+		t.Fatalf("the depth-1 clone already has a merge base %s", mb)
+	}
+	note, err := DeepenToBranch(context.Background(), o.clone, "main", DeepenOptions{Head: o.head})
+	if err != nil || !strings.Contains(note, "default branch main") || !strings.Contains(note, "extraheader") {
+		t.Fatalf("note %q, err %v", note, err)
+	}
+	noPieceOf(t, note, secret)
+	r, _ := Open(o.clone)
+	first, err := r.CommitObject(plumbingHash(o.prCommits[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := first.ParentHashes[0].String() // main's third commit, where pr branched
+	if mb := MergeBase(context.Background(), o.clone, "origin/main", o.head); mb != want {
+		t.Errorf("merge base %q, want the branch point %s", mb, want)
+	}
+	// again: nothing to do, no request
+	n := len(o.server.Statuses())
+	if note, err := DeepenToBranch(context.Background(), o.clone, "main", DeepenOptions{Head: o.head}); note != "" || err != nil || len(o.server.Statuses()) != n {
+		t.Errorf("a second call: note %q, err %v, %d requests", note, err, len(o.server.Statuses())-n)
+	}
+	for _, bad := range []string{"", "-main", "a:b", "a..b"} {
+		if _, err := DeepenToBranch(context.Background(), o.clone, bad, DeepenOptions{Head: o.head}); err == nil || !strings.Contains(err.Error(), "not a branch name") {
+			t.Errorf("branch %q: %v", bad, err)
+		}
+	}
+}
+
+func plumbingHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
+
+// MergeBase in a shallow clone whose edge is the branch point itself:
+// go-git's own merge base fails on the edge's missing parent; the walk
+// to the edges finds it.
+func TestMergeBaseShallow(t *testing.T) {
+	o := newPROrigin(t, nil)
+	clone := filepath.Join(t.TempDir(), "c")
+	repotest.Git(t, t.TempDir(), "clone", "-q", "--depth", "4", "--no-single-branch", o.url, clone)
+	r, _ := Open(clone)
+	first, err := r.CommitObject(plumbingHash(o.prCommits[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := first.ParentHashes[0]
+	if shallow, _ := ShallowCommits(r); !shallow[want] {
+		t.Fatalf("the branch point %s is not the clone's edge: %v", want, shallow)
+	}
+	if mb := MergeBase(context.Background(), clone, "origin/main", "origin/pr"); mb != want.String() {
+		t.Errorf("merge base %q, want %s", mb, want)
+	}
+	a, _ := r.CommitObject(plumbingHash(o.base))
+	b, _ := r.CommitObject(plumbingHash(o.head))
+	if bases, err := a.MergeBase(b); err == nil && len(bases) == 1 && bases[0].Hash == want {
+		t.Log("go-git's own merge base handles the shallow edge too")
+	}
+}
+
+// The redirect policy compares scheme, host and port, the default ports
+// explicit: a redirect within the origin is followed, any other refused.
+func TestSameOrigin(t *testing.T) {
+	req := func(raw string) *http.Request {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &http.Request{URL: u}
+	}
+	from := []*http.Request{req("https://git.example.com/o.git/info/refs")}
+	for target, ok := range map[string]bool{
+		"https://git.example.com/other.git/info/refs":     true,
+		"https://GIT.example.com:443/o.git/info/refs":     true,
+		"https://git.example.com:8443/o.git/info/refs":    false,
+		"http://git.example.com/o.git/info/refs":          false,
+		"https://evil.example.com/o.git/info/refs":        false,
+		"https://user:pw@git.example.com:444/o.git/info/": false,
+	} {
+		err := sameOrigin(req(target), from)
+		if (err == nil) != ok {
+			t.Errorf("%s: %v, want followed %v", target, err, ok)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw@") {
+			t.Errorf("the error shows a URL's userinfo: %v", err)
+		}
+	}
+}
+
+// The merge base is the best common ancestor: a branch that reaches an
+// older commit of main by a second path (a merge of a branch from it)
+// still has main's newer commit as its merge base, not the older one the
+// walk also meets.
+func TestMergeBaseBestCommonAncestor(t *testing.T) {
+	dir := t.TempDir()
+	git := func(args ...string) string { return repotest.Git(t, dir, args...) }
+	commit := func(msg string) string {
+		repotest.Write(t, dir, map[string]string{msg + ".txt": msg + "\n"})
+		git("add", "-A")
+		git("commit", "-qm", msg)
+		return git("rev-parse", "HEAD")
+	}
+	git("init", "-q", "-b", "main")
+	// c1 dated after c2: the newest of the commits the walk meets is c1,
+	// only the reachability filter picks c2
+	t.Setenv("GIT_COMMITTER_DATE", "2026-01-02T00:00:00Z")
+	c1 := commit("c1")
+	t.Setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+	c2 := commit("c2")
+	t.Setenv("GIT_COMMITTER_DATE", "2026-01-03T00:00:00Z")
+	git("checkout", "-q", "-b", "old", c1)
+	commit("e")
+	git("checkout", "-q", "-b", "feat", c2)
+	commit("d")
+	git("merge", "-q", "--no-edit", "old")
+	git("checkout", "-q", "main")
+	commit("c3")
+	if mb := MergeBase(context.Background(), dir, "main", "feat"); mb != c2 {
+		t.Errorf("merge base %s, want c2 %s (c1 is %s)", mb, c2, c1)
+	}
 }

@@ -541,53 +541,137 @@ func HasCommit(ctx context.Context, root, rev string) bool {
 	return err == nil
 }
 
-// MergeBase is the merge base of a and b, "" when there is none.
+// MergeBase is the merge base of a and b, "" when there is none in the
+// clone. A shallow clone's edges end the walks (go-git's own merge base
+// fails on the first parent the clone lacks): a common commit within
+// both histories is found, none beyond them.
 func MergeBase(ctx context.Context, root, a, b string) string {
 	r, err := Open(root)
 	if err != nil {
 		return ""
 	}
-	var commits [2]*object.Commit
+	var hs [2]plumbing.Hash
 	for i, rev := range []string{a, b} {
-		h, err := ResolveCommit(r, rev)
-		if err != nil {
-			return ""
-		}
-		if commits[i], err = r.CommitObject(h); err != nil {
+		if hs[i], err = ResolveCommit(r, rev); err != nil {
 			return ""
 		}
 	}
-	bases, err := commits[0].MergeBase(commits[1])
-	if err != nil || len(bases) == 0 {
+	mb, ok := mergeBase(r, hs[0], hs[1])
+	if !ok {
 		return ""
 	}
-	return bases[0].Hash.String()
+	return mb.String()
 }
 
+// mergeBase walks b's history to the first commits of a's (the common
+// frontier) and keeps those no other of them reaches: git's best common
+// ancestors; the newest when several.
+func mergeBase(r *gogit.Repository, a, b plumbing.Hash) (plumbing.Hash, bool) {
+	shallow, err := ShallowCommits(r)
+	if err != nil {
+		return plumbing.ZeroHash, false
+	}
+	reach := func(from plumbing.Hash) map[plumbing.Hash]bool {
+		set := map[plumbing.Hash]bool{}
+		_ = ancestors(r, from, nil, shallow, func(c *object.Commit) bool { set[c.Hash] = true; return true })
+		return set // a missing commit ends the walk where it is
+	}
+	ofA := reach(a)
+	var frontier []*object.Commit
+	seen := map[plumbing.Hash]bool{}
+	queue := []plumbing.Hash{b}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		if seen[h] {
+			continue
+		}
+		seen[h] = true
+		c, err := r.CommitObject(h)
+		if err != nil {
+			continue
+		}
+		if ofA[h] {
+			frontier = append(frontier, c)
+			continue
+		}
+		if !shallow[h] {
+			queue = append(queue, c.ParentHashes...)
+		}
+	}
+	var below []map[plumbing.Hash]bool // each frontier commit's history, once (one walk each)
+	if len(frontier) > 1 {
+		for _, d := range frontier {
+			below = append(below, reach(d.Hash))
+		}
+	}
+	var best *object.Commit
+	for i, c := range frontier {
+		dominated := false
+		for j := range below {
+			if i != j && below[j][c.Hash] {
+				dominated = true
+				break
+			}
+		}
+		if !dominated && (best == nil || c.Committer.When.After(best.Committer.When)) {
+			best = c
+		}
+	}
+	if best == nil {
+		return plumbing.ZeroHash, false
+	}
+	return best.Hash, true
+}
+
+// ErrNoTrustedBase is a push of a branch whose trusted base cannot be
+// known: the clone holds neither its previous head nor a merge base with
+// the default branch. Judged whole, the branch would be judged by its own
+// policy and ignore files, and could excuse what it adds.
+var ErrNoTrustedBase = errors.New("no trusted base")
+
 // PushBase decides the base of a push's range scan from the previous head
-// (before) and the new one (after): before itself when the clone has it;
-// for a new branch (before all zeros) or a forced push whose previous head
-// is gone, the merge base with the default branch; else "" (the whole tree
-// is judged). note says which, for the report.
-func PushBase(ctx context.Context, root, before, after, defaultBranch string) (base, note string) {
+// (before) and the new one (after): before itself when the clone has it.
+// Else (a new branch, before all zeros, or a forced push whose previous
+// head is gone): a push of branch, not the default branch, is judged from
+// its merge base with origin/<defaultBranch> — the policy and ignore
+// files the merge base's, the branch's changes to them config changes —
+// and without one it is an error wrapping ErrNoTrustedBase (fail closed);
+// a push of the default branch itself, or of no branch (a tag: branch ""),
+// from the merge base when there is one, else the whole tree. note says
+// which, for the report.
+func PushBase(ctx context.Context, root, before, after, defaultBranch, branch string) (base, note string, err error) {
 	short := func(s string) string { return s[:min(len(s), 12)] }
 	if strings.Trim(before, "0") != "" && HasCommit(ctx, root, before) {
-		return before, "push " + short(before) + ".." + short(after)
+		return before, "push " + short(before) + ".." + short(after), nil
 	}
 	why := "a new branch"
 	if strings.Trim(before, "0") != "" {
-		why = "a forced push whose previous head is gone"
+		why = "a forced push whose previous head " + short(before) + " is not in the clone"
+	}
+	head := after
+	if head == "" {
+		head = "HEAD"
+	}
+	if branch != "" && branch != defaultBranch {
+		if defaultBranch == "" {
+			return "", "", fmt.Errorf("%w: push of branch %s (%s), and the run does not name the repository's default branch to judge it from", ErrNoTrustedBase, branch, why)
+		}
+		mb := MergeBase(ctx, root, "origin/"+defaultBranch, head)
+		if mb == "" {
+			return "", "", fmt.Errorf("%w: push of branch %s (%s): the clone holds no merge base of it with the default branch %s (origin/%s), so the branch would be judged by its own policy: either the default branch could not be fetched (fetch the whole history: `fetch-depth: 0` on actions/checkout, `GIT_DEPTH: 0` on GitLab), or the branch shares no history with %s (rebase it on %s)", ErrNoTrustedBase, branch, why, defaultBranch, defaultBranch, defaultBranch, defaultBranch)
+		}
+		if mb == after {
+			return "", fmt.Sprintf("push (%s) of a commit of %s's own history: the whole tree is judged", why, defaultBranch), nil
+		}
+		return mb, fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, defaultBranch, short(mb)), nil
 	}
 	if defaultBranch != "" {
-		head := after
-		if head == "" {
-			head = "HEAD"
-		}
 		if mb := MergeBase(ctx, root, "origin/"+defaultBranch, head); mb != "" && mb != after {
-			return mb, fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, defaultBranch, short(mb))
+			return mb, fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, defaultBranch, short(mb)), nil
 		}
 	}
-	return "", fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why)
+	return "", fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why), nil
 }
 
 // IndexEntry is what git's index says of a tracked file.
