@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -29,7 +30,8 @@ var trustedFiles = []string{policy.FileName, secrets.RepoConfigFile, secrets.Ign
 type configScanner struct {
 	root, base string
 	tier       policy.Severity
-	vex        []string // the VEX documents in the repository (policy files too)
+	vex        []string   // the policy's VEX documents (policy files too), in the tree
+	repoVEX    []repoFile // the --vex documents in the repository, in the tree or not
 }
 
 func (s *configScanner) Name() string   { return "config" }
@@ -40,6 +42,27 @@ func (s *configScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	changed, err := repo.Changed(ctx, s.root, s.base, files...)
 	if err != nil {
 		return policy.ScanResult{}, err
+	}
+	// The --vex documents, by their repository's work tree: one beside the
+	// scanned directory is named relative to it (../vex/shop.vex.json).
+	_, prefix, _ := repo.Locate(s.root, s.root)
+	for _, f := range s.repoVEX {
+		rel, err := filepath.Rel(filepath.FromSlash("/"+prefix), filepath.FromSlash("/"+f.rel))
+		if err != nil {
+			return policy.ScanResult{}, fmt.Errorf("VEX document %s: %w", f.rel, err)
+		}
+		rel = filepath.ToSlash(rel)
+		if slices.Contains(files, rel) {
+			continue // the policy's too
+		}
+		files = append(files, rel)
+		more, err := repo.Changed(ctx, f.top, s.base, f.rel)
+		if err != nil {
+			return policy.ScanResult{}, err
+		}
+		if len(more) > 0 {
+			changed = append(changed, rel)
+		}
 	}
 	res := policy.ScanResult{Coverage: policy.Coverage{Range: s.base + "..working tree"}}
 	for _, p := range changed {
