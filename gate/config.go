@@ -31,7 +31,7 @@ type configScanner struct {
 	root, base string
 	tier       policy.Severity
 	vex        []string   // the policy's VEX documents (policy files too), in the tree
-	repoVEX    []repoFile // the --vex documents in the repository, in the tree or not
+	given      []repoFile // the --policy and --vex files in the repository, in the tree or not
 }
 
 func (s *configScanner) Name() string   { return "config" }
@@ -43,17 +43,18 @@ func (s *configScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	// The --vex documents, by their repository's work tree: one beside the
-	// scanned directory is named relative to it (../vex/shop.vex.json).
+	// The --policy and --vex files, by their repository's work tree: one
+	// beside the scanned directory is named relative to it
+	// (../vex/shop.vex.json).
 	_, prefix, _ := repo.Locate(s.root, s.root)
-	for _, f := range s.repoVEX {
+	for _, f := range s.given {
 		rel, err := filepath.Rel(filepath.FromSlash("/"+prefix), filepath.FromSlash("/"+f.rel))
 		if err != nil {
-			return policy.ScanResult{}, fmt.Errorf("VEX document %s: %w", f.rel, err)
+			return policy.ScanResult{}, fmt.Errorf("%s: %w", f.rel, err)
 		}
 		rel = filepath.ToSlash(rel)
 		if slices.Contains(files, rel) {
-			continue // the policy's too
+			continue // listed already
 		}
 		files = append(files, rel)
 		more, err := repo.Changed(ctx, f.top, s.base, f.rel)

@@ -35,9 +35,10 @@ func (c Config) withVEX(ctx context.Context, pol *policy.Policy) (*policy.Policy
 	var docs []*policy.VEX
 	var warnings []string
 	var errs []error
-	read := func(root, rel, given string) {
+	// read reads rel of the work tree root; name is how messages call it.
+	read := func(root, rel, name string) {
+		given := name
 		data, ok, err := repo.ReadFile(ctx, root, c.Base, rel)
-		name := filepath.Join(root, filepath.FromSlash(rel))
 		if c.Base != "" {
 			name = fmt.Sprintf("%s (at base revision %s)", name, c.Base)
 		}
@@ -58,11 +59,11 @@ func (c Config) withVEX(ctx context.Context, pol *policy.Policy) (*policy.Policy
 		}
 	}
 	for _, rel := range pol.VEXPaths {
-		read(c.Path, rel, rel)
+		read(c.Path, rel, filepath.Join(c.Path, filepath.FromSlash(rel)))
 	}
 	for _, f := range c.VEXFiles {
 		if top, rel, ok := repo.Locate(c.Path, f); ok {
-			read(top, rel, f)
+			read(top, rel, f) // as the pipeline wrote it
 			continue
 		}
 		data, err := os.ReadFile(f)
@@ -85,12 +86,15 @@ func (c Config) withVEX(ctx context.Context, pol *policy.Policy) (*policy.Policy
 	return &p, warnings, nil
 }
 
-// vexFiles are the --vex documents in the repository, for the config
-// scanner: a change to them is a change to the gate's configuration (the
-// policy's vex: paths are the scanned tree's, listed with its files).
-func (c Config) vexFiles() []repoFile {
+// givenFiles are the --policy and --vex files in the repository, for the
+// config scanner: a change to them is a change to the gate's configuration
+// (the policy's vex: paths are the scanned tree's, listed with its files).
+func (c Config) givenFiles() []repoFile {
 	var out []repoFile
-	for _, f := range c.VEXFiles {
+	for _, f := range append([]string{c.PolicyFile}, c.VEXFiles...) {
+		if f == "" {
+			continue
+		}
 		if top, rel, ok := repo.Locate(c.Path, f); ok && !slices.ContainsFunc(out, func(r repoFile) bool { return r.rel == rel }) {
 			out = append(out, repoFile{top, rel})
 		}

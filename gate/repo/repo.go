@@ -691,7 +691,9 @@ func Locate(dir, f string) (top, rel string, ok bool) {
 	}
 	if r, err := Open(dir); err == nil {
 		if wt, err := r.Worktree(); err == nil {
-			top = wt.Filesystem.Root()
+			if t, err := filepath.Abs(wt.Filesystem.Root()); err == nil {
+				top = t
+			}
 		}
 	}
 	abs, err := filepath.Abs(f)
