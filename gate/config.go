@@ -61,7 +61,7 @@ func (s *configScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 		if err != nil {
 			return policy.ScanResult{}, err
 		}
-		if len(more) > 0 {
+		if len(more) > 0 && !slices.Contains(changed, rel) {
 			changed = append(changed, rel)
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
+	"github.com/secgate/secgate/gate/deps"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
@@ -86,17 +88,30 @@ func (c Config) withVEX(ctx context.Context, pol *policy.Policy) (*policy.Policy
 	return &p, warnings, nil
 }
 
-// givenFiles are the --policy and --vex files in the repository, for the
-// config scanner: a change to them is a change to the gate's configuration
-// (the policy's vex: paths are the scanned tree's, listed with its files).
+// givenFiles are the files the pipeline names that are the repository's,
+// for the config scanner: a change to them is a change to the gate's
+// configuration. They are the --policy and --vex files in the repository,
+// and the osv-scanner.toml beside a --lockfile in the repository but not
+// in the scanned tree (the tree's own are the config scanner's already, as
+// are the policy's vex: paths).
 func (c Config) givenFiles() []repoFile {
 	var out []repoFile
-	for _, f := range append([]string{c.PolicyFile}, c.VEXFiles...) {
-		if f == "" {
-			continue
-		}
+	add := func(f string) {
 		if top, rel, ok := repo.Locate(c.Path, f); ok && !slices.ContainsFunc(out, func(r repoFile) bool { return r.rel == rel }) {
 			out = append(out, repoFile{top, rel})
+		}
+	}
+	if c.PolicyFile != "" {
+		add(c.PolicyFile)
+	}
+	for _, f := range c.VEXFiles {
+		add(f)
+	}
+	tree, _ := filepath.Abs(c.Path)
+	for _, l := range c.Lockfiles {
+		abs, _ := filepath.Abs(l)
+		if r, err := filepath.Rel(tree, abs); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			add(filepath.Join(filepath.Dir(abs), deps.ConfigFile))
 		}
 	}
 	return out

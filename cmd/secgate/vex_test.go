@@ -271,3 +271,63 @@ func TestRunVEXAndPolicyBesideTheScannedDirectory(t *testing.T) {
 		t.Errorf("a --policy outside the repository: minimist ignored by %q, config findings %q; want the file as given", o.ignored[minimist], o.config)
 	}
 }
+
+// F1's rule for ignore files: the osv-scanner.toml beside a --lockfile of
+// the repository outside the scanned directory is the base revision's on a
+// pull request, and the PR's edit of it a config-file-changed finding;
+// beside a lockfile outside the repository it is read as given.
+func TestRunLockfileBesideTheScannedDirectory(t *testing.T) {
+	dir, work := t.TempDir(), t.TempDir()
+	lock, err := os.ReadFile(filepath.Join("..", "..", "gate", "deps", "testdata", "npm", "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "osvdb"))
+	const minimist = "GHSA-xvch-5gv4-984h"
+	ignore := "[[IgnoredVulns]]\nid = \"" + minimist + "\"\nreason = \"build only\"\n"
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFiles(t, dir, map[string]string{
+		"app/.secgate.yml":       "deps: {max_db_age: 0}\n",
+		"libs/package-lock.json": string(lock),
+	})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	base := git(t, dir, "rev-parse", "HEAD")
+	writeFiles(t, dir, map[string]string{"libs/osv-scanner.toml": ignore})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "ignore minimist")
+	writeFiles(t, work, map[string]string{"package-lock.json": string(lock), "osv-scanner.toml": ignore})
+
+	reportPath := filepath.Join(work, "r.json")
+	runGate := func(lockfile string, args ...string) (minimistIgnored bool, config []string) {
+		t.Helper()
+		res := secgate(t, nil, append([]string{"run", "--offline-db", db, "--report", reportPath, "--lockfile", lockfile}, append(args, filepath.Join(dir, "app"))...)...)
+		if res.code == 2 {
+			t.Fatalf("%v: exit 2: %s\n%s", args, res.stdout, res.stderr)
+		}
+		rep, _ := readReport(t, reportPath)
+		found := false
+		for _, f := range rep.Findings {
+			switch {
+			case f.ID == minimist:
+				found, minimistIgnored = true, f.Ignored != nil
+			case f.Kind == policy.KindConfig:
+				config = append(config, f.Location.Path)
+			}
+		}
+		if !found {
+			t.Fatalf("--lockfile %s %v: no %s finding", lockfile, args, minimist)
+		}
+		return minimistIgnored, config
+	}
+	inRepo := filepath.Join(dir, "libs", "package-lock.json")
+	if ignored, config := runGate(inRepo, "--only", "deps,config", "--base", base, "--pull-request"); ignored || !slices.Equal(config, []string{"../libs/osv-scanner.toml"}) {
+		t.Errorf("on the pull request: minimist ignored %v, config-file-changed %q; want the base revision's (no) ignore file and a finding for the PR's", ignored, config)
+	}
+	if ignored, _ := runGate(inRepo, "--only", "deps"); !ignored {
+		t.Error("judged as a tree, the working tree's osv-scanner.toml applies")
+	}
+	if ignored, config := runGate(filepath.Join(work, "package-lock.json"), "--only", "deps,config", "--base", base, "--pull-request"); !ignored || len(config) != 0 {
+		t.Errorf("a lockfile outside the repository: minimist ignored %v, config-file-changed %q; want its osv-scanner.toml as given", ignored, config)
+	}
+}
