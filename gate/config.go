@@ -18,7 +18,7 @@ import (
 const CheckConfigChanged = "config-file-changed"
 
 var configChecks = []policy.Check{{ID: CheckConfigChanged, Tier: policy.High, Title: "The change edits the gate's own configuration",
-	Help: "A pull/merge request that edits .secgate.yml, .gitleaks.toml, .gitleaksignore or an osv-scanner.toml is judged by the base revision's versions; the edit needs a reviewer's eyes, and applies once merged."}}
+	Help: "A pull/merge request that edits .secgate.yml, .gitleaks.toml, .gitleaksignore, an osv-scanner.toml, or a --policy or VEX document of the repository is judged by the base revision's versions; the edit needs a reviewer's eyes, and applies once merged."}}
 
 // trustedFiles are the files that configure the gate: on a pull/merge
 // request they are read from the base revision, and a change to them is a
