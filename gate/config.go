@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 const CheckConfigChanged = "config-file-changed"
 
 var configChecks = []policy.Check{{ID: CheckConfigChanged, Tier: policy.High, Title: "The change edits the gate's own configuration",
-	Help: "A pull/merge request that edits .secgate.yml, .gitleaks.toml, .gitleaksignore or an osv-scanner.toml is judged by the base revision's versions; the edit needs a reviewer's eyes, and applies once merged."}}
+	Help: "A pull/merge request that edits .secgate.yml, .gitleaks.toml, .gitleaksignore, an osv-scanner.toml, or a --policy or VEX document of the repository is judged by the base revision's versions; the edit needs a reviewer's eyes, and applies once merged."}}
 
 // trustedFiles are the files that configure the gate: on a pull/merge
 // request they are read from the base revision, and a change to them is a
@@ -29,7 +30,8 @@ var trustedFiles = []string{policy.FileName, secrets.RepoConfigFile, secrets.Ign
 type configScanner struct {
 	root, base string
 	tier       policy.Severity
-	vex        []string // the VEX documents in the repository (policy files too)
+	vex        []string   // the policy's VEX documents (policy files too), in the tree
+	given      []repoFile // the --policy and --vex files in the repository, in the tree or not
 }
 
 func (s *configScanner) Name() string   { return "config" }
@@ -40,6 +42,28 @@ func (s *configScanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	changed, err := repo.Changed(ctx, s.root, s.base, files...)
 	if err != nil {
 		return policy.ScanResult{}, err
+	}
+	// The --policy and --vex files, by their repository's work tree: one
+	// beside the scanned directory is named relative to it
+	// (../vex/shop.vex.json).
+	_, prefix, _ := repo.Locate(s.root, s.root)
+	for _, f := range s.given {
+		rel, err := filepath.Rel(filepath.FromSlash("/"+prefix), filepath.FromSlash("/"+f.rel))
+		if err != nil {
+			return policy.ScanResult{}, fmt.Errorf("%s: %w", f.rel, err)
+		}
+		rel = filepath.ToSlash(rel)
+		if slices.Contains(files, rel) {
+			continue // listed already
+		}
+		files = append(files, rel)
+		more, err := repo.Changed(ctx, f.top, s.base, f.rel)
+		if err != nil {
+			return policy.ScanResult{}, err
+		}
+		if len(more) > 0 && !slices.Contains(changed, rel) {
+			changed = append(changed, rel)
+		}
 	}
 	res := policy.ScanResult{Coverage: policy.Coverage{Range: s.base + "..working tree"}}
 	for _, p := range changed {

@@ -164,7 +164,8 @@ func (c Config) selected() ([]Registration, error) {
 }
 
 // LoadPolicy returns the policy the run uses: Policy, else PolicyFile (a
-// path the pipeline gives, trusted), else the repository's .secgate.yml —
+// path the pipeline gives: trusted when outside the git repository, else
+// read like .secgate.yml), else the repository's .secgate.yml —
 // the base revision's on a pull/merge request (Base set), so that a change
 // cannot add an exception for its own findings — else the built-in one.
 func (c Config) LoadPolicy(ctx context.Context) (*policy.Policy, error) {
@@ -172,6 +173,21 @@ func (c Config) LoadPolicy(ctx context.Context) (*policy.Policy, error) {
 		return c.Policy, nil
 	}
 	if c.PolicyFile != "" {
+		// A --policy file of the repository (anywhere in it, not only in
+		// the scanned tree) is the repository's like .secgate.yml: the
+		// base revision's on a pull/merge request. One outside it is the
+		// pipeline's, used as given.
+		if top, rel, ok := repo.Locate(c.Path, c.PolicyFile); ok && c.Base != "" {
+			name := fmt.Sprintf("%s (at base revision %s)", c.PolicyFile, c.Base)
+			data, found, err := repo.ReadFile(ctx, top, c.Base, rel)
+			if err != nil {
+				return nil, fmt.Errorf("reading policy %s: %w", name, err)
+			}
+			if !found {
+				return policy.Default(), nil // runPolicy warns
+			}
+			return policy.Parse(name, data, Catalogue())
+		}
 		data, err := os.ReadFile(c.PolicyFile)
 		if err != nil {
 			return nil, fmt.Errorf("reading policy: %w", err)
@@ -284,6 +300,9 @@ func (cfg Config) runPolicy(ctx context.Context, rep *report.Report) (*policy.Po
 		return nil, err
 	}
 	rep.Warnings = append(rep.Warnings, vexWarnings...)
+	if cfg.PolicyFile != "" && pol.Path == policy.DefaultPath {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("policy %s is not in the base revision %s: the built-in policy judges this change, the file applies once merged", cfg.PolicyFile, cfg.Base))
+	}
 	rep.Production = pol.IsProduction(cfg.Environment, cfg.EnvironmentTier)
 	rep.Policy = &report.PolicySource{File: pol.Path, Digest: pol.Digest}
 	if pol.Path == policy.DefaultPath {

@@ -134,7 +134,7 @@ var registry = []Registration{
 			return c.Base != "", "it compares with a base revision, and none was given (base)"
 		},
 		Build: func(c Config, pol *policy.Policy, _ *slog.Logger) (Scanner, error) {
-			return &configScanner{root: c.Path, base: c.Base, tier: pol.CheckTier(CheckConfigChanged, configChecks[0].Tier), vex: c.vexFiles(pol)}, nil
+			return &configScanner{root: c.Path, base: c.Base, tier: pol.CheckTier(CheckConfigChanged, configChecks[0].Tier), vex: pol.VEXPaths, given: c.givenFiles()}, nil
 		},
 	},
 }

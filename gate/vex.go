@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/secgate/secgate/gate/deps"
 	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/policy"
@@ -16,8 +17,15 @@ import (
 
 // VEX documents are policy files: the policy's `vex:` paths are read like
 // .secgate.yml (the base revision's on a pull/merge request), and so is a
-// --vex file inside the repository; a --vex file outside it is the
-// pipeline's (a supplier's document), read as it is.
+// --vex file anywhere in the git repository — not only in the scanned
+// tree: a monorepo scanned one directory at a time keeps its VEX beside
+// it, and the change under review can edit it all the same. Only a --vex
+// file outside the repository is the pipeline's (a supplier's document),
+// read as it is.
+
+// repoFile is a file of the repository: its work tree and its
+// slash-separated path there.
+type repoFile struct{ top, rel string }
 
 // withVEX returns the policy with its VEX documents loaded, and the
 // warnings of documents a pull/merge request adds (not applied before
@@ -29,9 +37,10 @@ func (c Config) withVEX(ctx context.Context, pol *policy.Policy) (*policy.Policy
 	var docs []*policy.VEX
 	var warnings []string
 	var errs []error
-	read := func(rel, given string) {
-		data, ok, err := repo.ReadFile(ctx, c.Path, c.Base, rel)
-		name := filepath.Join(c.Path, filepath.FromSlash(rel))
+	// read reads rel of the work tree root; name is how messages call it.
+	read := func(root, rel, name string) {
+		given := name
+		data, ok, err := repo.ReadFile(ctx, root, c.Base, rel)
 		if c.Base != "" {
 			name = fmt.Sprintf("%s (at base revision %s)", name, c.Base)
 		}
@@ -52,11 +61,11 @@ func (c Config) withVEX(ctx context.Context, pol *policy.Policy) (*policy.Policy
 		}
 	}
 	for _, rel := range pol.VEXPaths {
-		read(rel, rel)
+		read(c.Path, rel, filepath.Join(c.Path, filepath.FromSlash(rel)))
 	}
 	for _, f := range c.VEXFiles {
-		if rel, ok := c.inRepository(f); ok {
-			read(rel, f)
+		if top, rel, ok := repo.Locate(c.Path, f); ok {
+			read(top, rel, f) // as the pipeline wrote it
 			continue
 		}
 		data, err := os.ReadFile(f)
@@ -79,39 +88,30 @@ func (c Config) withVEX(ctx context.Context, pol *policy.Policy) (*policy.Policy
 	return &p, warnings, nil
 }
 
-// inRepository is f's path relative to the scanned tree when f is in it
-// (links resolved), slash-separated.
-func (c Config) inRepository(f string) (string, bool) {
-	root, err := filepath.Abs(c.Path)
-	if err != nil {
-		return "", false
+// givenFiles are the files the pipeline names that are the repository's,
+// for the config scanner: a change to them is a change to the gate's
+// configuration. They are the --policy and --vex files in the repository,
+// and the osv-scanner.toml beside a --lockfile in the repository but not
+// in the scanned tree (the tree's own are the config scanner's already, as
+// are the policy's vex: paths).
+func (c Config) givenFiles() []repoFile {
+	var out []repoFile
+	add := func(f string) {
+		if top, rel, ok := repo.Locate(c.Path, f); ok && !slices.ContainsFunc(out, func(r repoFile) bool { return r.rel == rel }) {
+			out = append(out, repoFile{top, rel})
+		}
 	}
-	if r, err := filepath.EvalSymlinks(root); err == nil {
-		root = r
+	if c.PolicyFile != "" {
+		add(c.PolicyFile)
 	}
-	abs, err := filepath.Abs(f)
-	if err != nil {
-		return "", false
-	}
-	if r, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = r
-	} else if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
-		abs = filepath.Join(d, filepath.Base(abs)) // absent in the tree: maybe at base
-	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
-}
-
-// vexFiles are the VEX documents in the repository, for the config
-// scanner: a change to them is a change to the gate's configuration.
-func (c Config) vexFiles(pol *policy.Policy) []string {
-	out := slices.Clone(pol.VEXPaths)
 	for _, f := range c.VEXFiles {
-		if rel, ok := c.inRepository(f); ok && !slices.Contains(out, rel) {
-			out = append(out, rel)
+		add(f)
+	}
+	tree, _ := filepath.Abs(c.Path)
+	for _, l := range c.Lockfiles {
+		abs, _ := filepath.Abs(l)
+		if r, err := filepath.Rel(tree, abs); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			add(filepath.Join(filepath.Dir(abs), deps.ConfigFile))
 		}
 	}
 	return out

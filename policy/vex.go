@@ -154,6 +154,17 @@ func (s VEXStatement) Silences(f Finding) bool {
 	return s.names(f) && s.coversPURL(f.Location.PURL)
 }
 
+// versionless are the statement's products without a version.
+func (s VEXStatement) versionless() []string {
+	var out []string
+	for _, prod := range s.Products {
+		if _, v := splitPURL(prod); v == "" {
+			out = append(out, prod)
+		}
+	}
+	return out
+}
+
 // names: the statement's advisory is the finding's, by id or alias.
 func (s VEXStatement) names(f Finding) bool {
 	ids := append([]string{f.ID}, f.Aliases...)
@@ -166,8 +177,14 @@ func (s VEXStatement) names(f Finding) bool {
 }
 
 // coversPURL: a product purl names the package (type, namespace, name);
-// with a version, that version only; without, every version. Qualifiers
-// and subpaths are not compared.
+// with a version, that version only; without, every version for
+// not_affected, and none for fixed. "Fixed" is a property of versions:
+// the versions from the fix on, never those before it. Read for every
+// version, a fixed statement about a package silences the downgrade to a
+// vulnerable version that it was never about (minimist 1.2.6 said fixed,
+// a change back to 0.0.8 passes). not_affected of a package without a
+// version is a claim about every version (the code is not reachable from
+// the product), and is kept so. Qualifiers and subpaths are not compared.
 func (s VEXStatement) coversPURL(p string) bool {
 	if p == "" {
 		return false
@@ -175,7 +192,7 @@ func (s VEXStatement) coversPURL(p string) bool {
 	name, version := splitPURL(p)
 	for _, prod := range s.Products {
 		pn, pv := splitPURL(prod)
-		if pn == name && (pv == "" || pv == version) {
+		if pn == name && (pv == version || pv == "" && s.Status != VEXFixed) {
 			return true
 		}
 	}
@@ -220,6 +237,9 @@ func UnmatchedVEX(docs []*VEX, findings []Finding) []string {
 		for _, s := range d.Statements {
 			if !slices.ContainsFunc(findings, s.names) {
 				notes = append(notes, fmt.Sprintf("VEX %s statements[%d]: no finding has %s", d.Path, s.Index, s.Vulnerability))
+			}
+			if v := s.versionless(); s.Status == VEXFixed && len(v) > 0 {
+				notes = append(notes, fmt.Sprintf("VEX %s statements[%d] (%s): fixed names %s without a version, which matches no version: name the fixed version(s) (pkg:…@1.2.6)", d.Path, s.Index, s.Vulnerability, strings.Join(v, ", ")))
 			}
 		}
 	}

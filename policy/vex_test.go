@@ -30,15 +30,17 @@ func TestParseVEXErrors(t *testing.T) {
 }
 
 // A statement silences exactly its finding: by id or alias (either side),
-// a versioned purl that version only, an unversioned one every version;
-// affected and under_investigation change nothing.
+// a versioned purl that version only, an unversioned one every version
+// for not_affected and none for fixed; affected and under_investigation
+// change nothing.
 func TestVEXMatching(t *testing.T) {
 	doc, err := ParseVEX("vex.json", openVEX(`
 		{"vulnerability": {"name": "CVE-2020-28500"}, "products": [{"@id": "pkg:npm/lodash"}], "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
 		{"vulnerability": {"name": "GHSA-xvch-5gv4-984h"}, "products": [{"@id": "pkg:oci/app", "subcomponents": [{"@id": "pkg:npm/minimist@1.2.5"}]}], "status": "fixed"},
 		{"vulnerability": {"name": "OSV-1", "aliases": ["CVE-2024-1"]}, "products": [{"@id": "pkg:npm/%40babel/core@7.24.0"}], "status": "not_affected", "impact_statement": "only used at build time"},
 		{"vulnerability": {"name": "CVE-2021-23337"}, "products": [{"@id": "pkg:npm/lodash"}], "status": "affected"},
-		{"vulnerability": {"name": "CVE-2099-0"}, "products": [{"@id": "pkg:npm/lodash"}], "status": "under_investigation"}`))
+		{"vulnerability": {"name": "CVE-2099-0"}, "products": [{"@id": "pkg:npm/lodash"}], "status": "under_investigation"},
+		{"vulnerability": {"name": "GHSA-vh95-rmgr-6w4m"}, "products": [{"@id": "pkg:npm/minimist"}], "status": "fixed"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +66,10 @@ func TestVEXMatching(t *testing.T) {
 		{"affected changes nothing", vf("GHSA-35jh-r3h4-6jhm", "CVE-2021-23337", "pkg:npm/lodash@4.17.15"), false},
 		{"under_investigation changes nothing", vf("CVE-2099-0", "", "pkg:npm/lodash@4.17.15"), false},
 		{"a finding without a package", vf("GHSA-29mw-wpgm-hmr9", "CVE-2020-28500", ""), false},
+		// fixed is said of the fixed versions: without a version it names
+		// none, and a downgrade to a vulnerable one is judged (F8).
+		{"fixed without a version, downgraded", vf("GHSA-vh95-rmgr-6w4m", "CVE-2020-7598", "pkg:npm/minimist@0.0.8"), false},
+		{"fixed without a version, any version", vf("GHSA-vh95-rmgr-6w4m", "CVE-2020-7598", "pkg:npm/minimist@1.2.3"), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := Default()
@@ -80,11 +86,13 @@ func TestVEXMatching(t *testing.T) {
 	}
 }
 
-// An exception in force wins over VEX; a statement no finding has is a note.
+// An exception in force wins over VEX; a statement no finding has is a
+// note, and so is a fixed statement's product without a version.
 func TestVEXWithExceptionsAndNotes(t *testing.T) {
 	doc, err := ParseVEX("vex.json", openVEX(`
-		{"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/a"}], "status": "fixed"},
-		{"vulnerability": {"name": "CVE-404"}, "products": [{"@id": "pkg:npm/a"}], "status": "fixed"}`))
+		{"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/a@1"}], "status": "fixed"},
+		{"vulnerability": {"name": "CVE-404"}, "products": [{"@id": "pkg:npm/a@1"}], "status": "fixed"},
+		{"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/b@2"}, {"@id": "pkg:npm/a"}], "status": "fixed"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +108,9 @@ func TestVEXWithExceptionsAndNotes(t *testing.T) {
 	if ig := d.Findings[0].Ignored; ig == nil || ig.By != "" || ig.Reason != "accepted" {
 		t.Errorf("ignored %+v, want the exception's", ig)
 	}
-	if len(d.Notes) != 1 || !strings.Contains(d.Notes[0], "statements[1]: no finding has CVE-404") {
-		t.Errorf("notes %v", d.Notes)
+	if len(d.Notes) != 2 || !strings.Contains(d.Notes[0], "statements[1]: no finding has CVE-404") ||
+		!strings.Contains(d.Notes[1], "statements[2] (CVE-1): fixed names pkg:npm/a without a version, which matches no version") {
+		t.Errorf("notes %q", d.Notes)
 	}
 	for _, bad := range []string{"/etc/vex.json", "../vex.json", " "} {
 		if _, err := Parse(".secgate.yml", []byte("vex: ['"+bad+"']\n"), nil); err == nil || !strings.Contains(err.Error(), "want a path in the repository") {

@@ -298,12 +298,8 @@ func (s *Scanner) treeDigest(ctx context.Context, root string, lockfiles []strin
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(root, dir)
 		}
-		rootOf, rev := root, o.Base
-		rel, err := filepath.Rel(root, filepath.Join(dir, ConfigFile))
-		if err != nil || strings.HasPrefix(rel, "..") {
-			rootOf, rev, rel = dir, "", ConfigFile
-		}
-		data, ok, err := repo.ReadFile(ctx, rootOf, rev, filepath.ToSlash(rel))
+		rootOf, rev, rel := ignoreFileAt(root, o.Base, dir)
+		data, ok, err := repo.ReadFile(ctx, rootOf, rev, rel)
 		if err != nil {
 			return [32]byte{}, err
 		}

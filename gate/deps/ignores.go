@@ -62,21 +62,34 @@ func newIgnoreFiles(ctx context.Context, root, rev string, now time.Time) *ignor
 	return &ignoreFiles{ctx: ctx, root: root, rev: rev, now: now, cache: map[string]*osvConfig{}}
 }
 
+// ignoreFileAt is where the osv-scanner.toml of the lockfile directory dir
+// is read (ReadFile's root, revision and slash-separated path): in the
+// scanned tree root, at revision rev (a pull/merge request's base); for a
+// --lockfile beside the tree but in its git repository (a monorepo), the
+// repository's file all the same, at rev: the change under review can
+// edit it; only beside a lockfile outside the repository, the file as it
+// is.
+func ignoreFileAt(root, rev, dir string) (at, atRev, rel string) {
+	p := filepath.Join(dir, ConfigFile)
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return root, rev, filepath.ToSlash(r)
+	}
+	if top, r, ok := repo.Locate(root, p); ok {
+		return top, rev, r
+	}
+	return dir, "", ConfigFile
+}
+
 func (ig *ignoreFiles) load(dir string) (*osvConfig, error) {
 	if c, ok := ig.cache[dir]; ok {
 		return c, nil
 	}
-	root, rev := ig.root, ig.rev
-	rel, err := filepath.Rel(root, filepath.Join(dir, ConfigFile))
-	if err != nil || strings.HasPrefix(rel, "..") {
-		// A lockfile given outside the tree: its own directory's file.
-		root, rev, rel = dir, "", ConfigFile
-	}
+	root, rev, rel := ignoreFileAt(ig.root, ig.rev, dir)
 	path := filepath.Join(dir, ConfigFile)
 	if rev != "" {
 		path = fmt.Sprintf("%s (at base revision %s)", path, rev)
 	}
-	data, ok, err := repo.ReadFile(ig.ctx, root, rev, filepath.ToSlash(rel))
+	data, ok, err := repo.ReadFile(ig.ctx, root, rev, rel)
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -753,3 +753,54 @@ func WalkFiles(ctx context.Context, root string, exclude []string, maxSize int64
 		return visit(p, rel)
 	})
 }
+
+// Locate says where file f lies relative to the git repository holding
+// dir (the scanned tree, which may be a subdirectory of it): top is the
+// repository's work tree, rel f's slash-separated path in it, ok whether f
+// is inside top. A tree in no repository is its own top. This, and not the
+// scanned tree, is the line between a policy file (the repository's: read
+// from the base revision on a pull/merge request, a change to it a
+// finding) and a document the pipeline brings from outside (read as
+// given): in a monorepo scanned one directory at a time, a file beside the
+// scanned directory is still the change's to edit.
+//
+// f is inside when its path is, as written or with links resolved: a
+// repository file that the change turns into a link out of the tree stays
+// the repository's (ReadFile refuses the link), and a path through a link
+// to the checkout (/tmp → /private/tmp) is still in it.
+func Locate(dir, f string) (top, rel string, ok bool) {
+	top, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", false
+	}
+	if r, err := Open(dir); err == nil {
+		if wt, err := r.Worktree(); err == nil {
+			if t, err := filepath.Abs(wt.Filesystem.Root()); err == nil {
+				top = t
+			}
+		}
+	}
+	abs, err := filepath.Abs(f)
+	if err != nil {
+		return top, "", false
+	}
+	tops := []string{top}
+	if real, err := filepath.EvalSymlinks(top); err == nil && real != top {
+		tops = append(tops, real)
+	}
+	files := []string{abs}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		files = append(files, real)
+	} else if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		files = append(files, filepath.Join(d, filepath.Base(abs))) // absent in the working tree: maybe at base
+	}
+	for _, t := range tops {
+		for _, a := range files {
+			r, err := filepath.Rel(t, a)
+			if err == nil && r != ".." && !strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+				return t, filepath.ToSlash(r), true
+			}
+		}
+	}
+	return top, "", false
+}

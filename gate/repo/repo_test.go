@@ -144,3 +144,51 @@ func TestBlobID(t *testing.T) {
 		}
 	}
 }
+
+// Locate draws the line at the git repository's work tree, not at the
+// scanned directory: a file beside it is in, a file outside is not; a
+// repository file that is a link leaving the tree stays the repository's
+// (ReadFile refuses to follow it), a link to the checkout is followed, a
+// file absent from the working tree (maybe in the base revision) is in.
+func TestLocate(t *testing.T) {
+	top, outside := t.TempDir(), t.TempDir()
+	git(t, top, "init", "-q")
+	for _, d := range []string{"app", "vex"} {
+		if err := os.MkdirAll(filepath.Join(top, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{filepath.Join(top, "vex", "a.json"), filepath.Join(outside, "b.json")} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(outside, "b.json"), filepath.Join(top, "vex", "out.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(top, filepath.Join(outside, "checkout")); err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(top, "app")
+	for _, c := range []struct {
+		f, rel string
+		ok     bool
+	}{
+		{filepath.Join(top, "vex", "a.json"), "vex/a.json", true},
+		{filepath.Join(app, "..", "vex", "a.json"), "vex/a.json", true},
+		{filepath.Join(top, "vex", "gone.json"), "vex/gone.json", true},
+		{filepath.Join(top, "vex", "out.json"), "vex/out.json", true},
+		{filepath.Join(outside, "checkout", "vex", "a.json"), "vex/a.json", true},
+		{filepath.Join(outside, "b.json"), "", false},
+		{filepath.Join(top, "..", filepath.Base(outside), "b.json"), "", false},
+	} {
+		_, rel, ok := Locate(app, c.f)
+		if rel != c.rel || ok != c.ok {
+			t.Errorf("Locate(app, %s) = %q, %t; want %q, %t", c.f, rel, ok, c.rel, c.ok)
+		}
+	}
+	// A tree in no repository is its own top.
+	if _, rel, ok := Locate(outside, filepath.Join(outside, "b.json")); !ok || rel != "b.json" {
+		t.Errorf("outside any repository: %q, %t", rel, ok)
+	}
+}
