@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secgate/secgate/gate/github/githubtest"
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 )
 
@@ -111,4 +112,88 @@ func TestTokenPackageNamesLeakInNoForm(t *testing.T) {
 	if t.Failed() {
 		os.WriteFile("/tmp/fixleak-cdx.json", []byte(cdx), 0o600)
 	}
+}
+
+// F5 of the red team, end to end: a pull request whose only change is a
+// file named after a token (its content "x"), and a second commit whose
+// message holds another, fails the gate (exit 1) in a range run and on
+// GitHub's pull_request event; no output (stdout, stderr, the JSON
+// report, SARIF, GitLab's reports, dotenv, the step summary, the PR
+// comment) holds a piece of either, in any form. Before names.go the
+// run passed (exit 0).
+func TestTokenNamedFileFailsThePullRequest(t *testing.T) {
+	ghp, xoxb := secretstest.GitHubPAT(t), slackBot(t)
+	dir, base := baseRepo(t, "# shop\n")
+	git(t, dir, "checkout", "-qb", "pr")
+	writeFiles(t, dir, map[string]string{"config/creds-" + ghp: "x\n"})
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "add the credentials file")
+	writeFiles(t, dir, map[string]string{"README.md": "# shop\n\nsee config\n"})
+	git(t, dir, "commit", "-qam", "readme\n\nthe bot: "+xoxb)
+	head := git(t, dir, "rev-parse", "HEAD")
+	work := t.TempDir()
+	out := filepath.Join(work, "out")
+	outputs := map[string]string{}
+	res := secgate(t, nil, "run", "--only", "secrets", "--base", base, "--head", head, "--format", "text",
+		"--report", filepath.Join(out, "report.json"), "--sarif-file", filepath.Join(out, "secgate.sarif"),
+		"--gitlab-reports", out, "--dotenv", filepath.Join(out, "secgate.env"), dir)
+	if res.code != 1 {
+		t.Fatalf("range run: exit %d, want 1 (the token-named file)\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	outputs["range stdout"], outputs["range stderr"] = res.stdout, res.stderr
+	files := readAll(t, out)
+	var rep struct {
+		Findings []struct {
+			Rule     string
+			Location struct {
+				Path   string
+				Line   int
+				Commit string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(files[filepath.Join(out, "report.json")]), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var named, message bool
+	for _, f := range rep.Findings {
+		named = named || f.Rule == "github-pat" && strings.HasPrefix(f.Location.Path, "config/creds-") && f.Location.Line == 0
+		message = message || f.Rule == "slack-bot-token" && f.Location.Path == "" && f.Location.Commit == head
+	}
+	if !named || !message {
+		t.Errorf("the report must list the file name's token at its path (%v) and the message's at the commit (%v): %+v", named, message, rep.Findings)
+	}
+	for p, s := range files {
+		outputs[p] = s
+	}
+
+	// GitHub Actions, a pull_request event, the comment on
+	writeFiles(t, work, map[string]string{
+		"event.json": `{"number":7,"pull_request":{"number":7,"base":{"ref":"main","sha":"` + base + `"},"head":{"ref":"pr","sha":"` + head + `","repo":{"full_name":"acme/shop"}}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"gh/output":  "", "gh/summary.md": "",
+	})
+	api := githubtest.New(t)
+	gh := map[string]string{
+		"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": filepath.Join(work, "event.json"),
+		"GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": api.Srv.URL, "GITHUB_SHA": head, "GITHUB_RUN_ID": "1",
+		"GITHUB_OUTPUT": filepath.Join(work, "gh", "output"), "GITHUB_STEP_SUMMARY": filepath.Join(work, "gh", "summary.md"),
+		"INPUT_TOKEN": api.Token, "INPUT_PATH": dir, "INPUT_ONLY": "secrets", "INPUT_COMMENT": "true", "INPUT_DRY-RUN": "false",
+		"INPUT_SARIF-FILE": filepath.Join(work, "gh", "secgate.sarif"), "SECGATE_FORMAT": "markdown",
+	}
+	res = secgate(t, gh, "run")
+	if res.code != 1 {
+		t.Errorf("GitHub pull_request: exit %d, want 1\n%s", res.code, res.stderr)
+	}
+	outputs["GitHub stdout"], outputs["GitHub stderr"] = res.stdout, res.stderr
+	for p, s := range readAll(t, filepath.Join(work, "gh")) {
+		outputs["GitHub "+filepath.Base(p)] = s
+	}
+	for _, c := range api.Comments {
+		outputs["GitHub comment"] += c["body"].(string)
+	}
+	if outputs["GitHub comment"] == "" {
+		t.Error("no pull request comment: the test must see its body")
+	}
+	noPieceOf(t, []string{ghp, xoxb}, outputs)
+	noFoldedPieceOf(t, []string{ghp, xoxb}, outputs)
 }
