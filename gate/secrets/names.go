@@ -100,6 +100,12 @@ func treeNames(ctx context.Context, root string, ignored map[string]bool) (*name
 	return n, err
 }
 
+// nameBatch is how many one-line names are read as one text: the rules'
+// keywords are looked for once a batch, and a batch with a finding is
+// read again a name at a time, to locate it (113,482 names of a module
+// cache: 3.7 s a name at a time).
+const nameBatch = 512
+
 // detect returns the findings of the names, located at their paths (line
 // 0) or commits.
 func (n *names) detect(ctx context.Context, d *contentDetector) []report.Finding {
@@ -109,15 +115,8 @@ func (n *names) detect(ctx context.Context, d *contentDetector) []report.Finding
 	det := d.provider()
 	prefixes := providerPrefixes(d.detector.cfg)
 	var out []report.Finding
-	for _, t := range n.texts {
-		if err := ctx.Err(); err != nil {
-			return out
-		}
-		if strings.TrimSpace(t.text) == "" {
-			continue
-		}
-		texts := [][]byte{[]byte(t.text)}
-		texts = append(texts, unglued([]byte(t.text), prefixes)...)
+	one := func(t nameText) {
+		texts := append([][]byte{[]byte(t.text)}, unglued([]byte(t.text), prefixes)...)
 		seen := map[string]bool{}
 		for _, text := range texts {
 			for _, g := range det.DetectContext(ctx, sources.Fragment{Raw: string(text), StartLine: 1}) {
@@ -133,6 +132,35 @@ func (n *names) detect(ctx context.Context, d *contentDetector) []report.Finding
 			}
 		}
 	}
+	var batch []nameText
+	var text strings.Builder
+	flush := func() {
+		if len(batch) > 0 && len(det.DetectContext(ctx, sources.Fragment{Raw: text.String(), StartLine: 1})) > 0 {
+			for _, t := range batch {
+				one(t)
+			}
+		}
+		batch = batch[:0]
+		text.Reset()
+	}
+	for _, t := range n.texts {
+		if ctx.Err() != nil {
+			return out
+		}
+		switch {
+		case strings.TrimSpace(t.text) == "":
+		case strings.ContainsAny(t.text, "\r\n") || len(unglued([]byte(t.text), prefixes)) > 0:
+			one(t) // a message, or a token glued to the word before it
+		default:
+			batch = append(batch, t)
+			text.WriteString(t.text)
+			text.WriteByte('\n')
+			if len(batch) == nameBatch {
+				flush()
+			}
+		}
+	}
+	flush()
 	return out
 }
 

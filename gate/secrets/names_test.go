@@ -107,3 +107,29 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// Names are read in batches: a token among a thousand names is located
+// at its own name, in whichever batch it falls, and a batch's clean
+// names are not findings.
+func TestNamesBatchLocatesTheToken(t *testing.T) {
+	cfg, _, err := loadConfig(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newContentDetector(context.Background(), cfg, maxDecodeDepth, 0)
+	for _, at := range []int{0, nameBatch - 1, nameBatch, 999} {
+		ghp := secretstest.GitHubPAT(t)
+		n := &names{}
+		for i := range 1000 {
+			name := "file" + strings.Repeat("x", i%7) + ".txt"
+			if i == at {
+				name = "creds-" + ghp
+			}
+			n.add(name, "dir"+string(rune('a'+i%26))+"/"+name, "")
+		}
+		found := n.detect(context.Background(), d)
+		if len(found) != 1 || found[0].Secret != ghp || !strings.HasSuffix(found[0].File, "/creds-"+ghp) || found[0].StartLine != 0 {
+			t.Errorf("token at name %d: %d findings, want one at its path", at, len(found))
+		}
+	}
+}
