@@ -38,8 +38,10 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 	// 3: gitleaks:allow is not honoured, UTF-16 suspects are read as
 	// bytes too, NUL-holding text is read in every mode, archives nested
 	// past the depth fail (the red team after issue 24): a clean entry
-	// of 2 may hide a finding
-	return cache.Digest("secgate secrets cache 3", kind, s.opts.CacheVersion,
+	// of 2 may hide a finding. 4: a commit's message and the names of
+	// the paths it adds are read (names.go): a commit clean to 3 may
+	// hold a token in either
+	return cache.Digest("secgate secrets cache 4", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
 }
 

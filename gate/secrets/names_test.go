@@ -133,3 +133,16 @@ func TestNamesBatchLocatesTheToken(t *testing.T) {
 		}
 	}
 }
+
+// A commit whose message or added names hold a token is not remembered
+// clean: the second cached run of a range finds what the first did.
+func TestNamesNotCachedClean(t *testing.T) {
+	dir, _, _, _, base, head := namesRepo(t)
+	cacheDir := t.TempDir()
+	for run := range 2 {
+		res := cached(t, cacheDir, Options{Root: dir, Base: base, Head: head})
+		if len(res.Findings) != 3 {
+			t.Errorf("cached run %d: %d findings, want the 3 of the names and the message (%s)", run+1, len(res.Findings), cacheNote(res))
+		}
+	}
+}
