@@ -128,6 +128,12 @@ func (n *names) detect(ctx context.Context, d *contentDetector) []report.Finding
 				g.StartLine, g.EndLine, g.StartColumn, g.EndColumn = 0, 0, 0, 0
 				g.Line, g.Match = "", ""
 				g.Tags = append(g.Tags, nameTag)
+				// the title says where, as line 0 and no path do not
+				if t.path == "" {
+					g.Description += " (in a commit message)"
+				} else {
+					g.Description += " (in a file name)"
+				}
 				out = append(out, g)
 			}
 		}

@@ -71,8 +71,10 @@ func TestTokenInNamesAndMessages(t *testing.T) {
 			if mode != "tree" {
 				commit = head
 			}
-			if nameFinding(res, "github-pat", "creds-"+ghp, commit) == nil {
+			if f := nameFinding(res, "github-pat", "creds-"+ghp, commit); f == nil {
 				t.Errorf("the token-named file is not a finding:%s", describe(res))
+			} else if !strings.HasSuffix(f.Title, "(in a file name)") {
+				t.Errorf("the title does not say the token is in a name: %q", f.Title)
 			}
 			// at the directory, once, not at the file under it
 			awsPath := awsDir
@@ -80,6 +82,9 @@ func TestTokenInNamesAndMessages(t *testing.T) {
 				t.Errorf("the AWS key id glued in a directory's name is not a finding at %s:%s", awsPath, describe(res))
 			}
 			msg := nameFinding(res, "slack-bot-token", "", head)
+			if msg != nil && !strings.HasSuffix(msg.Title, "(in a commit message)") {
+				t.Errorf("the title does not say the token is in a message: %q", msg.Title)
+			}
 			if mode == "tree" && msg != nil || mode != "tree" && msg == nil {
 				t.Errorf("the commit message's token: found %v in %s mode:%s", msg != nil, mode, describe(res))
 			}
