@@ -42,7 +42,9 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 	// of 2 may hide a finding
 	// 4: a file read is keyed by its content's SHA-256, no longer its
 	// blob id (fileContent): 3's keys of such files would never match
-	return cache.Digest("secgate secrets cache 4", kind, s.opts.CacheVersion,
+	// 5: a commit's message and the names of the paths it adds are read
+	// (names.go): a commit clean to 4 may hold a token in either
+	return cache.Digest("secgate secrets cache 5", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
 }
 

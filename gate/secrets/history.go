@@ -72,6 +72,8 @@ type gitHistory struct {
 	// alternation (8% of a history's reading, asked every time)
 	skipMu sync.Mutex
 	skips  map[string]bool
+
+	names *names // the commits' messages and added paths (names.go)
 }
 
 // maxSkips bounds the paths whose skipPath answer is kept.
@@ -374,6 +376,7 @@ func (h *gitHistory) commitChanges(ctx context.Context, w *walker, hash plumbing
 		SHA:         hash.String(),
 		Remote:      &sources.RemoteInfo{}, // no links to a hosting platform
 	}
+	h.names.commit(info.SHA, c.Message, changes)
 	for _, ch := range changes {
 		if err := ctx.Err(); err != nil {
 			return err

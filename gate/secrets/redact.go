@@ -75,6 +75,7 @@ type Redactor struct {
 	mu       sync.Mutex
 	values   map[string]bool
 	replacer *strings.Replacer
+	forms    []formMatcher // of the values of minFolded characters and more (forms.go)
 }
 
 // minRedact is the shortest value redacted: shorter ones (a 3-character
@@ -117,11 +118,17 @@ func (r *Redactor) Redact(s string) string {
 			pairs = append(pairs, v, Redacted)
 		}
 		r.replacer = strings.NewReplacer(pairs...)
+		r.forms = nil // a Redact running still holds the old slice
+		for _, v := range vs {
+			if len(v) >= minFolded {
+				r.forms = append(r.forms, newFormMatcher(v))
+			}
+		}
 	}
-	rep := r.replacer
+	rep, forms := r.replacer, r.forms
 	r.mu.Unlock()
 	if rep == nil {
 		return s
 	}
-	return rep.Replace(s)
+	return redactForms(rep.Replace(s), forms)
 }

@@ -167,7 +167,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	}
 	switch {
 	case s.opts.Base != "" || s.opts.History:
-		h := &gitHistory{root: root, cfg: &cfg, clean: clean}
+		h := &gitHistory{root: root, cfg: &cfg, clean: clean, names: &names{}}
 		hist = h
 		if s.opts.Base != "" {
 			for _, rev := range []string{s.opts.Base, s.opts.head()} {
@@ -235,6 +235,11 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	if hist != nil {
 		raw = hist.settle(ctx, d, raw, s.opts.FingerprintKey) // the range's last pass against its walk
 	}
+	nameFindings, err := s.names(ctx, d, root, tree, hist)
+	if err != nil {
+		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), err)
+	}
+	raw = append(raw, nameFindings...)
 	res, values := convert(root, raw, ignores, status, s.opts.FingerprintKey)
 	switch {
 	case s.opts.Verify != nil && len(res.Findings) > 0:
