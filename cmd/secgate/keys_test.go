@@ -23,8 +23,8 @@ func assertCountsListed(t *testing.T, name string, r report.Report) {
 	}
 }
 
-// Red team F6: distinct private keys in files of the same name (and two
-// RSA keys) are each their own finding, with its own path, fingerprint,
+// Red team F6: distinct private keys in files of the same name (and
+// three RSA keys, one of them a truncated fixture) are each their own finding, with its own path, fingerprint,
 // context and tier, in the tree, history and range modes, and every
 // output lists each (JSON, SARIF, GitLab, text). Before the fix the
 // outgoing redaction read the private-key rule's match from one
@@ -35,14 +35,16 @@ func TestDistinctKeysListedApart(t *testing.T) {
 	dir, base := baseRepo(t, "# shop\n")
 	keys := map[string]string{
 		"src/k.pem":           secretstest.Ed25519KeyPEM(t),
-		"tests/k.pem":         secretstest.Ed25519KeyPEM(t),
+		"tests/k.pem":         fixtureKey(secretstest.RSAKeyPEM(t)),
 		"deploy/id_rsa":       secretstest.RSAKeyPEM(t),
 		"tests/fixtures/rsa1": secretstest.RSAKeyPEM(t),
 	}
 	writeFiles(t, dir, keys)
 	git(t, dir, "add", ".")
 	git(t, dir, "commit", "-qm", "keys")
-	want := map[string]string{"src/k.pem": "critical", "deploy/id_rsa": "critical", "tests/k.pem": "low", "tests/fixtures/rsa1": "low"}
+	// a key that parses is critical wherever it is (F7); the truncated
+	// fixture keeps the test context's tier
+	want := map[string]string{"src/k.pem": "critical", "deploy/id_rsa": "critical", "tests/k.pem": "low", "tests/fixtures/rsa1": "critical"}
 
 	for name, mode := range map[string][]string{"tree": nil, "history": {"--history"}, "range": {"--base", base, "--head", "HEAD"}} {
 		t.Run(name, func(t *testing.T) {
@@ -134,4 +136,11 @@ func readJSON(t *testing.T, path string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+}
+
+// fixtureKey keeps a key's armour and its first body lines: a test
+// fixture's shape (it does not parse), which the test context lowers.
+func fixtureKey(key string) string {
+	lines := strings.Split(strings.TrimSpace(key), "\n")
+	return strings.Join(append(lines[:4:4], lines[len(lines)-1]), "\n") + "\n"
 }
