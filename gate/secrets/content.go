@@ -389,5 +389,3 @@ func decodePaddedURLBase64(raw string) (string, bool) {
 	b.WriteString(raw[last:])
 	return b.String(), true
 }
-
-func hasTag(g report.Finding, tag string) bool { return slices.Contains(g.Tags, tag) }
