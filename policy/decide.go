@@ -66,6 +66,19 @@ func (c *Counts) add(s Severity) {
 	}
 }
 
+// Tally counts listed findings per tier, ignored ones excluded: the
+// report's counts are made from the findings it lists, so the two cannot
+// disagree (red team F6: counts said two keys where one was listed).
+func Tally(fs []Finding) Counts {
+	var c Counts
+	for _, f := range fs {
+		if f.Action != ActionIgnored {
+			c.add(f.Severity)
+		}
+	}
+	return c
+}
+
 // Of returns the count of one tier.
 func (c Counts) Of(s Severity) int {
 	switch s {
@@ -140,10 +153,10 @@ func (p *Policy) Decide(findings []Finding, c Context) Decision {
 		case ActionBlockProduction:
 			blocks++
 		}
-		d.Counts.add(f.Severity)
 		d.Findings = append(d.Findings, f)
 	}
 	sortFindings(d.Findings)
+	d.Counts = Tally(d.Findings)
 	d.Notes = UnmatchedVEX(p.VEX, findings)
 
 	switch {

@@ -42,6 +42,7 @@ func readReport(t *testing.T, path string) (report.Report, []byte) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("report %s: %v", path, err)
 	}
+	assertCountsListed(t, path, r)
 	return r, b
 }
 

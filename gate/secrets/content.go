@@ -2,9 +2,7 @@ package secrets
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"regexp/syntax"
 	"slices"
@@ -16,7 +14,6 @@ import (
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
-	"golang.org/x/crypto/ssh"
 )
 
 // What the detector does beyond gitleaks' findings (issue 24): the
@@ -274,7 +271,7 @@ func (c *contentDetector) Detect(ctx context.Context, f sources.Fragment) []repo
 	encoded := encodedLines(f.Raw)
 	found := d.detectEncoded(ctx, f, encoded)
 	found = append(found, d.paddedURLBase64(ctx, f, encoded, 1)...)
-	return markKeyFile(f, found)
+	return found
 }
 
 // ProviderOnlyPaths returns the paths read by the provider rules only.
@@ -392,46 +389,3 @@ func decodePaddedURLBase64(raw string) (string, bool) {
 	b.WriteString(raw[last:])
 	return b.String(), true
 }
-
-// --- Class 8: a key file named like a document ---
-
-// keyFileTag marks a private-key finding whose fragment is one whole PEM
-// private key that parses: the docs context does not lower it (judge).
-const keyFileTag = "secgate:key-file"
-
-// markKeyFile tags the private-key findings of a fragment that is a key file.
-func markKeyFile(f sources.Fragment, found []report.Finding) []report.Finding {
-	if !slices.ContainsFunc(found, func(g report.Finding) bool { return g.RuleID == "private-key" }) || !isKeyFile(f.Raw) {
-		return found
-	}
-	for i := range found {
-		if found[i].RuleID == "private-key" {
-			found[i].Tags = append(slices.Clip(found[i].Tags), keyFileTag)
-		}
-	}
-	return found
-}
-
-// isKeyFile reports whether text is entirely one PEM private key block
-// (blank space around it aside) that parses as a key.
-func isKeyFile(text string) bool {
-	block, rest := pem.Decode([]byte(strings.TrimSpace(text)))
-	if block == nil || len(strings.TrimSpace(string(rest))) > 0 || !strings.HasSuffix(block.Type, "PRIVATE KEY") {
-		return false
-	}
-	switch block.Type {
-	case "OPENSSH PRIVATE KEY":
-		_, err := ssh.ParseRawPrivateKey(pem.EncodeToMemory(block))
-		return err == nil
-	case "RSA PRIVATE KEY":
-		_, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-		return err == nil
-	case "EC PRIVATE KEY":
-		_, err := x509.ParseECPrivateKey(block.Bytes)
-		return err == nil
-	}
-	_, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	return err == nil
-}
-
-func hasTag(g report.Finding, tag string) bool { return slices.Contains(g.Tags, tag) }

@@ -1,6 +1,9 @@
 package secrets
 
 import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"hash/crc32"
 	"net"
 	"net/url"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/secgate/secgate/policy"
 	"github.com/zricethezav/gitleaks/v8/report"
+	"golang.org/x/crypto/ssh"
 )
 
 // judge decides what a gitleaks finding is before it is reported: a
@@ -41,15 +45,103 @@ func judge(g report.Finding, relPath string) (context string, drop bool) {
 	if checksummed(g.Secret) && !checksumOK(g.Secret) {
 		return policy.SecretContextChecksum, false
 	}
+	if g.RuleID == "private-key" && liveKey(g.Secret) {
+		// Key material that parses is a key wherever it stands (a key
+		// file named .md, a key in a code fence under docs/, a fixture
+		// under tests/): like a provider-format token, no path lowers it
+		// (red team F7). Truncated and placeholder keys do not parse and
+		// get their path's context below.
+		return "", false
+	}
 	if isGenericRule(g.RuleID) || g.RuleID == "private-key" {
-		c := pathClass(relPath)
-		if c == policy.SecretContextDocs && hasTag(g, keyFileTag) {
-			// a whole key file is a key whatever its name says
-			c = ""
-		}
-		return c, false
+		return pathClass(relPath), false
 	}
 	return "", false
+}
+
+// liveKey: a private-key match is one armoured key whose body parses as
+// key material (PKCS#1, PKCS#8, SEC 1, OpenSSH; an encrypted one too:
+// its passphrase is all that stands between it and its use), once the
+// layout of the text around it is taken off each line (comment markers,
+// string quotes and concatenation, escaped newlines, indentation).
+func liveKey(secret string) bool {
+	begin := strings.Index(secret, "-----BEGIN ")
+	if begin < 0 {
+		return false
+	}
+	rest := secret[begin+len("-----BEGIN "):]
+	typ, rest, ok := strings.Cut(rest, "-----")
+	if !ok || !strings.HasSuffix(typ, "PRIVATE KEY") {
+		return false
+	}
+	rest, _, ok = strings.Cut(rest, "-----END ")
+	if !ok {
+		return false // the match ran to another key's header: not one key
+	}
+	block := &pem.Block{Type: typ, Headers: map[string]string{}}
+	var body strings.Builder
+	// escaped newlines (a key in a JSON, YAML or code string) are newlines
+	rest = strings.NewReplacer(`\r\n`, "\n", `\n`, "\n", `\r`, "\n").Replace(rest)
+	for _, line := range strings.FieldsFunc(rest, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		line = keyLine(line)
+		if k, v, ok := strings.Cut(line, ":"); ok { // a PEM header (Proc-Type:, DEK-Info:)
+			block.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			continue
+		}
+		body.WriteString(line)
+	}
+	der, err := base64.StdEncoding.DecodeString(body.String())
+	if err != nil || len(der) == 0 {
+		return false
+	}
+	block.Bytes = der
+	if _, err := ssh.ParseRawPrivateKey(pem.EncodeToMemory(block)); err == nil {
+		return true
+	} else if _, encrypted := err.(*ssh.PassphraseMissingError); encrypted {
+		return true
+	}
+	// what ssh does not read (an X25519 PKCS#8 key, a bare SEC 1 key of a
+	// curve it leaves out)
+	if _, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return true
+	}
+	_, err = x509.ParseECPrivateKey(der)
+	return err == nil
+}
+
+// keyLine takes the text's layout off one line of a key's body: leading
+// space and a comment or quote marker ("# ", "// ", "* ", "> ", "; ",
+// `"`, `+ "`), and trailing quotes, commas, semicolons, a line
+// continuation and a string concatenation (`" +`). Base64's own "/" and
+// "+" are kept where they belong to the body.
+func keyLine(line string) string {
+	const quotes = `"'` + "`"
+	line = strings.TrimSpace(line)
+	for _, m := range []string{"//", "#", "*", ">", ";", "--"} {
+		if rest, ok := strings.CutPrefix(line, m); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+			line = strings.TrimSpace(rest)
+			break
+		}
+	}
+	// + "…": the next piece of a concatenated string
+	if rest, ok := strings.CutPrefix(line, "+"); ok {
+		if r := strings.TrimSpace(rest); r != "" && strings.ContainsRune(quotes, rune(r[0])) {
+			line = r
+		}
+	}
+	line = strings.TrimRight(strings.TrimLeft(line, quotes), " \t\\,;")
+	// "…" +: a string concatenated with the next
+	if t := strings.TrimRight(line, " \t+"); t != line && t != "" && strings.ContainsRune(quotes, rune(t[len(t)-1])) {
+		line = t
+	}
+	line = strings.TrimRight(line, quotes+",; \t")
+	if strings.Trim(line, "+ \t") == "" {
+		return "" // what is left of a concatenation
+	}
+	return line
 }
 
 // connURL is a connection URL's parts, percent-decoded where they decode.

@@ -28,6 +28,9 @@ func TestPrecisionFixtures(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	// a fixture's shape: the armour and the first two body lines
+	pemLines := strings.Split(strings.TrimSpace(keyPEM), "\n")
+	fakeKey := strings.Join([]string{pemLines[0], pemLines[1], pemLines[2], pemLines[len(pemLines)-1]}, "\n")
 	docKey := strings.Join([]string{
 		"/// This should be an ASCII-encoded blob that starts with `-----BEGIN PRIVATE KEY-----`.",
 		"///", "/// # Example", "/// Note: embedding keys in the binary is not advised.", "///",
@@ -61,15 +64,15 @@ func TestPrecisionFixtures(t *testing.T) {
 		{"loopback", "docker/dev.env", "REDIS_URL=redis://app:" + pw() + at + "127.0.0.1:6379", policy.SecretContextLocalHost},
 		{"private address", "docker/dev.env", "AMQP_URL=amqp://app:" + pw() + at + "10.1.2.3:5672", policy.SecretContextLocalHost},
 		{"compose service name", "compose.yaml", "      DATABASE_URL: postgres://app:" + pw() + at + "db:5432/app", policy.SecretContextLocalHost},
-		// 3. test keys and tokens in test trees; a fake-checksum token anywhere
-		{"key under tests/", "tests/certs/server.key", keyPEM, policy.SecretContextTest},
-		{"key under testdata/", "pkg/tls/testdata/client.pem", keyPEM, policy.SecretContextTest},
-		{"key in a fixture", "spec/fixtures/ssh/id_ecdsa", keyPEM, policy.SecretContextTest},
-		{"key quoted in the docs", "docs/tls.md", "Generate one:\n\n```\n" + keyPEM + "\n```\n", policy.SecretContextDocs},
-		// a whole key file is a key, whatever its name (issue 24, class 8)
-		{"key file in the docs", "docs/tls.md", keyPEM, ""},
-		{"key in an example", "examples/mtls/key.pem", keyPEM, policy.SecretContextExample},
-		{"key in vendored code", "third_party/x/y/server.pem", keyPEM, policy.SecretContextVendored},
+		// 3. fixture keys that are not key material (truncated) in test,
+		// docs, example and vendored trees; tokens in test trees; a
+		// fake-checksum token anywhere
+		{"fixture key under tests/", "tests/certs/server.key", fakeKey, policy.SecretContextTest},
+		{"fixture key under testdata/", "pkg/tls/testdata/client.pem", fakeKey, policy.SecretContextTest},
+		{"fixture key in a fixture", "spec/fixtures/ssh/id_ecdsa", fakeKey, policy.SecretContextTest},
+		{"fixture key quoted in the docs", "docs/tls.md", "Generate one:\n\n```\n" + fakeKey + "\n```\n", policy.SecretContextDocs},
+		{"fixture key in an example", "examples/mtls/key.pem", fakeKey, policy.SecretContextExample},
+		{"fixture key in vendored code", "third_party/x/y/server.pem", fakeKey, policy.SecretContextVendored},
 		{"URL in a Go test", "store/store_test.go", `const dsn = "postgres://app:` + pw() + at + `pg.acme-corp.io/app"`, policy.SecretContextTest},
 		{"token with a failing checksum", "src/client.js", "const token = '" + fakePAT + "'", policy.SecretContextChecksum},
 		{"placeholder key in a doc comment", "src/options/mod.rs", docKey, drop},
@@ -86,6 +89,15 @@ func TestPrecisionFixtures(t *testing.T) {
 		{"real password, production host", "config/prod.env", "DATABASE_URL=postgres://app:" + pw() + at + "db.prod.acme-corp.io:5432/app", ""},
 		{"host followed by a dot is not single-label", "config/prod.env", "DATABASE_URL=postgres://app:" + pw() + at + "db.acme-corp.io./app", ""},
 		{"key outside tests", "deploy/keys/prod.pem", keyPEM, ""},
+		// key material that parses is a key wherever it is, like a
+		// provider-format token (issue 24 class 8, red team F7)
+		{"key under tests/", "tests/certs/server.key", keyPEM, ""},
+		{"key under testdata/", "pkg/tls/testdata/client.pem", keyPEM, ""},
+		{"key in a fixture", "spec/fixtures/ssh/id_ecdsa", keyPEM, ""},
+		{"key quoted in the docs", "docs/tls.md", "Generate one:\n\n```\n" + keyPEM + "\n```\n", ""},
+		{"key file in the docs", "docs/tls.md", keyPEM, ""},
+		{"key in an example", "examples/mtls/key.pem", keyPEM, ""},
+		{"key in vendored code", "third_party/x/y/server.pem", keyPEM, ""},
 		{"key in a Java string, outside tests", "src/main/java/Keys.java", "String KEY = \n" + javaKey.String() + "        \"\";", ""},
 		{"real-format token in a test tree", "tests/e2e_setup.sh", "export GITHUB_TOKEN=" + realPAT, ""},
 	}

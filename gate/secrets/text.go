@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/report"
 	"github.com/zricethezav/gitleaks/v8/sources"
 
 	"github.com/secgate/secgate/policy"
@@ -51,9 +52,26 @@ func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []p
 	}
 	res, _ := convert("", raw, nil, "", t.key)
 	for _, g := range raw {
-		t.redactor.add(g.Secret)
+		if redactable(g) {
+			t.redactor.add(g.Secret)
+		}
 	}
 	return res.Findings
+}
+
+// redactable: a value found in outgoing text is a value to redact, but
+// for an armoured private key only when it is one key. The private-key
+// rule matches lazily from any "-----BEGIN … PRIVATE KEY-----" to the
+// next "KEY-----": in a rendered report that is from one finding's
+// preview to the next one's, and redacting that span cut the findings
+// between them out of the JSON, SARIF, GitLab and text outputs (two keys
+// became one listed finding while the counts said two: red team F6).
+func redactable(g report.Finding) bool {
+	if g.RuleID != "private-key" {
+		return true
+	}
+	begin := strings.Index(g.Secret, "-----BEGIN")
+	return keyBody(g.Secret) && (begin < 0 || !strings.Contains(g.Secret[begin+1:], "-----BEGIN"))
 }
 
 // Redact removes from s every secret value the scanner has found so far.

@@ -6,6 +6,7 @@ package secretstest
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -97,6 +98,33 @@ func Checksummed(prefix, body string) string {
 		sum /= 62
 	}
 	return prefix + body + string(enc)
+}
+
+// Ed25519KeyPEM returns a new Ed25519 private key as PKCS#8 PEM
+// ("-----BEGIN PRIVATE KEY-----"): key material that parses, made at run
+// time so that no key is committed.
+func Ed25519KeyPEM(t testing.TB) string {
+	t.Helper()
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// RSAKeyPEM returns a new 1024-bit RSA private key as PKCS#1 PEM ("-----BEGIN
+// RSA PRIVATE KEY-----"); small, for speed: only its shape matters.
+func RSAKeyPEM(t testing.TB) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 }
 
 // New writes a tree with one secret of each common kind, in plain files and
