@@ -1,6 +1,10 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
 	"reflect"
 	"regexp"
 	"strings"
@@ -89,14 +93,80 @@ func (r Report) RedactText(s string) string {
 // about to leave the process outside the report (a notification).
 func (r Report) RedactAll(ptr any) { RedactStrings(ptr, r.redactor) }
 
-// RedactBytes is RedactText for a rendered output.
+// RedactBytes is RedactText for a rendered output. A JSON output (the
+// report, SARIF, GitLab reports, SBOM, VEX) keeps its structure: a rule
+// that matches across fields of the rendered text (from one finding's
+// preview to the next one's, as gitleaks' private-key rule once did) would
+// cut the findings between them out of the document and still leave valid
+// JSON. When the pass over the whole text changed anything but string
+// contents, each string is redacted on its own instead.
 func (r Report) RedactBytes(b []byte) []byte {
 	s := string(b)
 	out := r.RedactText(s)
 	if out == s {
 		return b
 	}
+	if json.Valid(b) && !sameShape(b, []byte(out)) {
+		if fixed, err := redactJSONStrings(b, r.RedactText); err == nil {
+			return fixed
+		}
+	}
 	return []byte(out)
+}
+
+// sameShape reports whether two JSON documents have the same tokens but
+// for the contents of their strings.
+func sameShape(a, b []byte) bool {
+	da, db := json.NewDecoder(bytes.NewReader(a)), json.NewDecoder(bytes.NewReader(b))
+	da.UseNumber()
+	db.UseNumber()
+	for {
+		ta, ea := da.Token()
+		tb, eb := db.Token()
+		if ea != nil || eb != nil {
+			return errors.Is(ea, io.EOF) && errors.Is(eb, io.EOF)
+		}
+		_, sa := ta.(string)
+		_, sb := tb.(string)
+		if sa != sb || (!sa && ta != tb) {
+			return false
+		}
+	}
+}
+
+// redactJSONStrings redacts every string of a JSON document on its own and
+// writes it again, indented as the writers indent (object keys sorted).
+func redactJSONStrings(b []byte, redact func(string) string) ([]byte, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	var walk func(any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case string:
+			return redact(t)
+		case []any:
+			for i := range t {
+				t[i] = walk(t[i])
+			}
+		case map[string]any:
+			for k, e := range t {
+				t[k] = walk(e)
+			}
+		}
+		return v
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(walk(v)); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 func walkStrings(v reflect.Value, f func(string) string) {
