@@ -31,16 +31,20 @@ type Platform interface {
 	// (a pull/merge request, a schedule, a new branch): the pipeline
 	// deepens a shallow checkout to hold it before Range, which judges a
 	// push on before..after only when the clone holds before (a depth-1
-	// checkout does not; see BranchPush for what is judged then).
+	// checkout does not; see DefaultBranch for what is judged then).
 	PushRange() (before, after string)
-	// BranchPush is, for a push of a branch other than the default one,
-	// the default branch's name and the pushed head; "" for any other run
-	// (a push of the default branch, a tag, a pull/merge request). When
-	// the clone lacks the push's previous head (a new branch, a forced
-	// push), the pipeline fetches the default branch (DeepenToBranch)
-	// before Range, which judges such a push from the merge base with it
-	// and fails without one: never the whole tree by the branch's policy.
-	BranchPush() (defaultBranch, head string)
+	// DefaultBranch is, for a run whose event gives no base — a push of
+	// a branch other than the default one, a tag, a schedule, a manual
+	// run, a workflow_run of a push... — the default branch's name and
+	// the head to judge ("" for the checkout's HEAD); "" for any other
+	// run (a pull/merge request, a push of the default branch, a
+	// platform that names no default branch). Unless the clone holds the
+	// push's previous head, the pipeline fetches the default branch
+	// (DeepenToBranch) before Range, which then judges a head in the
+	// default branch's history whole (main's own policy) and any other
+	// from its merge base with it (repo.DefaultBranchBase), and fails
+	// without one: never the whole tree by the change's own policy.
+	DefaultBranch() (defaultBranch, head string)
 	// DeepenToBranch fetches the origin's branch into origin/<branch>,
 	// and head deeper, with the checkout's credentials, until they share
 	// a merge base (repo.DeepenToBranch). note says what was done.

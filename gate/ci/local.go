@@ -32,10 +32,11 @@ func (*Local) Range(context.Context, string) (Range, error) { return Range{}, ni
 // PushRange implements Platform: a local run has no push of its own.
 func (*Local) PushRange() (string, string) { return "", "" }
 
-// BranchPush implements Platform: a local run has no push of its own.
-func (*Local) BranchPush() (string, string) { return "", "" }
+// DefaultBranch implements Platform: a local run with no base judges the
+// tree as given (a developer's dry run; --base judges a range).
+func (*Local) DefaultBranch() (string, string) { return "", "" }
 
-// DeepenToBranch implements Platform (never called: no branch push).
+// DeepenToBranch implements Platform (never called: no default branch).
 func (*Local) DeepenToBranch(ctx context.Context, root, branch, head string) (string, error) {
 	return repo.DeepenToBranch(ctx, root, branch, repo.DeepenOptions{Head: head})
 }

@@ -105,21 +105,39 @@ type event struct {
 		HeadRepository struct {
 			FullName string `json:"full_name"`
 		} `json:"head_repository"`
-		PullRequests []struct {
-			Number int `json:"number"`
-			Base   struct {
-				SHA string `json:"sha"`
-			} `json:"base"`
-			Head struct {
-				SHA string `json:"sha"`
-			} `json:"head"`
-		} `json:"pull_requests"`
+		PullRequests []prRef `json:"pull_requests"`
 	} `json:"workflow_run"`
+	// check_suite, check_run: the suite's pull requests (the same
+	// repository's only), whose base the range is judged from
+	CheckSuite *checkSuite `json:"check_suite"`
+	CheckRun   *struct {
+		checkSuite
+		CheckSuite *checkSuite `json:"check_suite"`
+	} `json:"check_run"`
 	// issue_comment: an issue that is a pull request has pull_request
 	Issue *struct {
 		Number      int             `json:"number"`
 		PullRequest json.RawMessage `json:"pull_request"`
 	} `json:"issue"`
+}
+
+// prRef is a pull request as a workflow_run's or a check suite's payload
+// lists it.
+type prRef struct {
+	Number int `json:"number"`
+	Base   struct {
+		SHA string `json:"sha"`
+	} `json:"base"`
+	Head struct {
+		SHA string `json:"sha"`
+	} `json:"head"`
+}
+
+// checkSuite is what a check_suite or check_run payload says of the
+// commit and its pull requests.
+type checkSuite struct {
+	HeadSHA      string  `json:"head_sha"`
+	PullRequests []prRef `json:"pull_requests"`
 }
 
 // New reads the run's environment and its event payload
@@ -174,16 +192,19 @@ type Context = ci.Range
 
 // Context decides the range from the event: a pull request's base..head
 // (pull_request, pull_request_target, the review events, a workflow_run's
-// pull request), a push's before..after (a new branch, or a forced push
-// whose before is gone: the merge base with the default branch, which the
-// pipeline fetched, repo.PushBase), a merge group's base..head; schedules
-// and manual runs judge the whole tree. root is the checkout.
+// or a check suite's pull request), a branch push's before..after (a new
+// branch, or a forced push whose before is gone: the merge base with the
+// default branch, which the pipeline fetched, repo.PushBase), a merge
+// group's base..head. Any other run (a tag, a schedule, a manual run, a
+// workflow_run of a push, a release...) gives no base: it is judged by
+// the one rule of repo.DefaultBranchBase (fromDefaultBranch). root is the
+// checkout.
 //
 // A pull request or merge group whose base the payload does not give
-// (issue_comment, a fork's workflow_run), or a branch push with no merge
-// base with the default branch, is an error: judged as a whole tree, the
-// change would be judged by its own policy, and could excuse what it adds
-// (fail closed).
+// (issue_comment, a fork's workflow_run), or a run with no merge base
+// with the default branch, is an error: judged as a whole tree, the
+// change would be judged by its own policy, and could excuse what it
+// adds (fail closed).
 func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 	e := a.event
 	switch a.name {
@@ -202,49 +223,116 @@ func (a *Action) Context(ctx context.Context, root string) (Context, error) {
 		}
 		return Context{Base: mg.BaseSHA, Head: mg.HeadSHA, Note: "merge group " + short(mg.BaseSHA) + ".." + short(mg.HeadSHA)}, nil
 	case "workflow_run":
-		return a.workflowRun()
+		if c, given, err := a.workflowRun(); given {
+			return c, err
+		}
+		return a.fromDefaultBranch(ctx, root, "workflow_run of a "+cmp.Or(e.WorkflowRun.Event, "run"))
+	case "check_suite", "check_run":
+		if c, ok := a.checkPullRequest(); ok {
+			return c, nil
+		}
 	case "issue_comment":
-		if is := e.Issue; is != nil && len(is.PullRequest) > 0 && string(is.PullRequest) != "null" {
-			return Context{}, fmt.Errorf("an issue_comment run on pull request #%d: the event payload has no base commit, so the pull request's range cannot be known, and its own policy cannot judge it: use the pull_request event (its payload has the base), or pass the base (--base, the action's base input) of a trusted commit", is.Number)
+		if a.commentOnPullRequest() {
+			return Context{}, fmt.Errorf("an issue_comment run on pull request #%d: the event payload has no base commit, so the pull request's range cannot be known, and its own policy cannot judge it: use the pull_request event (its payload has the base), or pass the base (--base, the action's base input) of a trusted commit", e.Issue.Number)
 		}
 	case "push":
-		after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))
-		base, note, err := repo.PushBase(ctx, root, e.Before, after, e.Repository.DefaultBranch, a.pushedBranch())
-		if err != nil {
-			return Context{}, err
+		if tag := a.pushedTag(); tag != "" {
+			return a.fromDefaultBranch(ctx, root, "push of tag "+tag)
 		}
-		if base == "" {
-			return Context{Note: note}, nil
-		}
-		return Context{Base: base, Head: after, Note: note}, nil
+		return a.pushContext(ctx, root)
 	}
-	return Context{Note: cmp.Or(a.name, "a run") + ": the whole tree is judged"}, nil
+	return a.fromDefaultBranch(ctx, root, cmp.Or(a.name, "a run"))
+}
+
+// pushContext is a branch push's range (repo.PushBase).
+func (a *Action) pushContext(ctx context.Context, root string) (Context, error) {
+	e := a.event
+	after := cmp.Or(e.After, a.getenv("GITHUB_SHA"))
+	base, note, err := repo.PushBase(ctx, root, e.Before, after, e.Repository.DefaultBranch, a.pushedBranch())
+	if err != nil {
+		return Context{}, err
+	}
+	if base == "" {
+		return Context{Note: note}, nil
+	}
+	return Context{Base: base, Head: after, Note: note}, nil
+}
+
+// fromDefaultBranch is the range of a run whose event gives no base
+// (repo.DefaultBranchBase with the payload's repository.default_branch,
+// and the checkout's HEAD: what the scan reads). A payload that names no
+// default branch leaves the whole tree, as before.
+func (a *Action) fromDefaultBranch(ctx context.Context, root, what string) (Context, error) {
+	def := a.event.Repository.DefaultBranch
+	if def == "" {
+		return Context{Note: what + ": the whole tree is judged (the event names no default branch)"}, nil
+	}
+	base, head, note, err := repo.DefaultBranchBase(ctx, root, def, "", what)
+	if err != nil {
+		return Context{}, err
+	}
+	if base == "" {
+		return Context{Note: note}, nil
+	}
+	return Context{Base: base, Head: head, Note: note}, nil
+}
+
+// checkPullRequest is a check_suite's or check_run's range: its first
+// pull request's base..head, when the payload gives both.
+func (a *Action) checkPullRequest() (Context, bool) {
+	var cs *checkSuite
+	switch {
+	case a.event.CheckSuite != nil:
+		cs = a.event.CheckSuite
+	case a.event.CheckRun != nil:
+		cs = &a.event.CheckRun.checkSuite
+		if len(cs.PullRequests) == 0 && a.event.CheckRun.CheckSuite != nil {
+			cs = a.event.CheckRun.CheckSuite
+		}
+	}
+	if cs == nil || len(cs.PullRequests) == 0 {
+		return Context{}, false
+	}
+	pr := cs.PullRequests[0]
+	head := cmp.Or(cs.HeadSHA, pr.Head.SHA)
+	if pr.Base.SHA == "" || head == "" {
+		return Context{}, false
+	}
+	return Context{Base: pr.Base.SHA, Head: head, PullRequest: pr.Number,
+		Note: fmt.Sprintf("%s of pull request #%d: %s..%s", a.name, pr.Number, short(pr.Base.SHA), short(head))}, true
+}
+
+// commentOnPullRequest reports whether an issue_comment is on a pull
+// request.
+func (a *Action) commentOnPullRequest() bool {
+	is := a.event.Issue
+	return is != nil && len(is.PullRequest) > 0 && string(is.PullRequest) != "null"
 }
 
 // workflowRun is the range of a workflow_run event: the triggering run's
 // pull request, base..head, when the payload lists it. A run triggered
 // by a pull request that the payload does not list (a fork's: GitHub
-// leaves pull_requests empty) has no base to judge from: an error. Any
-// other (a push's run) judges the whole tree, as before.
-func (a *Action) workflowRun() (Context, error) {
+// leaves pull_requests empty) has no base to judge from: an error. given
+// is false for any other (a push's run): the event gives no base.
+func (a *Action) workflowRun() (c Context, given bool, err error) {
 	wr := a.event.WorkflowRun
 	if wr == nil {
-		return Context{}, fmt.Errorf("a workflow_run run, but the event payload (GITHUB_EVENT_PATH=%q) has no workflow_run: whether it is a pull request's cannot be known", a.getenv("GITHUB_EVENT_PATH"))
+		return Context{}, true, fmt.Errorf("a workflow_run run, but the event payload (GITHUB_EVENT_PATH=%q) has no workflow_run: whether it is a pull request's cannot be known", a.getenv("GITHUB_EVENT_PATH"))
 	}
 	fork := wr.HeadRepository.FullName != "" && wr.HeadRepository.FullName != a.event.Repository.FullName
 	if len(wr.PullRequests) > 0 {
 		pr := wr.PullRequests[0]
 		head := cmp.Or(wr.HeadSHA, pr.Head.SHA)
 		if pr.Base.SHA == "" || head == "" {
-			return Context{}, fmt.Errorf("a workflow_run run of pull request #%d, but the event payload has no pull_requests[0].base.sha and head_sha: the pull request's range cannot be known, and its own policy cannot judge it", pr.Number)
+			return Context{}, true, fmt.Errorf("a workflow_run run of pull request #%d, but the event payload has no pull_requests[0].base.sha and head_sha: the pull request's range cannot be known, and its own policy cannot judge it", pr.Number)
 		}
 		return Context{Base: pr.Base.SHA, Head: head, PullRequest: pr.Number, Fork: fork,
-			Note: fmt.Sprintf("workflow_run of pull request #%d: %s..%s", pr.Number, short(pr.Base.SHA), short(head))}, nil
+			Note: fmt.Sprintf("workflow_run of pull request #%d: %s..%s", pr.Number, short(pr.Base.SHA), short(head))}, true, nil
 	}
 	if wr.Event == "pull_request" || wr.Event == "pull_request_target" || fork {
-		return Context{}, fmt.Errorf("a workflow_run run of a %s run from %s that lists no pull request (GitHub lists none for a fork's): its base cannot be known, and the pull request's own policy cannot judge it: run secgate in the pull_request workflow itself, or pass the base (--base) of a trusted commit", cmp.Or(wr.Event, "pull request"), cmp.Or(wr.HeadRepository.FullName, "another repository"))
+		return Context{}, true, fmt.Errorf("a workflow_run run of a %s run from %s that lists no pull request (GitHub lists none for a fork's): its base cannot be known, and the pull request's own policy cannot judge it: run secgate in the pull_request workflow itself, or pass the base (--base) of a trusted commit", cmp.Or(wr.Event, "pull request"), cmp.Or(wr.HeadRepository.FullName, "another repository"))
 	}
-	return Context{Note: "workflow_run of a " + cmp.Or(wr.Event, "run") + ": the whole tree is judged"}, nil
+	return Context{}, false, nil
 }
 
 // pushedBranch is a push's branch (the payload's ref, else GITHUB_REF),
@@ -257,17 +345,50 @@ func (a *Action) pushedBranch() string {
 	return ""
 }
 
-// branchPush is a push of a branch other than the default one: the
-// default branch and the pushed head (ci.Platform.BranchPush).
-func (a *Action) branchPush() (defaultBranch, head string) {
-	if a.name != "push" {
+// pushedTag is a tag push's tag (the payload's ref, else GITHUB_REF), ""
+// for a branch.
+func (a *Action) pushedTag() string {
+	if t, ok := strings.CutPrefix(cmp.Or(a.event.Ref, a.getenv("GITHUB_REF")), "refs/tags/"); ok {
+		return t
+	}
+	return ""
+}
+
+// defaultBranch is ci.Platform.DefaultBranch: the payload's default
+// branch for a run whose event gives no base, with the pushed head for a
+// branch push ("" for the checkout's HEAD otherwise); "" for a pull
+// request's run, a merge group, a push of the default branch (or of a
+// ref the run does not name: repo.PushBase judges it as before).
+func (a *Action) defaultBranch() (defaultBranch, head string) {
+	def := a.event.Repository.DefaultBranch
+	if def == "" {
 		return "", ""
 	}
-	b, def := a.pushedBranch(), a.event.Repository.DefaultBranch
-	if b == "" || def == "" || b == def {
+	switch a.name {
+	case "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment", "merge_group":
 		return "", ""
+	case "push":
+		if a.pushedTag() != "" {
+			return def, ""
+		}
+		if b := a.pushedBranch(); b == "" || b == def {
+			return "", ""
+		}
+		return def, cmp.Or(a.event.After, a.getenv("GITHUB_SHA"))
+	case "workflow_run":
+		if _, given, _ := a.workflowRun(); given {
+			return "", ""
+		}
+	case "check_suite", "check_run":
+		if _, ok := a.checkPullRequest(); ok {
+			return "", ""
+		}
+	case "issue_comment":
+		if a.commentOnPullRequest() {
+			return "", ""
+		}
 	}
-	return def, cmp.Or(a.event.After, a.getenv("GITHUB_SHA"))
+	return def, ""
 }
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }

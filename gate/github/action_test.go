@@ -231,12 +231,30 @@ func TestContextPullRequestEventsAndBranchPushes(t *testing.T) {
 			err: "lists no pull request"},
 		{name: "workflow_run of a pull_request_target run", event: "workflow_run", payload: `{"workflow_run":{"event":"pull_request_target","head_sha":"` + two + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[]},` + repo + `}`,
 			err: "lists no pull request"},
-		{name: "workflow_run of a push", event: "workflow_run", payload: `{"workflow_run":{"event":"push","head_sha":"` + two + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[]},` + repo + `}`,
+		// A4, A5: any run whose event gives no base is judged from the
+		// merge base with the default branch (the checkout, HEAD, is two)
+		{name: "workflow_run of a push", event: "workflow_run", payload: `{"workflow_run":{"event":"push","head_branch":"feature","head_sha":"` + two + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[]},` + repo + `}`,
+			base: one, head: two, note: "merge base with main"},
+		{name: "workflow_run of a merge_group run", event: "workflow_run", payload: `{"workflow_run":{"event":"merge_group","head_sha":"` + two + `","pull_requests":[]},` + repo + `}`,
+			base: one, head: two, note: "merge base with main"},
+		{name: "check_suite with a pull request", event: "check_suite", payload: `{"check_suite":{"head_sha":"` + two + `","pull_requests":[{"number":13,"base":{"sha":"` + one + `"},"head":{"sha":"` + two + `"}}]},` + repo + `}`,
+			base: one, head: two, pr: 13, note: "check_suite of pull request #13"},
+		{name: "check_run with a pull request", event: "check_run", payload: `{"check_run":{"head_sha":"` + two + `","check_suite":{"pull_requests":[{"number":14,"base":{"sha":"` + one + `"},"head":{"sha":"` + two + `"}}]}},` + repo + `}`,
+			base: one, head: two, pr: 14, note: "check_run of pull request #14"},
+		{name: "check_suite without a pull request", event: "check_suite", payload: `{"check_suite":{"head_sha":"` + two + `","pull_requests":[]},` + repo + `}`,
+			base: one, head: two, note: "merge base with main"},
+		{name: "tag push", event: "push", payload: `{"ref":"refs/tags/v9.9.9","before":"` + zero + `","after":"` + two + `",` + repo + `}`,
+			base: one, head: two, note: "tag v9.9.9 of a commit not on main"},
+		{name: "release", event: "release", payload: `{"release":{"tag_name":"v1"},` + repo + `}`,
+			base: one, head: two, note: "merge base with main"},
+		{name: "workflow_dispatch, default branch unknown", event: "workflow_dispatch", payload: `{}`,
 			note: "the whole tree"},
+		{name: "workflow_dispatch, default branch not in the clone", event: "workflow_dispatch", payload: `{"repository":{"default_branch":"trunk"}}`,
+			err: "fetch-depth: 0"},
 		{name: "issue_comment on a pull request", event: "issue_comment", payload: `{"issue":{"number":11,"pull_request":{"url":"https://api.github.com/repos/acme/shop/pulls/11"}},` + repo + `}`,
 			err: "use the pull_request event"},
 		{name: "issue_comment on an issue", event: "issue_comment", payload: `{"issue":{"number":12},` + repo + `}`,
-			note: "the whole tree"},
+			base: one, head: two, note: "merge base with main"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := filepath.Join(t.TempDir(), "event.json")

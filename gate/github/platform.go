@@ -40,8 +40,8 @@ func (a *Action) Range(ctx context.Context, root string) (ci.Range, error) {
 // PushRange implements ci.Platform (see PushRange).
 func (a *Action) PushRange() (before, after string) { return PushRange(a.getenv) }
 
-// BranchPush implements ci.Platform (see BranchPush).
-func (a *Action) BranchPush() (defaultBranch, head string) { return a.branchPush() }
+// DefaultBranch implements ci.Platform (see defaultBranch).
+func (a *Action) DefaultBranch() (defaultBranch, head string) { return a.defaultBranch() }
 
 // DeepenToBranch implements ci.Platform: repo.DeepenToBranch with the
 // header actions/checkout persisted, as Deepen.

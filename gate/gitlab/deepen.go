@@ -58,13 +58,20 @@ func PushRange(getenv func(string) string) (before, after string) {
 	return before, getenv("CI_COMMIT_SHA")
 }
 
-// BranchPush is, for a branch pipeline of a branch other than the
-// default one (CI_COMMIT_BRANCH, CI_DEFAULT_BRANCH), the default branch
-// and the pipeline's commit, for fetching the default branch when the
-// clone lacks the push's previous head; "" otherwise.
-func BranchPush(getenv func(string) string) (defaultBranch, head string) {
+// DefaultBranch is ci.Platform.DefaultBranch: CI_DEFAULT_BRANCH for a
+// pipeline whose variables give no base — a branch pipeline of another
+// branch (with its commit, for fetching the default branch when the
+// clone lacks the push's previous head), a tag's, a schedule's ("" for
+// the checkout's HEAD) — and "" for a merge request's, an external pull
+// request's, and a branch pipeline of the default branch itself.
+func DefaultBranch(getenv func(string) string) (defaultBranch, head string) {
 	branch, def := getenv("CI_COMMIT_BRANCH"), getenv("CI_DEFAULT_BRANCH")
-	if !branchPipeline(getenv) || branch == "" || def == "" || branch == def {
+	switch {
+	case def == "" || getenv("CI_MERGE_REQUEST_IID") != "" || externalPR(getenv):
+		return "", ""
+	case !branchPipeline(getenv):
+		return def, "" // a tag, a schedule
+	case branch == "" || branch == def:
 		return "", ""
 	}
 	return def, getenv("CI_COMMIT_SHA")

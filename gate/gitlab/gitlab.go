@@ -131,7 +131,8 @@ type Context = ci.Range
 // after (a new branch, or a forced push whose previous head is gone: from
 // the merge base with the default branch, an error without one; on the
 // default branch itself the whole tree); an external (GitHub) pull
-// request's target..source; tags and schedules the whole tree.
+// request's target..source. Tags and schedules give no base: the one
+// rule of repo.DefaultBranchBase judges them (fromDefaultBranch).
 //
 // A merge request whose base the variables do not give is an error:
 // judged as a whole tree, it would be judged by its own policy (fail
@@ -171,11 +172,30 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) (C
 		fork := srcRepo != "" && dstRepo != "" && srcRepo != dstRepo
 		return Context{Base: base, Head: src, PullRequest: iid, Fork: fork, Note: fmt.Sprintf("external pull request #%d: %s..%s", iid, short(base), short(src))}, nil
 	case getenv("CI_COMMIT_TAG") != "":
-		return Context{Note: "tag " + getenv("CI_COMMIT_TAG") + ": the whole tree is judged"}, nil
+		return fromDefaultBranch(ctx, getenv, root, "tag "+getenv("CI_COMMIT_TAG"))
 	case getenv("CI_PIPELINE_SOURCE") == "schedule":
-		return Context{Note: "scheduled pipeline: the whole tree is judged"}, nil
+		return fromDefaultBranch(ctx, getenv, root, "scheduled pipeline")
 	}
 	base, note, err := repo.PushBase(ctx, root, getenv("CI_COMMIT_BEFORE_SHA"), head, getenv("CI_DEFAULT_BRANCH"), getenv("CI_COMMIT_BRANCH"))
+	if err != nil {
+		return Context{}, err
+	}
+	if base == "" {
+		return Context{Note: note}, nil
+	}
+	return Context{Base: base, Head: head, Note: note}, nil
+}
+
+// fromDefaultBranch is the range of a pipeline whose variables give no
+// base (repo.DefaultBranchBase with CI_DEFAULT_BRANCH and the checkout's
+// HEAD: what the scan reads). Without CI_DEFAULT_BRANCH the whole tree
+// is judged, as before.
+func fromDefaultBranch(ctx context.Context, getenv func(string) string, root, what string) (Context, error) {
+	def := getenv("CI_DEFAULT_BRANCH")
+	if def == "" {
+		return Context{Note: what + ": the whole tree is judged (CI_DEFAULT_BRANCH is unset)"}, nil
+	}
+	base, head, note, err := repo.DefaultBranchBase(ctx, root, def, "", what)
 	if err != nil {
 		return Context{}, err
 	}

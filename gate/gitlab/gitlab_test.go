@@ -150,7 +150,7 @@ func TestSectionHeaderInert(t *testing.T) {
 // F2 and F3 of the red team on GitLab: a new branch's pipeline is judged
 // from the merge base with the default branch, an error without one; an
 // external pull request's pipeline on its target..source range, an error
-// without it; BranchPush asks for the default branch only for a branch
+// without it; DefaultBranch asks for the default branch only for a branch
 // other than it.
 func TestRunContextBranchesAndExternalPullRequests(t *testing.T) {
 	dir := t.TempDir()
@@ -192,8 +192,8 @@ func TestRunContextBranchesAndExternalPullRequests(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) string { return tt.env[k] }
-			if def, _ := BranchPush(getenv); def != tt.branchPushOf {
-				t.Errorf("BranchPush asks for %q, want %q", def, tt.branchPushOf)
+			if def, _ := DefaultBranch(getenv); def != tt.branchPushOf {
+				t.Errorf("DefaultBranch asks for %q, want %q", def, tt.branchPushOf)
 			}
 			c, err := RunContext(context.Background(), getenv, dir)
 			if tt.err != "" {

@@ -42,8 +42,8 @@ func (p *Platform) Range(ctx context.Context, root string) (ci.Range, error) {
 // PushRange implements ci.Platform (see PushRange: branch pipelines).
 func (p *Platform) PushRange() (before, after string) { return PushRange(p.env) }
 
-// BranchPush implements ci.Platform (see BranchPush).
-func (p *Platform) BranchPush() (defaultBranch, head string) { return BranchPush(p.env) }
+// DefaultBranch implements ci.Platform (see DefaultBranch).
+func (p *Platform) DefaultBranch() (defaultBranch, head string) { return DefaultBranch(p.env) }
 
 // DeepenToBranch implements ci.Platform: repo.DeepenToBranch with the job
 // token, as Deepen.

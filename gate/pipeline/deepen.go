@@ -56,10 +56,10 @@ func (s *State) deepen(ctx context.Context, platformGave bool, base, head string
 	return note
 }
 
-// deepenToBranch fetches the default branch for a branch push whose
-// previous head the clone lacks (ci.Platform.DeepenToBranch), unless
-// --deepen false. A failure is a warning here and the range step's error
-// when no merge base is found: the push's range is then unknown.
+// deepenToBranch fetches the default branch for a run whose event gives
+// no base (ci.Platform.DefaultBranch, DeepenToBranch), unless --deepen
+// false. A failure is a warning here and the range step's error when no
+// merge base is found: the run's range is then unknown.
 func (s *State) deepenToBranch(ctx context.Context, branch, head string) (string, error) {
 	if s.Options.Deepen == DeepenNever {
 		return "", nil

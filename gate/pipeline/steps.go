@@ -29,9 +29,10 @@ func rangeStep(ctx context.Context, s *State) error {
 	if !own {
 		before, after := s.Platform.PushRange()
 		pushNote = s.deepen(ctx, true, before, after)
-		// a new branch, or a forced push whose previous head the clone
-		// lacks: the default branch is fetched for the merge base with it
-		if def, head := s.Platform.BranchPush(); def != "" && (before == "" || !repo.HasCommit(ctx, s.Config.Path, before)) {
+		// a run with no base from its event (a new branch, a forced push
+		// whose previous head the clone lacks, a tag, a schedule...): the
+		// default branch is fetched for the merge base with it
+		if def, head := s.Platform.DefaultBranch(); def != "" && (before == "" || !repo.HasCommit(ctx, s.Config.Path, before)) {
 			branchNote, branchErr = s.deepenToBranch(ctx, def, head)
 		}
 	}

@@ -8,6 +8,7 @@ package repo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -672,6 +673,40 @@ func PushBase(ctx context.Context, root, before, after, defaultBranch, branch st
 		}
 	}
 	return "", fmt.Sprintf("push (%s), with no merge base with the default branch: the whole tree is judged", why), nil
+}
+
+// DefaultBranchBase is the base of a run whose event gives none (a tag,
+// a schedule, a manual run, a workflow_run of a push...): the one rule
+// of every platform. A checkout whose head (the checkout's HEAD when "")
+// is the default branch's tip or in its history is main's own code, and
+// is judged whole (base ""); any other is judged from its merge base
+// with the default branch — origin/<defaultBranch>, which the pipeline
+// fetched, else a local branch of that name — so that its own policy
+// and ignore files cannot excuse what it adds; no merge base (an orphan
+// commit, a default branch the clone lacks) is an error wrapping
+// ErrNoTrustedBase. what names the run for the note and the error. The
+// head is returned as a commit id.
+func DefaultBranchBase(ctx context.Context, root, defaultBranch, head, what string) (base, headID, note string, err error) {
+	r, err := Open(root)
+	if err != nil {
+		return "", "", "", fmt.Errorf("%s: %w", what, err)
+	}
+	h, err := ResolveCommit(r, cmp.Or(head, "HEAD"))
+	if err != nil {
+		return "", "", "", fmt.Errorf("%w: %s: the checkout's commit %s is not in the clone at %s: %v", ErrNoTrustedBase, what, cmp.Or(head, "HEAD"), root, err)
+	}
+	def := "origin/" + defaultBranch
+	if _, err := ResolveCommit(r, def); err != nil {
+		def = defaultBranch
+	}
+	mb := MergeBase(ctx, root, def, h.String())
+	switch {
+	case mb == "":
+		return "", "", "", fmt.Errorf("%w: %s of %s: the clone holds no merge base of it with the default branch %s, so it would be judged by its own policy: either the default branch could not be fetched (fetch the whole history: `fetch-depth: 0` on actions/checkout, `GIT_DEPTH: 0` on GitLab), or the commit shares no history with %s; or pass the base (--base) of a trusted commit", ErrNoTrustedBase, what, h.String()[:12], defaultBranch, defaultBranch)
+	case mb == h.String():
+		return "", h.String(), fmt.Sprintf("%s of a commit of %s's own history: the whole tree is judged", what, defaultBranch), nil
+	}
+	return mb, h.String(), fmt.Sprintf("%s of a commit not on %s: judged from the merge base with %s, %s", what, defaultBranch, defaultBranch, mb[:12]), nil
 }
 
 // IndexEntry is what git's index says of a tracked file.
