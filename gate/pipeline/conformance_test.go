@@ -24,6 +24,7 @@ import (
 // and the whole tree hold it.
 type fixture struct {
 	dir, base, head string
+	main            string // branchFixture: where feat leaves main
 }
 
 func newFixture(t *testing.T) fixture {
@@ -84,8 +85,9 @@ func shallowFixture(t *testing.T, env map[string]string) fixture {
 // (actions/checkout's default, GitLab's shallow fetch), served with the
 // checkout's credentials as in shallowFixture, so origin/main is not in
 // it. kind: "new" (before all zeros), "forced" (before a commit that is
-// gone), "unrelated" (feat is an orphan: no history shared with main).
-// base is the push's before.
+// gone), "unrelated" (feat is an orphan: no history shared with main),
+// "merged" (feat merged into main, and the checkout is main's tip: the
+// exception is main's own policy). base is the push's before.
 func branchFixture(t *testing.T, env map[string]string, kind string) fixture {
 	t.Helper()
 	cred := secretstest.Random(t, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
@@ -99,7 +101,7 @@ func branchFixture(t *testing.T, env map[string]string, kind string) fixture {
 	}
 	repotest.Git(t, work, "init", "-q", "-b", "main")
 	commit("one", map[string]string{"README.md": "# shop\n"})
-	commit("two", map[string]string{"README.md": "# shop, two\n"})
+	fork := commit("two", map[string]string{"README.md": "# shop, two\n"})
 	if kind == "unrelated" {
 		repotest.Git(t, work, "checkout", "-q", "--orphan", "feat")
 	} else {
@@ -119,10 +121,15 @@ func branchFixture(t *testing.T, env map[string]string, kind string) fixture {
 	head := commit("excuse it", map[string]string{".secgate.yml": "version: 1\nexceptions:\n  - id: " + probe.Report.Findings[0].Fingerprint + "\n    reason: test fixture\n    expires: 2099-01-01\n"})
 	repotest.Git(t, work, "checkout", "-q", "main")
 	commit("three", map[string]string{"README.md": "# shop, three\n"})
+	checkout := "feat"
+	if kind == "merged" {
+		repotest.Git(t, work, "merge", "-q", "--no-edit", "feat")
+		head, checkout = repotest.Git(t, work, "rev-parse", "HEAD"), "main"
+	}
 
 	repotest.Git(t, served, "clone", "-q", "--bare", work, "o.git")
 	clone := filepath.Join(t.TempDir(), "clone")
-	repotest.Git(t, served, "clone", "-q", "--depth", "1", "--branch", "feat", "file://"+filepath.Join(served, "o.git"), clone)
+	repotest.Git(t, served, "clone", "-q", "--depth", "1", "--branch", checkout, "file://"+filepath.Join(served, "o.git"), clone)
 	srv := repotest.ServeGit(t, served, func(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
 		return ok && u == "gitlab-ci-token" && p == cred || r.Header.Get("Authorization") == header
@@ -136,7 +143,7 @@ func branchFixture(t *testing.T, env map[string]string, kind string) fixture {
 	if kind == "forced" {
 		before = secretstest.Random(t, "0123456789abcdef", 40) // a head the force-push dropped
 	}
-	return fixture{dir: clone, base: before, head: head}
+	return fixture{dir: clone, base: before, head: head, main: fork}
 }
 
 // scenario is one kind of run, as each platform says it.
@@ -213,6 +220,23 @@ func TestConformance(t *testing.T) {
 			notLocal: "a local run has no event"},
 		{name: "pull request, other event, no base", event: "pr-other-no-base", options: fileIssues, verdict: policy.VerdictError, err: "base", steps: allSteps,
 			notLocal: "a local run has no event"},
+		// A4, A5: a run whose event gives no base (a tag, a workflow_run
+		// of a push, a schedule) is judged from the merge base with the
+		// default branch, fetched; whole only on the default branch's own
+		// history; an error without a merge base. A check suite's pull
+		// request is judged on its base..head.
+		{name: "tag on a feature commit", event: "tag", branch: "new", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "merge base", steps: allSteps,
+			notLocal: "a local run has no event"},
+		{name: "tag on a default branch commit", event: "tag", branch: "merged", options: fileIssues, verdict: policy.VerdictPass, reason: "own history", steps: allSteps,
+			notLocal: "a local run has no event"},
+		{name: "orphan tag", event: "tag", branch: "unrelated", options: fileIssues, verdict: policy.VerdictError, err: "shares no history", steps: allSteps,
+			notLocal: "a local run has no event"},
+		{name: "run of a feature branch push", event: "wr-push", branch: "new", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "merge base", steps: allSteps,
+			notLocal: "a local run has no event"},
+		{name: "check suite with a base", event: "check-suite", branch: "new", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "request", steps: allSteps,
+			notLocal: "a local run has no event"},
+		{name: "schedule on a feature branch", event: "schedule", branch: "new", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "merge base", steps: allSteps,
+			notLocal: "a local run judges the tree as given"},
 		{name: "bad input", event: "push", options: func(o *pipeline.Options) { o.Format = "yaml" }, verdict: policy.VerdictError, err: "yaml",
 			steps: []string{"files", "redact", "publish"}},
 	}
@@ -335,7 +359,7 @@ func githubEnv(t *testing.T, env map[string]string, fx fixture, sc scenario, api
 		return `{"pull_request":{"number":7,"base":{"sha":"` + fx.base + `","ref":"main"},"head":{"sha":"` + fx.head + `","repo":{"full_name":"` + headRepo + `"}}},"repository":{"full_name":"acme/shop","default_branch":"main"}}`
 	}
 	ref := ""
-	if sc.branch != "" {
+	if sc.branch != "" && sc.event == "push" {
 		ref = `"ref":"refs/heads/feat","created":` + map[bool]string{true: "true", false: "false"}[sc.branch != "forced"] + `,"forced":` + map[bool]string{true: "true", false: "false"}[sc.branch == "forced"] + `,`
 	}
 	events := map[string]string{
@@ -347,9 +371,12 @@ func githubEnv(t *testing.T, env map[string]string, fx fixture, sc scenario, api
 		"pr":               pr("acme/shop"),
 		"fork":             pr("evil/shop"),
 		"schedule":         `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"tag":              `{"ref":"refs/tags/v1.0.1","before":"` + strings.Repeat("0", 40) + `","after":"` + fx.head + `","repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"wr-push":          `{"workflow_run":{"event":"push","head_branch":"feat","head_sha":"` + fx.head + `","head_repository":{"full_name":"acme/shop"},"pull_requests":[]},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
+		"check-suite":      `{"check_suite":{"head_sha":"` + fx.head + `","pull_requests":[{"number":7,"base":{"sha":"` + fx.main + `"},"head":{"sha":"` + fx.head + `"}}]},"repository":{"full_name":"acme/shop","default_branch":"main"}}`,
 	}
 	env["GITHUB_EVENT_NAME"] = map[string]string{"push": "push", "pr": "pull_request", "fork": "pull_request", "schedule": "schedule", "pr-no-base": "pull_request",
-		"pr-other": "workflow_run", "pr-other-no-base": "issue_comment"}[sc.event]
+		"pr-other": "workflow_run", "pr-other-no-base": "issue_comment", "tag": "push", "wr-push": "workflow_run", "check-suite": "check_suite"}[sc.event]
 	if ev, ok := events[sc.event]; ok {
 		path := filepath.Join(work, "event.json")
 		if err := os.WriteFile(path, []byte(ev), 0o644); err != nil {
@@ -396,6 +423,18 @@ func gitlabEnv(env map[string]string, fx fixture, sc scenario, api *gitlabtest.F
 		}
 	case "schedule":
 		env["CI_PIPELINE_SOURCE"] = "schedule"
+		if sc.branch != "" {
+			env["CI_COMMIT_BRANCH"], env["CI_COMMIT_BEFORE_SHA"] = "feat", strings.Repeat("0", 40)
+		}
+	case "tag":
+		env["CI_PIPELINE_SOURCE"], env["CI_COMMIT_TAG"], env["CI_COMMIT_BEFORE_SHA"] = "push", "v1.0.1", strings.Repeat("0", 40)
+	case "wr-push": // a pipeline another one triggered, on branch feat
+		env["CI_PIPELINE_SOURCE"], env["CI_COMMIT_BRANCH"], env["CI_COMMIT_BEFORE_SHA"] = "pipeline", "feat", strings.Repeat("0", 40)
+	case "check-suite": // the merge request's pipeline
+		for k, v := range mr {
+			env[k] = v
+		}
+		env["CI_MERGE_REQUEST_DIFF_BASE_SHA"] = fx.main
 	}
 }
 
