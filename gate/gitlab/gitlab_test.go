@@ -150,8 +150,8 @@ func TestSectionHeaderInert(t *testing.T) {
 // F2 and F3 of the red team on GitLab: a new branch's pipeline is judged
 // from the merge base with the default branch, an error without one; an
 // external pull request's pipeline on its target..source range, an error
-// without it; DefaultBranch asks for the default branch only for a branch
-// other than it.
+// without it; tags and schedules from the merge base too; DefaultBranch
+// asks for the default branch only for runs with no base of their own.
 func TestRunContextBranchesAndExternalPullRequests(t *testing.T) {
 	dir := t.TempDir()
 	repotest.Git(t, dir, "init", "-q", "-b", "main")
@@ -172,7 +172,7 @@ func TestRunContextBranchesAndExternalPullRequests(t *testing.T) {
 		note, err    string
 		pr           int
 		fork         bool
-		branchPushOf string // BranchPush's default branch
+		branchPushOf string // DefaultBranch's default branch
 	}{
 		{name: "new branch", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "feat", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"},
 			base: one, head: two, note: "merge base with main", branchPushOf: "main"},
@@ -182,6 +182,16 @@ func TestRunContextBranchesAndExternalPullRequests(t *testing.T) {
 			err: "default branch"},
 		{name: "the default branch's first push", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": one, "CI_DEFAULT_BRANCH": "main"},
 			note: "the whole tree"},
+		// A5: tags and schedules give no base: judged from the merge base
+		// with the default branch (the checkout, HEAD, is two)
+		{name: "tag", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": "v1.0.1", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"},
+			base: one, head: two, note: "tag v1.0.1 of a commit not on main", branchPushOf: "main"},
+		{name: "tag, default branch not in the clone", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": "v1.0.1", "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "trunk"},
+			err: "GIT_DEPTH: 0", branchPushOf: "trunk"},
+		{name: "tag, no CI_DEFAULT_BRANCH", env: map[string]string{"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_TAG": "v1.0.1", "CI_COMMIT_SHA": two},
+			note: "the whole tree"},
+		{name: "schedule on a feature branch", env: map[string]string{"CI_PIPELINE_SOURCE": "schedule", "CI_COMMIT_BRANCH": "feat", "CI_COMMIT_BEFORE_SHA": zero, "CI_COMMIT_SHA": two, "CI_DEFAULT_BRANCH": "main"},
+			base: one, head: two, note: "scheduled pipeline of a commit not on main", branchPushOf: "main"},
 		{name: "external pull request", env: map[string]string{"CI_PIPELINE_SOURCE": "external_pull_request_event", "CI_EXTERNAL_PULL_REQUEST_IID": "5", "CI_COMMIT_BRANCH": "feat", "CI_DEFAULT_BRANCH": "main",
 			"CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_SHA": one, "CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_SHA": two, "CI_COMMIT_SHA": two, "CI_COMMIT_BEFORE_SHA": zero}, base: one, head: two, pr: 5, note: "external pull request #5"},
 		{name: "external pull request from a fork", env: map[string]string{"CI_PIPELINE_SOURCE": "external_pull_request_event", "CI_EXTERNAL_PULL_REQUEST_IID": "5",

@@ -192,3 +192,53 @@ func TestLocate(t *testing.T) {
 		t.Errorf("outside any repository: %q, %t", rel, ok)
 	}
 }
+
+// DefaultBranchBase, the rule for a run whose event gives no base (red
+// team A4, A5): a head in the default branch's history is judged whole;
+// any other from its merge base with origin/<default> (a local branch of
+// that name when the clone has no origin one); an orphan, or a default
+// branch the clone lacks, is ErrNoTrustedBase.
+func TestDefaultBranchBase(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	commit := func(msg string) string {
+		repotest.Write(t, dir, map[string]string{"f": msg + "\n"})
+		repotest.Git(t, dir, "add", ".")
+		repotest.Git(t, dir, "commit", "-qm", msg)
+		return repotest.Git(t, dir, "rev-parse", "HEAD")
+	}
+	repotest.Git(t, dir, "init", "-q", "-b", "main")
+	one := commit("one")
+	two := commit("two")
+	repotest.Git(t, dir, "checkout", "-q", "-b", "feat", one)
+	feat := commit("feat")
+	repotest.Git(t, dir, "checkout", "-q", "--orphan", "orphan")
+	orphan := commit("orphan")
+	for _, tt := range []struct {
+		name, def, head, base, note, err string
+	}{
+		{name: "the default branch's tip", def: "main", head: two, note: "own history"},
+		{name: "in the default branch's history", def: "main", head: one, note: "own history"},
+		{name: "a feature commit", def: "main", head: feat, base: one, note: "merge base with main"},
+		{name: "the checkout's HEAD (the orphan)", def: "main", err: "no merge base"},
+		{name: "an orphan commit", def: "main", head: orphan, err: "no merge base"},
+		{name: "a default branch the clone lacks", def: "trunk", head: feat, err: "fetch-depth: 0"},
+	} {
+		base, head, note, err := DefaultBranchBase(ctx, dir, tt.def, tt.head, "tag v1")
+		if tt.err != "" {
+			if !errors.Is(err, ErrNoTrustedBase) || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "tag v1") {
+				t.Errorf("%s: base %q, err %v, want ErrNoTrustedBase naming %q", tt.name, base, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || base != tt.base || head != tt.head || !strings.Contains(note, tt.note) {
+			t.Errorf("%s: base %q head %q note %q err %v, want base %q head %q note ~%q", tt.name, base, head, note, err, tt.base, tt.head, tt.note)
+		}
+	}
+	// origin/main, when the clone has it, is the default branch: not the
+	// local branch of that name
+	repotest.Git(t, dir, "update-ref", "refs/remotes/origin/main", feat)
+	if base, _, note, err := DefaultBranchBase(ctx, dir, "main", two, "schedule"); err != nil || base != one || !strings.Contains(note, "merge base") {
+		t.Errorf("with origin/main at feat, two: base %q note %q err %v, want base %s", base, note, err, one)
+	}
+}
