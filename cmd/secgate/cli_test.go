@@ -452,6 +452,16 @@ func baseRepo(t *testing.T, readme string) (dir, base string) {
 
 var writeFiles = repotest.Write
 
+// commitOnMain commits dir's files as branch main: a GitHub run whose
+// event gives no base (workflow_dispatch) judges the whole tree only for
+// a commit of the default branch's history.
+func commitOnMain(t *testing.T, dir string) {
+	t.Helper()
+	git(t, dir, "init", "-q", "-b", "main")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "main")
+}
+
 // A pull request cannot pass by excusing itself: the exception it adds to
 // .secgate.yml for its own leaked token, and the entry it adds to
 // .gitleaksignore, are not applied (the base revision's files are), and
@@ -681,6 +691,7 @@ func TestGitHubAction(t *testing.T) {
 func TestGitHubActionTrackerFailure(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	commitOnMain(t, dir) // a manual run of the default branch: the whole tree
 	work := t.TempDir()
 	writeFiles(t, work, map[string]string{"event.json": `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`})
 	api := githubtest.New(t)

@@ -86,6 +86,7 @@ func TestGitLabMergeRequestWithoutBaseIsAnError(t *testing.T) {
 func TestCIFalseIsNotCI(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	commitOnMain(t, dir) // a manual run of the default branch: the whole tree
 	for _, ci := range []string{"false", "0", "", "FALSE"} {
 		api := githubtest.New(t)
 		work := t.TempDir()
@@ -140,6 +141,7 @@ func TestEnforceReadsOneValue(t *testing.T) {
 func TestFileIssuesWithoutTokenAlike(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	commitOnMain(t, dir) // a manual run of the default branch: the whole tree
 	work := t.TempDir()
 	writeFiles(t, work, map[string]string{"event.json": `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`})
 	platforms := map[string]map[string]string{
@@ -258,6 +260,7 @@ func TestOutputPathsDistinct(t *testing.T) {
 func TestMachineReadableStdoutInActions(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"deploy.sh": "curl -H 'Authorization: token " + secretstest.GitHubPAT(t) + "' https://api.github.com/user\n"})
+	commitOnMain(t, dir) // a manual run of the default branch: the whole tree
 	work := t.TempDir()
 	writeFiles(t, work, map[string]string{"event.json": `{"repository":{"full_name":"acme/shop","default_branch":"main"}}`})
 	env := map[string]string{"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": filepath.Join(work, "event.json"),

@@ -237,6 +237,10 @@ func TestConformance(t *testing.T) {
 			notLocal: "a local run has no event"},
 		{name: "schedule on a feature branch", event: "schedule", branch: "new", options: fileIssues, verdict: policy.VerdictFail, filed: 1, reason: "merge base", steps: allSteps,
 			notLocal: "a local run judges the tree as given"},
+		// the command line's base is the trusted one: no default branch
+		// is needed (nothing changed since it, here)
+		{name: "orphan tag, a trusted --base", event: "tag", branch: "unrelated", options: func(o *pipeline.Options) { o.FileIssues, o.Base = true, "HEAD" },
+			verdict: policy.VerdictPass, steps: allSteps, notLocal: "a local run has no event"},
 		{name: "bad input", event: "push", options: func(o *pipeline.Options) { o.Format = "yaml" }, verdict: policy.VerdictError, err: "yaml",
 			steps: []string{"files", "redact", "publish"}},
 	}

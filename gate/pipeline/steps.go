@@ -37,6 +37,10 @@ func rangeStep(ctx context.Context, s *State) error {
 		}
 	}
 	r, err := s.Platform.Range(ctx, s.Config.Path)
+	if err != nil && own && errors.Is(err, repo.ErrNoTrustedBase) {
+		// the command line's base is the trusted one the error asks for
+		r, err = ci.Range{}, nil
+	}
 	if err != nil {
 		if branchErr != nil {
 			return fmt.Errorf("%w (fetching the default branch: %v)", err, branchErr)

@@ -689,7 +689,7 @@ func PushBase(ctx context.Context, root, before, after, defaultBranch, branch st
 func DefaultBranchBase(ctx context.Context, root, defaultBranch, head, what string) (base, headID, note string, err error) {
 	r, err := Open(root)
 	if err != nil {
-		return "", "", "", fmt.Errorf("%s: %w", what, err)
+		return "", "", "", fmt.Errorf("%w: %s: %v, so whether its code is the default branch %s's cannot be known, and the change could be judged by its own policy: check the repository out with git (actions/checkout with git on the runner), or pass the base (--base) of a trusted commit", ErrNoTrustedBase, what, err, defaultBranch)
 	}
 	h, err := ResolveCommit(r, cmp.Or(head, "HEAD"))
 	if err != nil {
