@@ -658,7 +658,7 @@ func PushBase(ctx context.Context, root, before, after, defaultBranch, branch st
 		if defaultBranch == "" {
 			return "", "", fmt.Errorf("%w: push of branch %s (%s), and the run does not name the repository's default branch to judge it from", ErrNoTrustedBase, branch, why)
 		}
-		mb := MergeBase(ctx, root, "origin/"+defaultBranch, head)
+		mb := MergeBase(ctx, root, defaultBranchRefAt(root, defaultBranch), head)
 		if mb == "" {
 			return "", "", fmt.Errorf("%w: push of branch %s (%s): the clone holds no merge base of it with the default branch %s (origin/%s), so the branch would be judged by its own policy: either the default branch could not be fetched (fetch the whole history: `fetch-depth: 0` on actions/checkout, `GIT_DEPTH: 0` on GitLab), or the branch shares no history with %s (rebase it on %s)", ErrNoTrustedBase, branch, why, defaultBranch, defaultBranch, defaultBranch, defaultBranch)
 		}
@@ -668,7 +668,7 @@ func PushBase(ctx context.Context, root, before, after, defaultBranch, branch st
 		return mb, fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, defaultBranch, short(mb)), nil
 	}
 	if defaultBranch != "" {
-		if mb := MergeBase(ctx, root, "origin/"+defaultBranch, head); mb != "" && mb != after {
+		if mb := MergeBase(ctx, root, defaultBranchRefAt(root, defaultBranch), head); mb != "" && mb != after {
 			return mb, fmt.Sprintf("push (%s): judged from the merge base with %s, %s", why, defaultBranch, short(mb)), nil
 		}
 	}
@@ -695,11 +695,7 @@ func DefaultBranchBase(ctx context.Context, root, defaultBranch, head, what stri
 	if err != nil {
 		return "", "", "", fmt.Errorf("%w: %s: the checkout's commit %s is not in the clone at %s: %v", ErrNoTrustedBase, what, cmp.Or(head, "HEAD"), root, err)
 	}
-	def := "origin/" + defaultBranch
-	if _, err := ResolveCommit(r, def); err != nil {
-		def = defaultBranch
-	}
-	mb := MergeBase(ctx, root, def, h.String())
+	mb := MergeBase(ctx, root, defaultBranchRef(r, defaultBranch), h.String())
 	switch {
 	case mb == "":
 		return "", "", "", fmt.Errorf("%w: %s of %s: the clone holds no merge base of it with the default branch %s, so it would be judged by its own policy: either the default branch could not be fetched (fetch the whole history: `fetch-depth: 0` on actions/checkout, `GIT_DEPTH: 0` on GitLab), or the commit shares no history with %s; or pass the base (--base) of a trusted commit", ErrNoTrustedBase, what, h.String()[:12], defaultBranch, defaultBranch)
@@ -707,6 +703,28 @@ func DefaultBranchBase(ctx context.Context, root, defaultBranch, head, what stri
 		return "", h.String(), fmt.Sprintf("%s of a commit of %s's own history: the whole tree is judged", what, defaultBranch), nil
 	}
 	return mb, h.String(), fmt.Sprintf("%s of a commit not on %s: judged from the merge base with %s, %s", what, defaultBranch, defaultBranch, mb[:12]), nil
+}
+
+// defaultBranchRef is the default branch as the clone holds it:
+// origin/<branch>, which the pipeline fetches, else a local branch of
+// that name (a clone with no origin branch: the checkout's own branch, or
+// one the runner made from the origin's).
+func defaultBranchRef(r *gogit.Repository, branch string) string {
+	if _, err := ResolveCommit(r, "origin/"+branch); err != nil {
+		if _, err := ResolveCommit(r, "refs/heads/"+branch); err == nil {
+			return "refs/heads/" + branch
+		}
+	}
+	return "origin/" + branch
+}
+
+// defaultBranchRefAt is defaultBranchRef of the repository at root.
+func defaultBranchRefAt(root, branch string) string {
+	r, err := Open(root)
+	if err != nil {
+		return "origin/" + branch
+	}
+	return defaultBranchRef(r, branch)
 }
 
 // IndexEntry is what git's index says of a tracked file.
