@@ -635,7 +635,8 @@ var ErrNoTrustedBase = errors.New("no trusted base")
 // (before) and the new one (after): before itself when the clone has it.
 // Else (a new branch, before all zeros, or a forced push whose previous
 // head is gone): a push of branch, not the default branch, is judged from
-// its merge base with origin/<defaultBranch> — the policy and ignore
+// its merge base with origin/<defaultBranch> (else a local branch of
+// that name: defaultBranchRef) — the policy and ignore
 // files the merge base's, the branch's changes to them config changes —
 // and without one it is an error wrapping ErrNoTrustedBase (fail closed);
 // a push of the default branch itself, or of no branch (a tag: branch ""),
@@ -698,7 +699,7 @@ func DefaultBranchBase(ctx context.Context, root, defaultBranch, head, what stri
 	mb := MergeBase(ctx, root, defaultBranchRef(r, defaultBranch), h.String())
 	switch {
 	case mb == "":
-		return "", "", "", fmt.Errorf("%w: %s of %s: the clone holds no merge base of it with the default branch %s, so it would be judged by its own policy: either the default branch could not be fetched (fetch the whole history: `fetch-depth: 0` on actions/checkout, `GIT_DEPTH: 0` on GitLab), or the commit shares no history with %s; or pass the base (--base) of a trusted commit", ErrNoTrustedBase, what, h.String()[:12], defaultBranch, defaultBranch)
+		return "", "", "", fmt.Errorf("%w: %s, commit %s: the clone holds no merge base of it with the default branch %s, so it would be judged by its own policy: either the default branch could not be fetched (fetch the whole history: `fetch-depth: 0` on actions/checkout, `GIT_DEPTH: 0` on GitLab), or the commit shares no history with %s; or pass the base (--base) of a trusted commit", ErrNoTrustedBase, what, h.String()[:12], defaultBranch, defaultBranch)
 	case mb == h.String():
 		return "", h.String(), fmt.Sprintf("%s of a commit of %s's own history: the whole tree is judged", what, defaultBranch), nil
 	}
