@@ -116,12 +116,17 @@ func TestFakeKeyFirstFound(t *testing.T) {
 		"secring.asc":          []byte(pgpSecretKey(t)),
 		"tests/gpg/secret.asc": []byte(pgpSecretKey(t)),
 		"tests/cut.pem":        []byte(truncated(rsa)),
-		"docs/example.md":      []byte("```\n-----BEGIN PRIVATE KEY-----\n<your key here>\n-----END PRIVATE KEY-----\n```\n"),
+		// the rule's match ends at the real key's header: its body is in no match
+		"hidden.pem":      []byte("-----BEGIN PRIVATE KEY-----\nnot a real key\n-----END PRIVATE KEY-----\n" + secretstest.RSAKeyPEM(t)),
+		"chain.pem":       []byte(strings.Repeat("-----BEGIN PRIVATE KEY-----\nyour key goes here\n-----END PRIVATE KEY-----\n", 3) + secretstest.Ed25519KeyPEM(t)),
+		"docs/two.md":     []byte("Example:\n\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA...\n-----END RSA PRIVATE KEY-----\n\n" + secretstest.RSAKeyPEM(t)),
+		"docs/example.md": []byte("```\n-----BEGIN PRIVATE KEY-----\n<your key here>\n-----END PRIVATE KEY-----\n```\n"),
 	}
 	want := map[string]string{
 		"id_rsa": "", "deploy_key.txt": "", "docs/setup.md": "", "tests/k.txt": "",
 		"mail.txt": "", "setup.bat": "", "paper.tex": "", "secring.asc": "", "tests/gpg/secret.asc": "",
 		"tests/cut.pem": policy.SecretContextTest,
+		"hidden.pem":    "", "chain.pem": "", "docs/two.md": "",
 	}
 	dir := contentRepo(t, files)
 	for _, mode := range contentModes {
@@ -140,7 +145,14 @@ func TestFakeKeyFirstFound(t *testing.T) {
 			got := map[string]string{}
 			for _, f := range res.Findings {
 				if f.Rule == "private-key" {
+					if _, dup := got[f.Location.Path]; dup {
+						t.Errorf("%s listed twice", f.Location.Path)
+					}
 					got[f.Location.Path] = f.Context
+					// at the real key's header
+					if line := map[string]int{"hidden.pem": 4, "chain.pem": 10, "docs/two.md": 7}[f.Location.Path]; line != 0 && f.Location.Line != line {
+						t.Errorf("%s: line %d, want %d", f.Location.Path, f.Location.Line, line)
+					}
 				}
 			}
 			for p, c := range want {
