@@ -44,7 +44,9 @@ func (s *Scanner) cacheDigest(ctx context.Context, root, kind string) ([32]byte,
 	// blob id (fileContent): 3's keys of such files would never match
 	// 5: a commit's message and the names of the paths it adds are read
 	// (names.go): a commit clean to 4 may hold a token in either
-	return cache.Digest("secgate secrets cache 5", kind, s.opts.CacheVersion,
+	// 6: a commit's author and committer identities are read too
+	// (names.go, red team A3)
+	return cache.Digest("secgate secrets cache 6", kind, s.opts.CacheVersion,
 		string(data), fmt.Sprint(maxDecodeDepth, maxArchiveDepth)), nil
 }
 

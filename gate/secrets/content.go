@@ -271,6 +271,7 @@ func (c *contentDetector) Detect(ctx context.Context, f sources.Fragment) []repo
 	encoded := encodedLines(f.Raw)
 	found := d.detectEncoded(ctx, f, encoded)
 	found = append(found, d.paddedURLBase64(ctx, f, encoded, 1)...)
+	found = append(found, hiddenKeys(ctx, d, f, found)...)
 	return found
 }
 

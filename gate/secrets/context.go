@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/secgate/secgate/policy"
 	"github.com/zricethezav/gitleaks/v8/report"
 	"golang.org/x/crypto/ssh"
@@ -39,19 +40,24 @@ func judge(g report.Finding, relPath string) (context string, drop bool) {
 		return "", true
 	case strings.HasPrefix(g.RuleID, "curl-") && placeholderPair(g.Secret):
 		return "", true
-	case g.RuleID == "private-key" && !keyBody(g.Secret):
-		return "", true
+	case g.RuleID == "private-key":
+		switch judgeKey(g.Secret) {
+		case keyLive:
+			// Key material that parses is a key wherever it stands (a key
+			// file named .md, a key in a code fence under docs/, a fixture
+			// under tests/): like a provider-format token, no path lowers
+			// it (red team F7).
+			return "", false
+		case keyPlaceholder:
+			return "", true
+		}
+		// A long body that does not parse (truncated, a line dropped, an
+		// unknown layout) may still be a key: reported, with its path's
+		// context (red team A1, A2).
+		return pathClass(relPath), false
 	}
 	if checksummed(g.Secret) && !checksumOK(g.Secret) {
 		return policy.SecretContextChecksum, false
-	}
-	if g.RuleID == "private-key" && liveKey(g.Secret) {
-		// Key material that parses is a key wherever it stands (a key
-		// file named .md, a key in a code fence under docs/, a fixture
-		// under tests/): like a provider-format token, no path lowers it
-		// (red team F7). Truncated and placeholder keys do not parse and
-		// get their path's context below.
-		return "", false
 	}
 	if isGenericRule(g.RuleID) || g.RuleID == "private-key" {
 		return pathClass(relPath), false
@@ -59,36 +65,182 @@ func judge(g report.Finding, relPath string) (context string, drop bool) {
 	return "", false
 }
 
-// liveKey: a private-key match is one armoured key whose body parses as
-// key material (PKCS#1, PKCS#8, SEC 1, OpenSSH; an encrypted one too:
-// its passphrase is all that stands between it and its use), once the
-// layout of the text around it is taken off each line (comment markers,
-// string quotes and concatenation, escaped newlines, indentation).
+// keyVerdict is what judgeKey makes of a private-key match.
+type keyVerdict int
+
+const (
+	keyMaterial    keyVerdict = iota // a long body that does not parse: reported with its path's context
+	keyLive                          // a block parses as a private key: the secrets tier anywhere
+	keyPlaceholder                   // every block is a placeholder: dropped
+)
+
+// judgeKey reads a private-key match block by block: the rule matches
+// lazily from a "-----BEGIN" to a "KEY-----" that may be another key's,
+// so a one-line example key before a real one made one match whose first
+// body was empty (red team A1). A match is dropped only when every block
+// in it is a placeholder, never merely because it does not parse.
+func judgeKey(secret string) keyVerdict {
+	blocks := keyBlocks(secret)
+	if len(blocks) == 0 {
+		return keyMaterial // not armoured: leave it to the rule
+	}
+	v := keyPlaceholder
+	for _, b := range blocks {
+		if liveKey(b) {
+			return keyLive
+		}
+		if !placeholderKey(b) {
+			v = keyMaterial
+		}
+	}
+	return v
+}
+
+// keyBlocks splits s at every "-----BEGIN": each piece is one block,
+// judged on its own.
+func keyBlocks(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, "-----BEGIN")
+		if i < 0 {
+			return out
+		}
+		s = s[i:]
+		j := strings.Index(s[1:], "-----BEGIN")
+		if j < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:j+1])
+		s = s[j+1:]
+	}
+}
+
+// placeholderKey: a block holds no key material. Its body, with the
+// text's layout taken off, has fewer than 64 characters in base64 runs of
+// 16 or more (an Ed25519 PKCS#8 key, the shortest, has 64; docs write
+// "<Private key data here.>", "MIIEv...", "..."), or it is marked as
+// elided ("...", "…", "xxxx", "example", "REDACTED") with fewer than 200.
+func placeholderKey(block string) bool {
+	_, body, ok := keyArmour(block)
+	if !ok {
+		return true // a header alone: the match's next block is judged
+	}
+	n := 0
+	for _, run := range base64Run.FindAllString(body, -1) {
+		n += len(run)
+	}
+	if n < 64 {
+		return true
+	}
+	l := strings.ToLower(body)
+	elided := strings.Contains(l, "...") || strings.Contains(l, "…") || strings.Contains(l, "xxxx") ||
+		strings.Contains(l, "example") || strings.Contains(l, "redacted")
+	return elided && n < 200
+}
+
+var base64Run = regexp.MustCompile(`[A-Za-z0-9+/]{16,}`)
+
+// keyArmour splits a block into its type ("RSA PRIVATE KEY", "PGP
+// PRIVATE KEY BLOCK") and the text between its header and "-----END"
+// (or the block's end).
+func keyArmour(block string) (typ, body string, ok bool) {
+	rest, found := strings.CutPrefix(block, "-----BEGIN")
+	if !found {
+		return "", "", false
+	}
+	typ, body, ok = strings.Cut(rest, "-----")
+	if !ok {
+		return "", "", false
+	}
+	body, _, _ = strings.Cut(body, "-----END")
+	return strings.TrimSpace(typ), body, true
+}
+
+// bodyLines returns a key body's lines (escaped newlines are newlines: a
+// key in a JSON, YAML or code string), without the rest of the header
+// line, and with the longest prefix all of them share taken off, whatever
+// it is ("> ", "% ", "| ", "REM ", "!": a quoted mail, a TeX or batch
+// comment; red team A2). The text before "-----END" on its line is one
+// of them, so a body of one line keeps its characters.
+func bodyLines(body string) []string {
+	body = strings.NewReplacer(`\r\n`, "\n", `\n`, "\n", `\r`, "\n", "\r\n", "\n", "\r", "\n").Replace(body)
+	lines := strings.Split(body, "\n")
+	if len(lines) < 2 {
+		return lines
+	}
+	lines = lines[1:] // the rest of the header line
+	prefix, first := "", true
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "" && i < len(lines)-1 {
+			continue // a blank line (after PEM headers)
+		}
+		if first {
+			prefix, first = l, false
+			continue
+		}
+		n := 0
+		for n < len(prefix) && n < len(l) && prefix[n] == l[n] {
+			n++
+		}
+		prefix = prefix[:n]
+	}
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, strings.TrimPrefix(l, prefix))
+	}
+	return out
+}
+
+// liveKey: a private-key block (the match's first, up to "-----END") is
+// key material that parses (PKCS#1, PKCS#8, SEC 1, OpenSSH, OpenPGP; an
+// encrypted one too: its passphrase is all that stands between it and its
+// use), once the layout of the text around it is taken off each line (a
+// prefix shared by all lines, comment markers, string quotes and
+// concatenation, escaped newlines, indentation).
 func liveKey(secret string) bool {
 	begin := strings.Index(secret, "-----BEGIN ")
 	if begin < 0 {
 		return false
 	}
-	rest := secret[begin+len("-----BEGIN "):]
-	typ, rest, ok := strings.Cut(rest, "-----")
-	if !ok || !strings.HasSuffix(typ, "PRIVATE KEY") {
+	typ, rest, ok := keyArmour(secret[begin:])
+	if !ok || !strings.HasSuffix(typ, "PRIVATE KEY") && typ != "PGP PRIVATE KEY BLOCK" {
 		return false
 	}
-	rest, _, ok = strings.Cut(rest, "-----END ")
-	if !ok {
+	if !strings.Contains(secret[begin:], "-----END") {
 		return false // the match ran to another key's header: not one key
 	}
+	// with the shared prefix taken off, and without (a prefix made of
+	// base64's own characters, "//" or "++", is also body)
+	for _, lines := range [][]string{bodyLines(rest), strings.Split(strings.NewReplacer(`\r\n`, "\n", `\n`, "\n", `\r`, "\n", "\r", "\n").Replace(rest), "\n")} {
+		if parsesAsKey(typ, lines) {
+			return true
+		}
+	}
+	return false
+}
+
+// parsesAsKey: the body lines of a block of type typ decode to a private
+// key.
+func parsesAsKey(typ string, lines []string) bool {
 	block := &pem.Block{Type: typ, Headers: map[string]string{}}
 	var body strings.Builder
-	// escaped newlines (a key in a JSON, YAML or code string) are newlines
-	rest = strings.NewReplacer(`\r\n`, "\n", `\n`, "\n", `\r`, "\n").Replace(rest)
-	for _, line := range strings.FieldsFunc(rest, func(r rune) bool { return r == '\n' || r == '\r' }) {
+	pgp := typ == "PGP PRIVATE KEY BLOCK"
+	for _, line := range lines {
 		line = keyLine(line)
-		if k, v, ok := strings.Cut(line, ":"); ok { // a PEM header (Proc-Type:, DEK-Info:)
+		if line == "" {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok { // a PEM header (Proc-Type:, DEK-Info:, Version:)
 			block.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
 			continue
 		}
 		body.WriteString(line)
+		if pgp {
+			body.WriteByte('\n') // the armour's checksum line stays a line
+		}
+	}
+	if pgp {
+		return pgpPrivateKey(body.String())
 	}
 	der, err := base64.StdEncoding.DecodeString(body.String())
 	if err != nil || len(der) == 0 {
@@ -110,6 +262,22 @@ func liveKey(secret string) bool {
 	}
 	_, err = x509.ParseECPrivateKey(der)
 	return err == nil
+}
+
+// pgpPrivateKey: an OpenPGP armoured body (base64 lines and the "="
+// checksum line) holds a secret key, encrypted or not.
+func pgpPrivateKey(body string) bool {
+	armoured := "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n" + body + "-----END PGP PRIVATE KEY BLOCK-----\n"
+	keys, err := openpgp.ReadArmoredKeyRing(strings.NewReader(armoured))
+	if err != nil {
+		return false
+	}
+	for _, e := range keys {
+		if e.PrivateKey != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // keyLine takes the text's layout off one line of a key's body: leading

@@ -376,7 +376,7 @@ func (h *gitHistory) commitChanges(ctx context.Context, w *walker, hash plumbing
 		SHA:         hash.String(),
 		Remote:      &sources.RemoteInfo{}, // no links to a hosting platform
 	}
-	h.names.commit(info.SHA, c.Message, changes)
+	h.names.commit(info.SHA, c.Message, c.Author, c.Committer, changes)
 	for _, ch := range changes {
 		if err := ctx.Err(); err != nil {
 			return err

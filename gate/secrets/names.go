@@ -12,13 +12,14 @@ import (
 	"github.com/zricethezav/gitleaks/v8/sources"
 )
 
-// A token in a file's name, or in a commit's message, is as exposed as
-// one in a file's content (red team F5: a pull request adding a file
-// named creds-ghp_… passed every mode). Names and messages are read by
+// A token in a file's name, or in a commit's message, author or
+// committer, is as exposed as one in a file's content (red team F5: a
+// pull request adding a file named creds-ghp_… passed every mode; A3:
+// git -c user.name="bot <ghp_…>" commit passed too). Names and messages are read by
 // the provider-format rules only, the glued form too (TextScanner.Learn):
 // the generic rules would read a path's words as assignments. A name's
 // finding is located at the path, line 0; a message's at the commit, no
-// path. No path allowlist applies: a name is not a file's content.
+// path (an identity's too). No path allowlist applies: a name is not a file's content.
 
 // nameTag marks a finding of a name or a message.
 const nameTag = "secgate:name"
@@ -31,13 +32,23 @@ type names struct {
 	seen  map[nameText]bool
 }
 
-// nameText is one name or message to read, where a finding of it is.
+// nameText is one name or message to read, where a finding of it is;
+// in is what the finding's title says it was found in.
 type nameText struct {
-	text, path, commit string
+	text, path, commit, in string
 }
 
-func (n *names) add(text, path, commit string) {
-	t := nameText{text, path, commit}
+// the titles' suffixes, which say where the token is: line 0 and no path
+// do not
+const (
+	inName      = " (in a file name)"
+	inMessage   = " (in a commit message)"
+	inAuthor    = " (in a commit author)"
+	inCommitter = " (in a commit committer)"
+)
+
+func (n *names) add(text, path, commit, in string) {
+	t := nameText{text, path, commit, in}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.seen[t] {
@@ -59,18 +70,21 @@ func (n *names) addPath(p, commit string) {
 		if j < 0 {
 			j = len(p) - i
 		}
-		n.add(p[i:i+j], p[:i+j], commit)
+		n.add(p[i:i+j], p[:i+j], commit, inName)
 		i += j + 1
 	}
 }
 
-// commit notes a commit's message and the paths its changes add (a
-// rename's new name included).
-func (n *names) commit(sha, message string, changes object.Changes) {
+// commit notes a commit's message, its author's and committer's
+// identities ("name <email>") and the paths its changes add (a rename's
+// new name included).
+func (n *names) commit(sha, message string, author, committer object.Signature, changes object.Changes) {
 	if n == nil {
 		return
 	}
-	n.add(message, "", sha)
+	n.add(message, "", sha, inMessage)
+	n.add(author.Name+" <"+author.Email+">", "", sha, inAuthor)
+	n.add(committer.Name+" <"+committer.Email+">", "", sha, inCommitter)
 	for _, ch := range changes {
 		if ch.To.Name != "" && ch.From.Name != ch.To.Name {
 			n.addPath(ch.To.Name, sha)
@@ -94,7 +108,7 @@ func treeNames(ctx context.Context, root string, ignored map[string]bool) (*name
 		if d.IsDir() && (d.Name() == ".git" || ignored[rel]) {
 			return filepath.SkipDir
 		}
-		n.add(d.Name(), rel, "")
+		n.add(d.Name(), rel, "", inName)
 		return nil
 	})
 	return n, err
@@ -128,12 +142,7 @@ func (n *names) detect(ctx context.Context, d *contentDetector) []report.Finding
 				g.StartLine, g.EndLine, g.StartColumn, g.EndColumn = 0, 0, 0, 0
 				g.Line, g.Match = "", ""
 				g.Tags = append(g.Tags, nameTag)
-				// the title says where, as line 0 and no path do not
-				if t.path == "" {
-					g.Description += " (in a commit message)"
-				} else {
-					g.Description += " (in a file name)"
-				}
+				g.Description += t.in
 				out = append(out, g)
 			}
 		}

@@ -130,7 +130,7 @@ func TestNamesBatchLocatesTheToken(t *testing.T) {
 			if i == at {
 				name = "creds-" + ghp
 			}
-			n.add(name, "dir"+string(rune('a'+i%26))+"/"+name, "")
+			n.add(name, "dir"+string(rune('a'+i%26))+"/"+name, "", inName)
 		}
 		found := n.detect(context.Background(), d)
 		if len(found) != 1 || found[0].Secret != ghp || !strings.HasSuffix(found[0].File, "/creds-"+ghp) || found[0].StartLine != 0 {
