@@ -113,7 +113,9 @@ func DeepenToBranch(ctx context.Context, root, branch string, o DeepenOptions) (
 		return "", fmt.Errorf("the default branch %q is not a branch name", branch)
 	}
 	head := cmp.Or(o.Head, "HEAD")
-	local := "origin/" + branch
+	// the full name: a short "origin/main" resolves a tag of that name
+	// (refs/tags/origin/main, which a change's author can push) first
+	local := "refs/remotes/origin/" + branch
 	if MergeBase(ctx, root, local, head) != "" {
 		return "", nil
 	}
@@ -135,7 +137,7 @@ func DeepenToBranch(ctx context.Context, root, branch string, o DeepenOptions) (
 	if shallow, err := r.Storer.Shallow(); err == nil && len(shallow) == 0 {
 		steps = []int{0} // a complete clone stays complete
 	}
-	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:refs/remotes/%s", branch, local))
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, local))
 	for _, depth := range steps {
 		if err := fetchDepth(ctx, r, src, want, depth, spec); err != nil {
 			return "", src.fail(err)

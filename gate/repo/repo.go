@@ -709,21 +709,26 @@ func DefaultBranchBase(ctx context.Context, root, defaultBranch, head, what stri
 // defaultBranchRef is the default branch as the clone holds it:
 // origin/<branch>, which the pipeline fetches, else a local branch of
 // that name (a clone with no origin branch: the checkout's own branch, or
-// one the runner made from the origin's).
+// one the runner made from the origin's). Always by its full reference
+// name: go-git resolves a short "origin/main" as refs/tags/origin/main
+// first, a tag any author of a change can push to make their own commit
+// "the default branch" (red team, round 3).
 func defaultBranchRef(r *gogit.Repository, branch string) string {
-	if _, err := ResolveCommit(r, "origin/"+branch); err != nil {
-		if _, err := ResolveCommit(r, "refs/heads/"+branch); err == nil {
-			return "refs/heads/" + branch
+	remote := plumbing.NewRemoteReferenceName("origin", branch)
+	if _, err := r.Reference(remote, true); err != nil {
+		local := plumbing.NewBranchReferenceName(branch)
+		if _, err := r.Reference(local, true); err == nil {
+			return local.String()
 		}
 	}
-	return "origin/" + branch
+	return remote.String()
 }
 
 // defaultBranchRefAt is defaultBranchRef of the repository at root.
 func defaultBranchRefAt(root, branch string) string {
 	r, err := Open(root)
 	if err != nil {
-		return "origin/" + branch
+		return plumbing.NewRemoteReferenceName("origin", branch).String()
 	}
 	return defaultBranchRef(r, branch)
 }

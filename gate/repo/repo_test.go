@@ -241,4 +241,17 @@ func TestDefaultBranchBase(t *testing.T) {
 	if base, _, note, err := DefaultBranchBase(ctx, dir, "main", two, "schedule"); err != nil || base != one || !strings.Contains(note, "merge base") {
 		t.Errorf("with origin/main at feat, two: base %q note %q err %v, want base %s", base, note, err, one)
 	}
+	// A tag named origin/main (or main), which the author of a change can
+	// push and a CI clone fetches with every tag, does not make their
+	// commit the default branch (red team round 3: go-git resolves the
+	// short name origin/main as refs/tags/origin/main first).
+	repotest.Git(t, dir, "update-ref", "refs/remotes/origin/main", two)
+	repotest.Git(t, dir, "tag", "origin/main", feat)
+	repotest.Git(t, dir, "tag", "refs/remotes/origin/main", feat)
+	if base, _, note, err := DefaultBranchBase(ctx, dir, "main", feat, "tag v2"); err != nil || base != one || !strings.Contains(note, "merge base") {
+		t.Errorf("a tag origin/main at feat: base %q note %q err %v, want feat judged from %s", base, note, err, one)
+	}
+	if base, _, err := PushBase(ctx, dir, strings.Repeat("0", 40), feat, "main", "feat3"); err != nil || base != one {
+		t.Errorf("a new branch's push with a tag origin/main at it: base %q err %v, want %s", base, err, one)
+	}
 }
