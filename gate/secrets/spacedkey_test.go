@@ -83,7 +83,7 @@ func attack7Keys(t *testing.T) map[string]string {
 func TestSpacedKeyLive(t *testing.T) {
 	for name, text := range attack7Keys(t) {
 		if v := judgeKey(text); v != keyLive {
-			t.Errorf("%s: verdict %d, want live (%d):\n%s", name, v, keyLive, text)
+			t.Errorf("%s: verdict %d, want live (%d)", name, v, keyLive)
 		}
 	}
 	// a separated key cut short still is key material, not a placeholder
