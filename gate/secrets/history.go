@@ -286,7 +286,52 @@ func (h *gitHistory) commits(r *gogit.Repository) ([]plumbing.Hash, error) {
 			h.edge = append(h.edge, c.Hash)
 		}
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, h.tags(r)
+}
+
+// maxTagChain bounds a chain of tags of tags followed to its commit.
+const maxTagChain = 16
+
+// tags notes the annotated tags' names, messages and taggers (names.tag):
+// in a range those whose commit the walk listed (a tag pushed with the
+// range's commits), with no base every annotated tag (git log --all
+// reads no tag object, a token in one is as public as in a commit). A
+// tag object that does not read is passed over: it is not what was
+// pushed to be scanned.
+func (h *gitHistory) tags(r *gogit.Repository) error {
+	refs, err := r.Tags()
+	if err != nil {
+		return fmt.Errorf("listing the tags: %w", err)
+	}
+	return refs.ForEach(func(ref *plumbing.Reference) error {
+		var chain []*object.Tag
+		target := ref.Hash()
+		for len(chain) < maxTagChain {
+			t, err := r.TagObject(target)
+			if err != nil {
+				break // a lightweight tag, or the end of the chain
+			}
+			chain = append(chain, t)
+			target = t.Target
+			if t.TargetType != plumbing.TagObject {
+				break
+			}
+		}
+		if len(chain) == 0 {
+			return nil
+		}
+		_, walked := h.trees[target]
+		if h.base != "" && !walked {
+			return nil // not a tag of the range
+		}
+		for _, t := range chain {
+			h.names.tag(target.String(), t)
+		}
+		return nil
+	})
 }
 
 // walk visits every commit reachable from starts, each once, none of

@@ -45,6 +45,9 @@ const (
 	inMessage   = " (in a commit message)"
 	inAuthor    = " (in a commit author)"
 	inCommitter = " (in a commit committer)"
+	inTagMsg    = " (in an annotated tag's message)"
+	inTagger    = " (in an annotated tag's tagger)"
+	inTagName   = " (in a tag name)"
 )
 
 func (n *names) add(text, path, commit, in string) {
@@ -90,6 +93,18 @@ func (n *names) commit(sha, message string, author, committer object.Signature, 
 			n.addPath(ch.To.Name, sha)
 		}
 	}
+}
+
+// tag notes an annotated tag's name, message and tagger identity: a
+// release's notes are pushed and published like a commit's message (red
+// team attack7 F5). The finding is at commit, the commit the tag names.
+func (n *names) tag(commit string, t *object.Tag) {
+	if n == nil {
+		return
+	}
+	n.add(t.Name, "", commit, inTagName)
+	n.add(t.Message, "", commit, inTagMsg)
+	n.add(t.Tagger.Name+" <"+t.Tagger.Email+">", "", commit, inTagger)
 }
 
 // treeNames lists every path under root, directories included, but git's
