@@ -132,12 +132,7 @@ func TestFakeKeyFirstFound(t *testing.T) {
 	for _, mode := range contentModes {
 		t.Run(mode, func(t *testing.T) {
 			opts := Options{Root: dir}
-			switch mode {
-			case "range":
-				opts.Base, opts.Head = "HEAD~1", "HEAD"
-			case "history":
-				opts.History = true
-			}
+			opts = inMode(opts, mode)
 			res, err := New(opts).Scan(context.Background())
 			if err != nil {
 				t.Fatal(err)

@@ -46,6 +46,34 @@ type contentCase struct {
 // contentModes are the scans of a repository made by contentRepo.
 var contentModes = []string{"tree", "range", "history"}
 
+// inMode is opts for one of contentModes over a contentRepo: the working
+// tree, the range of its last commit, or its whole history.
+func inMode(opts Options, mode string) Options {
+	switch mode {
+	case "range":
+		opts.Base, opts.Head = "HEAD~1", "HEAD"
+	case "history":
+		opts.History = true
+	}
+	return opts
+}
+
+// keyContexts maps the paths of a scan's private-key findings to their
+// contexts; a path listed twice is an error.
+func keyContexts(t *testing.T, res policy.ScanResult) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	for _, f := range res.Findings {
+		if f.Rule == "private-key" {
+			if _, dup := got[f.Location.Path]; dup {
+				t.Errorf("%s listed twice", f.Location.Path)
+			}
+			got[f.Location.Path] = f.Context
+		}
+	}
+	return got
+}
+
 func TestRedTeamContent(t *testing.T) {
 	cases := []contentCase{
 		// class 2: text that does not look like text
@@ -231,12 +259,7 @@ func TestRedTeamContent(t *testing.T) {
 			for _, mode := range contentModes {
 				opts := c.opts
 				opts.Root = dir
-				switch mode {
-				case "range":
-					opts.Base, opts.Head = "HEAD~1", "HEAD"
-				case "history":
-					opts.History = true
-				}
+				opts = inMode(opts, mode)
 				res, err := New(opts).Scan(context.Background())
 				if c.bomb != "" {
 					var bound *ArchiveBoundError
@@ -520,12 +543,7 @@ func TestArchiveBoundNotCached(t *testing.T) {
 	cacheDir := t.TempDir()
 	for _, mode := range contentModes {
 		opts := Options{Root: dir, ArchiveBytes: 1 << 20}
-		switch mode {
-		case "range":
-			opts.Base, opts.Head = "HEAD~1", "HEAD"
-		case "history":
-			opts.History = true
-		}
+		opts = inMode(opts, mode)
 		skip := opts
 		skip.SkipArchiveBounds = true
 		if res := cached(t, cacheDir, skip); !contentSkipped(res, "archive", "dist/bundle.zip") {
@@ -566,12 +584,7 @@ func TestNestedArchiveThatDoesNotOpen(t *testing.T) {
 	dir := contentRepo(t, map[string][]byte{"release/bundle.zip": buf.Bytes()})
 	for _, mode := range contentModes {
 		opts := Options{Root: dir}
-		switch mode {
-		case "range":
-			opts.Base, opts.Head = "HEAD~1", "HEAD"
-		case "history":
-			opts.History = true
-		}
+		opts = inMode(opts, mode)
 		res := scan(t, opts)
 		if !slices.ContainsFunc(res.Findings, func(f policy.Finding) bool { return f.Rule == "github-pat" && f.Context == "" }) {
 			t.Errorf("%s: the token after a broken nested archive: %+v", mode, res.Findings)

@@ -117,22 +117,12 @@ func TestSpacedKeyFound(t *testing.T) {
 	for _, mode := range contentModes {
 		t.Run(mode, func(t *testing.T) {
 			opts := Options{Root: dir}
-			switch mode {
-			case "range":
-				opts.Base, opts.Head = "HEAD~1", "HEAD"
-			case "history":
-				opts.History = true
-			}
+			opts = inMode(opts, mode)
 			res, err := New(opts).Scan(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[string]string{}
-			for _, f := range res.Findings {
-				if f.Rule == "private-key" {
-					got[f.Location.Path] = f.Context
-				}
-			}
+			got := keyContexts(t, res)
 			for name := range keys {
 				if c, ok := got["deploy/"+name]; !ok {
 					t.Errorf("%s: not found (found %v)", name, got)
