@@ -150,11 +150,24 @@ func elisionMarked(l string) bool {
 // as before, let a key written with a space or "-" after every 15
 // characters count as nothing (red team F1); counting every letter would
 // make a long prose placeholder key material.
+//
+// Only lines that are mostly such pieces count (three quarters of their
+// non-space characters): the private-key rule's lazy match can run from a
+// header in a string literal through source code to the next
+// "KEY-----" (a function that builds a PEM block), and identifiers like
+// MarshalPKCS8PrivateKey look random. A key line, however it is
+// separated or prefixed, is nearly all pieces.
 func keyChars(body string) int {
 	n := 0
-	for _, tok := range nonBase64.Split(body, -1) {
-		if len(tok) >= 16 || len(tok) >= 4 && randomChunk(tok) {
-			n += len(tok)
+	for line := range strings.Lines(body) {
+		c := 0
+		for _, tok := range nonBase64.Split(line, -1) {
+			if len(tok) >= 16 || len(tok) >= 4 && randomChunk(tok) {
+				c += len(tok)
+			}
+		}
+		if visible := len(strings.Join(strings.Fields(line), "")); c > 0 && 4*c >= 3*visible {
+			n += c
 		}
 	}
 	return n

@@ -133,3 +133,39 @@ func TestSpacedKeyFound(t *testing.T) {
 		})
 	}
 }
+
+// Source code that builds a key is not one: the rule's lazy match runs
+// from a header in a comment through the code to the next "KEY-----", and
+// identifiers (MarshalPKCS8PrivateKey) look like random pieces; only
+// lines that are mostly such pieces count as key material (counting
+// every piece, the gate failed its own repository on a test helper). A
+// real key with prose lines inside its block is still found.
+func TestKeyBuildingSourceNotAKey(t *testing.T) {
+	src := "// Ed25519KeyPEM returns a key as PKCS#8 PEM\n// (\"-----BEGIN PRIVATE KEY-----\"): made at run time.\n" +
+		"func Ed25519KeyPEM(t testing.TB) string {\n\t_, k, err := ed25519.GenerateKey(rand.Reader)\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n" +
+		"\tder, err := x509.MarshalPKCS8PrivateKey(k)\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n" +
+		"\treturn string(pem.EncodeToMemory(&pem.Block{Type: \"PRIVATE KEY\", Bytes: der}))\n}\n\n" +
+		"// RSAKeyPEM returns a 1024-bit RSA key as PKCS#1 PEM (\"-----BEGIN\n// RSA PRIVATE KEY-----\").\n"
+	lines := strings.Split(strings.TrimSuffix(secretstest.RSAKeyPEM(t), "\n"), "\n")
+	var padded []string
+	for i, l := range lines {
+		padded = append(padded, l)
+		if i > 0 && i < len(lines)-1 {
+			padded = append(padded, "note: this line is prose, not part of the key at all")
+		}
+	}
+	dir := contentRepo(t, map[string][]byte{"keys/keys.go": []byte(src), "deploy/padded.pem": []byte(strings.Join(padded, "\n") + "\n")})
+	for _, mode := range contentModes {
+		res, err := New(inMode(Options{Root: dir}, mode)).Scan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := keyContexts(t, res)
+		if _, ok := got["keys/keys.go"]; ok {
+			t.Errorf("%s: source code that builds a key reported as one", mode)
+		}
+		if _, ok := got["deploy/padded.pem"]; !ok {
+			t.Errorf("%s: a real key with prose lines inside its block not found (found %v)", mode, got)
+		}
+	}
+}
