@@ -48,6 +48,8 @@ var Inputs = map[string]string{
 	"sbom-format":    "sbom-format",
 	"vex":            "vex",
 	"vex-out":        "vex-out",
+	"verify-secrets": "verify-secrets",
+	"deepen":         "deepen",
 	"sign":           "sign",
 	"tlog-upload":    "tlog-upload",
 	"rekor-url":      "rekor-url",
