@@ -81,3 +81,22 @@ func (l *Local) runURL() string {
 	}
 	return l.env("CI_JOB_URL")
 }
+
+// FromDefaultBranch is the range of a run whose event gives no base (a
+// tag, a schedule, a workflow_run of a push...), the one rule of every
+// platform: repo.DefaultBranchBase with the default branch the platform
+// names and the checkout's HEAD (what the scan reads). Without a default
+// branch the whole tree is judged, and unnamed says why.
+func FromDefaultBranch(ctx context.Context, root, defaultBranch, what, unnamed string) (Range, error) {
+	if defaultBranch == "" {
+		return Range{Note: what + ": the whole tree is judged (" + unnamed + ")"}, nil
+	}
+	base, head, note, err := repo.DefaultBranchBase(ctx, root, defaultBranch, "", what)
+	if err != nil {
+		return Range{}, err
+	}
+	if base == "" {
+		return Range{Note: note}, nil
+	}
+	return Range{Base: base, Head: head, Note: note}, nil
+}

@@ -260,23 +260,10 @@ func (a *Action) pushContext(ctx context.Context, root string) (Context, error) 
 	return Context{Base: base, Head: after, Note: note}, nil
 }
 
-// fromDefaultBranch is the range of a run whose event gives no base
-// (repo.DefaultBranchBase with the payload's repository.default_branch,
-// and the checkout's HEAD: what the scan reads). A payload that names no
-// default branch leaves the whole tree, as before.
+// fromDefaultBranch is ci.FromDefaultBranch with the payload's
+// repository.default_branch.
 func (a *Action) fromDefaultBranch(ctx context.Context, root, what string) (Context, error) {
-	def := a.event.Repository.DefaultBranch
-	if def == "" {
-		return Context{Note: what + ": the whole tree is judged (the event names no default branch)"}, nil
-	}
-	base, head, note, err := repo.DefaultBranchBase(ctx, root, def, "", what)
-	if err != nil {
-		return Context{}, err
-	}
-	if base == "" {
-		return Context{Note: note}, nil
-	}
-	return Context{Base: base, Head: head, Note: note}, nil
+	return ci.FromDefaultBranch(ctx, root, a.event.Repository.DefaultBranch, what, "the event names no default branch")
 }
 
 // checkPullRequest is a check_suite's or check_run's range: its first

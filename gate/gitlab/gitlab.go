@@ -186,23 +186,9 @@ func RunContext(ctx context.Context, getenv func(string) string, root string) (C
 	return Context{Base: base, Head: head, Note: note}, nil
 }
 
-// fromDefaultBranch is the range of a pipeline whose variables give no
-// base (repo.DefaultBranchBase with CI_DEFAULT_BRANCH and the checkout's
-// HEAD: what the scan reads). Without CI_DEFAULT_BRANCH the whole tree
-// is judged, as before.
+// fromDefaultBranch is ci.FromDefaultBranch with CI_DEFAULT_BRANCH.
 func fromDefaultBranch(ctx context.Context, getenv func(string) string, root, what string) (Context, error) {
-	def := getenv("CI_DEFAULT_BRANCH")
-	if def == "" {
-		return Context{Note: what + ": the whole tree is judged (CI_DEFAULT_BRANCH is unset)"}, nil
-	}
-	base, head, note, err := repo.DefaultBranchBase(ctx, root, def, "", what)
-	if err != nil {
-		return Context{}, err
-	}
-	if base == "" {
-		return Context{Note: note}, nil
-	}
-	return Context{Base: base, Head: head, Note: note}, nil
+	return ci.FromDefaultBranch(ctx, root, getenv("CI_DEFAULT_BRANCH"), what, "CI_DEFAULT_BRANCH is unset")
 }
 
 func short(sha string) string { return sha[:min(len(sha), 12)] }
