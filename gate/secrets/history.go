@@ -320,12 +320,15 @@ func (h *gitHistory) tags(r *gogit.Repository) error {
 				break
 			}
 		}
-		if len(chain) == 0 {
-			return nil
-		}
 		_, walked := h.trees[target]
 		if h.base != "" && !walked {
 			return nil // not a tag of the range
+		}
+		// the reference's own name: a lightweight tag has nothing else,
+		// and it is published like any other (an annotated tag's object
+		// usually repeats it, and is read below)
+		if len(chain) == 0 || chain[0].Name != ref.Name().Short() {
+			h.names.tagName(target.String(), ref.Name().Short())
 		}
 		for _, t := range chain {
 			h.names.tag(target.String(), t)

@@ -95,6 +95,15 @@ func (n *names) commit(sha, message string, author, committer object.Signature, 
 	}
 }
 
+// tagName notes a tag reference's name (a lightweight tag has nothing
+// else; it is pushed and listed like a branch). The finding is at commit,
+// the commit the tag names.
+func (n *names) tagName(commit, name string) {
+	if n != nil {
+		n.add(name, "", commit, inTagName)
+	}
+}
+
 // tag notes an annotated tag's name, message and tagger identity: a
 // release's notes are pushed and published like a commit's message (red
 // team attack7 F5). The finding is at commit, the commit the tag names.

@@ -79,3 +79,40 @@ func TestTokenInAnnotatedTag(t *testing.T) {
 		})
 	}
 }
+
+// A lightweight tag has no object, only its name, and the name is pushed
+// and listed like a branch's: a token in it is a finding of the range and
+// the history, at the tagged commit (a walk past the annotated-tag fix:
+// without tagName, exit 0 in both modes).
+func TestTokenInLightweightTagName(t *testing.T) {
+	tok := secretstest.GitHubPAT(t)
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	writeFile(t, dir, "README.md", "base\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "base")
+	base := git(t, dir, "rev-parse", "HEAD")
+	writeFile(t, dir, "a.txt", "one\n")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-qm", "one")
+	head := git(t, dir, "rev-parse", "HEAD")
+	git(t, dir, "tag", "rel-"+tok)
+	for _, opts := range []Options{{Root: dir, Base: base, Head: head}, {Root: dir, History: true}} {
+		res, err := New(opts).Scan(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, f := range res.Findings {
+			if f.Rule == "github-pat" && strings.HasSuffix(f.Title, inTagName) && f.Location.Commit == head {
+				n++
+			}
+			if strings.Contains(f.Title+f.Preview, tok[4:14]) {
+				t.Errorf("the finding carries a piece of the token")
+			}
+		}
+		if n != 1 {
+			t.Errorf("history %v: %d findings of the tag's name at %.12s, want 1: %+v", opts.History, n, head, res.Findings)
+		}
+	}
+}
