@@ -21,8 +21,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+# grpcnotrace: see release/build-image.sh (the binary is 35 MB with it, 48 without).
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/secgate ./cmd/secgate \
+    go build -tags grpcnotrace -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/secgate ./cmd/secgate \
  && mkdir -p /dirs/home/nonroot /dirs/tmp
 
 FROM scratch AS release

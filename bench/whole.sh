@@ -23,7 +23,7 @@ db=testdata/osvdb
 GITLEAKS_VERSION=v8.30.1 OSV_SCANNER_VERSION=v2.5.0
 [ -x "$out/bin/gitleaks" ] || GOBIN="$PWD/$out/bin" go install "github.com/zricethezav/gitleaks/v8@$GITLEAKS_VERSION"
 [ -x "$out/bin/osv-scanner" ] || GOBIN="$PWD/$out/bin" go install "github.com/google/osv-scanner/v2/cmd/osv-scanner@$OSV_SCANNER_VERSION"
-go build -trimpath -ldflags "-s -w" -o "$out/bin/secgate" ./cmd/secgate
+go build -tags grpcnotrace -trimpath -ldflags "-s -w" -o "$out/bin/secgate" ./cmd/secgate
 go build -o "$out/bin/gentree" ./bench/gentree
 
 self="$out/self"
