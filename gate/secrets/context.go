@@ -509,9 +509,13 @@ func localHost(h string) bool {
 }
 
 // keyBody: a private key match holds a key — at least 64 characters of
-// base64 between its armour lines, once comment markers, string quotes and
-// PEM headers (Proc-Type:, DEK-Info:) are taken off each line. Docs write
-// "<Private key data here.>" or "MIIEv...": placeholders, not keys.
+// base64 between its armour lines, once each line's layout is taken off
+// as the detector takes it off (keyLine: comment markers, quotes, string
+// concatenation) and PEM headers (Proc-Type:, DEK-Info:) are left out.
+// Docs write "<Private key data here.>" or "MIIEv...": placeholders, not
+// keys. keyBody trimmed every line's trailing '+' and leading '/' before,
+// base64's own characters: a one-line Ed25519 body (64 characters) ending
+// in '+' counted 63, and such a key was left in the output unredacted.
 func keyBody(secret string) bool {
 	begin := strings.Index(secret, "-----BEGIN")
 	if begin < 0 {
@@ -526,9 +530,7 @@ func keyBody(secret string) bool {
 	}
 	var b64 strings.Builder
 	for _, line := range strings.FieldsFunc(strings.ReplaceAll(rest, `\n`, "\n"), func(r rune) bool { return r == '\n' || r == '\r' }) {
-		line = strings.TrimSpace(line)
-		line = strings.TrimLeft(line, "/#*;-'\" \t")
-		line = strings.TrimRight(line, "\\'\",+ \t")
+		line = keyLine(line)
 		if strings.Contains(line, ":") { // a PEM header
 			continue
 		}
