@@ -45,7 +45,7 @@ type Scanner struct {
 	Name     string `json:"name"`
 	Status   string `json:"status"`
 	Findings int    `json:"findings"`
-	Engine   string `json:"engine,omitempty"` // gitleaks v8.30.1, osv-scanner v2.5.0
+	Engine   string `json:"engine,omitempty"` // gitleaks v8.30.1, osv-scalibr v0.4.6-…
 }
 
 // Exception is a finding the policy let through.
