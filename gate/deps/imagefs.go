@@ -165,22 +165,28 @@ func openImage(file, scratch string, keep keepFunc) (*imageFS, error) {
 	} else {
 		scalibrlog.Warnf("image %s: no config (%v): layers without commands", file, err)
 	}
-	chains, err := chainLayers(layers, history)
+	im, err := newImageFS(layers, history, scratch, keep)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", file, err)
 	}
+	return im, nil
+}
+
+// newImageFS reads the layers in order.
+func newImageFS(layers []v1.Layer, history []v1.History, scratch string, keep keepFunc) (*imageFS, error) {
+	chains := chainLayers(layers, history)
 	if len(chains) == 0 {
-		return nil, fmt.Errorf("image %s: %w", file, errNoLayers)
+		return nil, errNoLayers
 	}
 	blob, err := os.CreateTemp(scratch, "secgate-image-*")
 	if err != nil {
-		return nil, fmt.Errorf("image %s: a file for its contents: %w", file, err)
+		return nil, fmt.Errorf("a file for the image's contents: %w", err)
 	}
 	im := &imageFS{layers: layers, chains: chains, root: &node{}, blob: blob}
 	for i, l := range layers {
 		if err := im.readLayer(i, l, keep); err != nil {
 			im.close()
-			return nil, fmt.Errorf("image %s, layer %d: %w", file, i, err)
+			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
 	}
 	return im, nil
@@ -202,7 +208,7 @@ func (im *imageFS) close() {
 // chain layer an entry of the history, the empty ones (ENV, CMD, …) with
 // no layer; a history that does not count the layers is ignored (one
 // chain layer a layer, no commands).
-func chainLayers(layers []v1.Layer, history []v1.History) ([]chainLayer, error) {
+func chainLayers(layers []v1.Layer, history []v1.History) []chainLayer {
 	diffIDs := make([]string, len(layers))
 	for i, l := range layers {
 		if d, err := l.DiffID(); err == nil {
@@ -225,7 +231,7 @@ func chainLayers(layers []v1.Layer, history []v1.History) ([]chainLayer, error) 
 		for i := range layers {
 			out = append(out, chainLayer{diffID: diffIDs[i], top: i, own: true})
 		}
-		return out, nil
+		return out
 	}
 	next := 0
 	for _, h := range history {
@@ -236,7 +242,7 @@ func chainLayers(layers []v1.Layer, history []v1.History) ([]chainLayer, error) 
 		out = append(out, chainLayer{diffID: diffIDs[next], command: h.CreatedBy, top: next, own: true})
 		next++
 	}
-	return out, nil
+	return out
 }
 
 // entryAPI is a tar entry for FileRequired, before it is in the tree.
