@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -60,6 +61,8 @@ func benchImage(b *testing.B) string {
 // the reading is measured, not matching).
 func BenchmarkImageScan(b *testing.B) {
 	archive := benchImage(b)
+	scalibrEngine{}.setLogger(slog.DiscardHandler)
+	b.Cleanup(func() { scalibrEngine{}.setLogger(slog.Default().Handler()) })
 	for b.Loop() {
 		actions, _, err := newActions(New(Options{OfflineDB: sharedDB}).opts)
 		if err != nil {
