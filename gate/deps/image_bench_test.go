@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,30 +58,44 @@ func benchImage(b *testing.B) string {
 	return imagetest.Archive(b, "registry.example/bench:1.0", appendLayers(b, img, base, app, upgrade))
 }
 
-// BenchmarkImageScan reads benchImage's packages and the layer of each
-// with the engine (offline, the shared database: no Debian data, so only
-// the reading is measured, not matching).
+// BenchmarkImageScan reads an image's packages and the layer of each
+// with the engine (offline, the shared database: no Debian or Alpine data,
+// so the reading is measured, not matching): benchImage, and the largest
+// of osv-scalibr's test images (Alpine 3 with packages added, 38 MB).
 func BenchmarkImageScan(b *testing.B) {
-	archive := benchImage(b)
+	var alpine string
+	for _, f := range scalibrImages(b) {
+		if filepath.Base(f) == "alpine-with-packages.tar" {
+			alpine = f
+		}
+	}
 	scalibrEngine{}.setLogger(slog.DiscardHandler)
 	b.Cleanup(func() { scalibrEngine{}.setLogger(slog.Default().Handler()) })
-	for b.Loop() {
-		actions, _, err := newActions(New(Options{OfflineDB: sharedDB}).opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		actions.Image = archive
-		res, err := scalibrEngine{}.scanImage(context.Background(), actions)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for _, src := range res.Results {
-			n += len(src.Packages)
-		}
-		if n != 251 {
-			b.Fatalf("%d packages, want 251", n)
-		}
+	for _, c := range []struct {
+		name     string
+		archive  string
+		packages int
+	}{{"app", benchImage(b), 251}, {"alpine-with-packages", alpine, 31}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				actions, _, err := newActions(New(Options{OfflineDB: sharedDB}).opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				actions.Image = c.archive
+				res, err := scalibrEngine{}.scanImage(context.Background(), actions)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for _, src := range res.Results {
+					n += len(src.Packages)
+				}
+				if n != c.packages {
+					b.Fatalf("%d packages, want %d", n, c.packages)
+				}
+			}
+		})
 	}
 }
 
@@ -93,4 +109,21 @@ func appendLayers(b *testing.B, img v1.Image, layers ...[]imagetest.Entry) v1.Im
 		}
 	}
 	return img
+}
+
+// scalibrImages are the docker-built images osv-scalibr's module carries
+// as its layerscanning tests' data (Alpine with and without packages,
+// deleted and recreated files, symlink attacks, cycles and depth), read
+// from the module cache.
+func scalibrImages(t testing.TB) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/google/osv-scalibr").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "artifact", "image", "layerscanning", "image", "testdata", "*.tar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("osv-scalibr's test images: %v %v", files, err)
+	}
+	return files
 }

@@ -184,7 +184,12 @@ func engineImage(t *testing.T, e engine, actions scanActions) string {
 	t.Helper()
 	res, err := e.scanImage(context.Background(), actions)
 	var b strings.Builder
-	fmt.Fprintf(&b, "error: %v\n", err)
+	switch {
+	case err == nil, errors.Is(err, errNoPackagesFound):
+		fmt.Fprintf(&b, "error: %v\n", err)
+	default:
+		b.WriteString("error: the image does not read (in each engine's words)\n")
+	}
 	if m := res.ImageMetadata; m != nil {
 		fmt.Fprintf(&b, "os: %q\n", m.OS)
 		for i, l := range m.LayerMetadata {
