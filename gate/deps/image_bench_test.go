@@ -28,7 +28,7 @@ func benchImage(b *testing.B) string {
 	for i := range 200 {
 		fmt.Fprintf(&status, "Package: pkg%d\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.%d-1\nDescription: p\n\n", i, i)
 	}
-	doc := strings.Repeat("license text ", 160)  // ~2 KB
+	doc := strings.Repeat("license text ", 160)    // ~2 KB
 	exe := strings.Repeat("\x7fELF not Go ", 1700) // ~20 KB
 	src := strings.Repeat("module.exports = 1;\n", 500)
 	base := []imagetest.Entry{
