@@ -79,6 +79,9 @@ type version struct {
 	modTime time.Time
 	target  []string // a symlink's target, absolute, as components
 	content *content // a file's (shared by its hardlinks)
+	// hardlink: the file was named by a hard link entry (layerscanning
+	// read those as dangling symlinks: TestEnginesDifferOnHardlinks).
+	hardlink bool
 }
 
 // content locates a file's bytes: in its layer (the ordinal of its tar
@@ -389,7 +392,7 @@ func (im *imageFS) readLayer(i int, l v1.Layer, keep keepFunc) error {
 				scalibrlog.Warnf("skipping hard link %q -> %q: no such file in the image", h.Name, h.Linkname)
 				continue
 			}
-			v.kind, v.size, v.mode, v.content = kindFile, target.size, target.mode, target.content
+			v.kind, v.size, v.mode, v.content, v.hardlink = kindFile, target.size, target.mode, target.content, true
 			if !target.content.kept && keep(strings.Join(comps, "/"), fileInfo{name: base, v: target}) {
 				if err := im.load(target.content); err != nil {
 					return err
