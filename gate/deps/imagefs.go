@@ -2,6 +2,7 @@ package deps
 
 import (
 	"archive/tar"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -153,7 +154,7 @@ type keepFunc func(path string, info fs.FileInfo) bool
 // openImage reads the docker-archive file: its config's history, then
 // every layer, keeping the contents keep wants in a file under scratch
 // (removed by close).
-func openImage(file, scratch string, keep keepFunc) (*imageFS, error) {
+func openImage(ctx context.Context, file, scratch string, keep keepFunc) (*imageFS, error) {
 	img, err := tarball.ImageFromPath(file, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading image %s: %w", file, err)
@@ -168,7 +169,7 @@ func openImage(file, scratch string, keep keepFunc) (*imageFS, error) {
 	} else {
 		scalibrlog.Warnf("image %s: no config (%v): layers without commands", file, err)
 	}
-	im, err := newImageFS(layers, history, scratch, keep)
+	im, err := newImageFS(ctx, layers, history, scratch, keep)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", file, err)
 	}
@@ -176,7 +177,7 @@ func openImage(file, scratch string, keep keepFunc) (*imageFS, error) {
 }
 
 // newImageFS reads the layers in order.
-func newImageFS(layers []v1.Layer, history []v1.History, scratch string, keep keepFunc) (*imageFS, error) {
+func newImageFS(ctx context.Context, layers []v1.Layer, history []v1.History, scratch string, keep keepFunc) (*imageFS, error) {
 	chains := chainLayers(layers, history)
 	if len(chains) == 0 {
 		return nil, errNoLayers
@@ -187,7 +188,7 @@ func newImageFS(layers []v1.Layer, history []v1.History, scratch string, keep ke
 	}
 	im := &imageFS{layers: layers, chains: chains, root: &node{}, blob: blob}
 	for i, l := range layers {
-		if err := im.readLayer(i, l, keep); err != nil {
+		if err := im.readLayer(ctx, i, l, keep); err != nil {
 			im.close()
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
@@ -312,7 +313,7 @@ func symlinkTarget(dir []string, target string) ([]string, bool) {
 }
 
 // readLayer adds layer i's entries to the tree.
-func (im *imageFS) readLayer(i int, l v1.Layer, keep keepFunc) error {
+func (im *imageFS) readLayer(ctx context.Context, i int, l v1.Layer, keep keepFunc) error {
 	rc, err := l.Uncompressed()
 	if err != nil {
 		return err
@@ -320,6 +321,9 @@ func (im *imageFS) readLayer(i int, l v1.Layer, keep keepFunc) error {
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	for ordinal := 0; ; ordinal++ {
+		if ordinal%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		h, err := tr.Next()
 		if err == io.EOF {
 			return nil

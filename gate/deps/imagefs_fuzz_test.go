@@ -3,6 +3,7 @@ package deps
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"hash/fnv"
 	"io"
@@ -63,7 +64,7 @@ func FuzzImageLayers(f *testing.F) {
 			_, _ = h.Write([]byte(p))
 			return h.Sum32()%2 == 0
 		}
-		im, err := newImageFS(layers, nil, t.TempDir(), keep)
+		im, err := newImageFS(context.Background(), layers, nil, t.TempDir(), keep)
 		if err != nil {
 			return
 		}

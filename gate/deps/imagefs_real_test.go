@@ -1,6 +1,7 @@
 package deps
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -111,7 +112,7 @@ func TestImageFSAgreesWithLayerscanning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			im, err := openImage(file, t.TempDir(), keepNone)
+			im, err := openImage(context.Background(), file, t.TempDir(), keepNone)
 			if err != nil {
 				t.Fatal(err)
 			}

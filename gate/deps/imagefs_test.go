@@ -324,7 +324,7 @@ func readerOf(t *testing.T, keep keepFunc, layers ...[]imagetest.Entry) *imageFS
 	for _, es := range layers {
 		ls = append(ls, imagetest.Layer(t, es...))
 	}
-	im, err := newImageFS(ls, nil, t.TempDir(), keep)
+	im, err := newImageFS(context.Background(), ls, nil, t.TempDir(), keep)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (vulnResult
 		return vulnResults{}, err
 	}
 	defer cleanup()
-	img, err := openImage(a.Image, dir, wanted(exts))
+	img, err := openImage(ctx, a.Image, dir, wanted(exts))
 	if err != nil {
 		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
 	}
