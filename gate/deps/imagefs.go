@@ -37,23 +37,29 @@ import (
 // rules are layerscanning's where it is right, so that TestEnginesAgree
 // holds, and the image's where it is not (imageFSDifferences in the tests).
 
+// imageLimits bound what reading an image may cost.
+type imageLimits struct {
+	// fileBytes: a file of this size or more is left out of the image, as
+	// layerscanning (DefaultMaxFileBytes) left it out.
+	fileBytes int64
+	// entries bounds the tree's memory: files, directories, links and
+	// whiteouts of all layers together (a large real image has a few
+	// hundred thousand). layerscanning had no bound.
+	entries int
+	// keptBytes bounds the temporary file of kept contents (a
+	// decompression bomb of many files just under fileBytes).
+	keptBytes int64
+}
+
+var defaultImageLimits = imageLimits{fileBytes: 1 << 30, entries: 1 << 21, keptBytes: 32 << 30}
+
 const (
-	// maxImageFileBytes: a file of this size or more is left out of the
-	// image, as layerscanning (DefaultMaxFileBytes) left it out.
-	maxImageFileBytes = 1 << 30
 	// maxSymlinkDepth is how deep links may nest (layerscanning's
 	// DefaultMaxSymlinkDepth): a deeper one is an error, not a loop.
 	maxSymlinkDepth = 6
-	// maxImageEntries bounds the tree's memory: files, directories, links
-	// and whiteouts of all layers together (a large real image has a few
-	// hundred thousand). layerscanning had no bound.
-	maxImageEntries = 1 << 21
 	// maxImagePath: no Linux path is longer (PATH_MAX); a longer tar name
 	// cannot be a file of the running container.
 	maxImagePath = 4096
-	// maxKeptBytes bounds the temporary file of kept contents (a
-	// decompression bomb of many files just under maxImageFileBytes).
-	maxKeptBytes = 32 << 30
 
 	whiteoutPrefix = ".wh."
 	opaqueMarker   = ".wh..wh..opq"
@@ -141,6 +147,7 @@ type imageFS struct {
 	chains  []chainLayer
 	root    *node
 	entries int
+	limits  imageLimits
 
 	mu       sync.Mutex // guards blob, blobSize and content loading
 	blob     *os.File
@@ -169,7 +176,7 @@ func openImage(ctx context.Context, file, scratch string, keep keepFunc) (*image
 	} else {
 		scalibrlog.Warnf("image %s: no config (%v): layers without commands", file, err)
 	}
-	im, err := newImageFS(ctx, layers, history, scratch, keep)
+	im, err := newImageFS(ctx, layers, history, scratch, keep, defaultImageLimits)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", file, err)
 	}
@@ -177,7 +184,7 @@ func openImage(ctx context.Context, file, scratch string, keep keepFunc) (*image
 }
 
 // newImageFS reads the layers in order.
-func newImageFS(ctx context.Context, layers []v1.Layer, history []v1.History, scratch string, keep keepFunc) (*imageFS, error) {
+func newImageFS(ctx context.Context, layers []v1.Layer, history []v1.History, scratch string, keep keepFunc, limits imageLimits) (*imageFS, error) {
 	chains := chainLayers(layers, history)
 	if len(chains) == 0 {
 		return nil, errNoLayers
@@ -186,7 +193,7 @@ func newImageFS(ctx context.Context, layers []v1.Layer, history []v1.History, sc
 	if err != nil {
 		return nil, fmt.Errorf("a file for the image's contents: %w", err)
 	}
-	im := &imageFS{layers: layers, chains: chains, root: &node{}, blob: blob}
+	im := &imageFS{layers: layers, chains: chains, root: &node{}, blob: blob, limits: limits}
 	for i, l := range layers {
 		if err := im.readLayer(ctx, i, l, keep); err != nil {
 			im.close()
@@ -362,8 +369,8 @@ func (im *imageFS) readLayer(ctx context.Context, i int, l v1.Layer, keep keepFu
 		case tar.TypeDir:
 			v.kind, v.mode = kindDir, info.Mode()|fs.ModeDir
 		case tar.TypeReg:
-			if h.Size >= maxImageFileBytes {
-				scalibrlog.Infof("skipping file %q: %d bytes, over the limit of %d", h.Name, h.Size, maxImageFileBytes)
+			if h.Size >= im.limits.fileBytes {
+				scalibrlog.Infof("skipping file %q: %d bytes, over the limit of %d", h.Name, h.Size, im.limits.fileBytes)
 				continue
 			}
 			v.kind, v.size = kindFile, h.Size
@@ -417,9 +424,8 @@ func (im *imageFS) add(layer int, comps []string, v version) error {
 	if err != nil {
 		return err
 	}
-	im.entries++
-	if im.entries > maxImageEntries {
-		return fmt.Errorf("more than %d files, directories and links: not read", maxImageEntries)
+	if err := im.count(); err != nil {
+		return err
 	}
 	parent.child(comps[len(comps)-1], true).set(v, false)
 	return nil
@@ -433,14 +439,22 @@ func (im *imageFS) ensureDirs(layer int, comps []string) (*node, error) {
 	for _, c := range comps {
 		n = n.child(c, true)
 		if k := len(n.versions); k == 0 || n.versions[k-1].layer != layer {
-			im.entries++
-			if im.entries > maxImageEntries {
-				return nil, fmt.Errorf("more than %d files, directories and links: not read", maxImageEntries)
+			if err := im.count(); err != nil {
+				return nil, err
 			}
 			n.set(version{layer: layer, kind: kindDir, mode: fs.ModeDir}, true)
 		}
 	}
 	return n, nil
+}
+
+// count counts one more entry of the tree against the bound.
+func (im *imageFS) count() error {
+	im.entries++
+	if im.entries > im.limits.entries {
+		return fmt.Errorf("more than %d files, directories and links: the image is not read", im.limits.entries)
+	}
+	return nil
 }
 
 // hardlinkTarget is the file a hard link of layer i names: in the layer
@@ -461,8 +475,8 @@ func (im *imageFS) keep(c *content, r io.Reader, size int64) error {
 }
 
 func (im *imageFS) keepLocked(c *content, r io.Reader, size int64) error {
-	if im.blobSize+size > maxKeptBytes {
-		return fmt.Errorf("the files extractors read are more than %d bytes together: not read", int64(maxKeptBytes))
+	if im.blobSize+size > im.limits.keptBytes {
+		return fmt.Errorf("the files extractors read are more than %d bytes together: the image is not read", im.limits.keptBytes)
 	}
 	n, err := io.Copy(im.blob, io.LimitReader(r, size))
 	if err != nil {

@@ -64,7 +64,7 @@ func FuzzImageLayers(f *testing.F) {
 			_, _ = h.Write([]byte(p))
 			return h.Sum32()%2 == 0
 		}
-		im, err := newImageFS(context.Background(), layers, nil, t.TempDir(), keep)
+		im, err := newImageFS(context.Background(), layers, nil, t.TempDir(), keep, defaultImageLimits)
 		if err != nil {
 			return
 		}

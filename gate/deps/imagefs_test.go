@@ -324,7 +324,7 @@ func readerOf(t *testing.T, keep keepFunc, layers ...[]imagetest.Entry) *imageFS
 	for _, es := range layers {
 		ls = append(ls, imagetest.Layer(t, es...))
 	}
-	im, err := newImageFS(context.Background(), ls, nil, t.TempDir(), keep)
+	im, err := newImageFS(context.Background(), ls, nil, t.TempDir(), keep, defaultImageLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,5 +435,34 @@ func TestImageFSNeverReadsTheHost(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(host, "os-release")); err != nil {
 		t.Fatal(err) // the file is there to be read, had the reader gone to the host
+	}
+}
+
+// The reader's bounds, made small: a file at the size bound is left out
+// (as layerscanning left it out), an image with more entries than the
+// bound or more kept content than the bound is refused, naming the bound.
+func TestImageFSBounds(t *testing.T) {
+	layer := []v1.Layer{imagetest.Layer(t, file("small", "1234"), file("big", "12345678"), file("d/e/f", "x"))}
+	im, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.close()
+	v := im.chainView(0)
+	if got, err := readAll(v, "small"); err != nil || got != "1234" {
+		t.Errorf("small: %q %v", got, err)
+	}
+	if _, err := v.Stat("big"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a file at the size bound is there: %v", err)
+	}
+	// small, big's place not taken, d, d/e, d/e/f: 4 entries.
+	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 3, keptBytes: 100}); err == nil || !strings.Contains(err.Error(), "more than 3 files, directories and links") {
+		t.Errorf("entries over the bound: err = %v", err)
+	}
+	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 4}); err == nil || !strings.Contains(err.Error(), "more than 4 bytes together") {
+		t.Errorf("kept content over the bound: err = %v", err)
+	}
+	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 5}); err != nil {
+		t.Errorf("within every bound: %v", err)
 	}
 }
