@@ -35,7 +35,8 @@ import (
 // trace), which linked Docker's daemon client and OpenTelemetry's HTTP
 // instrumentation (44 packages) for a tarball the gate reads itself. The
 // rules are layerscanning's where it is right, so that TestEnginesAgree
-// holds, and the image's where it is not (imageFSDifferences in the tests).
+// holds, and the image's where it is not (opaque whiteouts, hard links:
+// TestEnginesDifferOnOpaqueWhiteouts and TestEnginesDifferOnHardlinks).
 
 // imageLimits bound what reading an image may cost.
 type imageLimits struct {
