@@ -58,6 +58,15 @@ const (
 	// maxSymlinkDepth is how deep links may nest (layerscanning's
 	// DefaultMaxSymlinkDepth): a deeper one is an error, not a loop.
 	maxSymlinkDepth = 6
+	// maxSymlinkFollows bounds the links one lookup follows in all, as
+	// Linux does (MAXSYMLINKS, 40): the depth bound alone let links whose
+	// targets name other links many times over (b -> a/a/a/…, c -> b/b/b/…)
+	// cost the length of a target to the power of the depth; four levels
+	// of 200 took 18 s (TestImageFSSymlinkFanout).
+	maxSymlinkFollows = 40
+	// maxLazyLoads bounds the files read again from their layer on open
+	// (load); a real image needs a handful.
+	maxLazyLoads = 256
 	// maxImagePath: no Linux path is longer (PATH_MAX); a longer tar name
 	// cannot be a file of the running container.
 	maxImagePath = 4096
@@ -150,9 +159,12 @@ type imageFS struct {
 	entries int
 	limits  imageLimits
 
-	mu       sync.Mutex // guards blob, blobSize and content loading
-	blob     *os.File
-	blobSize int64
+	mu        sync.Mutex // guards blob, blobSize, content loading and the counts below
+	blob      *os.File
+	blobSize  int64
+	pending   []*content // contents hard links want kept (loadPending)
+	lazyLoads int        // contents read again on open (load)
+	loadErr   error
 }
 
 // keepFunc says whether an extractor wants the file at path (relative to
@@ -201,7 +213,63 @@ func newImageFS(ctx context.Context, layers []v1.Layer, history []v1.History, sc
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
 	}
+	if err := im.loadPending(ctx); err != nil {
+		im.close()
+		return nil, err
+	}
 	return im, nil
+}
+
+// loadPending keeps the contents hard links asked for: one pass over each
+// layer that has any.
+func (im *imageFS) loadPending(ctx context.Context) error {
+	byLayer := map[int]map[int]*content{}
+	for _, c := range im.pending {
+		if byLayer[c.layer] == nil {
+			byLayer[c.layer] = map[int]*content{}
+		}
+		byLayer[c.layer][c.ordinal] = c
+	}
+	im.pending = nil
+	for layer, want := range byLayer {
+		if err := im.loadFrom(ctx, layer, want); err != nil {
+			return fmt.Errorf("layer %d: %w", layer, err)
+		}
+	}
+	return nil
+}
+
+// loadFrom reads layer again and keeps the contents of the entries want
+// names by ordinal.
+func (im *imageFS) loadFrom(ctx context.Context, layer int, want map[int]*content) error {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if im.blob == nil {
+		return errors.New("image closed")
+	}
+	rc, err := im.layers[layer].Uncompressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	left := len(want)
+	for ordinal := 0; left > 0; ordinal++ {
+		if ordinal%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		h, err := tr.Next()
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", ordinal, err)
+		}
+		if c := want[ordinal]; c != nil && !c.kept {
+			if err := im.keepLocked(c, tr, h.Size); err != nil {
+				return err
+			}
+			left--
+		}
+	}
+	return nil
 }
 
 func (im *imageFS) close() {
@@ -385,6 +453,10 @@ func (im *imageFS) readLayer(ctx context.Context, i int, l v1.Layer, keep keepFu
 			if h.Linkname == "" {
 				return fmt.Errorf("symlink %q has no target", h.Name)
 			}
+			if len(h.Linkname) > maxImagePath {
+				scalibrlog.Warnf("skipping symlink %q: a target of %d bytes", h.Name, len(h.Linkname))
+				continue
+			}
 			t, ok := symlinkTarget(dir, h.Linkname)
 			if !ok {
 				scalibrlog.Warnf("skipping symlink %q -> %q: it points outside the image root", h.Name, h.Linkname)
@@ -406,9 +478,12 @@ func (im *imageFS) readLayer(ctx context.Context, i int, l v1.Layer, keep keepFu
 			}
 			v.kind, v.size, v.mode, v.content, v.hardlink = kindFile, target.size, target.mode, target.content, true
 			if !target.content.kept && keep(strings.Join(comps, "/"), fileInfo{name: base, v: target}) {
-				if err := im.load(target.content); err != nil {
-					return err
-				}
+				// kept once all layers are read, in one more pass over
+				// each layer that has such files (loadPending): reading
+				// the layer again here for each link made a layer of
+				// many links behind a large file cost one decompression
+				// of the layer a link
+				im.pending = append(im.pending, target.content)
 			}
 		default:
 			continue // devices, fifos: nothing an extractor reads
@@ -491,31 +566,36 @@ func (im *imageFS) keepLocked(c *content, r io.Reader, size int64) error {
 	return nil
 }
 
-// load reads a content not kept from its layer again.
+// load reads a content not kept from its layer again: a file an
+// extractor opens though it did not ask for it when the layers were read
+// (an os-release behind a link, a Homebrew formula). Each such read
+// decompresses the layer up to the file, so an image gets maxLazyLoads of
+// them; past that the file does not open and the scan fails (loadErr): a
+// crafted image of many such files behind a large one would otherwise
+// cost a decompression of that layer each.
 func (im *imageFS) load(c *content) error {
 	im.mu.Lock()
-	defer im.mu.Unlock()
-	if c.kept {
+	kept := c.kept
+	if !kept {
+		im.lazyLoads++
+		if im.lazyLoads > maxLazyLoads {
+			im.loadErr = fmt.Errorf("the extractors opened more than %d files of the image outside the files they ask for: the image is not read further", maxLazyLoads)
+			im.mu.Unlock()
+			return im.loadErr
+		}
+	}
+	im.mu.Unlock()
+	if kept {
 		return nil
 	}
-	if im.blob == nil {
-		return errors.New("image closed")
-	}
-	rc, err := im.layers[c.layer].Uncompressed()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for ordinal := 0; ; ordinal++ {
-		h, err := tr.Next()
-		if err != nil {
-			return fmt.Errorf("layer %d: entry %d: %w", c.layer, c.ordinal, err)
-		}
-		if ordinal == c.ordinal {
-			return im.keepLocked(c, tr, h.Size)
-		}
-	}
+	return im.loadFrom(context.Background(), c.layer, map[int]*content{c.ordinal: c})
+}
+
+// failed is the error that made a file of the image not open, if any.
+func (im *imageFS) failed() error {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.loadErr
 }
 
 // view is the image's filesystem made of the layers bottom..top: a chain
@@ -576,6 +656,12 @@ var errSymlinkDepth = errors.New("symlink depth exceeded")
 // resolved from the root. It returns the node, its version and the floor
 // for its children.
 func (v view) walk(comps []string, follow bool, depth int) (*node, *version, int, error) {
+	follows := maxSymlinkFollows
+	return v.resolve(comps, follow, depth, &follows)
+}
+
+// resolve is walk with the lookup's budget of links followed.
+func (v view) resolve(comps []string, follow bool, depth int, follows *int) (*node, *version, int, error) {
 	n, ver, floor := v.im.root, &rootVersion, v.bottom
 	if len(comps) == 0 {
 		return n, ver, floor, nil
@@ -599,8 +685,11 @@ func (v view) walk(comps []string, follow bool, depth int) (*node, *version, int
 			return nil, nil, 0, fs.ErrNotExist
 		}
 		if cv.kind == kindSymlink && (i < len(comps)-1 || follow) {
+			if *follows--; *follows < 0 {
+				return nil, nil, 0, errSymlinkDepth
+			}
 			var err error
-			if n, ver, floor, err = v.walk(cv.target, true, depth+1); err != nil {
+			if n, ver, floor, err = v.resolve(cv.target, true, depth+1, follows); err != nil {
 				return nil, nil, 0, err
 			}
 			continue

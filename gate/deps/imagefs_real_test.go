@@ -112,7 +112,7 @@ func TestImageFSAgreesWithLayerscanning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			im, err := openImage(context.Background(), file, t.TempDir(), keepNone)
+			im, err := openImage(context.Background(), file, t.TempDir(), keepAll) // every file is compared: kept in one pass, not read again one by one (maxLazyLoads)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,6 +42,9 @@ func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (vulnResult
 	if err != nil {
 		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
 	}
+	if err := img.failed(); err != nil {
+		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
+	}
 	if err := logStatuses(statuses, "/", nil); err != nil {
 		return vulnResults{}, err
 	}
@@ -53,6 +56,9 @@ func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (vulnResult
 		meta.LayerMetadata = append(meta.LayerMetadata, layerMetadata{DiffID: c.diffID, Command: c.command, IsEmpty: c.empty})
 	}
 	if err := attributeLayers(ctx, img, inv.Packages, exts); err != nil {
+		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
+	}
+	if err := img.failed(); err != nil {
 		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
 	}
 	if len(inv.Packages) == 0 {
