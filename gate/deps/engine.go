@@ -24,7 +24,8 @@ type scanActions struct {
 	HTTPClient       *http.Client
 	RequestUserAgent string
 
-	Image string // a docker-archive file, for scanImage
+	Image     string // a docker-archive file, for scanImage
+	ScratchIn string // where the image's contents go when TMPDIR is not writable
 }
 
 // errNoPackagesFound: the library found no package at all.

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/osv-scalibr/artifact/image/layerscanning/image"
-	"github.com/google/osv-scalibr/artifact/image/layerscanning/trace"
 	cpb "github.com/google/osv-scalibr/binary/proto/config_go_proto"
 	"github.com/google/osv-scalibr/enricher"
 	"github.com/google/osv-scalibr/enricher/vulnmatch/osvdev"
@@ -189,56 +187,6 @@ func (e scalibrEngine) scan(ctx context.Context, a scanActions) (vulnResults, er
 		return vulnResults{}, err
 	}
 	return buildResults(append(scannable, unscannable...), vulns, nil), nil
-}
-
-func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (vulnResults, error) {
-	img, err := image.FromTarball(a.Image, image.DefaultConfig())
-	if err != nil {
-		return vulnResults{}, err
-	}
-	defer func() {
-		if err := img.CleanUp(); err != nil {
-			scalibrlog.Errorf("Failed to clean up image: %s", err)
-		}
-	}()
-	chain, err := img.ChainLayers()
-	if err != nil {
-		return vulnResults{}, fmt.Errorf("failed to scan container image: failed to get chain layers: %w", err)
-	}
-	exts, err := newExtractors(protoConfig(a), forImage)
-	if err != nil {
-		return vulnResults{}, err
-	}
-	cfg := &filesystem.Config{
-		Extractors: exts,
-		ScanRoots:  []*scalibrfs.ScanRoot{{FS: img.FS()}},
-		Stats:      stats.NoopCollector{},
-	}
-	inv, statuses, err := filesystem.Run(ctx, cfg)
-	if err != nil {
-		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
-	}
-	if err := logStatuses(statuses, "/", nil); err != nil {
-		return vulnResults{}, err
-	}
-	trace.PopulateLayerDetails(ctx, &inv, chain, exts, cfg)
-	if len(inv.Packages) == 0 {
-		return vulnResults{}, errNoPackagesFound
-	}
-	scannable, unscannable := splitScannable(inv.Packages, true)
-	vulns, err := matchPackages(ctx, a, scannable)
-	if err != nil {
-		return vulnResults{}, err
-	}
-	var meta *imageMetadata
-	if len(inv.ContainerImageMetadata) > 0 {
-		cim := inv.ContainerImageMetadata[0]
-		meta = &imageMetadata{OS: cim.OSInfo["PRETTY_NAME"]}
-		for _, l := range cim.LayerMetadata {
-			meta.LayerMetadata = append(meta.LayerMetadata, layerMetadata{DiffID: l.DiffID.String(), Command: l.Command, IsEmpty: l.IsEmpty, BaseImageIndex: l.BaseImageIndex})
-		}
-	}
-	return buildResults(append(scannable, unscannable...), vulns, meta), nil
 }
 
 // match matches packages given by ecosystem, name and version directly:

@@ -215,6 +215,13 @@ func TestEnginesAgree(t *testing.T) {
 		{"Debian image without Debian data", Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + debian}}},
 		{"Debian and Alpine images with OS data", Options{Root: t.TempDir(), OfflineDB: osDB, Images: []string{"docker-archive:" + debianApp, "docker-archive:" + alpine}}},
 	}
+	// The image reader's rules (imagefs_test.go), each in an image.
+	for _, img := range ruleImages(t, hostFiles(t)) {
+		cases = append(cases, struct {
+			name string
+			opts Options
+		}{"image: " + img.name, Options{Root: t.TempDir(), OfflineDB: osDB, Images: []string{"docker-archive:" + img.archive}}})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var want, got string

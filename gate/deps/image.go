@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/secgate/secgate/gate/repo"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -82,7 +83,7 @@ func (s *Scanner) scanImage(ctx context.Context, opts Options, ref string) (poli
 	if err != nil {
 		return policy.ScanResult{}, err
 	}
-	actions.Image = abs
+	actions.Image, actions.ScratchIn = abs, repo.GitDir(opts.Root)
 	res, logs, err := runLibrary(ctx, opts.Logger, func(e engine) (vulnResults, error) { return e.scanImage(ctx, actions) })
 	switch {
 	case errors.Is(err, errNoPackagesFound):
