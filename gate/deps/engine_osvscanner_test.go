@@ -1,3 +1,5 @@
+//go:build osvscanner
+
 package deps
 
 import (
@@ -8,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"testing"
 
 	"github.com/google/osv-scanner/v2/pkg/models"
 	"github.com/google/osv-scanner/v2/pkg/osvscanner"
@@ -130,3 +133,10 @@ func (e osvScannerEngine) match(_ context.Context, a scanActions, pkgs []package
 }
 
 func (osvScannerEngine) setLogger(h slog.Handler) { osvscanner.SetLogger(h) }
+
+// referenceEngine is osv-scanner's engine: the build has it (-tags
+// osvscanner; engine_noreference_test.go is the build without).
+func referenceEngine(testing.TB) engine { return osvScannerEngine{} }
+
+// haveReference: the reference engine is in this build.
+const haveReference = true

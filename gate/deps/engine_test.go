@@ -26,7 +26,11 @@ func TestMain(m *testing.M) {
 	case "scalibr":
 		defaultEngine = scalibrEngine{}
 	case "osv-scanner":
-		defaultEngine = osvScannerEngine{}
+		if !haveReference {
+			fmt.Fprintln(os.Stderr, "SECGATE_TEST_DEPS_ENGINE=osv-scanner needs the reference engine: go test -tags osvscanner")
+			os.Exit(2)
+		}
+		defaultEngine = referenceEngine(nil)
 	}
 	os.Exit(m.Run())
 }
@@ -227,7 +231,7 @@ func TestEnginesAgree(t *testing.T) {
 			var want, got string
 			var findings, packages int
 			var err error
-			withEngine(osvScannerEngine{}, func() {
+			withEngine(referenceEngine(t), func() {
 				var res policy.ScanResult
 				res, err = scanDir(t, c.opts)
 				findings, packages = len(res.Findings), len(res.Packages)
@@ -284,7 +288,7 @@ func TestEnginesDifferOnVendoredDirectories(t *testing.T) {
 			t.Errorf("scalibr engine: %v %v", err, ids(res))
 		}
 	})
-	withEngine(osvScannerEngine{}, func() {
+	withEngine(referenceEngine(t), func() {
 		// osv.dev's answer is not needed: the request is the difference.
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/v1experimental/determineversion" {
@@ -306,8 +310,8 @@ func TestEnginesDifferOnVendoredDirectories(t *testing.T) {
 func BenchmarkEngines(b *testing.B) {
 	for _, e := range []struct {
 		name string
-		e    engine
-	}{{"osv-scanner", osvScannerEngine{}}, {"osv-scalibr", scalibrEngine{}}} {
+		e    func(testing.TB) engine
+	}{{"osv-scanner", referenceEngine}, {"osv-scalibr", func(testing.TB) engine { return scalibrEngine{} }}} {
 		b.Run(e.name, func(b *testing.B) {
 			root := b.TempDir()
 			for _, dir := range []string{"npm", "python", "golang", "maven", "rust", "ruby"} {
@@ -315,7 +319,7 @@ func BenchmarkEngines(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			withEngine(e.e, func() {
+			withEngine(e.e(b), func() {
 				for b.Loop() {
 					if _, err := New(Options{Root: root, OfflineDB: sharedDB, Now: now}).Scan(context.Background()); err != nil {
 						b.Fatal(err)
@@ -338,7 +342,7 @@ func TestEnginesDifferOnOSVScannerCustomJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var old, cur policy.ScanResult
-	withEngine(osvScannerEngine{}, func() {
+	withEngine(referenceEngine(t), func() {
 		var err error
 		if old, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB}); err != nil {
 			t.Fatal(err)

@@ -229,7 +229,7 @@ func TestImageMetadataAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			actions.Image = img.archive
-			want := engineImage(t, osvScannerEngine{}, actions)
+			want := engineImage(t, referenceEngine(t), actions)
 			got := engineImage(t, scalibrEngine{}, actions)
 			if got != want {
 				t.Errorf("the engines disagree:\n%s", lineDiff(want, got))
@@ -264,7 +264,7 @@ func TestEnginesDifferOnOpaqueWhiteouts(t *testing.T) {
 	opts := Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}}
 	var ref, cur policy.ScanResult
 	var err error
-	withEngine(osvScannerEngine{}, func() { ref, err = scanDir(t, opts) })
+	withEngine(referenceEngine(t), func() { ref, err = scanDir(t, opts) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestEnginesDifferOnHardlinks(t *testing.T) {
 	opts := Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}}
 	var ref, cur policy.ScanResult
 	var err error
-	withEngine(osvScannerEngine{}, func() { ref, err = scanDir(t, opts) })
+	withEngine(referenceEngine(t), func() { ref, err = scanDir(t, opts) })
 	if err != nil {
 		t.Fatal(err)
 	}
