@@ -250,6 +250,11 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now()
 	}
+	// With --cache-dir, the outgoing texts an earlier run found clean are
+	// not read again (a store that cannot open: the scanners say why).
+	if store, err := cfg.openCache(log, false); err == nil {
+		red.remember(store, cfg.Version, log)
+	}
 	fail := func(err error) (report.Report, error) {
 		rep.Fail(err)
 		return rep, err

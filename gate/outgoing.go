@@ -2,10 +2,13 @@ package gate
 
 import (
 	"context"
+	"crypto/sha256"
+	"log/slog"
 	"sync"
 
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -21,9 +24,29 @@ type outgoing struct {
 
 	once   sync.Once
 	detect *secrets.TextScanner // nil when the rules did not load: known values only
+
+	// learned are the texts the detector has read this run, by SHA-256,
+	// each with a channel closed once its values are in: the same text
+	// is given again and again (a line written twice, a document written
+	// to a file and to stdout), and reading it again finds nothing new. A
+	// caller that gives a text being read waits for that reading, so that
+	// its Redact sees the values.
+	mu      sync.Mutex
+	learned map[[32]byte]chan struct{}
+
+	// clean (with --cache-dir) are the texts in which no rule of this
+	// build matched, kept between runs: a warm run's outputs are mostly
+	// the same lines and documents, and reading them again is most of
+	// its redaction. A text with any match, redacted or not, is never
+	// added: it is read every run, as the secret scan's files are. The
+	// set holds hashes only, authenticated like every cache file.
+	clean *cache.Set
 }
 
-var _ report.Learner = (*outgoing)(nil)
+var (
+	_ report.Learner = (*outgoing)(nil)
+	_ report.Saver   = (*outgoing)(nil)
+)
 
 func newOutgoing(known ...policy.Redactor) *outgoing { return &outgoing{known: known} }
 
@@ -49,9 +72,60 @@ func (o *outgoing) Learn(text string) {
 	if text == "" {
 		return
 	}
-	if d := o.detector(); d != nil {
-		d.Learn(context.Background(), "secgate output", []byte(text))
+	d := o.detector()
+	if d == nil {
+		return
 	}
+	sum := sha256.Sum256([]byte(text))
+	id := cleanID(sum)
+	if o.clean != nil && o.clean.Has(id) {
+		return
+	}
+	o.mu.Lock()
+	if done, ok := o.learned[sum]; ok {
+		o.mu.Unlock()
+		<-done
+		return
+	}
+	if o.learned == nil {
+		o.learned = map[[32]byte]chan struct{}{}
+	}
+	done := make(chan struct{})
+	o.learned[sum] = done
+	o.mu.Unlock()
+	defer close(done)
+	if !d.Learn(context.Background(), "secgate output", []byte(text)) && o.clean != nil {
+		o.clean.Add(id)
+	}
+}
+
+// cleanID is a text's id in the clean set.
+func cleanID(sum [32]byte) cache.ID {
+	var id cache.ID
+	copy(id[:], sum[:])
+	return id
+}
+
+// remember keeps, between runs, the texts the detector finds nothing in:
+// the set of store under this build (version names its rules).
+func (o *outgoing) remember(store *cache.Store, version string, log *slog.Logger) {
+	if store == nil {
+		return
+	}
+	set, warning := store.Load("outgoing", cache.Digest("secgate outgoing text 1", version))
+	if warning != "" {
+		log.Warn(warning)
+	}
+	o.clean = set
+}
+
+// Save writes what this run found clean (report.Saver): once every
+// output is written.
+func (o *outgoing) Save() error {
+	if o.clean == nil {
+		return nil
+	}
+	return o.clean.Save()
 }
 
 // Redact implements policy.Redactor.

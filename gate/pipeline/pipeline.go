@@ -171,6 +171,11 @@ func RunState(ctx context.Context, p ci.Platform, o Options, env ci.Getenv, sw I
 		s.Steps = append(s.Steps, step.Name)
 		s.Fail(step.Run(ctx, s))
 	}
+	// Every output is written: what the redaction found clean is kept
+	// for the next run (--cache-dir); a failure costs that run time only.
+	if err := s.Report.SaveRedactor(); err != nil && s.Logger != nil {
+		s.Logger.Warn("outgoing redaction: " + err.Error() + ": the next run reads every output again")
+	}
 	return s
 }
 

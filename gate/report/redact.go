@@ -74,6 +74,21 @@ func RedactStrings(ptr any, rs ...policy.Redactor) {
 	walkStrings(v.Elem(), func(s string) string { return RedactText(s, rs...) })
 }
 
+// Saver is a redactor that keeps what it learned between runs (the
+// gate's: the texts its detector found nothing in, with --cache-dir).
+type Saver interface {
+	Save() error
+}
+
+// SaveRedactor writes what the report's redactor learned to keep, once
+// every output is written; nothing when it keeps nothing.
+func (r Report) SaveRedactor() error {
+	if s, ok := r.redactor.(Saver); ok {
+		return s.Save()
+	}
+	return nil
+}
+
 // SetRedactor attaches to the report what redacts it: the scanners'
 // known values and the detector of values no scanner reported. Every
 // later step that adds text (trackers, signing, writing files) and every
