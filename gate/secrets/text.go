@@ -50,7 +50,7 @@ func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []p
 	if len(raw) == 0 {
 		return nil
 	}
-	res, _ := convert("", raw, nil, "", t.key)
+	res, _ := convert("", raw, nil, "", t.key, 0)
 	for _, g := range raw {
 		if redactable(g) {
 			t.redactor.add(g.Secret)

@@ -56,6 +56,7 @@ type treeFiles struct {
 	keys      map[string]cache.ID
 	scanned   []scannedFile
 	hits      int
+	examples  int // the public examples of the files spared (cache.go)
 
 	// ignored are the directories the tree's own ignore rules leave out
 	// (repo.IgnoredDirs, as the other scanners of files read it: build
@@ -75,9 +76,11 @@ func (t *treeFiles) cached(path string, info fs.FileInfo) bool {
 		return false // scanned, and its error said, as without a cache
 	}
 	key := fileKey(relPath(t.root, path), content)
-	if t.clean.Has(key) {
+	examples, ok := cachedExamples(t.clean, key)
+	if ok {
 		t.mu.Lock()
 		t.hits++
+		t.examples += examples
 		t.coverage.Files++
 		t.coverage.Bytes += info.Size()
 		t.mu.Unlock()
