@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets"
@@ -24,6 +25,12 @@ type outgoing struct {
 
 	once   sync.Once
 	detect *secrets.TextScanner // nil when the rules did not load: known values only
+	// loaded is detect once loaded: Redact needs no detector that has
+	// read nothing (a warm run's texts are mostly known clean).
+	loaded atomic.Pointer[secrets.TextScanner]
+	// from is the run's redaction before the gate (Config.Redaction),
+	// whose detector this one shares: its rules load once a run.
+	from *outgoing
 
 	// learned are the texts the detector has read this run, by SHA-256,
 	// each with a channel closed once its values are in: the same text
@@ -57,9 +64,16 @@ func NewRedactor(known ...policy.Redactor) report.Learner { return newOutgoing(k
 
 func (o *outgoing) detector() *secrets.TextScanner {
 	o.once.Do(func() {
-		// The rules are gitleaks' defaults and secgate's; a failure to
-		// load them fails the scanners too, so it is seen there.
-		o.detect, _ = secrets.NewTextScanner(nil)
+		if o.from != nil {
+			o.detect = o.from.detector()
+		} else {
+			// The rules are gitleaks' defaults and secgate's; a failure to
+			// load them fails the scanners too, so it is seen there.
+			o.detect, _ = secrets.NewTextScanner(nil)
+		}
+		if o.detect != nil {
+			o.loaded.Store(o.detect)
+		}
 	})
 	return o.detect
 }
@@ -72,13 +86,13 @@ func (o *outgoing) Learn(text string) {
 	if text == "" {
 		return
 	}
-	d := o.detector()
-	if d == nil {
-		return
-	}
 	sum := sha256.Sum256([]byte(text))
 	id := cleanID(sum)
 	if o.clean != nil && o.clean.Has(id) {
+		return
+	}
+	d := o.detector()
+	if d == nil {
 		return
 	}
 	o.mu.Lock()
@@ -106,6 +120,26 @@ func cleanID(sum [32]byte) cache.ID {
 	return id
 }
 
+// Redactor is the run's outgoing redaction before the gate runs (what
+// the pipeline logs first): with --cache-dir it knows the texts earlier
+// runs found clean, and the gate's redaction (Config.Redaction) shares
+// its detector and that set.
+func (c Config) Redactor(log *slog.Logger) report.Learner {
+	o := newOutgoing()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if store, err := c.openCache(log, false); err == nil {
+		o.remember(store, c.Version, log)
+	}
+	return o
+}
+
+// follow makes o share from's detector and clean set.
+func (o *outgoing) follow(from *outgoing) {
+	o.from, o.clean = from, from.clean
+}
+
 // remember keeps, between runs, the texts the detector finds nothing in:
 // the set of store under this build (version names its rules).
 func (o *outgoing) remember(store *cache.Store, version string, log *slog.Logger) {
@@ -131,7 +165,7 @@ func (o *outgoing) Save() error {
 // Redact implements policy.Redactor.
 func (o *outgoing) Redact(s string) string {
 	s = report.RedactText(s, o.known...)
-	if d := o.detector(); d != nil {
+	if d := o.loaded.Load(); d != nil {
 		s = d.Redact(s)
 	}
 	return s

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"log/slog"
 	"strings"
@@ -72,5 +73,38 @@ func TestOutgoingCleanTextsKept(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "ignored") {
 		t.Errorf("no warning about the forged set: %q", logs.String())
+	}
+}
+
+// The pipeline's redaction before the gate (Config.Redactor) and the
+// gate's share one detector and one set of clean texts: what either
+// learned clean is kept once the report's redactor saves, and the next
+// run's redaction before the gate knows it.
+func TestRedactorSharedWithTheGate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{Path: t.TempDir(), CacheDir: dir, CacheSecret: "a CI secret of the test", InCI: true, Version: "v1",
+		Scanners: []Scanner{returns("secrets", vuln("CVE-1", 5.0))}}
+	line := "secgate: dry run (CI is not set): scanning and deciding, filing and signing nothing\n"
+	early := cfg.Redactor(nil)
+	early.Learn(line)
+	cfg.Redaction = early
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.SaveRedactor(); err != nil {
+		t.Fatal(err)
+	}
+	next := cfg.Redactor(nil).(*outgoing)
+	if next.clean == nil || !next.clean.Has(cleanID(sha256.Sum256([]byte(line)))) {
+		t.Error("the line learned before the gate was not kept by the report's redactor")
+	}
+	if gate, ok := early.(*outgoing); !ok || gate.detector() == nil {
+		t.Fatal("no detector")
+	}
+	red := newOutgoing()
+	red.follow(early.(*outgoing))
+	if red.detector() != early.(*outgoing).detector() {
+		t.Error("the gate's redaction loaded its own detector")
 	}
 }
