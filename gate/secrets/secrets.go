@@ -263,8 +263,21 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	for _, p := range bounded {
 		res.Coverage.AddSkip("archive", "decompressed past its bound: read no further (secrets.archives: skip)", relPath(root, p))
 	}
+	// the paths the provider-format rules only read, those the cache
+	// spared too (a warm run's coverage is a cold run's), in path order
+	// (the detector meets them in the order its workers finish)
+	var providerOnly []string
 	for _, p := range d.ProviderOnlyPaths() {
-		res.Coverage.AddSkip("file", ProviderOnlyWhy, relPath(root, p))
+		providerOnly = append(providerOnly, relPath(root, p))
+	}
+	if tree != nil {
+		for _, p := range tree.providerOnly {
+			providerOnly = append(providerOnly, relPath(root, p))
+		}
+	}
+	slices.Sort(providerOnly)
+	for _, p := range slices.Compact(providerOnly) {
+		res.Coverage.AddSkip("file", ProviderOnlyWhy, p)
 	}
 	res.Warnings = append(res.Warnings, cacheWarnings...)
 	if clean != nil {

@@ -57,6 +57,9 @@ type treeFiles struct {
 	scanned   []scannedFile
 	hits      int
 	examples  int // the public examples of the files spared (cache.go)
+	// providerOnly are the files spared that the provider-format rules
+	// alone read (the coverage lists them, as when they are read)
+	providerOnly []string
 
 	// ignored are the directories the tree's own ignore rules leave out
 	// (repo.IgnoredDirs, as the other scanners of files read it: build
@@ -81,6 +84,9 @@ func (t *treeFiles) cached(path string, info fs.FileInfo) bool {
 		t.mu.Lock()
 		t.hits++
 		t.examples += examples
+		if providerOnlyPath(t.cfg, path) {
+			t.providerOnly = append(t.providerOnly, path)
+		}
 		t.coverage.Files++
 		t.coverage.Bytes += info.Size()
 		t.mu.Unlock()
