@@ -281,7 +281,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	}
 	res.Warnings = append(res.Warnings, cacheWarnings...)
 	if clean != nil {
-		if note, warning := s.remember(clean, root, read, append(slices.Clip(nameFindings), unfinished...), tree, hist); warning != "" {
+		if note, warning := s.remember(clean, root, read, append(slices.Clip(nameFindings), unfinished...), d.ProviderOnlyPaths(), tree, hist); warning != "" {
 			res.Warnings = append(res.Warnings, warning)
 		} else {
 			notes = append(notes, note)
@@ -523,8 +523,9 @@ func matchIgnore(ignores map[string]int, g report.Finding, path string) (int, bo
 // and says what the cache spared.
 //
 // raw are the matches of the files and commits read; others (the names'
-// matches, what was not read to its end) only keep theirs out.
-func (s *Scanner) remember(clean *cache.Set, root string, raw, others []report.Finding, tree *treeFiles, hist *gitHistory) (note, warning string) {
+// matches, what was not read to its end) only keep theirs out;
+// providerOnly are the files the provider-format rules alone read.
+func (s *Scanner) remember(clean *cache.Set, root string, raw, others []report.Finding, providerOnly []string, tree *treeFiles, hist *gitHistory) (note, warning string) {
 	hits := 0
 	if tree != nil {
 		found := map[string]bool{}
@@ -542,9 +543,16 @@ func (s *Scanner) remember(clean *cache.Set, root string, raw, others []report.F
 		for _, g := range others {
 			found[findingFile(g.File)] = true
 		}
+		providerRead := map[string]bool{}
+		for _, p := range providerOnly {
+			providerRead[p] = true
+		}
 		for _, f := range tree.scanned {
 			if !found[f.path] {
 				keep(clean, f.key, examples[f.path])
+				if providerRead[f.path] {
+					clean.Add(providerOnlyMark(f.key))
+				}
 			}
 		}
 		hits = tree.hits

@@ -84,7 +84,7 @@ func (t *treeFiles) cached(path string, info fs.FileInfo) bool {
 		t.mu.Lock()
 		t.hits++
 		t.examples += examples
-		if providerOnlyPath(t.cfg, path) {
+		if t.clean.Has(providerOnlyMark(key)) {
 			t.providerOnly = append(t.providerOnly, path)
 		}
 		t.coverage.Files++
