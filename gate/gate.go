@@ -260,7 +260,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	if from, ok := cfg.Redaction.(*outgoing); ok {
 		red.follow(from)
 	} else if store, err := cfg.openCache(log, false); err == nil {
-		red.remember(store, cfg.Version, log)
+		red.remember(store, cfg.Version, cfg.Now, log)
 	}
 	go red.detector() // its rules load while the scanners run
 	fail := func(err error) (report.Report, error) {

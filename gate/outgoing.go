@@ -1,11 +1,14 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/secgate/secgate/gate/report"
 	"github.com/secgate/secgate/gate/secrets"
@@ -130,7 +133,7 @@ func (c Config) Redactor(log *slog.Logger) report.Learner {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if store, err := c.openCache(log, false); err == nil {
-		o.remember(store, c.Version, log)
+		o.remember(store, c.Version, cmp.Or(c.Now, time.Now()), log)
 	}
 	return o
 }
@@ -141,12 +144,19 @@ func (o *outgoing) follow(from *outgoing) {
 }
 
 // remember keeps, between runs, the texts the detector finds nothing in:
-// the set of store under this build (version names its rules).
-func (o *outgoing) remember(store *cache.Store, version string, log *slog.Logger) {
+// the set of store under this build (version names its rules) and the
+// ISO week of now. Every run adds a few texts never seen again (a report
+// with its durations, log lines with their times), and a set is read
+// whole every run: a set a week bounds it (~100 kB for 5,000 runs with
+// 20 such texts each), the first run of a week reads its outputs whole
+// once, and last week's set, no longer written, goes first under
+// --cache-max.
+func (o *outgoing) remember(store *cache.Store, version string, now time.Time, log *slog.Logger) {
 	if store == nil {
 		return
 	}
-	set, warning := store.Load("outgoing", cache.Digest("secgate outgoing text 1", version))
+	year, week := now.UTC().ISOWeek()
+	set, warning := store.Load("outgoing", cache.Digest("secgate outgoing text 1", version, fmt.Sprintf("%d-W%02d", year, week)))
 	if warning != "" {
 		log.Warn(warning)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secgate/secgate/gate/secrets/secretstest"
 	"github.com/secgate/secgate/internal/cache"
@@ -30,12 +31,18 @@ func TestOutgoingCleanTextsKept(t *testing.T) {
 	clean := "3 workload(s) and 2 Compose service(s) checked\n"
 	dirty := "error: push refused for token " + token + "\n"
 	id := func(text string) cache.ID { return cleanID(sha256.Sum256([]byte(text))) }
-	digest := cache.Digest("secgate outgoing text 1", "v1")
+	var runAt func(version string, now time.Time) *outgoing
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC) // ISO week 2026-W49
+	digest := cache.Digest("secgate outgoing text 1", "v1", "2026-W49")
 
 	run := func(version string) *outgoing {
 		t.Helper()
+		return runAt(version, now)
+	}
+	runAt = func(version string, now time.Time) *outgoing {
+		t.Helper()
 		o := newOutgoing()
-		o.remember(store, version, log)
+		o.remember(store, version, now, log)
 		o.Learn(clean)
 		o.Learn(dirty)
 		if got := o.Redact(dirty); strings.Contains(got, token) {
@@ -57,6 +64,10 @@ func TestOutgoingCleanTextsKept(t *testing.T) {
 	}
 	if o := run("v2"); o.learned[sha256.Sum256([]byte(clean))] == nil {
 		t.Error("another build trusted the first build's set")
+	}
+	// A set a week: the next week's first run reads its texts again.
+	if o := runAt("v1", now.AddDate(0, 0, 7)); o.learned[sha256.Sum256([]byte(clean))] == nil {
+		t.Error("the next week read the last week's set")
 	}
 
 	// Whoever can write the directory plants a set, under its own key,
