@@ -98,6 +98,11 @@ type Config struct {
 	Now              time.Time
 	Logger           *slog.Logger
 
+	// Redaction is the run's redaction before the gate (Config.Redactor's,
+	// the pipeline's log): the gate's shares its detector and its cache
+	// of clean texts. Nil: the gate makes its own.
+	Redaction report.Learner
+
 	// Scanners replaces the scanners built from the fields above (tests).
 	Scanners []Scanner
 }
@@ -229,7 +234,6 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	// the steps after the gate add text, and redact again with it.
 	var redactors []policy.Redactor
 	red := newOutgoing()
-	go red.detector() // its rules load while the scanners run
 	defer func() {
 		red.known = redactors
 		rep.SetRedactor(red)
@@ -243,6 +247,7 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	}()
 	rep = report.New()
 	rep.Environment = cfg.Environment
+	ctx = repo.WithIgnoredDirsMemo(ctx) // the scanners of files share the answer
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -250,6 +255,14 @@ func Run(ctx context.Context, cfg Config) (rep report.Report, err error) {
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now()
 	}
+	// With --cache-dir, the outgoing texts an earlier run found clean are
+	// not read again (a store that cannot open: the scanners say why).
+	if from, ok := cfg.Redaction.(*outgoing); ok {
+		red.follow(from)
+	} else if store, err := cfg.openCache(log, false); err == nil {
+		red.remember(store, cfg.Version, cfg.Now, log)
+	}
+	go red.detector() // its rules load while the scanners run
 	fail := func(err error) (report.Report, error) {
 		rep.Fail(err)
 		return rep, err

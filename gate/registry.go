@@ -114,7 +114,14 @@ var registry = []Registration{
 		Name: "manifests", Section: "manifests", Checks: manifests.Checks,
 		Ready: always,
 		Build: func(c Config, pol *policy.Policy, log *slog.Logger) (Scanner, error) {
-			return manifests.New(manifests.Options{Root: c.Path, Tiers: checkTiers(pol, manifests.Checks), Exclude: pol.ManifestsExclude, Logger: log}), nil
+			store, err := c.openCache(log, false)
+			if err != nil {
+				return nil, err
+			}
+			// The build's version names the checks and go-yaml (a dev
+			// build: the binary itself, cli.cacheVersion).
+			return manifests.New(manifests.Options{Root: c.Path, Tiers: checkTiers(pol, manifests.Checks), Exclude: pol.ManifestsExclude, Logger: log,
+				Cache: store, CacheVersion: c.Version, Now: c.Now}), nil
 		},
 	},
 	{

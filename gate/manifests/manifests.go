@@ -17,11 +17,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf16"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/secgate/secgate/gate/repo"
+	"github.com/secgate/secgate/internal/cache"
 	"github.com/secgate/secgate/policy"
 )
 
@@ -31,6 +33,11 @@ type Options struct {
 	Tiers   map[string]policy.Severity // by check id (the policy's, else the catalogue's)
 	Exclude []string                   // directory names to skip
 	Logger  *slog.Logger
+	// Cache keeps the result between runs (cache.go); CacheVersion names
+	// this build in its digests; Now is when entries are written.
+	Cache        *cache.Store
+	CacheVersion string
+	Now          time.Time
 }
 
 // Scanner is the manifests scanner.
@@ -44,6 +51,13 @@ func New(o Options) *Scanner {
 	return &Scanner{opts: o}
 }
 
+func (s *Scanner) now() time.Time {
+	if s.opts.Now.IsZero() {
+		return time.Now()
+	}
+	return s.opts.Now
+}
+
 func (s *Scanner) Name() string   { return "manifests" }
 func (s *Scanner) Target() string { return "Kubernetes and Compose files under " + s.opts.Root }
 
@@ -52,35 +66,81 @@ func (s *Scanner) Target() string { return "Kubernetes and Compose files under "
 const maxFile = 8 << 20
 
 // Scan reads every *.yaml, *.yml and *.json under the root that parses as
-// Kubernetes objects or a Compose file, and checks each container.
+// Kubernetes objects or a Compose file, and checks each container. With a
+// cache (Options.Cache) an unchanged set of files is not parsed again
+// (cache.go).
 func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
-	root := s.opts.Root
-	var res policy.ScanResult
-	c := &collector{s: s, seen: map[string]bool{}}
-	var helm, unparsable []string
-	err := repo.WalkFiles(ctx, root, s.opts.Exclude, maxFile, &res.Coverage, func(p, rel string) error {
+	var walked policy.Coverage
+	files, err := s.walk(ctx, &walked)
+	if err != nil {
+		// what was found before the walk stopped is still reported
+		res, _ := s.check(context.WithoutCancel(ctx), walked, files)
+		return res, err
+	}
+	if s.opts.Cache == nil {
+		res, _ := s.check(ctx, walked, files)
+		return res, ctx.Err()
+	}
+	return s.cachedCheck(ctx, walked, files)
+}
+
+// candidate is a file the walk found that may be a manifest: its path,
+// its slash-separated path from the root, and (with a cache) its
+// content's SHA-256, or that it could not be read.
+type candidate struct {
+	path, rel  string
+	sum        [32]byte
+	unreadable bool
+}
+
+// walk lists the files that may be manifests, in the walk's order, with
+// the walk's own coverage (the directories .gitignore leaves out).
+func (s *Scanner) walk(ctx context.Context, walked *policy.Coverage) ([]candidate, error) {
+	var files []candidate
+	err := repo.WalkFiles(ctx, s.opts.Root, s.opts.Exclude, maxFile, walked, func(p, rel string) error {
 		switch strings.ToLower(path.Ext(rel)) {
 		case ".yaml", ".yml", ".json":
 		default:
 			return nil
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil
+		c := candidate{path: p, rel: rel}
+		if s.opts.Cache != nil {
+			c.sum, c.unreadable = fileSum(p)
 		}
-		switch c.file(rel, data) {
+		files = append(files, c)
+		return nil
+	})
+	return files, err
+}
+
+// check reads and checks the files; same is false when a file's content
+// is not the one the walk hashed (it changed meanwhile: the result is a
+// fresh run's, but not the one the cache key names).
+func (s *Scanner) check(ctx context.Context, walked policy.Coverage, files []candidate) (res policy.ScanResult, same bool) {
+	res.Coverage = walked
+	same = true
+	c := &collector{s: s, seen: map[string]bool{}}
+	var helm, unparsable []string
+	for _, f := range files {
+		if ctx.Err() != nil {
+			return res, false
+		}
+		data, err := os.ReadFile(f.path)
+		if s.opts.Cache != nil && !f.holds(data, err) {
+			same = false
+		}
+		if err != nil {
+			continue
+		}
+		switch c.file(f.rel, data) {
 		case fileHelm:
-			helm = append(helm, rel)
+			helm = append(helm, f.rel)
 		case fileUnparsable:
-			unparsable = append(unparsable, rel)
+			unparsable = append(unparsable, f.rel)
 		case fileManifest:
 			res.Coverage.Files++
 			res.Coverage.Bytes += int64(len(data))
 		}
-		return nil
-	})
-	if err != nil {
-		return res, err
 	}
 	if len(helm) > 0 {
 		res.Coverage.AddSkip("file", "a Helm template, not YAML until rendered", helm...)
@@ -92,7 +152,7 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	res.Findings, res.Deployments = c.findings, c.deployments
 	res.Warnings = append(res.Warnings, c.warnings...)
 	res.Notes = append(res.Notes, fmt.Sprintf("%d workload(s) and %d Compose service(s) checked", c.workloads, c.services))
-	return res, nil
+	return res, same
 }
 
 func first(s []string, n int) []string {

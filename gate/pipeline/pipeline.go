@@ -171,6 +171,11 @@ func RunState(ctx context.Context, p ci.Platform, o Options, env ci.Getenv, sw I
 		s.Steps = append(s.Steps, step.Name)
 		s.Fail(step.Run(ctx, s))
 	}
+	// Every output is written: what the redaction found clean is kept
+	// for the next run (--cache-dir); a failure costs that run time only.
+	if err := s.Report.SaveRedactor(); err != nil && s.Logger != nil {
+		s.Logger.Warn("outgoing redaction: " + err.Error() + ": the next run reads every output again")
+	}
 	return s
 }
 
@@ -201,14 +206,18 @@ func (s *State) prepare(ctx context.Context) {
 	}
 	s.Logger = slog.New(slog.NewTextHandler(s.IO.Stderr, &slog.HandlerOptions{Level: level}))
 	// Outside CI the run is a dry run unless --dry-run / SECGATE_DRY_RUN says otherwise.
-	s.DryRun = o.DryRun
-	if !ci.InCI(s.Env) && !o.DryRunSet {
-		s.DryRun = true
-		if o.Format != "text" { // the text report says so itself
-			fmt.Fprintln(s.IO.Stderr, "secgate: dry run (CI is not set): scanning and deciding, filing and signing nothing")
-		}
-	}
+	s.DryRun = o.DryRun || !ci.InCI(s.Env) && !o.DryRunSet
 	s.Config = o.config(s.Platform, s.Env, s.Logger)
+	// The run's redaction from here on: with --cache-dir it knows the
+	// texts earlier runs found clean (this line among them), and the
+	// gate's shares its detector, whose rules then load once.
+	early := s.Config.Redactor(s.Logger)
+	s.Report.SetRedactor(early)
+	s.IO.Redaction(s.Report.RedactText)
+	s.Config.Redaction = early
+	if !ci.InCI(s.Env) && !o.DryRunSet && o.Format != "text" { // the text report says so itself
+		fmt.Fprintln(s.IO.Stderr, "secgate: dry run (CI is not set): scanning and deciding, filing and signing nothing")
+	}
 	// secrets.verify outside dry runs; --verify-secrets in any (issue 28)
 	s.Config.DryRun = s.DryRun
 	s.ReportOpts.PathPrefix = gate.PathInRepository(ctx, o.Path)

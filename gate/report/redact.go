@@ -18,13 +18,46 @@ var urlCredentials = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]{0,30}://)[^\s/?
 // RedactText removes URL credentials (scheme://user:password@) from s, and
 // every value the redactors know.
 func RedactText(s string, rs ...policy.Redactor) string {
-	s = urlCredentials.ReplaceAllString(s, "${1}[REDACTED]@")
+	if mayHoldURLCredentials(s) {
+		s = urlCredentials.ReplaceAllString(s, "${1}[REDACTED]@")
+	}
 	for _, r := range rs {
 		if r != nil {
 			s = r.Redact(s)
 		}
 	}
 	return s
+}
+
+// mayHoldURLCredentials is false when urlCredentials cannot match s: no
+// "://" is followed by a run of the characters its user and password
+// allow that holds a ':' and ends at an '@'. The regex over a whole
+// rendered report (a JSON document of 100 kB) costs more than the
+// detector's pass over it once that is cached (--cache-dir), and most
+// texts hold no URL credentials; one that may is matched by the regex.
+func mayHoldURLCredentials(s string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "://")
+		if j < 0 {
+			return false
+		}
+		i += j + 3
+		colon := false
+	run:
+		for k := i; k < len(s); k++ {
+			switch s[k] {
+			case '@':
+				if colon {
+					return true
+				}
+				break run
+			case ':':
+				colon = true
+			case ' ', '\t', '\n', '\f', '\r', '/', '?', '#', '\'', '"', '<', '>':
+				break run
+			}
+		}
+	}
 }
 
 // Learner is a redactor that can also find values no scanner reported: it
@@ -72,6 +105,21 @@ func RedactStrings(ptr any, rs ...policy.Redactor) {
 		}
 	}
 	walkStrings(v.Elem(), func(s string) string { return RedactText(s, rs...) })
+}
+
+// Saver is a redactor that keeps what it learned between runs (the
+// gate's: the texts its detector found nothing in, with --cache-dir).
+type Saver interface {
+	Save() error
+}
+
+// SaveRedactor writes what the report's redactor learned to keep, once
+// every output is written; nothing when it keeps nothing.
+func (r Report) SaveRedactor() error {
+	if s, ok := r.redactor.(Saver); ok {
+		return s.Save()
+	}
+	return nil
 }
 
 // SetRedactor attaches to the report what redacts it: the scanners'

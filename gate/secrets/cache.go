@@ -107,6 +107,66 @@ func contentOf(path string, info os.FileInfo, index map[string]repo.IndexEntry, 
 	return c, nil
 }
 
+// A file whose every match is a public example, a placeholder or a
+// sample (judgeExample: a function of the match and the path, so of the
+// file's path and content under the digest's rules) gives nothing to
+// report, and is kept too, with how many it dropped, so that the note's
+// count is a fresh run's: an id that says the file has such an entry
+// (exampleMark), and one that says how many (exampleCount). A file with
+// more than maxCachedExamples is scanned every run. Such a match holds
+// no secret (it is never redacted: public values), and the set holds
+// only hashes, as for clean files.
+const maxCachedExamples = 64
+
+func exampleMark(key cache.ID) cache.ID { return derivedID(key, "examples") }
+
+// providerOnlyMark says that the provider-format rules alone read the
+// file of key (a path gitleaks' default allowlist has): a warm run's
+// coverage lists it, as the cold run's did, without matching its path
+// against the allowlists again (their regexes, for every file spared,
+// were a third of a warm run's secret scan on the multi tree).
+func providerOnlyMark(key cache.ID) cache.ID { return derivedID(key, "provider rules only") }
+
+func exampleCount(key cache.ID, n int) cache.ID { return derivedID(key, fmt.Sprintf("examples %d", n)) }
+
+func derivedID(key cache.ID, what string) cache.ID {
+	h := sha256.New()
+	h.Write(key[:])
+	h.Write([]byte{0})
+	h.Write([]byte(what))
+	var id cache.ID
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
+// cachedExamples reports whether the file of key is in the set: clean
+// (no example), or with its number of public examples.
+func cachedExamples(set *cache.Set, key cache.ID) (examples int, ok bool) {
+	if set.Has(key) {
+		return 0, true
+	}
+	if !set.Has(exampleMark(key)) {
+		return 0, false
+	}
+	for n := 1; n <= maxCachedExamples; n++ {
+		if set.Has(exampleCount(key, n)) {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// keep adds the file of key to the set: clean, or with n public examples.
+func keep(set *cache.Set, key cache.ID, examples int) {
+	switch {
+	case examples == 0:
+		set.Add(key)
+	case examples <= maxCachedExamples:
+		set.Add(exampleMark(key))
+		set.Add(exampleCount(key, examples))
+	}
+}
+
 // findingFile is the file a finding is in (an archive's, for its entries).
 func findingFile(p string) string {
 	f, _, _ := strings.Cut(p, sources.InnerPathSeparator)

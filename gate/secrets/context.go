@@ -632,3 +632,12 @@ var (
 	testFile = regexp.MustCompile(`(?:_test\.(?:go|py|rb|exs?)|^test_.*\.py|\.(?:test|spec)\.[cm]?[jt]sx?|_spec\.rb|[a-z0-9]Tests?\.(?:java|kt|scala|cs))$`)
 	docFile  = regexp.MustCompile(`(?i)\.(?:md|markdown|rst|adoc|asciidoc)$`)
 )
+
+// judgeExample is judge with the public example values: drop is whether
+// convert leaves g out as a public example, a placeholder or a sample
+// (counted in its note, never reported). The cache keeps a file whose
+// every match is dropped so (cache.go): one rule, written once.
+func judgeExample(g report.Finding, relPath string) (context string, drop bool) {
+	context, drop = judge(g, relPath)
+	return context, drop || isPublicExample(g)
+}

@@ -239,8 +239,13 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	if err != nil {
 		return policy.ScanResult{}, fmt.Errorf("scanning %s (%s): %w", root, s.opts.Mode(), err)
 	}
+	read := slices.Clip(raw) // the files' and commits' own matches
 	raw = append(raw, nameFindings...)
-	res, values := convert(root, raw, ignores, status, s.opts.FingerprintKey)
+	cachedExamples := 0
+	if tree != nil {
+		cachedExamples = tree.examples
+	}
+	res, values := convert(root, raw, ignores, status, s.opts.FingerprintKey, cachedExamples)
 	switch {
 	case s.opts.Verify != nil && len(res.Findings) > 0:
 		notes = append(notes, s.opts.Verify.verifyFindings(ctx, res.Findings, values))
@@ -258,12 +263,25 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 	for _, p := range bounded {
 		res.Coverage.AddSkip("archive", "decompressed past its bound: read no further (secrets.archives: skip)", relPath(root, p))
 	}
+	// the paths the provider-format rules only read, those the cache
+	// spared too (a warm run's coverage is a cold run's), in path order
+	// (the detector meets them in the order its workers finish)
+	var providerOnly []string
 	for _, p := range d.ProviderOnlyPaths() {
-		res.Coverage.AddSkip("file", ProviderOnlyWhy, relPath(root, p))
+		providerOnly = append(providerOnly, relPath(root, p))
+	}
+	if tree != nil {
+		for _, p := range tree.providerOnly {
+			providerOnly = append(providerOnly, relPath(root, p))
+		}
+	}
+	slices.Sort(providerOnly)
+	for _, p := range slices.Compact(providerOnly) {
+		res.Coverage.AddSkip("file", ProviderOnlyWhy, p)
 	}
 	res.Warnings = append(res.Warnings, cacheWarnings...)
 	if clean != nil {
-		if note, warning := s.remember(clean, append(slices.Clip(raw), unfinished...), tree, hist); warning != "" {
+		if note, warning := s.remember(clean, root, read, append(slices.Clip(nameFindings), unfinished...), d.ProviderOnlyPaths(), tree, hist); warning != "" {
 			res.Warnings = append(res.Warnings, warning)
 		} else {
 			notes = append(notes, note)
@@ -284,7 +302,10 @@ func (s *Scanner) Scan(ctx context.Context) (policy.ScanResult, error) {
 //
 // values[i] is the secret of res.Findings[i], for verification only: it
 // stays in this package.
-func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status, key []byte) (res policy.ScanResult, values []string) {
+//
+// examples counts the public examples of files the cache spared (their
+// matches are not in raw): the note says how many were dropped in all.
+func convert(root string, raw []report.Finding, ignores map[string]int, status policy.Status, key []byte, examples int) (res policy.ScanResult, values []string) {
 	red := &Redactor{}
 	res = policy.ScanResult{Redactor: red}
 	type kept struct {
@@ -295,11 +316,10 @@ func convert(root string, raw []report.Finding, ignores map[string]int, status p
 	}
 	var found []kept
 	bySecret := map[string]int{} // path + keyed hash of the value → index in found
-	examples := 0
 	for _, g := range dropGenericOverlaps(raw) {
 		path := relPath(root, g.File)
-		context, sample := judge(g, path)
-		if sample || isPublicExample(g) {
+		context, drop := judgeExample(g, path)
+		if drop {
 			examples++
 			continue
 		}
@@ -501,22 +521,44 @@ func matchIgnore(ignores map[string]int, g report.Finding, path string) (int, bo
 
 // remember adds to the cache what this run scanned and found nothing in,
 // and says what the cache spared.
-func (s *Scanner) remember(clean *cache.Set, raw []report.Finding, tree *treeFiles, hist *gitHistory) (note, warning string) {
+//
+// raw are the matches of the files and commits read; others (the names'
+// matches, what was not read to its end) only keep theirs out;
+// providerOnly are the files the provider-format rules alone read.
+func (s *Scanner) remember(clean *cache.Set, root string, raw, others []report.Finding, providerOnly []string, tree *treeFiles, hist *gitHistory) (note, warning string) {
 	hits := 0
 	if tree != nil {
 		found := map[string]bool{}
-		for _, g := range raw {
+		examples := map[string]int{}
+		// as convert reads them: a generic match that a provider's
+		// overlaps is neither reported nor counted
+		for _, g := range dropGenericOverlaps(raw) {
+			f := findingFile(g.File)
+			if _, drop := judgeExample(g, relPath(root, g.File)); drop {
+				examples[f]++
+			} else {
+				found[f] = true
+			}
+		}
+		for _, g := range others {
 			found[findingFile(g.File)] = true
+		}
+		providerRead := map[string]bool{}
+		for _, p := range providerOnly {
+			providerRead[p] = true
 		}
 		for _, f := range tree.scanned {
 			if !found[f.path] {
-				clean.Add(f.key)
+				keep(clean, f.key, examples[f.path])
+				if providerRead[f.path] {
+					clean.Add(providerOnlyMark(f.key))
+				}
 			}
 		}
 		hits = tree.hits
 	} else {
 		found := map[string]bool{}
-		for _, g := range raw {
+		for _, g := range slices.Concat(raw, others) {
 			found[g.Commit] = true
 		}
 		for _, c := range hist.scanned {
@@ -533,5 +575,5 @@ func (s *Scanner) remember(clean *cache.Set, raw []report.Finding, tree *treeFil
 	if hist != nil {
 		what = "commits"
 	}
-	return fmt.Sprintf("cache: %d %s known to hold nothing were not scanned again (%d %s in the cache)", hits, what, clean.Len(), what), ""
+	return fmt.Sprintf("cache: %d %s known to hold nothing to report were not scanned again (%d entries in the cache)", hits, what, clean.Len()), ""
 }

@@ -50,7 +50,7 @@ func (t *TextScanner) Scan(ctx context.Context, name string, content []byte) []p
 	if len(raw) == 0 {
 		return nil
 	}
-	res, _ := convert("", raw, nil, "", t.key)
+	res, _ := convert("", raw, nil, "", t.key, 0)
 	for _, g := range raw {
 		if redactable(g) {
 			t.redactor.add(g.Secret)
@@ -81,16 +81,27 @@ func (t *TextScanner) Redact(s string) string { return t.redactor.Redact(s) }
 // messages): it also finds a provider-format token glued to the text
 // before it ("cAKIA...", "x=1ghp_..."), which the rules' word boundary
 // misses, by reading the text again with a space before each such prefix.
-// The values found are redacted from then on; nothing is returned.
-func (t *TextScanner) Learn(ctx context.Context, name string, content []byte) {
-	t.Scan(ctx, name, content)
+// The values found are redacted from then on; matched says whether any
+// rule matched at all (a value redacted or not): a text that matched
+// nothing holds nothing to learn, and is so again under the same rules.
+func (t *TextScanner) Learn(ctx context.Context, name string, content []byte) (matched bool) {
+	if raw := t.d.Detect(ctx, sources.Fragment{Raw: string(content), FilePath: name, StartLine: 1}); len(raw) > 0 {
+		matched = true
+		for _, g := range raw {
+			if redactable(g) {
+				t.redactor.add(g.Secret)
+			}
+		}
+	}
 	for _, spaced := range unglued(content, t.prefixes()) {
 		// the provider-format rules only: the spaces split words, which
 		// the generic rules would read anew
 		for _, g := range t.d.provider().DetectContext(ctx, sources.Fragment{Raw: string(spaced), FilePath: name, StartLine: 1}) {
+			matched = true
 			t.redactor.add(g.Secret)
 		}
 	}
+	return matched
 }
 
 // providerPrefixes returns the fixed literals, lower-cased, that the
