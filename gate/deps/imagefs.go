@@ -432,66 +432,82 @@ func (im *imageFS) readLayer(ctx context.Context, i int, l v1.Layer, keep keepFu
 			}
 			continue
 		}
-		info := h.FileInfo()
-		v := version{layer: i, mode: info.Mode(), modTime: info.ModTime()}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			v.kind, v.mode = kindDir, info.Mode()|fs.ModeDir
-		case tar.TypeReg:
-			if h.Size >= im.limits.fileBytes {
-				scalibrlog.Infof("skipping file %q: %d bytes, over the limit of %d", h.Name, h.Size, im.limits.fileBytes)
-				continue
-			}
-			v.kind, v.size = kindFile, h.Size
-			v.content = &content{layer: i, ordinal: ordinal}
-			if keep(strings.Join(comps, "/"), info) {
-				if err := im.keep(v.content, tr, h.Size); err != nil {
-					return err
-				}
-			}
-		case tar.TypeSymlink:
-			if h.Linkname == "" {
-				return fmt.Errorf("symlink %q has no target", h.Name)
-			}
-			if len(h.Linkname) > maxImagePath {
-				scalibrlog.Warnf("skipping symlink %q: a target of %d bytes", h.Name, len(h.Linkname))
-				continue
-			}
-			t, ok := symlinkTarget(dir, h.Linkname)
-			if !ok {
-				scalibrlog.Warnf("skipping symlink %q -> %q: it points outside the image root", h.Name, h.Linkname)
-				continue
-			}
-			v.kind, v.target, v.mode = kindSymlink, t, info.Mode()|fs.ModeSymlink
-		case tar.TypeLink:
-			// A hard link names a file of the image by its path from the
-			// root (never through a symlink): the same file, so the same
-			// content and mode.
-			t, ok := cleanName(h.Linkname)
-			if !ok {
-				continue
-			}
-			target := im.hardlinkTarget(i, t)
-			if target == nil {
-				scalibrlog.Warnf("skipping hard link %q -> %q: no such file in the image", h.Name, h.Linkname)
-				continue
-			}
-			v.kind, v.size, v.mode, v.content, v.hardlink = kindFile, target.size, target.mode, target.content, true
-			if !target.content.kept && keep(strings.Join(comps, "/"), fileInfo{name: base, v: target}) {
-				// kept once all layers are read, in one more pass over
-				// each layer that has such files (loadPending): reading
-				// the layer again here for each link made a layer of
-				// many links behind a large file cost one decompression
-				// of the layer a link
-				im.pending = append(im.pending, target.content)
-			}
-		default:
-			continue // devices, fifos: nothing an extractor reads
+		v, ok, err := im.entry(i, ordinal, h, tr, comps, keep)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
 		}
 		if err := im.add(i, comps, v); err != nil {
 			return err
 		}
 	}
+}
+
+// entry is the version a tar entry (a file, directory or link; ordinal
+// in layer i, at comps) gives its path, keeping the file's content when
+// keep wants it; !ok for an entry the image leaves out.
+func (im *imageFS) entry(i, ordinal int, h *tar.Header, tr io.Reader, comps []string, keep keepFunc) (version, bool, error) {
+	base := comps[len(comps)-1]
+	dir := comps[:len(comps)-1]
+	info := h.FileInfo()
+	v := version{layer: i, mode: info.Mode(), modTime: info.ModTime()}
+	switch h.Typeflag {
+	case tar.TypeDir:
+		v.kind, v.mode = kindDir, info.Mode()|fs.ModeDir
+	case tar.TypeReg:
+		if h.Size >= im.limits.fileBytes {
+			scalibrlog.Infof("skipping file %q: %d bytes, over the limit of %d", h.Name, h.Size, im.limits.fileBytes)
+			return version{}, false, nil
+		}
+		v.kind, v.size = kindFile, h.Size
+		v.content = &content{layer: i, ordinal: ordinal}
+		if keep(strings.Join(comps, "/"), info) {
+			if err := im.keep(v.content, tr, h.Size); err != nil {
+				return version{}, false, err
+			}
+		}
+	case tar.TypeSymlink:
+		if h.Linkname == "" {
+			return version{}, false, fmt.Errorf("symlink %q has no target", h.Name)
+		}
+		if len(h.Linkname) > maxImagePath {
+			scalibrlog.Warnf("skipping symlink %q: a target of %d bytes", h.Name, len(h.Linkname))
+			return version{}, false, nil
+		}
+		t, ok := symlinkTarget(dir, h.Linkname)
+		if !ok {
+			scalibrlog.Warnf("skipping symlink %q -> %q: it points outside the image root", h.Name, h.Linkname)
+			return version{}, false, nil
+		}
+		v.kind, v.target, v.mode = kindSymlink, t, info.Mode()|fs.ModeSymlink
+	case tar.TypeLink:
+		// A hard link names a file of the image by its path from the
+		// root (never through a symlink): the same file, so the same
+		// content and mode.
+		t, ok := cleanName(h.Linkname)
+		if !ok {
+			return version{}, false, nil
+		}
+		target := im.hardlinkTarget(i, t)
+		if target == nil {
+			scalibrlog.Warnf("skipping hard link %q -> %q: no such file in the image", h.Name, h.Linkname)
+			return version{}, false, nil
+		}
+		v.kind, v.size, v.mode, v.content, v.hardlink = kindFile, target.size, target.mode, target.content, true
+		if !target.content.kept && keep(strings.Join(comps, "/"), fileInfo{name: base, v: target}) {
+			// kept once all layers are read, in one more pass over
+			// each layer that has such files (loadPending): reading
+			// the layer again here for each link made a layer of
+			// many links behind a large file cost one decompression
+			// of the layer a link
+			im.pending = append(im.pending, target.content)
+		}
+	default:
+		return version{}, false, nil // devices, fifos: nothing an extractor reads
+	}
+	return v, true, nil
 }
 
 // add records v at comps, with the directories the path implies.
