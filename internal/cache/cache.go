@@ -80,7 +80,21 @@ type Set struct {
 	mu    sync.Mutex
 	ids   map[ID]struct{}
 	added int
+	// used are the ids this run found or added: what its tree and
+	// history still have (prune).
+	used map[ID]struct{}
 }
+
+// A set only grows: every changed file or new commit adds an id, and the
+// whole set is read every run. When a save finds it holding more than
+// keepFactor times the ids its run used (and more than minKeep), the ids
+// the run did not use go: what was deleted, rewritten or is on branches
+// long gone. An id dropped that was still good costs one rescan of that
+// file or commit.
+const (
+	keepFactor = 4
+	minKeep    = 1 << 16
+)
 
 // Digest names a configuration: everything that can change a result.
 func Digest(parts ...string) [32]byte {
@@ -129,7 +143,17 @@ func (set *Set) Has(id ID) bool {
 	set.mu.Lock()
 	defer set.mu.Unlock()
 	_, ok := set.ids[id]
+	if ok {
+		set.use(id)
+	}
 	return ok
+}
+
+func (set *Set) use(id ID) {
+	if set.used == nil {
+		set.used = map[ID]struct{}{}
+	}
+	set.used[id] = struct{}{}
 }
 
 // Add records id as clean.
@@ -140,6 +164,7 @@ func (set *Set) Add(id ID) {
 		set.ids[id] = struct{}{}
 		set.added++
 	}
+	set.use(id)
 }
 
 // Save writes the set when it grew, with what another run wrote since it
@@ -157,6 +182,7 @@ func (set *Set) Save() error {
 			}
 		}
 	}
+	set.prune()
 	ids := make([]ID, 0, len(set.ids))
 	for id := range set.ids {
 		ids = append(ids, id)
@@ -182,6 +208,19 @@ func (set *Set) Save() error {
 	}
 	set.added = 0
 	return set.store.evict(set.path())
+}
+
+// prune drops the ids this run did not use when the set has outgrown
+// them (keepFactor).
+func (set *Set) prune() {
+	if len(set.ids) <= max(minKeep, keepFactor*len(set.used)) {
+		return
+	}
+	for id := range set.ids {
+		if _, ok := set.used[id]; !ok {
+			delete(set.ids, id)
+		}
+	}
 }
 
 func (s *Store) encode(ids []ID, digest [32]byte) []byte {

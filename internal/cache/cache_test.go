@@ -159,3 +159,54 @@ func TestEviction(t *testing.T) {
 		t.Error("the oldest set was kept")
 	}
 }
+
+// A set rewritten every run only grew (every changed file adds an id),
+// and it is read whole every run. Once it holds more than keepFactor
+// times what its run used, and more than minKeep, the unused ids go;
+// below that nothing is dropped. Removing prune from Save fails it.
+func TestSetPrunedToWhatRunsUse(t *testing.T) {
+	s, err := Open(t.TempDir(), 0, testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Digest("rules v1")
+	set, _ := s.Load("secrets-files", d)
+	for i := range minKeep {
+		set.Add(id(i))
+	}
+	if err := set.Save(); err != nil {
+		t.Fatal(err)
+	}
+	// A run that uses 10 ids and adds one: 65,537 ids, over minKeep and
+	// over 4x the 11 used: the rest go.
+	run, _ := s.Load("secrets-files", d)
+	for i := range 10 {
+		if !run.Has(id(i)) {
+			t.Fatalf("id %d lost before any prune", i)
+		}
+	}
+	run.Add(id(minKeep))
+	if err := run.Save(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Load("secrets-files", d)
+	if after.Len() != 11 || !after.Has(id(0)) || !after.Has(id(9)) || !after.Has(id(minKeep)) || after.Has(id(10)) {
+		t.Errorf("after a run that used 11 of %d ids: %d kept", minKeep+1, after.Len())
+	}
+	// Below minKeep nothing goes, however few a run uses.
+	small, _ := s.Load("secrets-small", d)
+	for i := range 1000 {
+		small.Add(id(i))
+	}
+	if err := small.Save(); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.Load("secrets-small", d)
+	again.Add(id(5000))
+	if err := again.Save(); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := s.Load("secrets-small", d); last.Len() != 1001 {
+		t.Errorf("a set under minKeep was pruned: %d ids, want 1001", last.Len())
+	}
+}
