@@ -778,16 +778,35 @@ func defaultBranchRefAt(root, branch string) string {
 
 // IndexEntry is what git's index says of a tracked file.
 type IndexEntry struct {
-	Blob    [20]byte // the blob id of its staged content
-	Size    int64
-	ModTime time.Time
+	Blob        [20]byte // the blob id of its staged content
+	Size        int64
+	ModTime     time.Time
+	ChangeTime  time.Time // ctime: set by the kernel on every write, never by touch
+	Inode, Dev  uint32    // as git keeps them: the low 32 bits
+	statChecked bool      // the entry has a ctime and an inode to compare
+}
+
+// Unchanged says whether the file of info still has e's content by git's
+// rules, without reading it: the same size, modification and change
+// times, inode and device, and a modification time older than the index
+// (racy-clean). The size and modification time alone were not enough: a
+// step before the gate that rewrites a tracked file at the same size and
+// puts its time back (touch -r, cp -p, tar, rsync -t) made the secret
+// cache skip a file that now holds a token (red team, session 8); the
+// change time moves on every write. Where the change time cannot be read
+// (not Linux), nothing is unchanged: the file is read.
+func Unchanged(e IndexEntry, info os.FileInfo, indexTime time.Time) bool {
+	if !e.statChecked || e.Size != info.Size() || !e.ModTime.Equal(info.ModTime()) || !info.ModTime().Before(indexTime) {
+		return false
+	}
+	ctime, ino, dev, ok := changeStat(info)
+	return ok && ctime.Equal(e.ChangeTime) && ino == e.Inode && dev == e.Dev
 }
 
 // Index maps the tracked files under root (absolute paths) to their index
 // entries, with the index's own modification time; nil when root is not
-// in a repository. A file whose size and modification time equal its
-// entry's, older than the index itself (git's racy-clean rule), has the
-// entry's content: its blob id is known without reading it.
+// in a repository. A file Unchanged from its entry has the entry's
+// content: its blob id is known without reading it.
 func Index(root string) (map[string]IndexEntry, time.Time) {
 	r, err := Open(root)
 	if err != nil {
@@ -811,7 +830,11 @@ func Index(root string) (map[string]IndexEntry, time.Time) {
 		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd {
 			continue
 		}
-		out[filepath.Join(top, filepath.FromSlash(e.Name))] = IndexEntry{Blob: e.Hash, Size: int64(e.Size), ModTime: e.ModifiedAt}
+		out[filepath.Join(top, filepath.FromSlash(e.Name))] = IndexEntry{
+			Blob: e.Hash, Size: int64(e.Size), ModTime: e.ModifiedAt,
+			ChangeTime: e.CreatedAt, Inode: e.Inode, Dev: e.Dev,
+			statChecked: !e.CreatedAt.IsZero() && e.Inode != 0,
+		}
 	}
 	return out, fi.ModTime()
 }

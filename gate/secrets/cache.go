@@ -86,7 +86,7 @@ type fileContent struct {
 // contentOf is a file's fileContent: from the index when the file is as
 // the index has it (not even read), else by reading it.
 func contentOf(path string, info os.FileInfo, index map[string]repo.IndexEntry, indexTime time.Time) (fileContent, error) {
-	if e, ok := index[path]; ok && e.Size == info.Size() && e.ModTime.Equal(info.ModTime()) && info.ModTime().Before(indexTime) {
+	if e, ok := index[path]; ok && repo.Unchanged(e, info, indexTime) {
 		c := fileContent{fromIndex: true}
 		copy(c.id[:], e.Blob[:])
 		return c, nil

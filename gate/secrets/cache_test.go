@@ -275,3 +275,45 @@ func TestFileContent(t *testing.T) {
 
 // testCacheKey authenticates the test stores (internal/cache.Key).
 var testCacheKey = []byte("secgate test cache key, 32 bytes")
+
+// A step before the gate rewrites a tracked file at the same size and
+// puts its modification time back (touch -r, cp -p, rsync -t): the index
+// vouched for the old content by size and time, the secret cache skipped
+// the file, and a token in it passed a warm run that a cold run failed
+// (red team, session 8). The change time moves on every write: the file
+// is read. Comparing size and modification time only fails it.
+func TestFileContentRewrittenWithItsTimeBack(t *testing.T) {
+	dir, _, _ := gitRepo(t)
+	p := filepath.Join(dir, "README.md")
+	index, at := repo.Index(dir)
+	before, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := contentOf(p, before, index, at); err != nil || !c.fromIndex {
+		t.Fatalf("before the rewrite: %+v, %v; want the index's id", c, err)
+	}
+	time.Sleep(10 * time.Millisecond) // a change time that differs on coarse clocks
+	changed := bytes.Repeat([]byte("x"), len(old))
+	if err := os.WriteFile(p, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatalf("the rewrite did not keep size and time: %d %v", after.Size(), after.ModTime())
+	}
+	got, err := contentOf(p, after, index, at)
+	if want := sha256.Sum256(changed); err != nil || got.fromIndex || got.id != want {
+		t.Errorf("rewritten with its time back: %+v, %v; want the new bytes' SHA-256", got, err)
+	}
+}
