@@ -2,9 +2,13 @@ package deps
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -50,9 +55,19 @@ type imageLimits struct {
 	// keptBytes bounds the temporary file of kept contents (a
 	// decompression bomb of many files just under fileBytes).
 	keptBytes int64
+	// readBytes bounds what the layers decompress to, every reading of
+	// them counted (the image checks' bound, image.Options.MaxExtract): a
+	// small archive that lists one layer many times, or a zstd bomb, read
+	// for hours (red team, session 8: 143 kB, 127 s; 1,000 repeats ~3 h).
+	readBytes int64
+	// pathBytes bounds the entries' paths together: what the tree holds
+	// and what every extractor's FileRequired matches against, once an
+	// entry (400,000 entries of 4,000-character paths took 73 s and
+	// 2.9 GB; a large real image has 300,000 paths of ~60 characters).
+	pathBytes int64
 }
 
-var defaultImageLimits = imageLimits{fileBytes: 1 << 30, entries: 1 << 21, keptBytes: 32 << 30}
+var defaultImageLimits = imageLimits{fileBytes: 1 << 30, entries: 1 << 21, keptBytes: 32 << 30, readBytes: 16 << 30, pathBytes: 256 << 20}
 
 const (
 	// maxSymlinkDepth is how deep links may nest (layerscanning's
@@ -70,6 +85,8 @@ const (
 	// maxImagePath: no Linux path is longer (PATH_MAX); a longer tar name
 	// cannot be a file of the running container.
 	maxImagePath = 4096
+	// maxImageName: no Linux file name is longer (NAME_MAX).
+	maxImageName = 255
 
 	whiteoutPrefix = ".wh."
 	opaqueMarker   = ".wh..wh..opq"
@@ -123,6 +140,10 @@ func (n *node) child(name string, create bool) *node {
 		if n.children == nil {
 			n.children = map[string]*node{}
 		}
+		// a copy: name is a piece of the tar entry's whole path, which
+		// it would keep alive (100,000 entries of 4,000-character paths
+		// in one directory held 1.1 GB)
+		name = strings.Clone(name)
 		c = &node{name: name}
 		n.children[name] = c
 	}
@@ -165,6 +186,8 @@ type imageFS struct {
 	pending   []*content // contents hard links want kept (loadPending)
 	lazyLoads int        // contents read again on open (load)
 	loadErr   error
+	read      int64 // bytes the layers decompressed to, every reading counted
+	pathBytes int64 // of the entries' paths
 }
 
 // keepFunc says whether an extractor wants the file at path (relative to
@@ -175,6 +198,9 @@ type keepFunc func(path string, info fs.FileInfo) bool
 // every layer, keeping the contents keep wants in a file under scratch
 // (removed by close).
 func openImage(ctx context.Context, file, scratch string, keep keepFunc) (*imageFS, error) {
+	if err := uniqueNames(file); err != nil {
+		return nil, err
+	}
 	img, err := tarball.ImageFromPath(file, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading image %s: %w", file, err)
@@ -186,6 +212,9 @@ func openImage(ctx context.Context, file, scratch string, keep keepFunc) (*image
 	var history []v1.History
 	if cfg, err := img.ConfigFile(); err == nil {
 		history = cfg.History
+		if n := len(cfg.RootFS.DiffIDs); n != len(layers) {
+			return nil, fmt.Errorf("image %s: %d layers, its config lists %d diff ids: docker load refuses it", file, len(layers), n)
+		}
 	} else {
 		scalibrlog.Warnf("image %s: no config (%v): layers without commands", file, err)
 	}
@@ -194,6 +223,35 @@ func openImage(ctx context.Context, file, scratch string, keep keepFunc) (*image
 		return nil, fmt.Errorf("image %s: %w", file, err)
 	}
 	return im, nil
+}
+
+// uniqueNames refuses a docker-archive that names one file twice:
+// go-containerregistry reads the first of two manifest.json or layer
+// entries, docker load the last, so the image scanned would not be the
+// image run (red team, session 8: a benign first manifest, a vulnerable
+// last one, exit 0). The image checks refuse it alike (gate/image).
+func uniqueNames(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading image %s: %w", file, err)
+		}
+		name := path.Clean(h.Name)
+		if seen[name] {
+			return fmt.Errorf("image %s: the archive holds %s twice (docker load reads the last, this reader the first): refused", file, name)
+		}
+		seen[name] = true
+	}
 }
 
 // newImageFS reads the layers in order.
@@ -252,7 +310,7 @@ func (im *imageFS) loadFrom(ctx context.Context, layer int, want map[int]*conten
 		return err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	tr := tar.NewReader(im.counted(rc))
 	left := len(want)
 	for ordinal := 0; left > 0; ordinal++ {
 		if ordinal%1024 == 0 && ctx.Err() != nil {
@@ -349,7 +407,13 @@ func cleanName(name string) ([]string, bool) {
 	if name == "" {
 		return nil, false
 	}
-	return strings.Split(name, "/"), true
+	comps := strings.Split(name, "/")
+	for _, c := range comps {
+		if len(c) > maxImageName {
+			return nil, false
+		}
+	}
+	return comps, true
 }
 
 // climbs says whether a relative path leaves its base, lexically.
@@ -395,17 +459,23 @@ func (im *imageFS) readLayer(ctx context.Context, i int, l v1.Layer, keep keepFu
 		return err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	// hashed and counted in large reads, whatever sizes tar reads in
+	digest := sha256.New()
+	br := bufio.NewReaderSize(io.TeeReader(im.counted(rc), digest), 1<<20)
+	tr := tar.NewReader(br)
 	for ordinal := 0; ; ordinal++ {
 		if ordinal%1024 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
-			return nil
+			return verifyLayer(l, br, digest)
 		}
 		if err != nil {
 			return fmt.Errorf("reading tar: %w", err)
+		}
+		if im.pathBytes += int64(len(h.Name)); im.pathBytes > im.limits.pathBytes {
+			return fmt.Errorf("the paths of its entries are more than %d bytes together: the image is not read", im.limits.pathBytes)
 		}
 		comps, ok := cleanName(h.Name)
 		if !ok {
@@ -508,6 +578,42 @@ func (im *imageFS) entry(i, ordinal int, h *tar.Header, tr io.Reader, comps []st
 		return version{}, false, nil // devices, fifos: nothing an extractor reads
 	}
 	return v, true, nil
+}
+
+// verifyLayer reads what is left of a layer after its tar's end and
+// checks the whole against the layer's diff id (the config's
+// rootfs.diff_ids): docker load refuses a layer cut short, empty, of a
+// bad gzip checksum or of another content, and the reader read such
+// layers as far as they went, scanning nothing of the rest (red team,
+// session 8: exit 0 with no packages).
+func verifyLayer(l v1.Layer, rest io.Reader, digest hash.Hash) error {
+	if _, err := io.Copy(io.Discard, rest); err != nil {
+		return fmt.Errorf("reading the layer to its end: %w", err)
+	}
+	want, err := l.DiffID()
+	if err != nil {
+		return fmt.Errorf("the layer's diff id: %w", err)
+	}
+	if got := hex.EncodeToString(digest.Sum(nil)); want.Algorithm != "sha256" || want.Hex != got {
+		return fmt.Errorf("the layer's content is sha256:%s, its diff id says %s: the image is not what its config says", got, want)
+	}
+	return nil
+}
+
+// counted counts what r decompresses against the image's readBytes.
+func (im *imageFS) counted(r io.Reader) io.Reader { return &readCounter{r: r, im: im} }
+
+type readCounter struct {
+	r  io.Reader
+	im *imageFS
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if total := atomic.AddInt64(&c.im.read, int64(n)); total > c.im.limits.readBytes {
+		return n, fmt.Errorf("its layers decompress to more than %d bytes: the image is not read", c.im.limits.readBytes)
+	}
+	return n, err
 }
 
 // add records v at comps, with the directories the path implies.

@@ -1,11 +1,15 @@
 package deps
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -110,5 +114,146 @@ func TestImageFSLazyLoadsBounded(t *testing.T) {
 	}
 	if im.failed() == nil {
 		t.Error("past the budget, the image does not say it failed")
+	}
+}
+
+// wrongLayer is a layer whose bytes are not what its diff id says.
+type wrongLayer struct {
+	v1.Layer
+	content []byte
+}
+
+func (l wrongLayer) Uncompressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.content)), nil
+}
+
+// A layer is read only as what its diff id says it is (docker load's
+// rule): cut short at an entry's end, empty, or another layer's bytes, it
+// was read as far as it went and the rest not scanned (red team, session
+// 8: exit 0 with no packages). Not verifying fails the three cases; the
+// layer itself passes.
+func TestImageFSLayersMatchTheirDiffIDs(t *testing.T) {
+	good := imagetest.Layer(t, file("a", "one"), file("app/node_modules/.package-lock.json", "{}"))
+	rc, err := good.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := imagetest.Layer(t, file("a", "two"))
+	orc, _ := other.Uncompressed()
+	otherBytes, _ := io.ReadAll(orc)
+	for name, content := range map[string][]byte{
+		"cut after its first entry": whole[:1024], // header and one block: "one" padded
+		"empty":                     nil,
+		"another layer's bytes":     otherBytes,
+	} {
+		_, err := newImageFS(context.Background(), []v1.Layer{wrongLayer{good, content}}, nil, t.TempDir(), keepAll, defaultImageLimits)
+		if err == nil || !strings.Contains(err.Error(), "its diff id says") {
+			t.Errorf("%s: %v, want a diff id mismatch", name, err)
+		}
+	}
+	if _, err := newImageFS(context.Background(), []v1.Layer{wrongLayer{good, whole}}, nil, t.TempDir(), keepAll, defaultImageLimits); err != nil {
+		t.Errorf("the layer as it is: %v", err)
+	}
+}
+
+// What the layers decompress to is bounded, every reading counted: a
+// small archive listing one layer many times read for hours.
+func TestImageFSReadBytesBounded(t *testing.T) {
+	l := imagetest.Layer(t, file("a", strings.Repeat("x", 10_000)))
+	limits := defaultImageLimits
+	limits.readBytes = 25_000
+	if _, err := newImageFS(context.Background(), []v1.Layer{l, l}, nil, t.TempDir(), keepAll, limits); err != nil {
+		t.Fatalf("two readings within the bound: %v", err)
+	}
+	if _, err := newImageFS(context.Background(), []v1.Layer{l, l, l}, nil, t.TempDir(), keepAll, limits); err == nil || !strings.Contains(err.Error(), "decompress to more than 25000 bytes") {
+		t.Errorf("three readings over the bound: %v", err)
+	}
+}
+
+// Paths are bounded together, and a name longer than Linux's NAME_MAX
+// (no container has such a file) is left out.
+func TestImageFSPathBytesBounded(t *testing.T) {
+	long := strings.Repeat("n", 256)
+	im := readerOf(t, keepAll, []imagetest.Entry{file(long, "x"), file(strings.Repeat("n", 255), "y")})
+	if _, err := readAll(im.chainView(0), long); err == nil {
+		t.Error("a 256-byte name is in the image")
+	}
+	if got, err := readAll(im.chainView(0), strings.Repeat("n", 255)); err != nil || got != "y" {
+		t.Errorf("a 255-byte name: %q, %v", got, err)
+	}
+	var entries []imagetest.Entry
+	for i := range 100 {
+		entries = append(entries, file(fmt.Sprintf("%s/%d", strings.Repeat("d", 200), i), ""))
+	}
+	limits := defaultImageLimits
+	limits.pathBytes = 50 * 204
+	if _, err := newImageFS(context.Background(), []v1.Layer{imagetest.Layer(t, entries...)}, nil, t.TempDir(), keepAll, limits); err == nil || !strings.Contains(err.Error(), "paths of its entries are more than") {
+		t.Errorf("100 paths of ~204 bytes under a bound of 50: %v", err)
+	}
+}
+
+// A docker-archive naming one file twice is refused: go-containerregistry
+// reads the first manifest.json or layer, docker load the last (red team,
+// session 8: a benign first manifest, a vulnerable last one, exit 0).
+func TestImageArchiveNamesTwiceRefused(t *testing.T) {
+	img := imagetest.Build(t, imagetest.Spec{Layers: []map[string]string{{"a": "x"}}})
+	archive := imagetest.Archive(t, "example.com/app:1", img)
+	if err := uniqueNames(archive); err != nil {
+		t.Fatalf("a docker save archive: %v", err)
+	}
+	data, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the archive again with a second manifest.json appended
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	tr := tar.NewReader(bytes.NewReader(data))
+	var manifest *tar.Header
+	var manifestBody []byte
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name == "manifest.json" {
+			manifest, manifestBody = h, body
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if manifest == nil {
+		t.Fatal("no manifest.json in the archive")
+	}
+	if err := tw.WriteHeader(manifest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(manifestBody); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	twice := filepath.Join(t.TempDir(), "twice.tar")
+	if err := os.WriteFile(twice, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openImage(context.Background(), twice, t.TempDir(), keepAll); err == nil || !strings.Contains(err.Error(), "holds manifest.json twice") {
+		t.Errorf("manifest.json twice: %v", err)
 	}
 }

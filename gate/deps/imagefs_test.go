@@ -443,7 +443,7 @@ func TestImageFSNeverReadsTheHost(t *testing.T) {
 // bound or more kept content than the bound is refused, naming the bound.
 func TestImageFSBounds(t *testing.T) {
 	layer := []v1.Layer{imagetest.Layer(t, file("small", "1234"), file("big", "12345678"), file("d/e/f", "x"))}
-	im, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 100})
+	im, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 100, readBytes: 1 << 20, pathBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,13 +456,13 @@ func TestImageFSBounds(t *testing.T) {
 		t.Errorf("a file at the size bound is there: %v", err)
 	}
 	// small, big's place not taken, d, d/e, d/e/f: 4 entries.
-	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 3, keptBytes: 100}); err == nil || !strings.Contains(err.Error(), "more than 3 files, directories and links") {
+	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 3, keptBytes: 100, readBytes: 1 << 20, pathBytes: 1 << 20}); err == nil || !strings.Contains(err.Error(), "more than 3 files, directories and links") {
 		t.Errorf("entries over the bound: err = %v", err)
 	}
-	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 4}); err == nil || !strings.Contains(err.Error(), "more than 4 bytes together") {
+	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 4, readBytes: 1 << 20, pathBytes: 1 << 20}); err == nil || !strings.Contains(err.Error(), "more than 4 bytes together") {
 		t.Errorf("kept content over the bound: err = %v", err)
 	}
-	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 5}); err != nil {
+	if _, err := newImageFS(context.Background(), layer, nil, t.TempDir(), keepAll, imageLimits{fileBytes: 8, entries: 100, keptBytes: 5, readBytes: 1 << 20, pathBytes: 1 << 20}); err != nil {
 		t.Errorf("within every bound: %v", err)
 	}
 }

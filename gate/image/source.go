@@ -259,6 +259,12 @@ func dockerArchive(file, ref string) ([]target, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("reading %s: %w", file, err)
 		}
+		if _, twice := sizes[path.Clean(h.Name)]; twice {
+			// go-containerregistry reads the first of two entries of a
+			// name, docker load the last: the image checked would not
+			// be the image run (red team, session 8)
+			return nil, "", fmt.Errorf("%s: the archive holds %s twice (docker load reads the last, this reader the first): refused", file, path.Clean(h.Name))
+		}
 		sizes[path.Clean(h.Name)] = h.Size
 		if path.Clean(h.Name) == "manifest.json" {
 			if err := json.NewDecoder(io.LimitReader(tr, 16<<20)).Decode(&manifest); err != nil {
