@@ -12,6 +12,7 @@ import (
 	"github.com/google/osv-scalibr/stats"
 
 	"github.com/secgate/secgate/gate/image/imagetest"
+	"github.com/secgate/secgate/policy"
 )
 
 const apkZlib = "C:Q1aaaaaaaaaaaaaaaaaaaaaaaaaaa=\nP:zlib\nV:1.2.12-r1\nA:x86_64\nS:53346\nI:110592\nT:A compression/decompression Library\nU:https://zlib.net/\nL:Zlib\no:zlib\nm:Natanael Copa <ncopa@alpinelinux.org>\n\n"
@@ -161,5 +162,28 @@ func TestImageAliasesBound(t *testing.T) {
 	_, err := imagePackages(t, 10, entries)
 	if err == nil || !strings.Contains(err.Error(), "more than 10 paths reach files through symlinks") {
 		t.Fatalf("11 candidates past a bound of 10: %v", err)
+	}
+}
+
+// Through the whole scan: minimist behind app/node_modules -> /opt/nm is
+// matched and reported at the path the container sees.
+func TestImageAliasesScanned(t *testing.T) {
+	archive := historyArchive(t,
+		historyLayer{"COPY nm /opt/nm", []imagetest.Entry{
+			file("opt/nm/.package-lock.json", string(lockfile(map[string]string{"minimist": "1.2.5"}))),
+		}},
+		historyLayer{"RUN ln -s /opt/nm /app/node_modules", []imagetest.Entry{
+			dir("app"), symlink("app/node_modules", "/opt/nm"),
+		}},
+	)
+	opts := Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}}
+	var res policy.ScanResult
+	var err error
+	withEngine(scalibrEngine{}, func() { res, err = scanDir(t, opts) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found(res, "/app/node_modules/.package-lock.json", "minimist", "GHSA-xvch-5gv4-984h") {
+		t.Errorf("minimist behind a linked node_modules not reported: %v", ids(res))
 	}
 }
