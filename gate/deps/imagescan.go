@@ -48,6 +48,15 @@ func (e scalibrEngine) scanImage(ctx context.Context, a scanActions) (vulnResult
 	if err := logStatuses(statuses, "/", nil); err != nil {
 		return vulnResults{}, err
 	}
+	// then the packages the container sees only through a link (imagealias.go)
+	aliased, err := aliasPackages(ctx, img.chainView(last), exts, maxAliasCandidates)
+	if err != nil {
+		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
+	}
+	inv.Packages = append(inv.Packages, aliased...)
+	if err := img.failed(); err != nil {
+		return vulnResults{}, fmt.Errorf("failed to scan container image: %w", err)
+	}
 	meta := &imageMetadata{}
 	if osInfo, err := osrelease.GetOSRelease(img.chainView(last)); err == nil {
 		meta.OS = osInfo["PRETTY_NAME"]
