@@ -183,44 +183,7 @@ func (v view) canonical(comps []string) (string, *node, *version, int, error) {
 	return strings.Join(real, "/"), n, ver, floor, err
 }
 
-// canonicalFrom is resolve (imagefs.go) keeping the components it went
-// through; the two must follow the same rules.
+// canonicalFrom is resolve keeping the components it went through.
 func (v view) canonicalFrom(comps []string, depth int, follows *int) ([]string, *node, *version, int, error) {
-	n, ver, floor := v.im.root, &rootVersion, v.bottom
-	if len(comps) == 0 {
-		return nil, n, ver, floor, nil
-	}
-	if depth > maxSymlinkDepth {
-		return nil, nil, nil, 0, errSymlinkDepth
-	}
-	if v.top < 0 {
-		return nil, nil, nil, 0, fs.ErrNotExist
-	}
-	var real []string
-	for _, c := range comps {
-		if ver.kind != kindDir {
-			return nil, nil, nil, 0, fs.ErrNotExist
-		}
-		child := n.children[c]
-		if child == nil {
-			return nil, nil, nil, 0, fs.ErrNotExist
-		}
-		cv, cf := v.visible(child, floor)
-		if cv == nil || cv.kind == kindWhiteout {
-			return nil, nil, nil, 0, fs.ErrNotExist
-		}
-		if cv.kind == kindSymlink {
-			if *follows--; *follows < 0 {
-				return nil, nil, nil, 0, errSymlinkDepth
-			}
-			var err error
-			if real, n, ver, floor, err = v.canonicalFrom(cv.target, depth+1, follows); err != nil {
-				return nil, nil, nil, 0, err
-			}
-			continue
-		}
-		real = append(real, c)
-		n, ver, floor = child, cv, cf
-	}
-	return real, n, ver, floor, nil
+	return v.resolvePath(comps, true, true, depth, follows)
 }

@@ -784,41 +784,53 @@ func (v view) walk(comps []string, follow bool, depth int) (*node, *version, int
 
 // resolve is walk with the lookup's budget of links followed.
 func (v view) resolve(comps []string, follow bool, depth int, follows *int) (*node, *version, int, error) {
+	_, n, ver, floor, err := v.resolvePath(comps, follow, false, depth, follows)
+	return n, ver, floor, err
+}
+
+// resolvePath is resolve that also gives, with track, the components of
+// the path it reached through no link (canonical, imagealias.go): one
+// set of rules for both.
+func (v view) resolvePath(comps []string, follow, track bool, depth int, follows *int) ([]string, *node, *version, int, error) {
 	n, ver, floor := v.im.root, &rootVersion, v.bottom
 	if len(comps) == 0 {
-		return n, ver, floor, nil
+		return nil, n, ver, floor, nil
 	}
 	if depth > maxSymlinkDepth {
-		return nil, nil, 0, errSymlinkDepth
+		return nil, nil, nil, 0, errSymlinkDepth
 	}
 	if v.top < 0 {
-		return nil, nil, 0, fs.ErrNotExist
+		return nil, nil, nil, 0, fs.ErrNotExist
 	}
+	var real []string
 	for i, c := range comps {
 		if ver.kind != kindDir {
-			return nil, nil, 0, fs.ErrNotExist
+			return nil, nil, nil, 0, fs.ErrNotExist
 		}
 		child := n.children[c]
 		if child == nil {
-			return nil, nil, 0, fs.ErrNotExist
+			return nil, nil, nil, 0, fs.ErrNotExist
 		}
 		cv, cf := v.visible(child, floor)
 		if cv == nil || cv.kind == kindWhiteout {
-			return nil, nil, 0, fs.ErrNotExist
+			return nil, nil, nil, 0, fs.ErrNotExist
 		}
 		if cv.kind == kindSymlink && (i < len(comps)-1 || follow) {
 			if *follows--; *follows < 0 {
-				return nil, nil, 0, errSymlinkDepth
+				return nil, nil, nil, 0, errSymlinkDepth
 			}
 			var err error
-			if n, ver, floor, err = v.resolve(cv.target, true, depth+1, follows); err != nil {
-				return nil, nil, 0, err
+			if real, n, ver, floor, err = v.resolvePath(cv.target, true, track, depth+1, follows); err != nil {
+				return nil, nil, nil, 0, err
 			}
 			continue
 		}
+		if track {
+			real = append(real, c)
+		}
 		n, ver, floor = child, cv, cf
 	}
-	return n, ver, floor, nil
+	return real, n, ver, floor, nil
 }
 
 // components is an fs.FS name as components; "." is the root.
