@@ -1,10 +1,13 @@
 package gate
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
+	"github.com/secgate/secgate/gate/secrets"
 	"github.com/secgate/secgate/internal/cache"
 )
 
@@ -32,5 +35,25 @@ func (c Config) openCache(log *slog.Logger, warn bool) (*cache.Store, error) {
 		}
 		return nil, nil
 	}
-	return cache.Open(c.CacheDir, c.CacheMax, key)
+	store, err := cache.Open(c.CacheDir, c.CacheMax, key)
+	if err != nil {
+		return nil, err
+	}
+	store.SetSecretCheck(holdsSecret)
+	return store, nil
 }
+
+// holdsSecret says whether a cache entry's payload holds a value the
+// secret rules find (the built-in rules: a repository's own rules could
+// be edited by the change being judged).
+func holdsSecret(payload []byte) bool {
+	ts := cacheScanner()
+	return ts == nil || len(ts.Scan(context.Background(), "cache entry", payload)) > 0
+}
+
+// cacheScanner is the detector holdsSecret uses, built once; nil when the
+// rules do not load (then nothing is kept).
+var cacheScanner = sync.OnceValue(func() *secrets.TextScanner {
+	ts, _ := secrets.NewTextScanner(nil)
+	return ts
+})

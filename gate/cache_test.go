@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secgate/secgate/gate/secrets/secretstest"
 	"github.com/secgate/secgate/internal/cache"
 )
 
@@ -53,5 +54,40 @@ func TestCacheKeyChoice(t *testing.T) {
 		t.Fatal("no store")
 	} else if got, _ := again.Get("deps-lockfiles", digest, now, 0); string(got) != "{}" {
 		t.Errorf("the same secret does not read its own entry: %q", got)
+	}
+}
+
+// An entry whose payload holds a secret is not kept, whichever scanner
+// wrote it: the manifests scan kept object names and image tags verbatim,
+// an AWS key id among them, in a cache CI shares across branches (red
+// team, session 8). Not setting the check in openCache fails it.
+func TestCacheKeepsNoSecret(t *testing.T) {
+	c := Config{CacheDir: filepath.Join(t.TempDir(), "cache"), CacheSecret: "a CI secret", InCI: true}
+	store, err := c.openCache(slog.New(slog.DiscardHandler), false)
+	if err != nil || store == nil {
+		t.Fatalf("store %v, %v", store, err)
+	}
+	now := time.Now()
+	akia := secretstest.AWSKeyID(t)
+	held := []byte(`{"findings":[{"object":"deploy/` + akia + `","image":"app:1"}]}`)
+	if err := store.Put("manifests", cache.Digest("a"), held, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Get("manifests", cache.Digest("a"), now, 0); got != nil {
+		t.Errorf("an entry holding an AWS key id was kept: %s", got)
+	}
+	entries, _ := filepath.Glob(filepath.Join(c.CacheDir, "*"))
+	for _, e := range entries {
+		data, _ := os.ReadFile(e)
+		if bytes.Contains(data, []byte(akia[4:10])) {
+			t.Errorf("%s holds a piece of the key", e)
+		}
+	}
+	clean := []byte(`{"findings":[{"object":"deploy/web","image":"app:1"}]}`)
+	if err := store.Put("manifests", cache.Digest("b"), clean, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.Get("manifests", cache.Digest("b"), now, 0); !bytes.Equal(got, clean) {
+		t.Errorf("a clean entry was not kept: %q", got)
 	}
 }

@@ -50,7 +50,17 @@ type Store struct {
 	dir string
 	max int64
 	key []byte // authenticates every file (key.go)
+	// holdsSecret, when set, says whether an entry's payload holds a
+	// secret: Put keeps no such entry (SetSecretCheck).
+	holdsSecret func([]byte) bool
 }
+
+// SetSecretCheck makes Put keep no entry whose payload f says holds a
+// secret. A scanner keeps its own secret findings out of its entries, but
+// not the secrets another scanner finds in the same file: the manifests
+// scan kept object names and image tags verbatim, an AWS key id among
+// them (red team, session 8), in a cache CI shares across branches.
+func (s *Store) SetSecretCheck(f func([]byte) bool) { s.holdsSecret = f }
 
 // Open makes the directory if needed; max bounds its size in bytes (0: no
 // bound); key authenticates what is written and read (Key gives it).

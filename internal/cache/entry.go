@@ -59,6 +59,9 @@ func (s *Store) Get(scanner string, digest [32]byte, now time.Time, ttl time.Dur
 // Put stores payload for scanner under digest, written at now: a
 // temporary file renamed over the old one, then the directory bounded.
 func (s *Store) Put(scanner string, digest [32]byte, payload []byte, now time.Time) error {
+	if s.holdsSecret != nil && s.holdsSecret(payload) {
+		return nil // never kept: the scan runs again next time
+	}
 	path := s.entryPath(scanner, digest)
 	tmp, err := os.CreateTemp(s.dir, "."+filepath.Base(path)+"-*")
 	if err != nil {
