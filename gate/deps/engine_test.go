@@ -65,6 +65,22 @@ func corpus(t *testing.T) string {
 	return root
 }
 
+// scanWithBoth scans with the reference engine, then with the default
+// one; a scan error fails the test.
+func scanWithBoth(t *testing.T, opts Options) (ref, cur policy.ScanResult) {
+	t.Helper()
+	var err error
+	withEngine(referenceEngine(t), func() { ref, err = scanDir(t, opts) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	withEngine(scalibrEngine{}, func() { cur, err = scanDir(t, opts) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, cur
+}
+
 // withEngine runs f with e as the engine of every scan.
 func withEngine(e engine, f func()) {
 	prev := defaultEngine
@@ -341,19 +357,7 @@ func TestEnginesDifferOnOSVScannerCustomJSON(t *testing.T) {
 	if err := writeFile(filepath.Join(root, "osv-scanner-custom.json"), []byte(custom)); err != nil {
 		t.Fatal(err)
 	}
-	var old, cur policy.ScanResult
-	withEngine(referenceEngine(t), func() {
-		var err error
-		if old, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	withEngine(scalibrEngine{}, func() {
-		var err error
-		if cur, err = scanDir(t, Options{Root: root, OfflineDB: sharedDB}); err != nil {
-			t.Fatal(err)
-		}
-	})
+	old, cur := scanWithBoth(t, Options{Root: root, OfflineDB: sharedDB})
 	if !found(old, "osv-scanner-custom.json", "lodash", "GHSA-35jh-r3h4-6jhm") || len(cur.Findings) != 0 {
 		t.Errorf("osv-scanner engine %v, osv-scalibr engine %v", ids(old), ids(cur))
 	}

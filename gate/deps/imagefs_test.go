@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/secgate/secgate/gate/image/imagetest"
-	"github.com/secgate/secgate/policy"
 )
 
 // historyLayer is one entry of an image's history: a layer of entries, or
@@ -261,17 +260,7 @@ func TestEnginesDifferOnOpaqueWhiteouts(t *testing.T) {
 			dir("opt/tools"), file("opt/tools/.wh..wh..opq", ""),
 		}},
 	)
-	opts := Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}}
-	var ref, cur policy.ScanResult
-	var err error
-	withEngine(referenceEngine(t), func() { ref, err = scanDir(t, opts) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	withEngine(scalibrEngine{}, func() { cur, err = scanDir(t, opts) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref, cur := scanWithBoth(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}})
 	if !found(ref, "/opt/tools/node_modules/.package-lock.json", "lodash", "GHSA-p6mc-m468-83gw") {
 		t.Errorf("the reference engine no longer reports the removed lodash (the difference is gone: fold this case into TestEnginesAgree): %v", ids(ref))
 	}
@@ -296,17 +285,7 @@ func TestEnginesDifferOnHardlinks(t *testing.T) {
 			dir("srv"), dir("srv/node_modules"), hardlink("srv/node_modules/.package-lock.json", "app/node_modules/.package-lock.json"),
 		}},
 	)
-	opts := Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}}
-	var ref, cur policy.ScanResult
-	var err error
-	withEngine(referenceEngine(t), func() { ref, err = scanDir(t, opts) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	withEngine(scalibrEngine{}, func() { cur, err = scanDir(t, opts) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref, cur := scanWithBoth(t, Options{Root: t.TempDir(), OfflineDB: sharedDB, Images: []string{"docker-archive:" + archive}})
 	for _, p := range []string{"/app/node_modules/.package-lock.json", "/srv/node_modules/.package-lock.json"} {
 		if !found(cur, p, "lodash", "GHSA-p6mc-m468-83gw") {
 			t.Errorf("lodash not found at %s: %v", p, ids(cur))

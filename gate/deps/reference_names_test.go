@@ -47,7 +47,7 @@ func TestReferenceTestsAreNamedForTheDifferentialStep(t *testing.T) {
 			}
 			calls := tagged
 			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				if id, ok := n.(*ast.Ident); ok && id.Name == "referenceEngine" {
+				if id, ok := n.(*ast.Ident); ok && (id.Name == "referenceEngine" || id.Name == "scanWithBoth") {
 					calls = true
 				}
 				return !calls
