@@ -71,9 +71,25 @@ func Deepen(ctx context.Context, root string, o DeepenOptions) (note string, err
 	if err != nil {
 		return "", err
 	}
+	src, depth, err := fetchUntil(ctx, r, root, o, want, func() (bool, error) { return wholeRange(r, o.Base, head) })
+	switch {
+	case err != nil:
+		return "", err
+	case depth == "":
+		return "", fmt.Errorf("%s..%s is still not whole after fetching the whole history from %s", short(o.Base), short(head), src.url)
+	}
+	return fmt.Sprintf("the clone was deepened to hold %s..%s whole (%s, fetched from %s with %s)", short(o.Base), short(head), depth, src.url, src.authName), nil
+}
+
+// fetchUntil fetches want (and the refspecs extra) from the clone's
+// origin with the checkout's credentials (o), at the depths of
+// deepenSteps in turn, until done says the clone holds what is needed:
+// the source, and how deep that took ("" when the whole history did not
+// do). An error of done is one of reading the clone after a fetch.
+func fetchUntil(ctx context.Context, r *gogit.Repository, root string, o DeepenOptions, want []plumbing.Hash, done func() (bool, error), extra ...config.RefSpec) (source, string, error) {
 	src, err := fetchSource(r, GitDir(root), o)
 	if err != nil {
-		return "", err
+		return source{}, "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(o.Timeout, DefaultDeepenTimeout))
 	defer cancel()
@@ -84,20 +100,19 @@ func Deepen(ctx context.Context, root string, o DeepenOptions) (note string, err
 		steps = []int{0}
 	}
 	for _, depth := range steps {
-		if err := fetchDepth(ctx, r, src, want, depth); err != nil {
-			return "", src.fail(err)
+		if err := fetchDepth(ctx, r, src, want, depth, extra...); err != nil {
+			return src, "", src.fail(err)
 		}
-		if ok, err := wholeRange(r, o.Base, head); err != nil {
-			return "", fmt.Errorf("after fetching from %s: %w", src.url, err)
+		if ok, err := done(); err != nil {
+			return src, "", fmt.Errorf("after fetching from %s: %w", src.url, err)
 		} else if ok {
-			d := fmt.Sprintf("%d commits deep", depth)
 			if depth == 0 || depth == deepenSteps[len(deepenSteps)-1] {
-				d = "the whole history"
+				return src, "the whole history", nil
 			}
-			return fmt.Sprintf("the clone was deepened to hold %s..%s whole (%s, fetched from %s with %s)", short(o.Base), short(head), d, src.url, src.authName), nil
+			return src, fmt.Sprintf("%d commits deep", depth), nil
 		}
 	}
-	return "", fmt.Errorf("%s..%s is still not whole after fetching the whole history from %s", short(o.Base), short(head), src.url)
+	return src, "", nil
 }
 
 // DeepenToBranch makes a clone hold a merge base of o.Head and the
@@ -127,30 +142,19 @@ func DeepenToBranch(ctx context.Context, root, branch string, o DeepenOptions) (
 	if err != nil {
 		return "", err
 	}
-	src, err := fetchSource(r, GitDir(root), o)
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, cmp.Or(o.Timeout, DefaultDeepenTimeout))
-	defer cancel()
-	steps := deepenSteps
-	if shallow, err := r.Storer.Shallow(); err == nil && len(shallow) == 0 {
-		steps = []int{0} // a complete clone stays complete
-	}
+	var mb string
 	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", branch, local))
-	for _, depth := range steps {
-		if err := fetchDepth(ctx, r, src, want, depth, spec); err != nil {
-			return "", src.fail(err)
-		}
-		if mb := MergeBase(ctx, root, local, head); mb != "" {
-			d := fmt.Sprintf("%d commits deep", depth)
-			if depth == 0 || depth == deepenSteps[len(deepenSteps)-1] {
-				d = "the whole history"
-			}
-			return fmt.Sprintf("the default branch %s was fetched to find the merge base %s with %s (%s, from %s with %s)", branch, short(mb), short(head), d, src.url, src.authName), nil
-		}
+	src, depth, err := fetchUntil(ctx, r, root, o, want, func() (bool, error) {
+		mb = MergeBase(ctx, root, local, head)
+		return mb != "", nil
+	}, spec)
+	switch {
+	case err != nil:
+		return "", err
+	case depth == "":
+		return "", fmt.Errorf("%s shares no history with the default branch %s: none after fetching both whole from %s", short(head), branch, src.url)
 	}
-	return "", fmt.Errorf("%s shares no history with the default branch %s: none after fetching both whole from %s", short(head), branch, src.url)
+	return fmt.Sprintf("the default branch %s was fetched to find the merge base %s with %s (%s, from %s with %s)", branch, short(mb), short(head), depth, src.url, src.authName), nil
 }
 
 func short(rev string) string { return rev[:min(len(rev), 12)] }
