@@ -631,12 +631,26 @@ func (im *imageFS) add(layer int, comps []string, v version) error {
 
 // ensureDirs makes the directories of comps exist in layer as the tar
 // implies them (a layer names a file without its directory); a path the
-// layer itself names stays as it says.
+// layer itself names stays as it says. A directory the layer itself made
+// a symlink is written through, as extracting the layer writes: a layer
+// of app/node_modules -> /opt/nm and then app/node_modules/.package-lock.json
+// has the lockfile at /opt/nm (red team, session 8: it was kept under the
+// link's own node, which no lookup reaches, and its packages were not
+// reported). A link below an earlier layer's is not: each layer is
+// extracted into a directory of its own.
 func (im *imageFS) ensureDirs(layer int, comps []string) (*node, error) {
 	n := im.root
-	for _, c := range comps {
-		n = n.child(c, true)
-		if k := len(n.versions); k == 0 || n.versions[k-1].layer != layer {
+	redirects := 0
+	for i := 0; i < len(comps); i++ {
+		n = n.child(comps[i], true)
+		k := len(n.versions)
+		if k > 0 && n.versions[k-1].layer == layer && n.versions[k-1].kind == kindSymlink && redirects < maxSymlinkDepth {
+			comps = append(slices.Clip(n.versions[k-1].target), comps[i+1:]...)
+			n, i = im.root, -1
+			redirects++
+			continue
+		}
+		if k == 0 || n.versions[k-1].layer != layer {
 			if err := im.count(); err != nil {
 				return nil, err
 			}

@@ -257,3 +257,34 @@ func TestImageArchiveNamesTwiceRefused(t *testing.T) {
 		t.Errorf("manifest.json twice: %v", err)
 	}
 }
+
+// A layer that makes a directory a link and then writes under the link's
+// path writes through it, as extracting the layer does: the red team's
+// h_sl_parent_write_same kept the lockfile under the link's own node,
+// where no lookup reaches, and its packages were not reported (exit 0).
+// A link of an earlier layer is not written through: each layer is
+// extracted into a directory of its own, and the later layer's path is a
+// directory over the link. Keeping the entry under the link fails the
+// first half.
+func TestImageFSWritesThroughItsOwnLink(t *testing.T) {
+	same := readerOf(t, keepAll, []imagetest.Entry{
+		dir("opt/nm"),
+		symlink("app/node_modules", "/opt/nm"),
+		file("app/node_modules/.package-lock.json", "lock"),
+	})
+	for _, p := range []string{"opt/nm/.package-lock.json", "app/node_modules/.package-lock.json"} {
+		if got, err := readAll(same.chainView(0), p); err != nil || got != "lock" {
+			t.Errorf("same layer: %s: %q, %v; want the file written through the link", p, got, err)
+		}
+	}
+	later := readerOf(t, keepAll,
+		[]imagetest.Entry{dir("b"), symlink("a", "/b")},
+		[]imagetest.Entry{file("a/f", "later")},
+	)
+	if got, err := readAll(later.chainView(1), "a/f"); err != nil || got != "later" {
+		t.Errorf("later layer: a/f: %q, %v", got, err)
+	}
+	if _, err := readAll(later.chainView(1), "b/f"); err == nil {
+		t.Error("a later layer's file was written through an earlier layer's link")
+	}
+}
